@@ -1,0 +1,3 @@
+from unmask.cli.app import main
+
+main()

@@ -1,0 +1,53 @@
+"""Root of the ``unmask`` command. ``unmask PHOTO...`` is routed to the default command ``run``."""
+
+from __future__ import annotations
+
+import sys
+from importlib import import_module
+
+import typer
+
+app = typer.Typer(
+    name="unmask",
+    help="Restore faces hidden behind eye bars, pixelation or surgical masks. Restored regions are synthetic.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+# One module per command; each defines register(app). Order is the order of `unmask --help`.
+COMMANDS = ("run", "models", "train", "export", "eval", "bench")
+DEFAULT_COMMAND = "run"
+
+for _name in COMMANDS:
+    try:
+        import_module(f"unmask.cli.{_name}").register(app)
+    except ModuleNotFoundError as e:  # a command module not written yet must not break the others
+        if e.name != f"unmask.cli.{_name}":
+            raise
+
+
+def route(argv: list[str]) -> list[str]:
+    """Insert the default command unless the first argument is a command or a root option.
+
+    ``unmask photo.jpg`` -> ``unmask run photo.jpg``. A file named like a command stays reachable with
+    ``unmask run train`` or ``unmask -- train`` (everything after ``--`` is input).
+    """
+    if not argv:
+        return argv
+    first = argv[0]
+    if first == "--":
+        return [DEFAULT_COMMAND, "--", *argv[1:]]
+    if first in COMMANDS or first in ("-h", "--help", "--version"):
+        return argv
+    return [DEFAULT_COMMAND, *argv]
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = route(list(sys.argv[1:] if argv is None else argv))
+    app(args=args, prog_name="unmask")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,146 @@
+"""Conventions shared by training, export and inference, defined once.
+
+Array conventions (everywhere in the library):
+
+* images: ``HxWx3`` ``uint8`` RGB;
+* masks: ``HxW`` ``uint8``, ``255`` = hole (pixels to synthesise), ``0`` = keep.
+
+Model tensors (inside torch / ONNX) follow the arch's :class:`ArchSpec`: ``image`` is ``Nx3xSxS`` float in
+``value_range``, ``mask`` is ``Nx1xSxS`` float with ``1`` = hole, and hole pixels of ``image`` are filled as
+``hole_fill`` says. The spec is written into every exported ONNX file (key :data:`META_KEY`) and read back by the
+runtime, so no size or range is repeated anywhere else.
+
+This module must not import torch: the inference path uses it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Mapping
+
+META_KEY = "unmask"
+"""ONNX metadata_props key holding the JSON of :class:`ModelMeta`."""
+
+META_FORMAT = 1
+"""Version of the metadata layout; bumped when a field changes meaning."""
+
+HOLE = 255
+"""Value of a hole pixel in a uint8 mask."""
+
+REGIONS = ("eyes", "mouth")
+"""Regions a model can be trained for and the pipeline can restore (``auto`` picks one of these per face)."""
+
+HOLE_FILLS = ("zero", "keep")
+"""How hole pixels of the model input are filled: ``zero`` writes 0 (mid-grey in [-1, 1]); ``keep`` leaves the
+censored pixels (e.g. the colours of a pixelated band) for the model to use."""
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A size of an architecture. ``size`` is the square crop side in pixels; ``width`` the base channel count;
+    ``blocks`` the number of repeated middle blocks; ``extra`` arch-specific knobs."""
+
+    size: int
+    width: int
+    blocks: int
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ArchSpec:
+    """Everything about an architecture that is not its code. Declared once, in the arch's module."""
+
+    name: str
+    title: str
+    paper: str
+    presets: Mapping[str, Preset]
+    loss_weights: Mapping[str, float]
+    lr: float = 2e-4
+    betas: tuple[float, float] = (0.5, 0.9)
+    d_lr: float | None = None
+    value_range: tuple[float, float] = (-1.0, 1.0)
+    mask_convention: str = "1=hole"
+    hole_fill: str = "zero"
+    pad_multiple: int = 4
+    extra_inputs: tuple[str, ...] = ()
+    default_preset: str = "small"
+
+    def preset(self, name: str | None = None) -> Preset:
+        key = name or self.default_preset
+        if key not in self.presets:
+            raise KeyError(f"arch {self.name!r} has no preset {key!r} (choose from {', '.join(self.presets)})")
+        return self.presets[key]
+
+
+@dataclass(frozen=True)
+class ModelMeta:
+    """What the runtime needs to know about an exported generator; stored as JSON in the ONNX metadata."""
+
+    arch: str
+    region: str
+    size: int
+    value_range: tuple[float, float]
+    mask_convention: str
+    hole_fill: str
+    inputs: tuple[str, ...]
+    output: str = "output"
+    name: str = ""
+    version: str = ""
+    preset: str = ""
+    format: int = META_FORMAT
+    training: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "ModelMeta":
+        raw = json.loads(text)
+        if not isinstance(raw, dict):
+            raise ValueError("metadata is not a JSON object")
+        known = {f for f in cls.__dataclass_fields__}
+        missing = {"arch", "region", "size", "value_range", "mask_convention", "hole_fill", "inputs"} - raw.keys()
+        if missing:
+            raise ValueError(f"metadata lacks {', '.join(sorted(missing))}")
+        kw = {k: v for k, v in raw.items() if k in known}
+        kw["value_range"] = tuple(float(v) for v in kw["value_range"])
+        kw["inputs"] = tuple(kw["inputs"])
+        kw["size"] = int(kw["size"])
+        meta = cls(**kw)
+        meta.validate()
+        return meta
+
+    def validate(self) -> None:
+        if self.region not in REGIONS:
+            raise ValueError(f"unknown region {self.region!r}")
+        if self.hole_fill not in HOLE_FILLS:
+            raise ValueError(f"unknown hole_fill {self.hole_fill!r}")
+        if self.mask_convention != "1=hole":
+            raise ValueError(f"unsupported mask convention {self.mask_convention!r}")
+        if self.size < 8:
+            raise ValueError(f"size {self.size} too small")
+        if self.inputs[:2] != ("image", "mask"):
+            raise ValueError(f"inputs must start with image, mask (got {self.inputs})")
+
+    def with_(self, **kw: Any) -> "ModelMeta":
+        return replace(self, **kw)
+
+
+def meta_from_spec(spec: ArchSpec, preset_name: str, region: str, **kw: Any) -> ModelMeta:
+    """The runtime metadata of a generator built from ``spec`` at ``preset_name``, trained for ``region``."""
+    preset = spec.preset(preset_name)
+    fields = dict(
+        arch=spec.name,
+        region=region,
+        size=preset.size,
+        value_range=tuple(spec.value_range),
+        mask_convention=spec.mask_convention,
+        hole_fill=spec.hole_fill,
+        inputs=("image", "mask", *spec.extra_inputs),
+        preset=preset_name,
+    )
+    fields.update(kw)
+    meta = ModelMeta(**fields)
+    meta.validate()
+    return meta
