@@ -1,0 +1,51 @@
+"""A pixelated band over the eyes (mosaic censoring)."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from unmask.masks.geometry import eye_frame, polygon_mask, rotated_rect
+
+HALF_LEN = 1.05
+HALF_H = 0.32
+BLOCK = 0.2  # mosaic block side, in inter-ocular distances
+
+
+def eye_band_polygon(pts: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+    c, u, n, d = eye_frame(pts)
+    half_len, half_h = HALF_LEN * d, HALF_H * d
+    if rng is not None:
+        half_len *= rng.uniform(0.85, 1.25)
+        half_h *= rng.uniform(0.8, 1.4)
+        c = c + n * d * rng.uniform(-0.08, 0.08)
+    # mosaics are drawn axis-aligned: take the bounding rectangle of the rotated band
+    poly = rotated_rect(c, u, n, half_len, half_h)
+    (x0, y0), (x1, y1) = poly.min(0), poly.max(0)
+    return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
+
+
+def pixelate(img: np.ndarray, mask: np.ndarray, block: float) -> np.ndarray:
+    """``img`` with the pixels under ``mask`` replaced by a mosaic of ``block``-pixel squares (block means)."""
+    ys, xs = np.nonzero(mask)
+    if len(ys) == 0:
+        return img.copy()
+    b = max(2, int(round(block)))
+    y0, x0 = ys.min(), xs.min()
+    y1, x1 = ys.max() + 1, xs.max() + 1
+    region = img[y0:y1, x0:x1]
+    h, w = region.shape[:2]
+    small = cv2.resize(region, (max(1, -(-w // b)), max(1, -(-h // b))), interpolation=cv2.INTER_AREA)
+    mosaic = cv2.resize(small, (small.shape[1] * b, small.shape[0] * b), interpolation=cv2.INTER_NEAREST)[:h, :w]
+    out = img.copy()
+    sub = mask[y0:y1, x0:x1] > 0
+    out[y0:y1, x0:x1][sub] = mosaic[sub]
+    return out
+
+
+def draw_eye_band(img: np.ndarray, pts: np.ndarray, rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Returns (copy of ``img`` with a pixelated eye band, band mask HxW uint8 255 = band)."""
+    _, _, _, d = eye_frame(pts)
+    mask = polygon_mask(img.shape, eye_band_polygon(pts, rng))
+    block = BLOCK * d * (rng.uniform(0.6, 1.6) if rng is not None else 1.0)
+    return pixelate(img, mask, block), mask
