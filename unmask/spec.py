@@ -64,6 +64,7 @@ class ArchSpec:
     hole_fill: str = "zero"
     pad_multiple: int = 4
     extra_inputs: tuple[str, ...] = ()
+    runtime_options: Mapping[str, Any] = field(default_factory=dict)
     default_preset: str = "small"
 
     def preset(self, name: str | None = None) -> Preset:
@@ -89,6 +90,8 @@ class ModelMeta:
     version: str = ""
     preset: str = ""
     format: int = META_FORMAT
+    options: Mapping[str, Any] = field(default_factory=dict)
+    """Arch-specific runtime settings (e.g. ``{"canny": [lo, hi]}`` for models with an ``edges`` input)."""
     training: Mapping[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> str:
@@ -139,6 +142,7 @@ def meta_from_spec(spec: ArchSpec, preset_name: str, region: str, **kw: Any) -> 
         hole_fill=spec.hole_fill,
         inputs=("image", "mask", *spec.extra_inputs),
         preset=preset_name,
+        options=dict(spec.runtime_options),
     )
     fields.update(kw)
     meta = ModelMeta(**fields)

@@ -15,7 +15,10 @@ alignment fits only landmarks outside the region being restored (see :mod:`unmas
 from __future__ import annotations
 
 import os
+import sys
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Iterator
 
 import cv2
 import numpy as np
@@ -41,6 +44,31 @@ def _quiet_mediapipe() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
+@contextmanager
+def native_stderr_silenced() -> Iterator[None]:
+    """Sends file descriptor 2 to /dev/null while mediapipe's C++ code runs: its absl/TFLite log lines
+    ("Created TensorFlow Lite XNNPACK delegate", "Feedback manager requires ...") cannot be switched off
+    otherwise in 0.10.21. Python-level errors are raised as exceptions and are not affected. Set
+    UNMASK_NATIVE_LOGS=1 to see them."""
+    if os.environ.get("UNMASK_NATIVE_LOGS") == "1":
+        yield
+        return
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 class FaceFinder:
     """Finds faces and their 478 landmarks. Not thread-safe; one per worker. Use as a context manager or call
     :meth:`close`.
@@ -57,6 +85,10 @@ class FaceFinder:
         self.min_face = min_face
         self.last_too_small = 0
         fd = mp.solutions.face_detection
+        with native_stderr_silenced():
+            self._build(mp, fd, min_confidence)
+
+    def _build(self, mp, fd, min_confidence: float) -> None:  # noqa: ANN001 - mediapipe modules
         self._detectors = [
             fd.FaceDetection(model_selection=1, min_detection_confidence=min_confidence),
             fd.FaceDetection(model_selection=0, min_detection_confidence=min_confidence),
@@ -69,6 +101,10 @@ class FaceFinder:
     def find(self, rgb: np.ndarray) -> list[Face]:
         """All faces in ``rgb`` (HxWx3 uint8), largest first, each with landmarks in image pixels."""
         self.last_too_small = 0
+        with native_stderr_silenced():
+            return self._find(rgb)
+
+    def _find(self, rgb: np.ndarray) -> list[Face]:
         dets = self.detect(rgb)
         faces: list[Face] = []
         for det in dets:

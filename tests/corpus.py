@@ -1,0 +1,189 @@
+"""A generated corpus of awkward and broken input photos (nothing binary is committed).
+
+``make_corpus(folder)`` writes every case into ``folder`` and returns ``{name: path}``. :data:`ERRORS` says which
+:class:`unmask.io.ImageError` kind each broken case must give; every other case must load. ``fifo.jpg`` exists only
+where ``os.mkfifo`` does; ``unreadable.jpg`` is mode 000, which does not stop root from reading it (check
+``os.access``). The CLI tests reuse this module.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import struct
+import zlib
+from io import BytesIO
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+from PIL import Image, ImageCms
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+CELEBA_VAL = SHARED / "data" / "celeba" / "val"
+
+ERRORS: dict[str, str] = {
+    "empty.jpg": "empty",
+    "truncated.jpg": "truncated",
+    "truncated.png": "truncated",
+    "text.jpg": "not_image",
+    "folder.png": "directory",
+    "bomb.png": "too_large",
+    "corrupt.png": "corrupt",
+    "fifo.jpg": "not_file",
+    "unreadable.jpg": "permission",
+}
+"""Broken cases and the ``ImageError.kind`` each must raise."""
+
+BOMB_SIZE = (60000, 60000)
+"""Declared size of ``bomb.png`` (3.6 gigapixels; the file is under 100 bytes)."""
+
+GIF_COLOURS = ((255, 0, 0), (0, 255, 0), (0, 0, 255))
+"""Colours of the frames of the animated cases, in order."""
+
+ORIENT: dict[int, Callable[[np.ndarray], np.ndarray]] = {
+    1: lambda a: a,
+    2: lambda a: a[:, ::-1],
+    3: lambda a: a[::-1, ::-1],
+    4: lambda a: a[::-1, :],
+    5: lambda a: a.transpose(1, 0, 2),
+    6: lambda a: np.rot90(a, k=-1),
+    7: lambda a: a.transpose(1, 0, 2)[::-1, ::-1],
+    8: lambda a: np.rot90(a, k=1),
+}
+"""What a viewer shows for stored pixels ``a`` tagged with each EXIF orientation."""
+
+
+def orientation_base() -> np.ndarray:
+    """The stored (landscape, 48x32) pixels of ``exif_rotated_*.jpg``: six flat 16x16 blocks of distinct colours, so
+    JPEG (4:4:4) keeps them and every flip/rotation is distinguishable."""
+    colours = np.array(
+        [[(230, 30, 30), (30, 230, 30), (30, 30, 230)], [(230, 230, 30), (30, 230, 230), (230, 30, 230)]],
+        dtype=np.uint8,
+    )
+    return np.repeat(np.repeat(colours, 16, axis=0), 16, axis=1)
+
+
+def gray16_values() -> np.ndarray:
+    """The 16-bit ramp stored in ``gray16.png`` (16x16, 0..65535)."""
+    return np.linspace(0, 65535, 256).round().astype(np.uint16).reshape(16, 16)
+
+
+def rgb16_values() -> np.ndarray:
+    """The 16-bit RGB samples stored in ``rgb16.png`` (8x8x3)."""
+    rng = np.random.default_rng(16)
+    return rng.integers(0, 65536, (8, 8, 3), dtype=np.uint16)
+
+
+@functools.lru_cache(maxsize=1)
+def srgb_icc() -> bytes:
+    """The sRGB ICC profile written into ``icc_srgb.jpg`` (made once per process: it holds its creation time)."""
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+
+def _png(width: int, height: int, depth: int, colour: int, raw: bytes) -> bytes:
+    ihdr = struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", raw) + _chunk(b"IEND", b"")
+
+
+def _encode(arr: np.ndarray | Image.Image, fmt: str, **kw: object) -> bytes:
+    im = arr if isinstance(arr, Image.Image) else Image.fromarray(arr)
+    buf = BytesIO()
+    im.save(buf, fmt, **kw)
+    return buf.getvalue()
+
+
+def _noise(h: int, w: int, seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
+
+
+def _face(dest: Path) -> None:
+    photos = sorted(CELEBA_VAL.glob("*.jpg")) if CELEBA_VAL.is_dir() else []
+    if photos:
+        shutil.copyfile(photos[0], dest)
+        return
+    from skimage import data
+
+    dest.write_bytes(_encode(data.astronaut(), "JPEG", quality=92))
+
+
+def make_corpus(folder: Path) -> dict[str, Path]:
+    """Write every case into ``folder`` (created if needed) and return ``{file name: path}``."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    files: dict[str, bytes] = {}
+
+    # broken
+    files["empty.jpg"] = b""
+    jpeg = _encode(_noise(128, 128, 1), "JPEG", quality=90)
+    files["truncated.jpg"] = jpeg[: len(jpeg) * 6 // 10]
+    png = _encode(_noise(128, 128, 2), "PNG")
+    files["truncated.png"] = png[: len(png) * 6 // 10]
+    files["text.jpg"] = b"This is a text file, not a photo.\n"
+    files["bomb.png"] = _png(*BOMB_SIZE, 8, 2, zlib.compress(b"\x00" * 64))
+    files["corrupt.png"] = _png(64, 64, 8, 2, b"\x78\x9c" + bytes(range(256)) * 4)
+
+    # awkward but valid
+    files["tiny1.png"] = _encode(np.full((1, 1, 3), 128, np.uint8), "PNG")
+    files["tiny10.png"] = _encode(_noise(10, 10, 3), "PNG")
+    files["gray16.png"] = _encode(gray16_values(), "PNG")
+    rows = b"".join(b"\x00" + row.astype(">u2").tobytes() for row in rgb16_values())
+    files["rgb16.png"] = _png(8, 8, 16, 2, zlib.compress(rows))
+    files["cmyk.jpg"] = _encode(Image.new("CMYK", (32, 24), (0, 255, 255, 0)), "JPEG", quality=95)
+    fake_cmyk_icc = bytearray(256)
+    fake_cmyk_icc[16:20] = b"CMYK"
+    files["cmyk_bad_icc.jpg"] = _encode(
+        Image.new("CMYK", (32, 24), (0, 255, 255, 0)), "JPEG", quality=95, icc_profile=bytes(fake_cmyk_icc)
+    )
+    files["gray.jpg"] = _encode(np.tile(np.arange(0, 256, 4, dtype=np.uint8), (48, 1)), "JPEG", quality=95)
+    rgba = np.dstack([_noise(32, 40, 4), np.tile(np.arange(0, 256, 8, dtype=np.uint8)[:, None], (1, 40))])
+    files["rgba.png"] = _encode(rgba, "PNG")
+    la = Image.fromarray(np.dstack([np.full((20, 30), 90, np.uint8), np.full((20, 30), 60, np.uint8)]), "LA")
+    files["la.png"] = _encode(la, "PNG")
+    pal = Image.fromarray(_noise(24, 24, 5)).convert("P", palette=Image.Palette.ADAPTIVE, colors=16)
+    files["palette.png"] = _encode(pal, "PNG")
+    files["palette_transparent.png"] = _encode(pal, "PNG", transparency=0)
+    frames = [Image.new("RGB", (32, 32), c) for c in GIF_COLOURS]
+    files["animated.gif"] = _encode(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
+    files["animated.webp"] = _encode(
+        frames[0], "WEBP", save_all=True, append_images=frames[1:], duration=100, loop=0, lossless=True
+    )
+    base = orientation_base()
+    for k in ORIENT:
+        exif = Image.Exif()
+        exif[0x0112] = k
+        files[f"exif_rotated_{k}.jpg"] = _encode(base, "JPEG", quality=95, subsampling=0, exif=exif.tobytes())
+    files["bad_exif.jpg"] = _encode(_noise(16, 16, 11), "JPEG", quality=95, exif=b"Exif\x00\x00MM\x00*\x00\x00\x00\x08\xff")
+    files["png_named.jpg"] = _encode(_noise(16, 16, 6), "PNG")
+    files["icc_srgb.jpg"] = _encode(_noise(16, 16, 7), "JPEG", quality=95, icc_profile=srgb_icc())
+    files["photo.bmp"] = _encode(_noise(20, 24, 8), "BMP")
+    files["photo.tif"] = _encode(_noise(20, 24, 9), "TIFF")
+    yy, xx = np.mgrid[0:256, 0:256]
+    flat = (120 + 20 * np.sin(xx / 17.0) * np.cos(yy / 23.0)).astype(np.uint8)
+    files["noface.png"] = _encode(np.dstack([flat, flat, flat]) + _noise(256, 256, 10) % 8, "PNG")
+
+    paths = {}
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+        paths[name] = folder / name
+    _face(folder / "face.jpg")
+    paths["face.jpg"] = folder / "face.jpg"
+    (folder / "folder.png").mkdir(exist_ok=True)
+    paths["folder.png"] = folder / "folder.png"
+    if hasattr(os, "mkfifo"):
+        fifo = folder / "fifo.jpg"
+        if not fifo.exists():
+            os.mkfifo(fifo)
+        paths["fifo.jpg"] = fifo
+    unreadable = folder / "unreadable.jpg"
+    if unreadable.exists():  # a second make_corpus into the same folder
+        unreadable.chmod(0o600)
+    unreadable.write_bytes(jpeg)
+    unreadable.chmod(0)
+    paths["unreadable.jpg"] = unreadable
+    return paths

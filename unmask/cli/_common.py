@@ -1,0 +1,32 @@
+"""What the thin command modules share: consoles, one-line errors, exit codes."""
+
+from __future__ import annotations
+
+import sys
+from typing import NoReturn
+
+import typer
+from rich.console import Console
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+out = Console(highlight=False, soft_wrap=True)
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    """One line on stderr, then exit with ``code``."""
+    err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    raise typer.Exit(code)
+
+
+def is_tty() -> bool:
+    return sys.stderr.isatty()
+
+
+def set_threads(threads: int) -> None:
+    """Caps OpenCV's threads too (onnxruntime and torch get theirs where they are created)."""
+    if threads:
+        import cv2
+
+        cv2.setNumThreads(threads)

@@ -1,0 +1,207 @@
+"""One photo in, one result out: arrays in, arrays out, no printing, no files.
+
+For each face (largest first, up to ``max_faces``): decide the region (given, or ``auto`` from the pixels),
+align the face to the model's canonical crop fitting only the landmarks that region does not cover, build the
+hole (template + landmarks + the flat occluder found there, or the user's mask), run the model on all faces of
+the photo in one batch, and paste each result back through its feathered hole.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Iterator, Mapping, Protocol
+
+import cv2
+import numpy as np
+
+from unmask.compose import hole_to_image, paste
+from unmask.face.align import Aligned, align
+from unmask.face.detect import FaceFinder
+from unmask.face.types import Face
+from unmask.masks.geometry import dilate, eye_frame
+from unmask.masks.hole import hole_mask
+from unmask.masks.occluder import Decision, covered, occluder_pixels
+
+AUTO_SIZE = 128  # crop side at which ``auto`` looks at a face (the cues are scale-free)
+OCCLUDER_REACH = 0.35  # how far (inter-ocular distances) a found occluder may grow the hole
+
+
+class Inpainter(Protocol):
+    """What the pipeline needs of a model: its crop side and a batch run (see :class:`unmask.runtime.Model`)."""
+
+    @property
+    def size(self) -> int: ...
+
+    def run(self, crops: list[np.ndarray], holes: list[np.ndarray]) -> list[np.ndarray]: ...
+
+
+@dataclass
+class FaceReport:
+    box: tuple[float, float, float, float]
+    score: float
+    region: str | None
+    decision: str
+    status: str  # "restored", "clean" (auto found nothing covered), "outside-mask"
+    model: str = ""
+
+    def to_dict(self) -> dict:
+        return {
+            "box": [round(v, 1) for v in self.box],
+            "score": round(self.score, 3),
+            "region": self.region,
+            "decision": self.decision,
+            "status": self.status,
+            "model": self.model,
+        }
+
+
+@dataclass
+class Result:
+    """``rgb``: the restored photo (HxWx3 uint8, a new array); ``faces``: one report per face found;
+    ``hole``: HxW uint8 union of the restored holes in photo pixels (only with ``want_mask``);
+    ``too_small``: faces skipped for ``min_face``; ``timings``: seconds per stage."""
+
+    rgb: np.ndarray
+    faces: list[FaceReport]
+    hole: np.ndarray | None = None
+    too_small: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def restored(self) -> int:
+        return sum(f.status == "restored" for f in self.faces)
+
+    @property
+    def regions(self) -> list[str]:
+        return sorted({f.region for f in self.faces if f.status == "restored" and f.region})
+
+
+@dataclass
+class _Job:
+    face: Face
+    region: str
+    decision: str
+    aligned: Aligned
+    hole: np.ndarray
+    model_key: str
+
+
+@contextmanager
+def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
+    t0 = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - t0
+
+
+class Restorer:
+    """Restores censored faces in photos.
+
+    ``models``: inpainter per region (``{"eyes": m1, "mouth": m2}``); ``region``: "eyes", "mouth" or "auto".
+    With ``auto`` each face's covered region is decided from its pixels and faces with nothing covered are
+    left as they are. ``finder``: a :class:`FaceFinder` (made here when None; closed by :meth:`close`).
+    """
+
+    def __init__(
+        self,
+        models: Mapping[str, Inpainter],
+        region: str = "eyes",
+        max_faces: int = 20,
+        min_face: int = 24,
+        finder: FaceFinder | None = None,
+        grow_to_occluder: bool = True,
+    ) -> None:
+        if region not in ("eyes", "mouth", "auto"):
+            raise ValueError(f"unknown region {region!r} (choose eyes, mouth or auto)")
+        if region != "auto" and region not in models:
+            raise ValueError(f"no model for region {region!r}")
+        if not models:
+            raise ValueError("no model given")
+        self.models = dict(models)
+        self.region = region
+        self.finder = finder or FaceFinder(max_faces=max_faces, min_face=min_face)
+        self._own_finder = finder is None
+        self.grow_to_occluder = grow_to_occluder
+
+    def close(self) -> None:
+        if self._own_finder:
+            self.finder.close()
+
+    def __enter__(self) -> "Restorer":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- the steps ------------------------------------------------------------------------------------------------
+    def decide(self, rgb: np.ndarray, face: Face) -> Decision:
+        """Which region of ``face`` is covered (``auto``)."""
+        return covered(align(rgb, face, AUTO_SIZE, None).crop)
+
+    def build_hole(self, aligned: Aligned, region: str) -> np.ndarray:
+        """The hole for ``region`` in ``aligned``'s crop, grown over a flat occluder that reaches beyond it."""
+        hole = hole_mask(aligned.landmarks, aligned.size, region)
+        if self.grow_to_occluder:
+            occ = occluder_pixels(aligned.crop, hole)
+            if occ.any():
+                reach = dilate(hole, OCCLUDER_REACH * eye_frame(aligned.landmarks)[3])
+                hole = hole | dilate(occ & reach, 1)
+        return hole
+
+    def restore(self, rgb: np.ndarray, user_mask: np.ndarray | None = None, want_mask: bool = False) -> Result:
+        """Restores every face of ``rgb`` (HxWx3 uint8). ``user_mask`` (HxW uint8, 255 = hole) replaces the
+        landmark-built holes: each face is restored where the user's mask meets its crop."""
+        timings: dict[str, float] = {}
+        with _timed(timings, "detect+landmarks"):
+            faces = self.finder.find(rgb)
+        out = rgb.copy()
+        reports: list[FaceReport] = []
+        jobs: list[_Job] = []
+        with _timed(timings, "align"):
+            for face in faces:
+                if user_mask is not None:
+                    key = self.region if self.region != "auto" else next(iter(self.models))
+                    job = self._user_job(rgb, face, user_mask, key)
+                    if job is None:
+                        reports.append(FaceReport(face.box, face.score, None, "outside the user's mask", "outside-mask"))
+                        continue
+                    jobs.append(job)
+                    continue
+                if self.region == "auto":
+                    dec = self.decide(rgb, face)
+                    if dec.region is None or dec.region not in self.models:
+                        why = dec.describe() if dec.region is None else f"{dec.describe()} (no {dec.region} model)"
+                        reports.append(FaceReport(face.box, face.score, dec.region, why, "clean"))
+                        continue
+                    region, decision = dec.region, dec.describe()
+                else:
+                    region, decision = self.region, f"region {self.region} requested"
+                model = self.models[region]
+                aligned = align(rgb, face, model.size, region)
+                jobs.append(_Job(face, region, decision, aligned, self.build_hole(aligned, region), region))
+        hole_img = np.zeros(rgb.shape[:2], np.uint8) if want_mask else None
+        for key in {j.model_key for j in jobs}:
+            batch = [j for j in jobs if j.model_key == key]
+            model = self.models[key]
+            with _timed(timings, "infer"):
+                outputs = model.run([j.aligned.crop for j in batch], [j.hole for j in batch])
+            with _timed(timings, "blend"):
+                for j, crop_out in zip(batch, outputs):
+                    paste(out, crop_out, j.hole, j.aligned.matrix, reference=j.aligned.crop)
+                    if hole_img is not None:
+                        hole_img |= hole_to_image(j.hole, j.aligned.matrix, rgb.shape[:2])
+                    name = getattr(model, "name", key)
+                    reports.append(FaceReport(j.face.box, j.face.score, j.region, j.decision, "restored", str(name)))
+        reports.sort(key=lambda r: -(r.box[2] - r.box[0]) * (r.box[3] - r.box[1]))
+        return Result(out, reports, hole_img, self.finder.last_too_small, timings)
+
+    def _user_job(self, rgb: np.ndarray, face: Face, user_mask: np.ndarray, key: str) -> _Job | None:
+        model = self.models[key]
+        aligned = align(rgb, face, model.size, None)
+        hole = cv2.warpAffine(user_mask, aligned.matrix, (model.size, model.size), flags=cv2.INTER_NEAREST, borderValue=0)
+        if not (hole > 127).any():
+            return None
+        return _Job(face, key, "user mask", aligned, np.where(hole > 127, 255, 0).astype(np.uint8), key)

@@ -1,0 +1,74 @@
+"""ONNX Runtime sessions: provider choice, thread settings, and an honest report of the providers obtained.
+
+``device="auto"`` asks for CUDA when onnxruntime lists it and keeps it only if the created session really runs
+on it (``session.get_providers()``); ``"cuda"`` fails clearly otherwise; ``"cpu"`` never tries CUDA. The noise
+onnxruntime-gpu prints on machines without CUDA libraries is silenced.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+DEVICES = ("auto", "cpu", "cuda")
+CUDA = "CUDAExecutionProvider"
+CPU = "CPUExecutionProvider"
+
+
+class DeviceError(RuntimeError):
+    pass
+
+
+def _ort() -> Any:
+    import onnxruntime as ort
+
+    ort.set_default_logger_severity(4)  # silence "CUDA not found" noise; our own errors say what matters
+    return ort
+
+
+def cuda_listed() -> bool:
+    """Whether this onnxruntime build offers CUDA (it may still fail to load its libraries)."""
+    return CUDA in _ort().get_available_providers()
+
+
+def _preload_cuda_libraries(ort: Any) -> None:
+    # onnxruntime-gpu >= 1.21 can load CUDA/cuDNN from the nvidia-* wheels of the `cuda` extra.
+    import importlib.util
+
+    preload = getattr(ort, "preload_dlls", None)
+    if preload is not None and importlib.util.find_spec("nvidia") is not None:
+        try:
+            preload()
+        except Exception:  # noqa: BLE001 - a missing library shows up as a CPU-only session below
+            pass
+
+
+def create_session(path: str | Path | bytes, device: str = "auto", threads: int = 0) -> tuple[Any, list[str]]:
+    """An ``InferenceSession`` for ``path`` and the providers it really uses.
+
+    ``threads``: intra-op threads (0 = onnxruntime's default, all cores). Raises :class:`DeviceError` when
+    ``device="cuda"`` cannot be honoured.
+    """
+    if device not in DEVICES:
+        raise DeviceError(f"unknown device {device!r} (choose from {', '.join(DEVICES)})")
+    ort = _ort()
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 4
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    if threads:
+        opts.intra_op_num_threads = int(threads)
+        opts.inter_op_num_threads = 1
+    want_cuda = device in ("auto", "cuda") and CUDA in ort.get_available_providers()
+    if device == "cuda" and not want_cuda:
+        raise DeviceError("CUDA requested but this onnxruntime build has no CUDAExecutionProvider (install unmask[cuda] with onnxruntime-gpu)")
+    providers: list[Any] = [CPU]
+    if want_cuda:
+        _preload_cuda_libraries(ort)
+        providers = [(CUDA, {"device_id": int(os.environ.get("UNMASK_CUDA_DEVICE", "0"))}), CPU]
+    src = path if isinstance(path, bytes) else str(path)
+    session = ort.InferenceSession(src, sess_options=opts, providers=providers)
+    got = list(session.get_providers())
+    if device == "cuda" and CUDA not in got:
+        raise DeviceError("CUDA requested but the session could not use it (CUDA/cuDNN libraries missing or no GPU); use --device cpu or auto")
+    return session, got
