@@ -1,3 +1,57 @@
-"""unmask: restore censored faces with trained inpainting generators. Restored regions are synthetic."""
+"""unmask: restore censored faces with trained inpainting generators. Restored regions are synthetic.
+
+Library use::
+
+    import numpy as np, unmask
+    result = unmask.restore(rgb, region="eyes")   # rgb: HxWx3 uint8 RGB
+    result.rgb, result.faces                      # restored photo (new array), one report per face
+
+Masks everywhere are HxW uint8 with 255 = hole. The library never prints.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from unmask.pipeline import Result
+
+
+def restore(
+    rgb: "np.ndarray",
+    region: str = "eyes",
+    model: str | None = None,
+    device: str = "auto",
+    mask: "np.ndarray | None" = None,
+    max_faces: int = 20,
+) -> "Result":
+    """Restores the ``region`` ("eyes", "mouth" or "auto") of every face in ``rgb`` (HxWx3 uint8 RGB) with
+    ``model`` (a name from ``unmask models`` or an .onnx path; default: the region's default model), or inside
+    the user's ``mask`` (HxW uint8, 255 = hole). For many photos, build one :class:`unmask.pipeline.Restorer`
+    and reuse it: this function loads the model and the face finder on every call."""
+    from unmask.pipeline import Restorer
+    from unmask.runtime import find_model, load_model
+
+    if model is not None:
+        m = load_model(find_model(model, None), device)
+        models = {m.meta.region if region == "auto" else region: m}
+    else:
+        regions = ("eyes", "mouth") if region == "auto" else (region,)
+        models = {}
+        for r in regions:
+            try:
+                models[r] = load_model(find_model(None, r), device)
+            except LookupError:
+                if region != "auto":
+                    raise
+        if not models:
+            raise LookupError("no model installed for eyes or mouth")
+    with Restorer(models, region=region, max_faces=max_faces) as restorer:
+        return restorer.restore(rgb, user_mask=mask)
+
+
+__all__ = ["__version__", "restore"]
