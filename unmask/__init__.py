@@ -34,22 +34,9 @@ def restore(
     the user's ``mask`` (HxW uint8, 255 = hole). For many photos, build one :class:`unmask.pipeline.Restorer`
     and reuse it: this function loads the model and the face finder on every call."""
     from unmask.pipeline import Restorer
-    from unmask.runtime import find_model, load_model
+    from unmask.runtime.registry import load_models
 
-    if model is not None:
-        m = load_model(find_model(model, None), device)
-        models = {m.meta.region if region == "auto" else region: m}
-    else:
-        regions = ("eyes", "mouth") if region == "auto" else (region,)
-        models = {}
-        for r in regions:
-            try:
-                models[r] = load_model(find_model(None, r), device)
-            except LookupError:
-                if region != "auto":
-                    raise
-        if not models:
-            raise LookupError("no model installed for eyes or mouth")
+    models = load_models(model, region, device)
     with Restorer(models, region=region, max_faces=max_faces) as restorer:
         return restorer.restore(rgb, user_mask=mask)
 

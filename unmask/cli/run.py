@@ -61,28 +61,18 @@ def run(
 
 
 def _load_models(model: Optional[str], region: str, device: str, threads: int) -> dict:
-    from unmask.runtime import ModelError, find_model, load_model
+    from unmask.runtime import ModelError
+    from unmask.runtime.registry import load_models
     from unmask.runtime.session import DeviceError
 
     try:
-        if model:
-            m = load_model(find_model(model, None), device, threads)
-            if region != "auto" and m.meta.region != region:
-                err.print(f"note: model {m.name} was trained for the {m.meta.region}; using it for the {region}")
-            return {region if region != "auto" else m.meta.region: m}
-        regions = ("eyes", "mouth") if region == "auto" else (region,)
-        models = {}
-        for r in regions:
-            try:
-                models[r] = load_model(find_model(None, r), device, threads)
-            except LookupError:
-                if region != "auto":
-                    raise
-        if not models:
-            raise LookupError("no model installed for eyes or mouth: see `unmask models`, or pass --model PATH")
-        return models
+        models = load_models(model, region, device, threads)
     except (ModelError, LookupError, DeviceError) as e:
         fail(str(e).strip("'\""))
+    m = next(iter(models.values()))
+    if model and region != "auto" and m.meta.region != region:
+        err.print(f"note: model {m.name} was trained for the {m.meta.region}; using it for the {region}")
+    return models
 
 
 def _run(inputs, region, out_dir, model, device, mask, invert_mask, max_faces, min_face, compare, save_mask,
