@@ -1,7 +1,11 @@
-"""Edge maps for models with an ``edges`` input (EdgeConnect): one function, used by training and the runtime.
+"""Edge maps for archs that take an ``edges`` input (EdgeConnect): one definition for training and inference.
+Torch-free.
 
-Canny on the grayscale crop, after a light Gaussian blur; inside the hole the edges are unknown and set to 0.
-The thresholds travel in the model's metadata (``options["canny"]``), so training and inference agree.
+``canny_edges(rgb)`` is ``HxW`` float32 in {0, 1}: OpenCV's Canny (L2 gradient) of the grey image after a
+Gaussian blur whose sigma grows with the image side (:data:`SIGMA_PER_PX` x side: 1 px at 128, 2 px at 256, the
+sigma of the EdgeConnect paper at its 256 px crops), so a face gets the same edges at every model size. Inside a
+hole the edges are unknown and set to 0. The thresholds an arch was trained with travel in its ONNX metadata
+(``options["canny"]``), so training and inference agree.
 """
 
 from __future__ import annotations
@@ -9,14 +13,23 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-DEFAULT_CANNY = (60, 140)
+SIGMA_PER_PX = 1.0 / 128.0
+LOW, HIGH = 20.0, 40.0
+"""Canny hysteresis thresholds on the L2 gradient magnitude of the blurred grey image (0..255 scale)."""
+DEFAULT_CANNY = (LOW, HIGH)
 
 
-def canny_edges(rgb: np.ndarray, hole: np.ndarray | None = None, thresholds: tuple[int, int] = DEFAULT_CANNY) -> np.ndarray:
-    """HxW float32 edge map in {0, 1} of ``rgb`` (HxWx3 uint8); zero where ``hole`` (HxW uint8, 255 = hole)."""
-    gray = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-    gray = cv2.GaussianBlur(gray, (3, 3), 0)
-    edges = (cv2.Canny(gray, int(thresholds[0]), int(thresholds[1])) > 0).astype(np.float32)
+def canny_edges(
+    rgb: np.ndarray, hole: np.ndarray | None = None, thresholds: tuple[float, float] = DEFAULT_CANNY
+) -> np.ndarray:
+    """Edges of ``rgb`` (HxWx3 uint8 RGB) as an ``HxW`` float32 map, 1 = edge, 0 where ``hole`` (HxW uint8,
+    255 = hole) is set."""
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+        raise ValueError(f"canny_edges expects HxWx3 uint8 RGB, got {rgb.shape} {rgb.dtype}")
+    gray = cv2.cvtColor(np.ascontiguousarray(rgb), cv2.COLOR_RGB2GRAY)
+    sigma = max(0.5, SIGMA_PER_PX * min(rgb.shape[:2]))
+    blurred = cv2.GaussianBlur(gray, (0, 0), sigma)
+    edges = (cv2.Canny(blurred, float(thresholds[0]), float(thresholds[1]), L2gradient=True) > 0).astype(np.float32)
     if hole is not None:
         edges[hole > 127] = 0.0
     return edges
