@@ -16,7 +16,7 @@ import numpy as np
 
 from unmask import __version__
 from unmask.inputs import Job, Skip
-from unmask.io import DEFAULT_MAX_PIXELS, ImageError, Provenance, read_image, write_image
+from unmask.io import DEFAULT_MAX_PIXELS, ImageError, Provenance, read_image, remove_stale_temps, write_image
 from unmask.pipeline import Restorer
 
 MIN_SIDE = 16  # photos smaller than this hold no face we can find
@@ -72,7 +72,14 @@ def sidecar(output: Path, what: str) -> Path:
 
 
 def run_batch(items: Iterable[Job | Skip], restorer: Restorer, options: BatchOptions) -> Iterator[Record]:
-    """One :class:`Record` per job or skip, in order."""
+    """One :class:`Record` per job or skip, in order (preceded by a notice when temporary files that a killed run
+    left next to this batch's outputs were removed)."""
+    items = list(items)
+    outputs = [i.output for i in items if isinstance(i, Job)]
+    stale = remove_stale_temps(outputs + [sidecar(o, w) for o in outputs for w in ("compare", "mask")])
+    if stale:
+        yield Record(str(stale[0].parent), None, "notice",
+                     error=f"removed {len(stale)} temporary file(s) left by an interrupted run")  # fmt: skip
     for item in items:
         if isinstance(item, Skip):
             yield Record(str(item.path), None, "failed" if item.failed else "notice", error=item.reason)

@@ -34,7 +34,7 @@ def alpha_matte(hole: np.ndarray) -> np.ndarray:
     sigma = FEATHER * size
     ksize = 2 * int(np.ceil(3 * sigma)) + 1
     alpha = cv2.GaussianBlur(grown, (ksize, ksize), sigma, borderType=cv2.BORDER_CONSTANT)
-    alpha = np.maximum(alpha, grown)  # the hole itself is fully replaced
+    alpha = np.minimum(np.maximum(alpha, grown), 1.0)  # the hole itself is fully replaced; the blur's sum can exceed 1
     alpha[alpha < 1.0 / 255] = 0.0
     return alpha
 

@@ -21,7 +21,8 @@ Decisions:
 * ``a/b/c.jpg`` found under the given folder ``a`` goes to ``out/b/c.jpg``; a file ``x/c.jpg`` given alone to
   ``out/c.jpg``; the extension becomes ``fmt``'s when given (see :func:`unmask.io.output_suffix`);
 * an output that would leave the output folder, that is (or links to) any input file, or that another input already
-  maps to, is a Skip: inputs are never written to, and no output is written twice.
+  maps to, is a Skip: inputs are never written to, and no output is written twice; so is an output that a symbolic
+  link inside the output folder would send elsewhere.
 """
 
 from __future__ import annotations
@@ -75,6 +76,9 @@ def map_output(out_dir: Path, parts: Sequence[str], fmt: str | None = None) -> P
     base = os.path.normpath(os.path.abspath(out_dir))
     if os.path.commonpath([base, os.path.normpath(os.path.abspath(out))]) != base:
         raise ValueError(f"output name {'/'.join(parts)!r} would leave the output folder")
+    real = os.path.realpath(out_dir)  # a symbolic link inside the output folder must not lead the write elsewhere
+    if os.path.commonpath([real, os.path.realpath(out)]) != real:
+        raise ValueError(f"output {out} would leave the output folder through a symbolic link")
     return out
 
 

@@ -33,7 +33,7 @@ import warnings
 from dataclasses import asdict, dataclass
 from io import BytesIO
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 from PIL import ExifTags, Image, ImageCms, ImageFile, ImageOps, PngImagePlugin, UnidentifiedImageError
@@ -499,6 +499,39 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+TEMP_SUFFIX = ".tmp"
+"""Suffix of the temporary file :func:`write_image` writes before renaming it (``.NAME.XXXXXXXX.tmp``, hidden)."""
+
+
+def _temp_prefix(path: Path) -> str:
+    return f".{path.name[:100]}."
+
+
+def remove_stale_temps(outputs: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    """Removes the temporary files that a killed :func:`write_image` left next to ``outputs`` (``.NAME.XXXXXXXX.tmp``
+    for an output ``NAME``; ``kill -9`` gives no chance to clean up) and returns their paths. One listing per folder.
+    Call it only for outputs no other process is writing at the same time."""
+    by_folder: dict[Path, set[str]] = {}
+    for out in outputs:
+        p = Path(out)
+        by_folder.setdefault(p.parent, set()).add(_temp_prefix(p))
+    removed: list[Path] = []
+    for folder, prefixes in by_folder.items():
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            continue
+        for name in names:
+            head, dot, rand = name[: -len(TEMP_SUFFIX)].rpartition(".")
+            if not (name.endswith(TEMP_SUFFIX) and dot and len(rand) == 8 and f"{head}." in prefixes):
+                continue
+            with contextlib.suppress(OSError):
+                if stat.S_ISREG(os.lstat(folder / name).st_mode):
+                    os.unlink(folder / name)
+                    removed.append(folder / name)
+    return removed
+
+
 def write_image(
     path: str | os.PathLike[str],
     rgb: np.ndarray,
@@ -547,7 +580,7 @@ def write_image(
     except OSError:
         mode = 0o666 & ~_umask()
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:100]}.", suffix=".tmp", dir=folder)
+        fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(path), suffix=TEMP_SUFFIX, dir=folder)
     except OSError as e:
         raise ImageError(f"cannot write to the output folder: {e.strerror or e}", "write") from None
     try:

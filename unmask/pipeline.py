@@ -13,11 +13,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Iterator, Mapping, Protocol
 
-import cv2
 import numpy as np
 
 from unmask.compose import hole_to_image, paste
-from unmask.face.align import Aligned, align
+from unmask.face.align import Aligned, align, warp_to_crop
 from unmask.face.detect import FaceFinder
 from unmask.face.types import Face
 from unmask.masks.geometry import dilate, eye_frame
@@ -201,7 +200,9 @@ class Restorer:
     def _user_job(self, rgb: np.ndarray, face: Face, user_mask: np.ndarray, key: str) -> _Job | None:
         model = self.models[key]
         aligned = align(rgb, face, model.size, None)
-        hole = cv2.warpAffine(user_mask, aligned.matrix, (model.size, model.size), flags=cv2.INTER_NEAREST, borderValue=0)
-        if not (hole > 127).any():
+        # any coverage counts: a nearest-neighbour warp would drop thin strokes and edges of the user's hole when
+        # the face is larger in the photo than the crop
+        hole = warp_to_crop(np.where(user_mask > 127, 255, 0).astype(np.uint8), aligned.matrix, model.size)
+        if not (hole > 0).any():
             return None
-        return _Job(face, key, "user mask", aligned, np.where(hole > 127, 255, 0).astype(np.uint8), key)
+        return _Job(face, key, "user mask", aligned, np.where(hole > 0, 255, 0).astype(np.uint8), key)

@@ -16,6 +16,24 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
+
+def _show_version(value: bool) -> None:
+    if value:
+        from unmask import __version__
+
+        print(f"unmask {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_show_version, is_eager=True, help="Show the version and exit."
+    ),
+) -> None:
+    """Restore faces hidden behind eye bars, pixelation or surgical masks. Restored regions are synthetic."""
+
+
 # One module per command; each defines register(app). Order is the order of `unmask --help`.
 COMMANDS = ("run", "models", "train", "export", "eval", "bench")
 DEFAULT_COMMAND = "run"

@@ -60,7 +60,7 @@ def run(
     raise typer.Exit(code)
 
 
-def _load_models(model: Optional[str], region: str, device: str, threads: int) -> dict:
+def _load_models(model: Optional[str], region: str, device: str, threads: int, debug: bool = False) -> dict:
     from unmask.runtime import ModelError
     from unmask.runtime.registry import load_models
     from unmask.runtime.session import DeviceError
@@ -68,6 +68,8 @@ def _load_models(model: Optional[str], region: str, device: str, threads: int) -
     try:
         models = load_models(model, region, device, threads)
     except (ModelError, LookupError, DeviceError) as e:
+        if debug:  # --debug: the traceback, not the one line
+            raise
         fail(str(e).strip("'\""))
     m = next(iter(models.values()))
     if model and region != "auto" and m.meta.region != region:
@@ -94,7 +96,7 @@ def _run(inputs, region, out_dir, model, device, mask, invert_mask, max_faces, m
             user_mask = load_user_mask(mask, invert_mask, max_pixels)
         except ImageError as e:
             fail(f"{mask}: {e}")
-    models = _load_models(model, region.value, device.value, threads)
+    models = _load_models(model, region.value, device.value, threads, debug)
     first = next(iter(models.values()))
     names = ", ".join(f"{r}: {m.name}" for r, m in models.items())
     err.print(f"models {names} on {describe_providers(first.providers)}", highlight=False)
@@ -102,7 +104,7 @@ def _run(inputs, region, out_dir, model, device, mask, invert_mask, max_faces, m
                            user_mask=user_mask, user_mask_path=str(mask) if mask else None)
     records = []
     t0 = time.perf_counter()
-    n_jobs = sum(1 for i in items if not hasattr(i, "reason"))
+    n_jobs = sum(1 for i in items if getattr(i, "failed", True))  # jobs and failed skips; notices are not counted
     with Restorer(models, region=region.value, max_faces=max_faces, min_face=min_face) as restorer:
         progress = _Progress(n_jobs, as_json)
         with progress:
@@ -156,11 +158,11 @@ class _Progress:
         self.done += 1
         self.faces += sum(f["status"] == "restored" for f in rec.faces)
         rate = self.done / max(time.perf_counter() - self.t0, 1e-9)
-        if rec.status == "failed":
+        if rec.status == "failed" and (self._bar is not None or self.quiet_lines):
             err.print(f"failed: {rec.input}: {rec.error}", highlight=False, markup=False)
         if self._bar is not None:
             self._bar.update(self._task, advance=1, faces=self.faces, rate=f"{rate:.2f}")
         elif not self.quiet_lines:
             what = {"restored": f"restored {sum(f['status'] == 'restored' for f in rec.faces)} face(s) -> {rec.output}",
-                    "no-face": f"no face ({rec.error})", "exists": "skipped: output exists", "failed": "failed"}[rec.status]
+                    "no-face": f"no face ({rec.error})", "exists": "skipped: output exists", "failed": f"failed: {rec.error}"}[rec.status]
             err.print(f"[{self.done}/{self.total}] {rec.input}: {what} ({rate:.2f} photos/s)", highlight=False, markup=False)

@@ -145,8 +145,10 @@ def warp_to_crop(rgb: np.ndarray, m: np.ndarray, size: int, interpolation: int =
             nw, nh = max(1, round((x1 - x0) * f)), max(1, round((y1 - y0) * f))
             small = cv2.resize(window, (nw, nh), interpolation=cv2.INTER_AREA)
             fx, fy = nw / (x1 - x0), nh / (y1 - y0)
-            # small px -> image px: x = u / fx + x0
-            to_img = np.array([[1 / fx, 0, x0], [0, 1 / fy, y0], [0, 0, 1]], np.float64)
+            # small px -> image px, pixel centres matched as cv2.resize does: x = (u + 0.5) / fx - 0.5 + x0
+            to_img = np.array(
+                [[1 / fx, 0, x0 + 0.5 / fx - 0.5], [0, 1 / fy, y0 + 0.5 / fy - 0.5], [0, 0, 1]], np.float64
+            )
             m2 = np.vstack([m, [0, 0, 1]]) @ to_img
             return cv2.warpAffine(small, m2[:2], (size, size), flags=interpolation, borderMode=cv2.BORDER_REPLICATE)
     return cv2.warpAffine(rgb, m, (size, size), flags=interpolation, borderMode=cv2.BORDER_REPLICATE)

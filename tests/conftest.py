@@ -1,0 +1,143 @@
+"""Shared fixtures of the inference-path tests: the astronaut photo, validation faces from ../shared (skipped when
+absent), a models folder holding two tiny ONNX generators, one FaceFinder for the whole session, and a runner for
+the ``unmask`` command (in process, with the root's default-command routing applied)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+VAL = SHARED / "data" / "celeba" / "val"
+
+MODEL_SIZE = 64
+"""Crop side of the tiny test generators (a box blur; see tests/onnx_models.py)."""
+
+
+# ----------------------------------------------------------------------------------------------------- photos
+
+
+@pytest.fixture(scope="session")
+def _astronaut() -> np.ndarray:
+    from skimage import data
+
+    img = data.astronaut()
+    img.setflags(write=False)
+    return img
+
+
+@pytest.fixture
+def astronaut(_astronaut: np.ndarray) -> np.ndarray:
+    """The public-domain astronaut portrait shipped with scikit-image (512x512x3 uint8 RGB), a fresh copy."""
+    return _astronaut.copy()
+
+
+@pytest.fixture(scope="session")
+def finder() -> Iterator["FaceFinder"]:  # noqa: F821 - imported lazily (mediapipe is heavy)
+    """One FaceFinder for the session (mediapipe graphs take a while to build)."""
+    from unmask.face.detect import FaceFinder
+
+    with FaceFinder(max_faces=20, min_face=24) as f:
+        yield f
+
+
+@pytest.fixture(scope="session")
+def astronaut_face(finder, _astronaut: np.ndarray):  # noqa: ANN001, ANN201 - Face
+    """The astronaut's face as FaceFinder finds it (landmarks in photo pixels)."""
+    faces = finder.find(_astronaut)
+    assert len(faces) == 1, f"expected one face in the astronaut photo, found {len(faces)}"
+    return faces[0]
+
+
+@pytest.fixture(scope="session")
+def censored_astronaut(_astronaut: np.ndarray, astronaut_face) -> tuple[np.ndarray, np.ndarray]:  # noqa: ANN001
+    """(the astronaut with the project's own black eye bar drawn on, the bar mask HxW uint8 255 = bar)."""
+    from unmask.masks import draw_censor
+
+    censored, bar = draw_censor(_astronaut, astronaut_face.landmarks, "bar")
+    censored.setflags(write=False)
+    bar.setflags(write=False)
+    return censored, bar
+
+
+@pytest.fixture(scope="session")
+def val_dir() -> Path:
+    """../shared/data/celeba/val (face photos of about 200x200 px); skips the test when absent."""
+    if not VAL.is_dir():
+        pytest.skip(f"validation faces not found at {VAL} (../shared is not available)")
+    return VAL
+
+
+@pytest.fixture(scope="session")
+def val_faces(val_dir: Path) -> list[Path]:
+    """The validation photos, sorted by name."""
+    files = sorted(val_dir.glob("*.jpg"))
+    if len(files) < 40:
+        pytest.skip(f"too few validation faces in {val_dir} ({len(files)})")
+    return files
+
+
+# ----------------------------------------------------------------------------------------------------- models
+
+
+@pytest.fixture(scope="session")
+def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A models folder with ``tiny_eyes.onnx`` and ``tiny_mouth.onnx`` (box-blur generators of side
+    :data:`MODEL_SIZE`) and a ``defaults.txt`` naming them, so they win over anything in the repo's models/."""
+    from onnx_models import make_model  # needs the onnx package (train extra): imported only where used
+
+    d = tmp_path_factory.mktemp("models")
+    make_model(d / "tiny_eyes.onnx", MODEL_SIZE, "eyes")
+    make_model(d / "tiny_mouth.onnx", MODEL_SIZE, "mouth")
+    (d / "defaults.txt").write_text("eyes=tiny_eyes\nmouth=tiny_mouth\n")
+    return d
+
+
+@pytest.fixture
+def models_env(models_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``UNMASK_MODELS`` pointed at :func:`models_dir` for this test."""
+    monkeypatch.setenv("UNMASK_MODELS", str(models_dir))
+    return models_dir
+
+
+@pytest.fixture(scope="session")
+def tiny_models(models_dir: Path) -> dict:
+    """The two tiny generators loaded on CPU: ``{"eyes": Model, "mouth": Model}``."""
+    from unmask.runtime import load_model
+
+    return {
+        "eyes": load_model(models_dir / "tiny_eyes.onnx", "cpu", 1),
+        "mouth": load_model(models_dir / "tiny_mouth.onnx", "cpu", 1),
+    }
+
+
+# -------------------------------------------------------------------------------------------------------- CLI
+
+
+@pytest.fixture
+def cli(models_env: Path) -> Callable[..., "Result"]:  # noqa: F821
+    """``cli(*args)`` runs ``unmask ARGS`` in process (``route()`` applied, as the console script does) and returns
+    typer's Result (``exit_code``, ``stdout``, ``stderr``, ``exception``)."""
+    from typer.testing import CliRunner
+
+    from unmask.cli.app import app, route
+
+    runner = CliRunner()
+
+    def run(*args: object):  # noqa: ANN202
+        return runner.invoke(app, route([str(a) for a in args]), env={"UNMASK_MODELS": str(models_env)})
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def subprocess_env(models_dir: Path) -> dict[str, str]:
+    """Environment for ``python -m unmask`` subprocesses: the tiny models, 1 thread per library, no colour."""
+    env = dict(os.environ)
+    env.update(UNMASK_MODELS=str(models_dir), OMP_NUM_THREADS="1", NO_COLOR="1", TERM="dumb")
+    return env

@@ -1,0 +1,254 @@
+"""unmask.masks: censor and hole geometry on known landmarks (the canonical template and the astronaut's face)."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from unmask.face import landmarks as L
+from unmask.face.align import align, template
+from unmask.masks import CENSOR_KINDS, KIND_REGION, censor, draw_censor, hole_mask
+from unmask.masks.eye_band import draw_eye_band, pixelate
+from unmask.masks.eye_bar import HALF_H, HALF_LEN, eye_bar_polygon
+from unmask.masks.freeform import freeform_mask
+from unmask.masks.geometry import eye_frame, polygon_mask
+from unmask.masks.surgical import surgical_polygon
+
+SIZE = 256
+
+
+@pytest.fixture(scope="module")
+def canon() -> np.ndarray:
+    """Known landmarks: the canonical 478-point template in a 256 px crop."""
+    return template() * SIZE
+
+
+def _inside(poly: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    contour = np.asarray(poly, np.float32).reshape(-1, 1, 2)
+    return np.array([cv2.pointPolygonTest(contour, (float(x), float(y)), False) >= 0 for x, y in np.atleast_2d(pts)])
+
+
+def _in_mask(mask: np.ndarray, pts: np.ndarray) -> np.ndarray:
+    p = np.round(np.atleast_2d(pts)).astype(int)
+    return mask[p[:, 1], p[:, 0]] > 0
+
+
+def _similarity(pts: np.ndarray, scale: float, angle_deg: float, shift: tuple[float, float]) -> np.ndarray:
+    a = np.deg2rad(angle_deg)
+    r = scale * np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+    return pts @ r.T + np.asarray(shift)
+
+
+def _brow_gap(pts: np.ndarray) -> np.ndarray:
+    """Points between the eyes and the brows: midpoints of each brow point and the eye point nearest to it, and
+    midpoints between the inner brow ends (the glabella)."""
+    out = []
+    for brow, eye in ((L.RIGHT_BROW, L.RIGHT_EYE), (L.LEFT_BROW, L.LEFT_EYE)):
+        e = pts[list(eye)]
+        for b in pts[list(brow)]:
+            out.append((b + e[np.argmin(((e - b) ** 2).sum(1))]) / 2)
+    inner = (pts[55] + pts[285]) / 2  # inner brow ends
+    out += [inner, (inner + pts[L.NOSE_BRIDGE]) / 2]
+    return np.array(out)
+
+
+# ------------------------------------------------------------------------------------------------------ eye bar
+
+
+def test_eye_bar_covers_both_eyes_between_brows_and_nose(canon: np.ndarray) -> None:
+    poly = eye_bar_polygon(canon)
+    r, l = L.eye_centres(canon)
+    assert _inside(poly, np.stack([r, l])).all()
+    assert _inside(poly, canon[L.EYES]).all(), "every eye and iris landmark is under the bar"
+    c, u, n, d = eye_frame(canon)
+    depth = (poly - c) @ n  # towards the chin
+    brows = (canon[list(L.RIGHT_BROW + L.LEFT_BROW)] - c) @ n
+    nose = (canon[L.NOSE_TIP] - c) @ n
+    assert depth.min() > brows.min(), "the bar's top edge is below the top of the brows"
+    assert depth.max() < nose, "the bar's bottom edge is above the nose tip"
+    assert not _inside(poly, canon[[L.NOSE_TIP, L.MOUTH_LEFT, L.MOUTH_RIGHT, L.CHIN]]).any()
+
+
+def test_eye_bar_on_a_real_face(astronaut_face) -> None:  # noqa: ANN001
+    pts = astronaut_face.landmarks
+    poly = eye_bar_polygon(pts)
+    assert _inside(poly, np.stack(L.eye_centres(pts))).all()
+    assert not _inside(poly, pts[[L.NOSE_TIP, L.MOUTH_LEFT, L.MOUTH_RIGHT, L.CHIN]]).any()
+
+
+@pytest.mark.parametrize("scale", [0.5, 2.0, 3.7])
+def test_eye_bar_scales_with_the_inter_ocular_distance(canon: np.ndarray, scale: float) -> None:
+    base = eye_bar_polygon(canon)
+    moved = _similarity(canon, scale, 17.0, (40.0, -12.0))
+    # the bar of the transformed face is the transformed bar: its size follows the inter-ocular distance
+    np.testing.assert_allclose(eye_bar_polygon(moved), _similarity(base, scale, 17.0, (40.0, -12.0)), atol=1e-6)
+    d = eye_frame(moved)[3]
+    sides = np.hypot(*(np.roll(eye_bar_polygon(moved), -1, 0) - eye_bar_polygon(moved)).T)
+    np.testing.assert_allclose(sorted(sides), sorted([2 * HALF_LEN * d] * 2 + [2 * HALF_H * d] * 2), rtol=1e-6)
+
+
+def test_eye_bar_jitter_stays_within_bounds(canon: np.ndarray) -> None:
+    c, u, n, d = eye_frame(canon)
+    nominal = eye_bar_polygon(canon)
+    lengths, heights, angles = [], [], []
+    for seed in range(300):
+        poly = eye_bar_polygon(canon, np.random.default_rng(seed))
+        assert _inside(poly, np.stack(L.eye_centres(canon))).all(), f"seed {seed}: an eye centre is not covered"
+        along, across = poly[1] - poly[0], poly[3] - poly[0]
+        lengths.append(np.hypot(*along) / (2 * HALF_LEN * d))
+        heights.append(np.hypot(*across) / (2 * HALF_H * d))
+        angles.append(np.degrees(np.arctan2(along @ n, along @ u)))
+        centre = poly.mean(0)
+        assert np.hypot(*(centre - c)) <= 0.11 * d
+        assert ((poly - c) @ n).max() < (canon[L.NOSE_TIP] - c) @ n
+    lengths, heights, angles = map(np.array, (lengths, heights, angles))
+    assert lengths.min() >= 0.85 - 1e-9 and lengths.max() <= 1.3 + 1e-9
+    assert heights.min() >= 0.8 - 1e-9 and heights.max() <= 1.45 + 1e-9
+    assert np.abs(angles).max() <= 6.0 + 1e-6
+    # and it really varies
+    assert lengths.std() > 0.05 and heights.std() > 0.05 and angles.std() > 1.0
+    assert not np.allclose(eye_bar_polygon(canon, np.random.default_rng(0)), nominal)
+
+
+def test_draw_eye_bar_is_black_without_rng_and_leaves_the_rest(canon: np.ndarray) -> None:
+    img = np.random.default_rng(0).integers(30, 256, (SIZE, SIZE, 3), dtype=np.uint8)
+    out, mask = draw_censor(img, canon, "bar")
+    assert (out[mask > 0] == 0).all()
+    assert np.array_equal(out[mask == 0], img[mask == 0])
+    assert np.array_equal(mask > 0, polygon_mask(img.shape, eye_bar_polygon(canon)) > 0)
+
+
+# -------------------------------------------------------------------------------------------------- surgical mask
+
+
+@pytest.mark.parametrize("source", ["template", "astronaut"])
+def test_surgical_polygon_covers_nose_mouth_chin_not_eyes(canon: np.ndarray, astronaut_face, source: str) -> None:  # noqa: ANN001
+    pts = canon if source == "template" else astronaut_face.landmarks
+    poly = surgical_polygon(pts)
+    assert _inside(poly, pts[[L.NOSE_TIP, L.MOUTH_LEFT, L.MOUTH_RIGHT, L.CHIN]]).all()
+    assert _inside(poly, pts[list(L.LIPS)]).all()
+    assert not _inside(poly, pts[L.EYES]).any()
+    assert not _inside(poly, np.stack(L.eye_centres(pts))).any()
+
+
+def test_surgical_jitter_keeps_nose_mouth_chin_and_spares_eyes(canon: np.ndarray) -> None:
+    for seed in range(100):
+        poly = surgical_polygon(canon, np.random.default_rng(seed))
+        assert _inside(poly, canon[[L.NOSE_TIP, L.MOUTH_LEFT, L.MOUTH_RIGHT, L.CHIN]]).all(), seed
+        assert not _inside(poly, np.stack(L.eye_centres(canon))).any(), seed
+
+
+# ---------------------------------------------------------------------------------------------------------- holes
+
+
+@pytest.mark.parametrize("source", ["template", "astronaut"])
+def test_eye_hole_covers_eyes_and_brow_gap_not_mouth(canon: np.ndarray, astronaut, astronaut_face, source: str) -> None:  # noqa: ANN001
+    if source == "template":
+        pts, size = canon, SIZE
+    else:
+        a = align(astronaut, astronaut_face, 128, "eyes")
+        pts, size = a.landmarks.astype(np.float64), 128
+    hole = hole_mask(pts, size, "eyes")
+    assert hole.shape == (size, size) and hole.dtype == np.uint8 and set(np.unique(hole)) <= {0, 255}
+    assert _in_mask(hole, pts[L.EYES]).all(), "eye contours and irises"
+    assert _in_mask(hole, _brow_gap(pts)).all(), "the gap between eyes and brows"
+    assert not _in_mask(hole, pts[list(L.LIPS)]).any()
+    assert not _in_mask(hole, pts[[L.NOSE_TIP, L.CHIN]]).any()
+
+
+@pytest.mark.parametrize("source", ["template", "astronaut"])
+def test_mouth_hole_covers_lips_nose_tip_chin_not_eyes(canon: np.ndarray, astronaut, astronaut_face, source: str) -> None:  # noqa: ANN001
+    if source == "template":
+        pts, size = canon, SIZE
+    else:
+        a = align(astronaut, astronaut_face, 128, "mouth")
+        pts, size = a.landmarks.astype(np.float64), 128
+    hole = hole_mask(pts, size, "mouth")
+    assert _in_mask(hole, pts[list(L.LIPS)]).all()
+    assert _in_mask(hole, pts[[L.NOSE_TIP, L.CHIN, L.MOUTH_LEFT, L.MOUTH_RIGHT]]).all()
+    assert not _in_mask(hole, pts[L.EYES]).any()
+
+
+def test_hole_includes_where_the_template_expects_the_region(canon: np.ndarray) -> None:
+    """Landmarks under a bar drift (MEASURED.md): the hole still covers where the template puts the eyes."""
+    drifted = canon.copy()
+    drifted[L.EYE_REGION] += np.array([0.0, 0.12 * eye_frame(canon)[3]])  # eyes pushed down by 0.12 IOD
+    hole = hole_mask(drifted, SIZE, "eyes")
+    assert _in_mask(hole, canon[L.EYES]).all()
+    assert _in_mask(hole, drifted[L.EYES]).all()
+
+
+def test_hole_rejects_unknown_region(canon: np.ndarray) -> None:
+    with pytest.raises(ValueError, match="nose"):
+        hole_mask(canon, SIZE, "nose")
+
+
+# --------------------------------------------------------------------------------------------------------- censor
+
+
+@pytest.mark.parametrize("kind", ["bar", "pixelate", "surgical"])
+def test_censor_hole_covers_the_occluder(canon: np.ndarray, kind: str) -> None:
+    img = np.random.default_rng(1).integers(0, 256, (SIZE, SIZE, 3), dtype=np.uint8)
+    img = cv2.GaussianBlur(img, (0, 0), 3)
+    for seed in range(25):
+        censored, hole = censor(img, canon, kind, np.random.default_rng(seed))
+        again, occ = draw_censor(img, canon, kind, np.random.default_rng(seed))
+        assert np.array_equal(censored, again), "censor draws what draw_censor draws"
+        assert occ.any()
+        assert not (occ.astype(bool) & ~hole.astype(bool)).any(), f"{kind} seed {seed}: occluder outside the hole"
+        assert np.array_equal(censored[occ == 0], img[occ == 0]), "nothing changes outside the occluder"
+        region_hole = hole_mask(canon, SIZE, KIND_REGION[kind])
+        assert not (region_hole.astype(bool) & ~hole.astype(bool)).any(), "the region's hole is part of it"
+
+
+def test_censor_freeform_and_unknown_kind(canon: np.ndarray) -> None:
+    img = np.full((SIZE, SIZE, 3), 200, np.uint8)
+    out, hole = censor(img, canon, "freeform", np.random.default_rng(3))
+    assert 0.005 < (hole > 0).mean() < 0.5
+    assert (out[hole > 0] == 0).all() and (out[hole == 0] == 200).all()
+    assert set(CENSOR_KINDS) == {"bar", "pixelate", "surgical", "freeform"}
+    with pytest.raises(ValueError, match="blur"):
+        censor(img, canon, "blur")
+
+
+def test_freeform_mask_is_random_but_reproducible() -> None:
+    a = freeform_mask((128, 128), np.random.default_rng(5))
+    b = freeform_mask((128, 128), np.random.default_rng(5))
+    c = freeform_mask((128, 128), np.random.default_rng(6))
+    assert np.array_equal(a, b) and not np.array_equal(a, c)
+    assert a.dtype == np.uint8 and set(np.unique(a)) <= {0, 255}
+
+
+# ------------------------------------------------------------------------------------------------------- pixelate
+
+
+@pytest.mark.parametrize("block", [4, 7, 12])
+def test_pixelate_produces_blocks(block: int) -> None:
+    img = np.random.default_rng(2).integers(0, 256, (96, 120, 3), dtype=np.uint8)
+    mask = np.zeros(img.shape[:2], np.uint8)
+    y0, x0 = 10, 21
+    mask[y0 : y0 + 5 * block, x0 : x0 + 6 * block] = 255
+    out = pixelate(img, mask, block)
+    assert np.array_equal(out[mask == 0], img[mask == 0])
+    for by in range(5):
+        for bx in range(6):
+            cell = out[y0 + by * block : y0 + (by + 1) * block, x0 + bx * block : x0 + (bx + 1) * block]
+            src = img[y0 + by * block : y0 + (by + 1) * block, x0 + bx * block : x0 + (bx + 1) * block]
+            assert (cell == cell[0, 0]).all(), f"block {by},{bx} is not flat"
+            assert np.abs(cell[0, 0].astype(float) - src.reshape(-1, 3).mean(0)).max() <= 1.0, "block = mean"
+    # neighbouring blocks differ (noise): it is a mosaic, not a flat fill
+    assert len({tuple(out[y0 + k * block, x0]) for k in range(5)}) > 1
+
+
+def test_eye_band_is_a_mosaic_over_both_eyes(astronaut, astronaut_face) -> None:  # noqa: ANN001
+    pts = astronaut_face.landmarks
+    out, band = draw_eye_band(astronaut, pts)
+    assert _in_mask(band, np.stack(L.eye_centres(pts))).all()
+    assert np.array_equal(out[band == 0], astronaut[band == 0])
+    ys, xs = np.nonzero(band)
+    sub = out[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1].astype(int)
+    same = (np.abs(np.diff(sub, axis=1)).sum(2) == 0).mean()
+    assert same > 0.7, "most horizontal neighbours inside a mosaic are equal"
+    orig = astronaut[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1].astype(int)
+    assert (np.abs(np.diff(orig, axis=1)).sum(2) == 0).mean() < 0.3

@@ -1,0 +1,255 @@
+"""unmask.runtime: loading models (one clear error per broken file), providers, preprocessing from the metadata,
+and model discovery."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+
+from onnx_models import make_model
+from unmask.runtime import Model, ModelError, find_model, list_models, load_model, model_dirs
+from unmask.runtime import registry
+from unmask.runtime.session import CPU, CUDA, DeviceError, create_session
+from unmask.spec import META_KEY, ModelMeta
+
+
+def _meta(**kw: object) -> dict:
+    m = ModelMeta(arch="test-blur", region="eyes", size=16, value_range=(-1.0, 1.0), mask_convention="1=hole",
+                  hole_fill="zero", inputs=("image", "mask"), name="t", version="test")  # fmt: skip
+    return {**asdict(m), **kw}
+
+
+# ------------------------------------------------------------------------------------------------- broken files
+
+
+def _broken(tmp_path: Path, case: str) -> Path:
+    p = tmp_path / f"{case}.onnx"
+    if case == "missing":
+        return p
+    if case == "empty":
+        p.write_bytes(b"")
+    elif case == "truncated":
+        good = make_model(tmp_path / "good.onnx", 16).read_bytes()
+        p.write_bytes(good[: len(good) // 2])
+    elif case == "text":
+        p.write_text("this is not a model\n")
+    elif case == "no_metadata":
+        model = onnx.load(str(make_model(tmp_path / "good.onnx", 16)))
+        del model.metadata_props[:]
+        onnx.save(model, str(p))
+    elif case == "bad_json":
+        model = onnx.load(str(make_model(tmp_path / "good.onnx", 16)))
+        model.metadata_props[0].value = "{not json"
+        onnx.save(model, str(p))
+    elif case == "wrong_inputs":  # metadata promises an edges input the graph does not have
+        make_model(p, 16, meta=_meta(inputs=["image", "mask", "edges"]))
+    elif case == "inputs_order":
+        make_model(p, 16, meta=_meta(inputs=["mask", "image"]))
+    elif case == "lacks_fields":
+        make_model(p, 16, meta={"arch": "x", "region": "eyes"})
+    elif case == "bad_region":
+        make_model(p, 16, meta=_meta(region="ears"))
+    elif case == "wrong_output":
+        make_model(p, 16, meta=_meta(output="result"))
+    elif case == "directory":
+        p.mkdir()
+    return p
+
+
+CASES = {
+    "missing": "not found",
+    "empty": "empty",
+    "truncated": "not a valid ONNX model",
+    "text": "not a valid ONNX model",
+    "no_metadata": "not an unmask model",
+    "bad_json": "metadata is invalid",
+    "wrong_inputs": "do not match metadata inputs",
+    "inputs_order": "inputs must start with image, mask",
+    "lacks_fields": "lacks",
+    "bad_region": "unknown region",
+    "wrong_output": "no output",
+    "directory": "directory",
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_broken_model_gives_one_line_naming_the_file(tmp_path: Path, case: str) -> None:
+    path = _broken(tmp_path, case)
+    with pytest.raises(ModelError) as info:
+        load_model(path, device="cpu")
+    msg = str(info.value)
+    assert "\n" not in msg, f"not one line: {msg!r}"
+    assert path.name in msg, msg
+    assert CASES[case] in msg, msg
+    assert len(msg) < 400
+
+
+def test_model_error_is_a_value_error() -> None:
+    assert issubclass(ModelError, ValueError)
+
+
+# ---------------------------------------------------------------------------------------------------- providers
+
+
+def test_cpu_device_gets_the_cpu_provider(models_dir: Path) -> None:
+    m = load_model(models_dir / "tiny_eyes.onnx", device="cpu", threads=1)
+    assert m.providers == [CPU]
+    assert m.session.get_providers() == [CPU]
+    assert m.meta.region == "eyes" and m.size == 64 and m.name == "tiny_eyes"
+
+
+def test_auto_device_reports_what_the_session_really_uses(models_dir: Path) -> None:
+    m = load_model(models_dir / "tiny_eyes.onnx", device="auto", threads=1)
+    assert m.providers == list(m.session.get_providers())
+    assert m.providers[-1] == CPU
+
+
+def test_cuda_on_a_machine_without_it_fails_clearly(models_dir: Path) -> None:
+    _, got = create_session(models_dir / "tiny_eyes.onnx", "auto", 1)
+    if CUDA in got:
+        pytest.skip("this machine really has CUDA")
+    with pytest.raises(DeviceError) as info:
+        load_model(models_dir / "tiny_eyes.onnx", device="cuda")
+    msg = str(info.value)
+    assert "CUDA" in msg and "\n" not in msg
+    assert "cpu" in msg.lower() or "install" in msg.lower(), "says what to do instead"
+
+
+def test_unknown_device_is_refused(models_dir: Path) -> None:
+    with pytest.raises(DeviceError, match="tpu"):
+        load_model(models_dir / "tiny_eyes.onnx", device="tpu")
+
+
+def test_version_defaults_to_the_file_hash(tmp_path: Path) -> None:
+    p = make_model(tmp_path / "v.onnx", 16, meta=_meta(version=""))
+    m = load_model(p, "cpu", 1)
+    assert len(m.meta.version) == 12 and all(c in "0123456789abcdef" for c in m.meta.version)
+
+
+# -------------------------------------------------------------------------------------------------- preprocessing
+
+
+@pytest.fixture(scope="module")
+def identity_models(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple, Model]:
+    """1x1 "blur" = identity generators that differ only in their metadata: the output shows the input tensor."""
+    d = tmp_path_factory.mktemp("identity")
+    out = {}
+    for lo, hi in ((-1.0, 1.0), (0.0, 1.0)):
+        for fill in ("zero", "keep"):
+            p = make_model(d / f"id_{lo}_{fill}.onnx", 16, blur=1, meta=_meta(value_range=[lo, hi], hole_fill=fill))
+            out[(lo, hi, fill)] = load_model(p, "cpu", 1)
+    return out
+
+
+def _crop_and_hole(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    crop = rng.integers(0, 256, (16, 16, 3), dtype=np.uint8)
+    hole = np.zeros((16, 16), np.uint8)
+    hole[4:9, 3:12] = 255
+    return crop, hole
+
+
+@pytest.mark.parametrize("value_range", [(-1.0, 1.0), (0.0, 1.0)])
+def test_tensors_follow_value_range_and_mask_convention(identity_models: dict, value_range: tuple) -> None:
+    m = identity_models[(*value_range, "keep")]
+    crop, hole = _crop_and_hole(0)
+    feed = m.to_tensors([crop], [hole])
+    assert set(feed) == {"image", "mask"}
+    assert feed["image"].shape == (1, 3, 16, 16) and feed["image"].dtype == np.float32
+    assert feed["mask"].shape == (1, 1, 16, 16)
+    lo, hi = value_range
+    assert feed["image"].min() == pytest.approx(lo, abs=0.01) and feed["image"].max() == pytest.approx(hi, abs=0.01)
+    np.testing.assert_array_equal(feed["mask"][0, 0], (hole > 0).astype(np.float32))
+    np.testing.assert_allclose(feed["image"][0].transpose(1, 2, 0), crop / 255.0 * (hi - lo) + lo, atol=1e-6)
+
+
+@pytest.mark.parametrize("value_range", [(-1.0, 1.0), (0.0, 1.0)])
+@pytest.mark.parametrize("fill", ["zero", "keep"])
+def test_run_honours_value_range_and_hole_fill(identity_models: dict, value_range: tuple, fill: str) -> None:
+    m = identity_models[(*value_range, fill)]
+    crops, holes = zip(*(_crop_and_hole(s) for s in range(3)))
+    outs = m.run(list(crops), list(holes))
+    assert len(outs) == 3
+    for crop, hole, out in zip(crops, holes, outs):
+        assert out.shape == crop.shape and out.dtype == np.uint8
+        keep = hole == 0
+        assert np.abs(out[keep].astype(int) - crop[keep].astype(int)).max() <= 1, "identity outside the hole"
+        if fill == "keep":
+            assert np.abs(out[~keep].astype(int) - crop[~keep].astype(int)).max() <= 1
+        else:  # the hole is filled with 0 in the model's range: mid-grey for [-1, 1], black for [0, 1]
+            expected = 128 if value_range == (-1.0, 1.0) else 0
+            assert np.abs(out[~keep].astype(int) - expected).max() <= 1
+
+
+def test_run_on_an_empty_batch(identity_models: dict) -> None:
+    assert next(iter(identity_models.values())).run([], []) == []
+
+
+def test_the_tiny_generator_fills_the_hole(tiny_models: dict) -> None:
+    crop = np.full((64, 64, 3), 180, np.uint8)
+    crop[20:30, 10:54] = 0  # a black bar
+    hole = np.zeros((64, 64), np.uint8)
+    hole[18:32, 8:56] = 255
+    (out,) = tiny_models["eyes"].run([crop], [hole])
+    assert out[25, 32].mean() > 60, "the bar is not black any more"
+
+
+# ---------------------------------------------------------------------------------------------------- discovery
+
+
+@pytest.fixture
+def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """Model search restricted to $UNMASK_MODELS (the repo's models/ and the installed copy point at empty folders)."""
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    monkeypatch.setattr(registry, "_REPO_MODELS", empty)
+    monkeypatch.setattr(registry, "_INSTALLED_MODELS", empty)
+    d = tmp_path / "user_models"
+    d.mkdir()
+    monkeypatch.setenv("UNMASK_MODELS", str(d))
+    return d
+
+
+def test_list_models_reads_metadata_and_flags_broken_files(isolated: Path) -> None:
+    make_model(isolated / "alpha.onnx", 32, "eyes")
+    make_model(isolated / "beta.onnx", 48, "mouth")
+    (isolated / "broken.onnx").write_text("nope")
+    infos = {i.name: i for i in list_models()}
+    assert set(infos) == {"alpha", "beta", "broken"}
+    assert (infos["alpha"].region, infos["alpha"].size, infos["alpha"].arch) == ("eyes", 32, "test-blur")
+    assert (infos["beta"].region, infos["beta"].size) == ("mouth", 48)
+    assert infos["broken"].error and "ONNX" in infos["broken"].error
+    assert isolated in model_dirs()
+
+
+def test_find_model_by_name_path_or_region(isolated: Path, tmp_path: Path) -> None:
+    make_model(isolated / "alpha.onnx", 32, "eyes")
+    make_model(isolated / "beta.onnx", 48, "mouth")
+    assert find_model("alpha", None) == isolated / "alpha.onnx"
+    assert find_model(None, "mouth") == isolated / "beta.onnx"
+    elsewhere = make_model(tmp_path / "x" / "gamma.onnx", 16)
+    assert find_model(str(elsewhere), None) == elsewhere
+    with pytest.raises(LookupError, match="zeta"):
+        find_model("zeta", None)
+    (isolated / "defaults.txt").write_text("# comment\neyes = alpha\n")
+    assert find_model(None, "eyes") == isolated / "alpha.onnx"
+
+
+def test_no_model_for_a_region_says_what_to_do(isolated: Path) -> None:
+    with pytest.raises(LookupError) as info:
+        find_model(None, "eyes")
+    msg = str(info.value)
+    assert "no model installed" in msg and "--model" in msg
+
+
+def test_metadata_round_trips_through_the_file(tmp_path: Path) -> None:
+    p = make_model(tmp_path / "r.onnx", 24, "mouth", name="nice")
+    raw = {p.key: p.value for p in onnx.load(str(p)).metadata_props}[META_KEY]
+    m = load_model(p, "cpu", 1)
+    assert m.meta == ModelMeta.from_json(raw)
+    assert json.loads(raw)["region"] == "mouth" and m.name == "nice"
