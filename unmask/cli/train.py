@@ -1,0 +1,266 @@
+"""``unmask train --arch NAME ...``: train a generator (one process, or many under ``torchrun``), resumable.
+
+Settings come from the arch's SPEC, then ``--config FILE``, then the options given here (and, with ``--resume``,
+from the checkpoint first). The first Ctrl-C (or SIGTERM) stops after the current step with a final validation
+and checkpoint; a second one aborts.
+"""
+
+from __future__ import annotations
+
+import os
+import pkgutil
+import signal
+from enum import Enum
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from unmask.cli._common import EXIT_FAILED, err, fail, is_tty
+
+
+class Preset(str, Enum):
+    tiny = "tiny"
+    small = "small"
+    paper = "paper"
+
+
+class TrainRegion(str, Enum):
+    eyes = "eyes"
+    mouth = "mouth"
+    mix = "mix"
+
+
+class HoleFill(str, Enum):
+    zero = "zero"
+    keep = "keep"
+
+
+class Device(str, Enum):
+    auto = "auto"
+    cpu = "cpu"
+    cuda = "cuda"
+
+
+def arch_modules() -> list[str]:
+    """Arch names as the registry spells them, found without importing the arch modules (and torch): module
+    ``context_encoder`` declares ``context-encoder``. A test keeps this equal to ``unmask.archs.names()``."""
+    import unmask.archs as pkg
+
+    return sorted(m.name.replace("_", "-") for m in pkgutil.iter_modules(pkg.__path__) if not m.name.startswith("_"))
+
+
+def register(app: typer.Typer) -> None:
+    app.command(
+        "train",
+        help="Train an inpainting generator on a folder of face photos (prepared once into a crop cache).",
+    )(train)
+
+
+def train(
+    arch: Optional[str] = typer.Option(None, "--arch", "-a", help=f"Architecture: {', '.join(arch_modules())}.", show_default=False),
+    preset: Optional[Preset] = typer.Option(None, "--preset", help="Model size (default: the arch's)."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Folder of face photos (default: $UNMASK_DATA or ../shared/data/celeba/train)."),
+    val: Optional[Path] = typer.Option(None, "--val", help="Validation photos (default: $UNMASK_VAL or ../shared/data/celeba/val)."),
+    region: Optional[TrainRegion] = typer.Option(None, "--region", "-r", help="Region to learn [default: eyes]."),
+    mask_mix: Optional[str] = typer.Option(None, "--mask-mix", help='Censor kinds and weights, e.g. "bar=0.5,pixelate=0.3,freeform=0.2".'),
+    hole_fill: Optional[HoleFill] = typer.Option(None, "--hole-fill", help="Hole pixels of the input: zero, or keep the censor's pixels (default: the arch's)."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", "-b", min=1, help="Faces per step and process [default: 16]."),
+    max_steps: Optional[int] = typer.Option(None, "--max-steps", min=0, help="Stop at this step (counted from the run's start)."),
+    max_minutes: Optional[float] = typer.Option(None, "--max-minutes", min=0.01, help="Stop after this many minutes of training in this session."),
+    lr: Optional[float] = typer.Option(None, "--lr", help="Generator learning rate (default: the arch's)."),
+    d_lr: Optional[float] = typer.Option(None, "--d-lr", help="Discriminator learning rate (default: the arch's)."),
+    weight: Optional[list[str]] = typer.Option(None, "--weight", "-w", help="Loss weight override KEY=VALUE; repeatable."),
+    config: Optional[Path] = typer.Option(None, "--config", help="Settings file (.json or .toml) with the options' long names."),
+    out_dir: Optional[Path] = typer.Option(None, "--out", help="Folder of runs [default: runs]."),
+    name: Optional[str] = typer.Option(None, "--name", help="Run name (default: ARCH-PRESET-REGION-DATE)."),
+    resume: Optional[str] = typer.Option(None, "--resume", help="Continue a run: its name under --out, its folder, or a checkpoint file."),
+    checkpoint_every: Optional[int] = typer.Option(None, "--checkpoint-every", min=1, help="Steps between checkpoints [default: 500]."),
+    val_every: Optional[int] = typer.Option(None, "--val-every", min=1, help="Steps between validations [default: 1000]."),
+    val_images: Optional[int] = typer.Option(None, "--val-images", min=1, help="Validation faces [default: 64]."),
+    no_val: bool = typer.Option(False, "--no-val", help="Skip validation."),
+    log_every: Optional[int] = typer.Option(None, "--log-every", min=1, help="Steps between log lines [default: 10]."),
+    perceptual_weights: Optional[Path] = typer.Option(None, "--perceptual-weights", help="SqueezeNet 1.1 features (default: $UNMASK_PERCEPTUAL_WEIGHTS or ../shared/weights)."),
+    lpips_weights: Optional[Path] = typer.Option(None, "--lpips-weights", help="LPIPS heads (default: $UNMASK_LPIPS_WEIGHTS or ../shared/weights)."),
+    seed: Optional[int] = typer.Option(None, "--seed", help="Seed of weights, masks and data order [default: 0]."),
+    threads: Optional[int] = typer.Option(None, "--threads", min=1, help="CPU threads for torch (default: all cores)."),
+    device: Optional[Device] = typer.Option(None, "--device", help="auto, cpu or cuda [default: auto]."),
+    workers: Optional[int] = typer.Option(None, "--workers", min=0, help="Data-loader processes (and data-preparation processes; default: 0 on CPU, 4 on CUDA)."),
+    cache: Optional[Path] = typer.Option(None, "--cache", help="Crop cache folder (default: $UNMASK_CACHE or runs/cache)."),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
+) -> None:
+    given = {
+        "arch": arch,
+        "preset": preset.value if preset else None,
+        "data": str(data) if data else None,
+        "val": str(val) if val else None,
+        "region": region.value if region else None,
+        "mask_mix": mask_mix,
+        "hole_fill": hole_fill.value if hole_fill else None,
+        "batch_size": batch_size,
+        "max_steps": max_steps,
+        "max_minutes": max_minutes,
+        "lr": lr,
+        "d_lr": d_lr,
+        "out": str(out_dir) if out_dir else None,
+        "name": name,
+        "checkpoint_every": checkpoint_every,
+        "val_every": val_every,
+        "val_images": val_images,
+        "validate": False if no_val else None,
+        "log_every": log_every,
+        "perceptual_weights": str(perceptual_weights) if perceptual_weights else None,
+        "lpips_weights": str(lpips_weights) if lpips_weights else None,
+        "seed": seed,
+        "threads": threads,
+        "device": device.value if device else None,
+        "workers": workers,
+        "cache": str(cache) if cache else None,
+    }
+    try:
+        _train(given, weight or [], config, resume)
+    except typer.Exit:
+        raise
+    except Exception as e:  # noqa: BLE001 - one line unless --debug
+        if debug:
+            raise
+        fail(f"{type(e).__name__}: {e}" if not _is_ours(e) else str(e), EXIT_FAILED)
+
+
+def _is_ours(e: Exception) -> bool:
+    """Errors whose message is already a complete sentence naming the culprit."""
+    from unmask.data.prepare import PrepareError
+    from unmask.train.checkpoint import CheckpointError
+    from unmask.train.config import ConfigError
+    from unmask.train.loop import TrainingDiverged
+
+    return isinstance(e, (ConfigError, CheckpointError, PrepareError, TrainingDiverged))
+
+
+def parse_weights(items: list[str]) -> dict[str, float]:
+    """``["l1=2", "adv=0"]`` -> ``{"l1": 2.0, "adv": 0.0}``."""
+    from unmask.train.config import ConfigError
+
+    out: dict[str, float] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--weight {item!r} is not KEY=VALUE")
+        try:
+            out[key.strip()] = float(value)
+        except ValueError:
+            raise ConfigError(f"--weight {item!r}: {value!r} is not a number") from None
+    return out
+
+
+def _train(given: dict[str, Any], weight: list[str], config: Path | None, resume: str | None) -> None:
+    from unmask.train.config import ConfigError, TrainConfig, load_file, parse_mask_mix
+
+    settings: dict[str, Any] = load_file(config) if config else {}
+    settings = {k.replace("-", "_"): v for k, v in settings.items()}
+    settings.update({k: v for k, v in given.items() if v is not None})
+    if isinstance(settings.get("mask_mix"), str):
+        settings["mask_mix"] = parse_mask_mix(settings["mask_mix"])
+    if weight:
+        settings["weights"] = {**dict(settings.get("weights") or {}), **parse_weights(weight)}
+
+    from unmask import archs  # imports torch
+
+    if settings.get("arch") is not None and settings["arch"] not in archs.names():
+        raise ConfigError(f"unknown arch {settings['arch']!r} (choose from {', '.join(archs.names())})")
+
+    from unmask.train.loop import resume_config, train
+
+    if resume:
+        cfg, ckpt = resume_config(resume, settings, runs=settings.get("out") or "runs")
+    else:
+        if "arch" not in settings:
+            raise ConfigError("--arch is required (or --resume RUN, or arch in --config)")
+        cfg, ckpt = TrainConfig.from_dict(settings), None
+
+    view = _View()
+    stop = {"asked": 0}
+
+    def on_signal(signum: int, frame: object) -> None:
+        stop["asked"] += 1
+        if stop["asked"] > 1:
+            raise KeyboardInterrupt
+        view.note("stopping after this step (again to abort)")
+
+    old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with view:
+            result = train(cfg, resume_from=ckpt, progress=view.event, should_stop=lambda: stop["asked"] > 0)
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+    if int(os.environ.get("RANK", "0")) == 0:
+        metrics = "  ".join(f"{k} {v:.4g}" for k, v in result.metrics.items())
+        err.print(
+            f"{result.reason}: step {result.step}, {result.samples} samples, {result.wall / 60:.1f} min; "
+            f"checkpoint {result.checkpoint}" + (f"; val {metrics}" if metrics else ""),
+            highlight=False,
+        )
+
+
+SHORT_LOGS = ("g/rec", "g/total", "d/total")
+"""Logged scalars shown in the progress bar: L1 in the hole, and the two totals."""
+
+
+class _View:
+    """Renders training events: rich progress bars on a terminal (preparation, steps), plain lines otherwise."""
+
+    def __init__(self) -> None:
+        self.tty = is_tty()
+        self._bar: Any = None
+        self._tasks: dict[str, Any] = {}
+
+    def __enter__(self) -> "_View":
+        if self.tty:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self._bar = Progress(
+                TextColumn("{task.description}"), BarColumn(bar_width=24), MofNCompleteColumn(), TimeRemainingColumn(),
+                TextColumn("{task.fields[info]}"), console=err, transient=False,
+            )  # fmt: skip
+            self._bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(*exc)
+
+    def note(self, text: str) -> None:
+        (self._bar.console if self._bar is not None else err).print(text, highlight=False)
+
+    def _task(self, key: str, description: str, total: float | None) -> Any:
+        if key not in self._tasks:
+            self._tasks[key] = self._bar.add_task(description, total=total, info="")
+        return self._tasks[key]
+
+    def event(self, e: Any) -> None:
+        if e.kind == "prepare":
+            if self._bar is not None:
+                t = self._task(f"prep-{e.what}", f"preparing {e.what} faces", e.total)
+                self._bar.update(t, completed=e.done, info=f"{e.failed} unusable" if e.failed else "")
+            elif e.done == e.total:
+                self.note(f"prepared {e.what}: {e.total - e.failed} faces, {e.failed} unusable photos")
+        elif e.kind == "start":
+            self.note(f"training {e.message}" + (f" (from step {e.step})" if e.step else ""))
+        elif e.kind == "step":
+            if self._bar is not None:  # the headline numbers; every term is in metrics.jsonl / TensorBoard
+                short = "  ".join(f"{k} {e.logs[k]:.4g}" for k in SHORT_LOGS if k in e.logs)
+                t = self._task("train", "training", e.max_steps)
+                self._bar.update(t, completed=e.step, info=f"{e.samples_per_s:.1f} faces/s  {short}")
+            else:
+                losses = " ".join(f"{k}={v:.4g}" for k, v in e.logs.items())
+                steps = f"{e.step}/{e.max_steps}" if e.max_steps else str(e.step)
+                self.note(f"step {steps} epoch {e.epoch} {e.samples_per_s:.1f} faces/s {losses}")
+        elif e.kind == "val":
+            metrics = "  ".join(f"{k} {v:.4g}" for k, v in e.logs.items())
+            self.note(f"val @ step {e.step}: {metrics}  ({e.path})")
+        elif e.kind == "checkpoint":
+            if self._bar is None:
+                self.note(f"checkpoint @ step {e.step}: {e.path}")
+        elif e.kind == "note":
+            self.note(e.message)

@@ -1,0 +1,213 @@
+"""Training checkpoint -> ONNX generator with unmask metadata, checked against PyTorch before it is installed.
+
+Only the generator is exported (``trainer.export_module()``), with ``torch.onnx.export(dynamo=False)`` at opset
+17 and a dynamic batch axis. Inputs are named ``image``, ``mask`` and the arch's ``extra_inputs``; the output
+``output``. The metadata entry :data:`unmask.spec.META_KEY` holds :class:`unmask.spec.ModelMeta` as JSON: the
+arch's spec (:func:`unmask.spec.meta_from_spec`), the hole fill the model was trained with, and training facts
+(steps, samples, wall time, data folder, validation metrics, torch version, dates).
+
+Before the file is moved into place (atomically), ``onnx.checker`` validates it and ONNX Runtime (CPU) runs it on
+random inputs at a batch size other than the traced one; the largest absolute difference from PyTorch must stay
+within ``tolerance`` (default 1e-3), or :class:`ExportError` is raised and nothing is written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import warnings
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from unmask.spec import META_KEY, REGIONS, ArchSpec, ModelMeta, meta_from_spec
+from unmask.train import checkpoint as ckpt_io
+
+OPSET = 17
+TOLERANCE = 1e-3
+TRACE_BATCH, CHECK_BATCH = 2, 3
+
+
+class ExportError(RuntimeError):
+    """The model cannot be exported as asked; the message is one line."""
+
+
+@dataclass(frozen=True)
+class ExportReport:
+    """``path`` written; ``meta`` stored in it; ``max_abs_diff`` of ONNX Runtime vs PyTorch; ``checkpoint`` read."""
+
+    path: Path
+    meta: ModelMeta
+    max_abs_diff: float
+    checkpoint: Path
+
+
+def example_inputs(spec: ArchSpec, size: int, batch: int, hole_fill: str, seed: int = 0) -> tuple[torch.Tensor, ...]:
+    """Random generator inputs of the shapes and ranges the spec describes: ``image`` (holes filled per
+    ``hole_fill``), ``mask`` (a random box per sample, 1 = hole) and the extra inputs (binary ``edges``)."""
+    g = torch.Generator().manual_seed(seed)
+    lo, hi = spec.value_range
+    image = torch.rand(batch, 3, size, size, generator=g) * (hi - lo) + lo
+    mask = torch.zeros(batch, 1, size, size)
+    for i in range(batch):
+        h, w = (int(v) for v in torch.randint(size // 8, size // 2 + 1, (2,), generator=g))
+        y, x = (int(v) for v in torch.randint(0, size - max(h, w) + 1, (2,), generator=g))
+        mask[i, :, y : y + h, x : x + w] = 1.0
+    if hole_fill == "zero":
+        image = image * (1.0 - mask)
+    extras = []
+    for name in spec.extra_inputs:
+        if name == "edges":
+            extras.append((torch.rand(batch, 1, size, size, generator=g) > 0.85).float() * (1.0 - mask))
+        else:
+            raise ExportError(f"arch {spec.name!r} has input {name!r}, for which export has no example")
+    return (image, mask, *extras)
+
+
+def _generator(ckpt: dict[str, Any], path: Path) -> tuple[nn.Module, ArchSpec, str, dict[str, Any]]:
+    """(export module in eval mode, spec, preset name, training config dict) of a loaded checkpoint."""
+    from unmask import archs
+
+    if ckpt["arch"] not in archs.names():
+        raise ckpt_io.CheckpointError(f"{path}: checkpoint of arch {ckpt['arch']!r}, which this unmask does not have")
+    module = archs.get(ckpt["arch"])
+    spec: ArchSpec = module.SPEC
+    preset_name = str(ckpt["preset"])
+    if preset_name not in spec.presets:
+        raise ckpt_io.CheckpointError(f"{path}: arch {spec.name!r} has no preset {preset_name!r}")
+    preset = spec.preset(preset_name)
+    cfg = json.loads(ckpt["config"])
+    weights = {k: float(v) for k, v in spec.loss_weights.items()}
+    weights.update({k: float(v) for k, v in (cfg.get("weights") or {}).items() if k in weights})
+    for key in getattr(module.Trainer, "feature_keys", ()):  # feature losses do not shape the generator
+        weights[key] = 0.0
+    G = module.build_generator(preset)
+    ckpt_io.load_module_state(G, ckpt["G"], path, "generator")
+    trainer = module.Trainer(spec, preset, G, module.build_discriminators(preset), weights, None)
+    return trainer.export_module().eval(), spec, preset_name, cfg
+
+
+def _training_facts(ckpt: dict[str, Any], cfg: dict[str, Any], hole_fill: str) -> dict[str, Any]:
+    data = cfg.get("data")
+    return {
+        "steps": int(ckpt["step"]),
+        "samples": int(ckpt.get("samples", 0)),
+        "wall_minutes": round(float(ckpt.get("wall", 0.0)) / 60.0, 2),
+        "data": "/".join(Path(data).parts[-2:]) if data else None,
+        "region": cfg.get("region"),
+        "mask_mix": cfg.get("mask_mix"),
+        "batch_size": cfg.get("batch_size"),
+        "world_size": int(ckpt.get("world_size", 1)),
+        "seed": cfg.get("seed"),
+        "lr": cfg.get("lr"),
+        "weights": cfg.get("weights") or {},
+        "val": {k: round(float(v), 5) for k, v in dict(ckpt.get("metrics", {})).items()},
+        "hole_fill": hole_fill,
+        "torch": str(ckpt.get("torch", torch.__version__)),
+        "trained": ckpt.get("saved"),
+        "exported": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "exported_with_torch": str(torch.__version__),
+        "run": cfg.get("name"),
+    }
+
+
+def export(
+    source: str | os.PathLike,
+    out: str | os.PathLike,
+    *,
+    name: str | None = None,
+    region: str | None = None,
+    runs: str | os.PathLike = "runs",
+    opset: int = OPSET,
+    tolerance: float = TOLERANCE,
+) -> ExportReport:
+    """Exports the generator of checkpoint ``source`` (a ``.pt`` file, a run folder or a run name under
+    ``runs``) to ``out``. ``region`` defaults to the trained region (required for ``mix`` runs); ``name``
+    defaults to ``out``'s stem. Raises :class:`unmask.train.checkpoint.CheckpointError` for a missing, corrupt
+    or foreign file and :class:`ExportError` when the export fails its checks."""
+    import onnx
+
+    path = ckpt_io.resolve(source, runs)
+    ckpt = ckpt_io.load(path)
+    G, spec, preset_name, cfg = _generator(ckpt, path)
+    trained = cfg.get("region", "eyes")
+    if region is None:
+        if trained not in REGIONS:
+            raise ExportError(
+                f"{path}: trained on region {trained!r}: pass the region to export for ({', '.join(REGIONS)})"
+            )
+        region = trained
+    if region not in REGIONS:
+        raise ExportError(f"region must be one of {', '.join(REGIONS)} (got {region!r})")
+    if trained in REGIONS and region != trained:
+        raise ExportError(f"{path}: trained for the {trained} region, not {region}")
+    hole_fill = str(ckpt.get("hole_fill") or cfg.get("hole_fill") or spec.hole_fill)
+    out = Path(out)
+    meta = meta_from_spec(
+        spec,
+        preset_name,
+        region,
+        name=name or out.stem,
+        hole_fill=hole_fill,
+        training=_training_facts(ckpt, cfg, hole_fill),
+    )
+    size = spec.preset(preset_name).size
+    input_names = list(meta.inputs)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(
+                G,
+                example_inputs(spec, size, TRACE_BATCH, hole_fill, seed=0),
+                str(tmp),
+                dynamo=False,
+                opset_version=opset,
+                input_names=input_names,
+                output_names=[meta.output],
+                dynamic_axes={n: {0: "batch"} for n in [*input_names, meta.output]},
+            )
+        model = onnx.load(str(tmp))
+        entry = model.metadata_props.add()
+        entry.key, entry.value = META_KEY, meta.to_json()
+        try:
+            onnx.checker.check_model(model)
+        except onnx.checker.ValidationError as e:
+            raise ExportError(f"exported graph fails onnx.checker ({str(e).splitlines()[0][:200]})") from None
+        with open(tmp, "wb") as f:
+            f.write(model.SerializeToString())
+            f.flush()
+            os.fsync(f.fileno())
+        diff = parity(G, tmp, spec, size, hole_fill)
+        if not diff <= tolerance:
+            raise ExportError(f"ONNX Runtime differs from PyTorch by {diff:.3g} (> {tolerance:g}); nothing written")
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return ExportReport(path=out, meta=meta, max_abs_diff=diff, checkpoint=path)
+
+
+def parity(G: nn.Module, onnx_path: Path, spec: ArchSpec, size: int, hole_fill: str, seed: int = 1) -> float:
+    """Largest absolute difference between ``G`` (PyTorch, eval) and the ONNX file run by ONNX Runtime on CPU,
+    on random inputs at batch :data:`CHECK_BATCH` (so the dynamic batch axis is exercised too)."""
+    import onnxruntime as ort
+
+    ort.set_default_logger_severity(3)
+    inputs = example_inputs(spec, size, CHECK_BATCH, hole_fill, seed=seed)
+    with torch.no_grad():
+        ref = G(*inputs).float().numpy()
+    sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    names = [i.name for i in sess.get_inputs()]
+    (got,) = sess.run(None, {n: t.numpy() for n, t in zip(names, inputs)})
+    if got.shape != ref.shape:
+        raise ExportError(f"ONNX output shape {got.shape} differs from PyTorch's {ref.shape}")
+    return float(np.max(np.abs(got - ref)))

@@ -1,0 +1,3 @@
+"""Training: settings (:mod:`.config`, torch-free), the loop (:mod:`.loop`: :func:`~unmask.train.loop.train`,
+:func:`~unmask.train.loop.resume_config`), checkpoints (:mod:`.checkpoint`), multi-process helpers (:mod:`.dist`),
+validation (:mod:`.validate`) and run logs (:mod:`.events`). Importing this package imports nothing heavy."""

@@ -1,0 +1,180 @@
+"""Training checkpoints: written atomically, loaded with ``torch.load(weights_only=True)`` only.
+
+A checkpoint is a dict of plain types and tensors (so the safe unpickler reads it):
+
+* ``format`` (int), ``kind`` (``"unmask-train"``), ``arch``, ``preset``, ``config`` (JSON of the
+  :class:`~unmask.train.config.TrainConfig`);
+* ``G``, ``D``: state dicts of the generator and the discriminators (``nn.ModuleDict``);
+* ``opt_g``, ``opt_d``, ``scaler``: optimiser and ``GradScaler`` state dicts (``opt_d`` empty when no D);
+* ``step``, ``samples`` (seen over all ranks), ``wall`` (seconds of training so far), ``epoch`` and ``position``
+  (batches consumed of that epoch, per rank) and ``world_size``: where the data sampler stands;
+* ``rng``: one entry per rank, see :func:`capture_rng`;
+* ``metrics``: the last validation numbers; ``torch``: the torch version that wrote it.
+
+A run keeps ``RUN/checkpoints/last.pt``; see :func:`resolve`.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import random
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+import torch
+
+FORMAT = 1
+KIND = "unmask-train"
+LAST = "last.pt"
+_REQUIRED = ("format", "kind", "arch", "preset", "config", "G", "D", "step")
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint cannot be used; the message is one line and names the file."""
+
+
+# -- RNG state as tensors and plain types ---------------------------------------------------------------------
+def capture_rng() -> dict[str, Any]:
+    """The RNG states of torch (CPU and CUDA), numpy's global generator and Python's ``random``."""
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    version, pystate, pygauss = random.getstate()
+    state: dict[str, Any] = {
+        "torch": torch.get_rng_state(),
+        "numpy": torch.from_numpy(np.asarray(keys, dtype=np.int64).copy()),
+        "numpy_pos": int(pos),
+        "numpy_has_gauss": int(has_gauss),
+        "numpy_gauss": float(gauss),
+        "python": torch.tensor(pystate, dtype=torch.int64),
+        "python_version": int(version),
+        "python_gauss": pygauss,
+    }
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def restore_rng(state: Mapping[str, Any]) -> None:
+    """Inverse of :func:`capture_rng`."""
+    torch.set_rng_state(state["torch"])
+    np.random.set_state(
+        (
+            "MT19937",
+            state["numpy"].numpy().astype(np.uint32),
+            int(state["numpy_pos"]),
+            int(state["numpy_has_gauss"]),
+            float(state["numpy_gauss"]),
+        )
+    )
+    pystate = tuple(int(v) for v in state["python"].tolist())
+    random.setstate((int(state["python_version"]), pystate, state["python_gauss"]))
+    if "cuda" in state and torch.cuda.is_available():
+        cuda = list(state["cuda"])
+        if len(cuda) == torch.cuda.device_count():
+            torch.cuda.set_rng_state_all(cuda)
+
+
+# -- writing ---------------------------------------------------------------------------------------------------
+def save_atomic(obj: Any, path: str | os.PathLike) -> Path:
+    """``torch.save`` to a temporary file beside ``path``, fsync, then ``os.replace``: a crash at any moment
+    leaves either the old file or the new one, never a torn one."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            torch.save(obj, f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    _fsync_dir(path.parent)
+    return path
+
+
+def remove_stale_temps(path: str | os.PathLike) -> list[Path]:
+    """Deletes temporary files that :func:`save_atomic` left beside ``path`` when its process was killed
+    mid-write (only call this while no other process writes ``path``). Returns what was removed."""
+    path = Path(path)
+    removed = []
+    for tmp in path.parent.glob(f".{path.name}.*.tmp"):
+        tmp.unlink(missing_ok=True)
+        removed.append(tmp)
+    return removed
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        dfd = os.open(folder, os.O_RDONLY)
+    except OSError:  # e.g. Windows: directories cannot be opened
+        return
+    try:
+        os.fsync(dfd)
+    except OSError:
+        pass
+    finally:
+        os.close(dfd)
+
+
+# -- reading ---------------------------------------------------------------------------------------------------
+def resolve(source: str | os.PathLike, runs: str | os.PathLike = "runs") -> Path:
+    """The checkpoint file meant by ``source``: a file, a run folder (its ``checkpoints/last.pt``), or the name of
+    a run under ``runs``. Raises :class:`CheckpointError` when none exists."""
+    p = Path(source)
+    candidates = [p] if p.suffix == ".pt" or p.is_file() else []
+    for folder in (p, Path(runs) / p):
+        candidates += [folder / "checkpoints" / LAST, folder / LAST]
+    for c in candidates:
+        if c.is_file():
+            return c
+    raise CheckpointError(f"{source}: no checkpoint (looked for a .pt file, RUN/checkpoints/{LAST}, {runs}/RUN)")
+
+
+def load(path: str | os.PathLike, arch: str | None = None) -> dict[str, Any]:
+    """Reads a checkpoint written by :func:`save_atomic` (tensors on CPU) and checks its layout; with ``arch``,
+    also that it belongs to that architecture."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such checkpoint file")
+    if not zipfile.is_zipfile(path):  # torch.save writes a zip archive
+        raise CheckpointError(
+            f"{path}: not an unmask checkpoint (not a complete torch.save archive: truncated, or another kind of file)"
+        )
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except (pickle.UnpicklingError, zipfile.BadZipFile, RuntimeError, EOFError, ValueError, OSError) as e:
+        raise CheckpointError(f"{path}: not a readable unmask checkpoint ({_reason(e)})") from None
+    if not isinstance(ckpt, dict) or ckpt.get("kind") != KIND:
+        raise CheckpointError(f"{path}: not an unmask training checkpoint")
+    missing = [k for k in _REQUIRED if k not in ckpt]
+    if missing:
+        raise CheckpointError(f"{path}: checkpoint lacks {', '.join(missing)}")
+    if int(ckpt["format"]) > FORMAT:
+        raise CheckpointError(f"{path}: checkpoint format {ckpt['format']} is newer than this unmask reads ({FORMAT})")
+    if arch is not None and ckpt["arch"] != arch:
+        raise CheckpointError(f"{path}: checkpoint of arch {ckpt['arch']!r}, not {arch!r}")
+    return ckpt
+
+
+def _reason(e: BaseException) -> str:
+    """The informative line of a ``torch.load`` error (its unpickler line when there is one), shortened."""
+    lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
+    picked = next((ln for ln in lines if "Unpickler error" in ln), lines[0] if lines else type(e).__name__)
+    return picked[:200]
+
+
+def load_module_state(module: torch.nn.Module, state: Mapping[str, Any], path: str | os.PathLike, what: str) -> None:
+    """``module.load_state_dict(state)`` with a one-line :class:`CheckpointError` on a shape or key mismatch."""
+    try:
+        module.load_state_dict(state)
+    except RuntimeError as e:
+        detail = " ".join(str(e).split())[:240]
+        raise CheckpointError(f"{path}: {what} weights do not fit this arch/preset ({detail})") from None

@@ -1,0 +1,138 @@
+"""Validation on fixed masks: PSNR and SSIM in the hole, LPIPS (SqueezeNet v0.1) of the composited crop, and a
+sample grid PNG (input | output | target per row).
+
+The output is composited first (generator output inside the hole, the clean target outside), which is what the
+pipeline pastes back. Validation is RNG-neutral (the torch, numpy and Python global generators are restored
+afterwards), so validating does not change what training does next: a resumed run stays identical to an
+uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import random
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+import torch
+from torch import nn
+
+from unmask.data.dataset import CensorDataset, from_range
+from unmask.spec import HOLE
+
+GRID_ROWS = 8
+"""Samples shown in the validation grid."""
+
+
+@contextlib.contextmanager
+def rng_neutral() -> Iterator[None]:
+    """Restores the torch (CPU and CUDA), numpy and Python global RNG states on exit."""
+    np_state, py_state = np.random.get_state(), random.getstate()
+    devices = list(range(torch.cuda.device_count())) if torch.cuda.is_initialized() else []
+    with torch.random.fork_rng(devices=devices):
+        try:
+            yield
+        finally:
+            np.random.set_state(np_state)
+            random.setstate(py_state)
+
+
+class Validator:
+    """Scores a generator on ``dataset`` (validation mode: fixed masks per index).
+
+    ``lpips_weights`` / ``features_weights`` as :class:`unmask.metrics.LPIPS` resolves them; when they are
+    missing, LPIPS is left out and :attr:`note` says why.
+    """
+
+    def __init__(
+        self,
+        dataset: CensorDataset,
+        device: torch.device,
+        batch_size: int = 16,
+        lpips_weights: str | None = None,
+        features_weights: str | None = None,
+    ) -> None:
+        from unmask.features import WeightsNotFound
+        from unmask.metrics import LPIPS
+
+        self.dataset = dataset
+        self.device = device
+        self.batch_size = batch_size
+        self.note = ""
+        self.lpips: LPIPS | None = None
+        with rng_neutral():
+            try:
+                self.lpips = LPIPS(lpips_weights, features_weights, device=str(device), batch_size=batch_size)
+            except WeightsNotFound as e:
+                self.note = f"LPIPS left out: {e}"
+
+    def run(
+        self,
+        generator: Callable[..., torch.Tensor],
+        inputs: Callable[[dict[str, torch.Tensor]], tuple[torch.Tensor, ...]],
+        grid_path: Path | None = None,
+        memory_format: torch.memory_format = torch.contiguous_format,
+    ) -> dict[str, float]:
+        """Mean ``psnr`` (dB, hole), ``ssim`` (hole box), ``l1`` (hole, [0, 1] units) and ``lpips`` (when
+        available) over the dataset. ``generator(*inputs(batch))`` must return the completed image; modules
+        are switched to eval mode by the caller. Writes the grid to ``grid_path`` when given."""
+        from unmask.metrics import l1_hole, psnr_hole, ssim_box
+
+        vr = self.dataset.spec.value_range
+        psnr, ssim, l1, lp = [], [], [], []
+        grid: list[np.ndarray] = []
+        with rng_neutral(), torch.no_grad():
+            for start in range(0, len(self.dataset), self.batch_size):
+                items = [self.dataset[i] for i in range(start, min(start + self.batch_size, len(self.dataset)))]
+                batch = {
+                    k: torch.stack([it[k] for it in items]).to(self.device, memory_format=memory_format)
+                    for k in items[0]
+                }
+                out = generator(*inputs(batch)).float()
+                mask = batch["mask"].float()
+                comp = out * mask + batch["target"].float() * (1.0 - mask)
+                comp_u8, target_u8 = from_range(comp, vr), from_range(batch["target"], vr)
+                holes = (mask[:, 0].cpu().numpy() > 0.5).astype(np.uint8) * HOLE
+                for c, t, h in zip(comp_u8, target_u8, holes):
+                    if not h.any():
+                        continue
+                    psnr.append(psnr_hole(c, t, h))
+                    ssim.append(ssim_box(c, t, h))
+                    l1.append(l1_hole(c, t, h))
+                if self.lpips is not None:
+                    lp.extend(self.lpips(list(comp_u8), list(target_u8)).tolist())
+                if len(grid) < GRID_ROWS:
+                    inp_u8 = from_range(batch["image"], vr)
+                    for row in zip(inp_u8, comp_u8, target_u8):
+                        if len(grid) < GRID_ROWS:
+                            grid.append(np.concatenate(row, axis=1))
+        metrics = {"psnr": float(np.mean(psnr)), "ssim": float(np.mean(ssim)), "l1": float(np.mean(l1))}
+        if lp:
+            metrics["lpips"] = float(np.mean(lp))
+        if grid_path is not None and grid:
+            write_png(grid_path, np.concatenate(grid, axis=0))
+        return metrics
+
+
+def write_png(path: Path, rgb: np.ndarray) -> None:
+    """Writes ``rgb`` (HxWx3 uint8) as PNG, atomically (temp file + rename)."""
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    Image.fromarray(rgb).save(tmp, format="PNG")
+    tmp.replace(path)
+
+
+@contextlib.contextmanager
+def eval_mode(*modules: nn.Module) -> Iterator[None]:
+    """Puts ``modules`` in eval mode inside the block and restores each one's mode after."""
+    modes = [m.training for m in modules]
+    for m in modules:
+        m.eval()
+    try:
+        yield
+    finally:
+        for m, mode in zip(modules, modes):
+            m.train(mode)
