@@ -1,0 +1,80 @@
+"""Writes models/NAME.md, the model card of an exported generator, from the ONNX file's own metadata and the JSON
+of an `unmask eval` run on the same model (and its baselines).
+
+Run: python scripts/model_card.py models/NAME.onnx EVAL.json [EVAL2.json ...] [--hardware TEXT] [--notes FILE]
+Each EVAL.json is `unmask eval ... --json` output; one table per region/censor evaluated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from unmask.runtime import load_model
+
+
+def _fmt(cell: dict | None, nd: int) -> str:
+    if not cell:
+        return "-"
+    return f"{cell['mean']:.{nd}f} [{cell['lo']:.{nd}f}, {cell['hi']:.{nd}f}]"
+
+
+def eval_table(report: dict) -> str:
+    s = report.get("settings", {})
+    head = (f"`unmask eval` on {report.get('faces_scored', '?')} faces of `{s.get('data', '?')}`, region "
+            f"**{s.get('region', '?')}**, censor **{s.get('censor', '?')}**, seed {s.get('seed', '?')} "
+            f"(mean [95% interval]; PSNR/L1 in the censored pixels, SSIM on their box, LPIPS on the face crop)")
+    rows = ["| method | PSNR dB | SSIM | L1 | LPIPS | changed outside the blend margin |", "| --- | --- | --- | --- | --- | --- |"]
+    for r in report["rows"]:
+        rows.append(f"| {r['name']} | {_fmt(r['psnr'], 2)} | {_fmt(r['ssim'], 3)} | {_fmt(r['l1'], 4)} | "
+                    f"{_fmt(r['lpips'], 3)} | {r.get('outside_pixels', 0)} px |")
+    return head + "\n\n" + "\n".join(rows)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("model", type=Path)
+    ap.add_argument("evals", type=Path, nargs="*")
+    ap.add_argument("--hardware", default="2 CPU cores (no GPU), PyTorch CPU build")
+    ap.add_argument("--notes", type=Path, help="markdown appended as 'Known failure cases'")
+    args = ap.parse_args()
+    m = load_model(args.model, "cpu", 1)
+    meta, t = m.meta, dict(m.meta.training)
+    size_mb = args.model.stat().st_size / 1e6
+    lines = [
+        f"# {m.name}",
+        "",
+        "> **The restored region is invented, not recovered.** This generator paints plausible content learned from "
+        "training faces; it cannot know what was hidden. Never use its output to identify a person.",
+        "",
+        "| | |",
+        "| --- | --- |",
+        f"| file | `{args.model.name}` ({size_mb:.1f} MB, fp32 ONNX, opset 17, dynamic batch) |",
+        f"| architecture | `{meta.arch}`, preset `{meta.preset}` ({meta.size} px canonical face crop) |",
+        f"| region | {meta.region} (hole fill `{meta.hole_fill}`, mask 1 = hole, values in {list(meta.value_range)}) |",
+        f"| data | `{t.get('data')}` (CelebA; non-commercial research use), region mix `{t.get('region')}`, censor kinds {t.get('mask_mix')} |",
+        f"| training | {t.get('steps')} steps, {t.get('samples')} samples, batch {t.get('batch_size')}, {t.get('wall_minutes')} min wall, seed {t.get('seed')}, {t.get('world_size')} process(es) |",
+        f"| hardware | {args.hardware}; torch {t.get('torch')} |",
+        f"| loss weights | {t.get('weights') or 'paper defaults of the arch'} |",
+        f"| run | `runs/{t.get('run')}` (not committed); trained {t.get('trained')}, exported {t.get('exported')} |",
+        f"| validation at the last step (training's fixed masks) | {t.get('val')} |",
+        "",
+        "## Evaluation",
+        "",
+    ]
+    for e in args.evals:
+        lines += [eval_table(json.loads(e.read_text())), ""]
+    lines += ["## Known failure cases", ""]
+    if args.notes and args.notes.is_file():
+        lines.append(args.notes.read_text().strip())
+    else:
+        lines.append("Not yet catalogued.")
+    lines += ["", "## Reproduce", "", "See `docs/TRAINING.md` and the README's model table for the exact commands.", ""]
+    out = args.model.with_suffix(".md")
+    out.write_text("\n".join(lines))
+    print(out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,306 @@
+"""``unmask bench``: per-stage timing of a folder run, the generator alone (ONNX Runtime vs PyTorch eager),
+multiply-add counting on known graphs, scaling helpers and the targets. Uses scikit-image's astronaut portrait, so
+it needs nothing from ../shared."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+from typer.testing import CliRunner
+
+from onnx_models import make_model
+from unmask import bench as B
+
+SIZE = 64
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_model(tmp_path_factory.mktemp("models") / "tiny.onnx", size=SIZE, region="eyes")
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
+    return B.demo_photos(tmp_path_factory.mktemp("photos"), 2)
+
+
+@pytest.fixture(scope="module")
+def restorer(tiny_model: Path):  # noqa: ANN201
+    from unmask.pipeline import Restorer
+    from unmask.runtime import load_model
+
+    with Restorer({"eyes": load_model(tiny_model, "cpu", 1)}, region="eyes") as r:
+        yield r
+
+
+# -- multiply-adds ------------------------------------------------------------------------------------------------
+def _graph_with_known_macs(path: Path) -> Path:
+    """x: N x 3 x 32 x 32 -> Conv 8 (3x3, pad 1) -> Conv 8 (3x3, stride 2, 2 groups) -> ConvTranspose 4 (2x2,
+    stride 2) -> y; v: N x 5 x 7 -> MatMul 7x3 -> u; g: 4 x 6 -> Gemm (transB) 6->2 -> h. Only the inputs have
+    full shapes: everything else must come from shape inference."""
+    rng = np.random.default_rng(0)
+    inits = [
+        numpy_helper.from_array(rng.normal(size=(8, 3, 3, 3)).astype(np.float32), "w1"),
+        numpy_helper.from_array(rng.normal(size=(8, 4, 3, 3)).astype(np.float32), "w2"),
+        numpy_helper.from_array(rng.normal(size=(8, 4, 2, 2)).astype(np.float32), "w3"),
+        numpy_helper.from_array(rng.normal(size=(7, 3)).astype(np.float32), "wm"),
+        numpy_helper.from_array(rng.normal(size=(2, 6)).astype(np.float32), "wg"),
+    ]
+    nodes = [
+        helper.make_node("Conv", ["x", "w1"], ["a"], pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["a"], ["b"]),
+        helper.make_node("Conv", ["b", "w2"], ["c"], pads=[1, 1, 1, 1], strides=[2, 2], group=2),
+        helper.make_node("ConvTranspose", ["c", "w3"], ["y"], strides=[2, 2]),
+        helper.make_node("MatMul", ["v", "wm"], ["u"]),
+        helper.make_node("Gemm", ["g", "wg"], ["h"], transB=1),
+    ]
+    graph = helper.make_graph(
+        nodes, "known",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 32, 32]),
+         helper.make_tensor_value_info("v", TensorProto.FLOAT, ["N", 5, 7]),
+         helper.make_tensor_value_info("g", TensorProto.FLOAT, [4, 6])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4, "H", "W"]),
+         helper.make_tensor_value_info("u", TensorProto.FLOAT, ["N", 5, "K"]),
+         helper.make_tensor_value_info("h", TensorProto.FLOAT, [4, "M"])],
+        inits,
+    )  # fmt: skip
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return path
+
+
+def test_mac_count_on_a_hand_built_graph(tmp_path: Path) -> None:
+    path = _graph_with_known_macs(tmp_path / "known.onnx")
+    conv1 = 8 * 32 * 32 * 3 * 9  # output elements x input channels x kernel area
+    conv2 = 8 * 16 * 16 * (8 // 2) * 9  # stride 2 halves the side; 2 groups halve the input channels
+    convt = 8 * 16 * 16 * 4 * 4  # input elements x output channels x kernel area
+    matmul = 5 * 3 * 7
+    gemm = 4 * 2 * 6  # not batched: the same at any batch
+    c = B.count_macs(path, batch=1)
+    assert c.by_op == {"Conv": conv1 + conv2, "ConvTranspose": convt, "MatMul": matmul, "Gemm": gemm}
+    assert c.total == conv1 + conv2 + convt + matmul + gemm and c.unknown == []
+    c3 = B.count_macs(onnx.load(str(path)), batch=3)
+    assert c3.total == 3 * (conv1 + conv2 + convt + matmul) + gemm
+    assert c3.per_face == pytest.approx(c3.total / 3)
+
+
+def test_mac_count_of_the_test_generator(tiny_model: Path) -> None:
+    # a depthwise 9x9 box blur over 3 channels: 3 * S * S outputs x 1 input channel x 81
+    assert B.count_macs(tiny_model).total == 3 * SIZE * SIZE * 81
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning", "ignore::torch.jit.TracerWarning")
+def test_exported_arch_onnx_and_torch_agree(tmp_path: Path) -> None:
+    """An arch exported to ONNX: its multiply-adds counted from the graph equal those counted in PyTorch with
+    forward hooks; PyTorch eager runs beside ONNX Runtime, and with the checkpoint's weights gives its output."""
+    torch = pytest.importorskip("torch")
+    from torch import nn
+
+    from unmask import archs
+    from unmask.runtime import load_model
+    from unmask.spec import META_KEY, meta_from_spec
+    from unmask.train.checkpoint import save_atomic
+
+    mod = archs.get("dmfn")
+    preset = mod.SPEC.preset("tiny")
+    torch.manual_seed(0)
+    G = mod.build_generator(preset).eval()
+    s = preset.size
+    path = tmp_path / "dmfn-tiny.onnx"
+    x = (torch.zeros(1, 3, s, s), torch.zeros(1, 1, s, s))
+    torch.onnx.export(G, x, str(path), dynamo=False, opset_version=17, input_names=["image", "mask"],
+                      output_names=["output"], dynamic_axes={k: {0: "N"} for k in ("image", "mask", "output")})
+    proto = onnx.load(str(path))
+    helper.set_model_props(proto, {META_KEY: meta_from_spec(mod.SPEC, "tiny", "eyes", name="dmfn-tiny").to_json()})
+    onnx.save(proto, str(path))
+
+    hooked = [0]
+
+    def hook(m: nn.Module, i: tuple, o: torch.Tensor) -> None:
+        if isinstance(m, nn.Conv2d):
+            hooked[0] += o.numel() * (m.in_channels // m.groups) * m.kernel_size[0] * m.kernel_size[1]
+        elif isinstance(m, nn.ConvTranspose2d):
+            hooked[0] += i[0].numel() * (m.out_channels // m.groups) * m.kernel_size[0] * m.kernel_size[1]
+
+    handles = [m.register_forward_hook(hook) for m in G.modules()]
+    with torch.no_grad():
+        G(*x)
+    for h in handles:
+        h.remove()
+    assert B.count_macs(path).total == hooked[0] > 0
+
+    model = load_model(path, "cpu", 1)
+    eager, note = B.eager_generator(model.meta)
+    assert "random weights" in note
+    g = B.bench_generator(model, batch=2, threads=1, repeats=2, warmup=1, eager=eager, eager_weights=note)
+    assert g.ort_s > 0 and g.eager_s > 0 and g.ratio == pytest.approx(g.eager_s / g.ort_s)
+    assert g.ratio_best == pytest.approx(g.eager_min_s / g.ort_min_s) and g.eager_min_s <= g.eager_s
+    assert g.macs_per_face == hooked[0] and g.gmacs(g.ort_s) > 0 and g.max_abs_diff is None
+
+    ckpt = {"format": 1, "kind": "unmask-train", "arch": "dmfn", "preset": "tiny", "config": "{}", "G": G.state_dict(),
+            "D": {}, "step": 7}
+    save_atomic(ckpt, tmp_path / "run" / "checkpoints" / "last.pt")
+    eager, note = B.eager_generator(model.meta, tmp_path / "run")
+    assert "step 7" in note
+    g = B.bench_generator(model, batch=1, threads=1, repeats=1, warmup=0, eager=eager, eager_weights=note,
+                          compare=True, count=False)
+    assert g.max_abs_diff is not None and g.max_abs_diff < 1e-4
+
+
+def test_generator_without_torch_side(tiny_model: Path) -> None:
+    from unmask.runtime import load_model
+
+    model = load_model(tiny_model, "cpu", 1)
+    with pytest.raises(KeyError, match="test-blur"):
+        B.eager_generator(model.meta)
+    g = B.bench_generator(model, batch=3, threads=1, repeats=3, warmup=1, eager_note="no eager")
+    assert g.batch == 3 and g.ort_s > 0 and g.ort_min_s <= g.ort_s and g.eager_s is None and g.ratio is None
+    d = g.to_dict()
+    assert d["gmacs_per_face"] == pytest.approx(3 * SIZE * SIZE * 81 / 1e9, abs=1e-4)
+    assert d["eager_ms_per_face"] is None and d["ort_ms_per_face"] > 0
+
+
+# -- the folder run -----------------------------------------------------------------------------------------------
+def test_folder_run_times_every_stage(photos: list[Path], restorer, tmp_path: Path) -> None:  # noqa: ANN001
+    seen = []
+    f = B.bench_folder(photos, restorer, tmp_path / "out", on_photo=lambda d, t: seen.append((d, t)))
+    assert seen == [(1, 2), (2, 2)]
+    assert f.photos == 2 and f.restored == 2 and f.faces == 2 and f.failed == 0
+    assert set(B.STAGES) <= set(f.stages) and all(f.stages[s] > 0 for s in B.STAGES)
+    assert sum(f.stages.values()) <= f.wall and f.photos_per_s > 0 and 0 < f.around_share < 1
+    assert len(f.rss) == 2 and f.rss_peak >= f.rss_start > 0
+    assert len(list((tmp_path / "out").iterdir())) == 2
+    d = f.to_dict()
+    assert set(d["stages_s"]) == {*B.STAGES, "other"}
+    for k in ("photos_per_s", "faces_per_s", "around_generator_share", "rss_peak_mib", "rss_drift_mib", "wall_s"):
+        assert k in d
+
+
+def test_interleaved_blocks() -> None:
+    calls: list[str] = []
+    times = B._interleaved([lambda: calls.append("a"), lambda: calls.append("b")], repeats=5, warmup=1, rounds=2)
+    assert [len(t) for t in times] == [5, 5]
+    # warm-up a, b; then blocks of 3 and 2 timed calls, each after one untimed settling call
+    assert "".join(calls) == "ab" + "aaaa" + "bbbb" + "aaa" + "bbb"
+    single: list[int] = []
+    assert len(B._interleaved([lambda: single.append(1)], repeats=3, warmup=0)[0]) == 3 and len(single) == 3
+
+
+def test_rss_sampler_sees_a_temporary_allocation() -> None:
+    with B.RssSampler(interval=0.002) as s:
+        block = np.ones(64 * 2**20, np.uint8)  # 64 MiB, touched
+        import time
+
+        time.sleep(0.05)
+        del block
+    assert s.peak - s.start > 48 * 2**20
+    assert B.peak_rss() >= s.peak * 0.9
+
+
+# -- scaling ------------------------------------------------------------------------------------------------------
+def test_canvases() -> None:
+    face = np.random.default_rng(0).integers(0, 256, (40, 30, 3), dtype=np.uint8)
+    t = B.tile(face, 2, 4, 3)
+    assert t.shape == (80, 120, 3)
+    np.testing.assert_array_equal(t[:40, 60:90], face)
+    assert (t[40:, :] == t[40, 0]).all()  # empty cells: one flat colour
+    r = B.resize_to(face, 0.3)
+    assert abs(r.shape[0] * r.shape[1] - 300_000) < 3000 and abs(r.shape[1] / r.shape[0] - 0.75) < 0.01
+    c = B.on_canvas(face, 0.06)
+    assert abs(c.shape[0] * c.shape[1] - 60_000) < 1000
+    y0, x0 = (c.shape[0] - 40) // 2, (c.shape[1] - 30) // 2
+    np.testing.assert_array_equal(c[y0 : y0 + 40, x0 : x0 + 30], face)
+    g = B.group_canvas(face, 0.5, 7, cols=4)
+    assert abs(g.shape[0] * g.shape[1] - 500_000) < 5000
+
+
+def test_scaling_runs(photos: list[Path], restorer, tiny_model: Path, tmp_path: Path) -> None:  # noqa: ANN001
+    from unmask.io import read_image
+    from unmask.runtime import load_model
+
+    face = read_image(photos[0]).rgb
+    faces = B.scaling_faces(face, restorer, counts=(1, 3), rows=1, cols=3, repeats=1)
+    assert [(t.label, t.faces) for t in faces] == [("1 face", 1), ("3 faces", 3)]
+    sizes = B.scaling_size(face, restorer, tmp_path / "sizes", megapixels=(0.1, 0.4), canvas=(0.6,), base=0.1, repeats=1)
+    assert [t.label for t in sizes] == ["0.1 MP", "0.4 MP", "0.6 MP canvas"]
+    assert all(t.faces == 1 and t.total_s > 0 and t.restore_s > 0 and t.read_s > 0 and t.write_s > 0 for t in sizes)
+    assert all(t.pixels > 0 for t in sizes) and sizes[1].pixels > 3 * sizes[0].pixels
+    batches = B.scaling_batch(load_model(tiny_model, "cpu", 1), (1, 2), threads=1, repeats=1)
+    assert [b.batch for b in batches] == [1, 2] and all(b.ort_s > 0 for b in batches)
+
+
+def test_memory_probe_in_a_fresh_process(photos: list[Path], tiny_model: Path, tmp_path: Path) -> None:
+    from unmask.io import read_image
+
+    face = read_image(photos[0]).rgb
+    ballast = np.ones(512 * 2**20, np.uint8)  # this process is big when the probe starts; the probe must not be
+    parent = B.current_rss()
+    m = B.probe_group_photo(face, str(tiny_model), "eyes", tmp_path, megapixels=1.0, faces=2, device="cpu", threads=1)
+    del ballast
+    assert m.status == "restored" and m.faces == 2
+    assert m.peak >= m.before > 50 * 2**20  # mediapipe and onnxruntime alone take more than 50 MiB
+    assert m.peak < parent - 256 * 2**20  # the fresh process's own peak, not the parent's inherited ru_maxrss
+    assert m.to_dict()["peak_mib"] > 0
+
+
+def test_targets_pass_and_miss() -> None:
+    f = B.FolderBench(1000, 1000, 1000, 0, 100.0, {"infer": 70.0, "read": 5.0}, 100, 200, [100 * 2**20] * 1000)
+    g = B.GeneratorBench(1, 2, "cpu", 5, ort_s=0.1, ort_min_s=0.05, eager_s=0.12, eager_min_s=0.1,
+                         eager_weights="random weights: x")
+    sizes = [B.Timed("1 MP", 0.2, 1, total_s=0.3), B.Timed("24 MP", 0.3, 1, total_s=0.9),
+             B.Timed("24 MP canvas", 0.3, 1, total_s=0.5)]
+    faces = [B.Timed("1 face", 0.1, 1), B.Timed("8 faces", 0.25, 8)]
+    mem = B.MemoryProbe(24, 10, 10, 2 * 2**30, 2**28, 3.0, "restored")
+    r = B.BenchReport({"name": "m"}, 2, "cpu", folder=f, generator=g, faces=faces, sizes=sizes, memory=mem)
+    t = {x.name.split(" (")[0] + (" canvas" if "canvas" in x.name else ""): x for x in r.targets()}
+    assert t["around the generator"].passed is True and t["around the generator"].measured == "30%"
+    assert t["ONNX Runtime vs PyTorch eager"].passed is False  # 1.2x on medians although 2x on the fastest runs
+    assert t["ONNX Runtime vs PyTorch eager"].measured == "1.20x (medians), 2.00x (fastest runs)"
+    assert t["ONNX Runtime vs PyTorch eager"].note == "random weights"
+    assert t["8 faces in one photo vs 1"].passed is True
+    assert t["24 MP photo vs 1 MP, one face"].passed is False  # 3.0x
+    assert t["24 MP photo vs 1 MP, one face canvas"].passed is True  # 1.67x
+    assert t["peak memory, 24 MP photo with 10 faces"].passed is False
+    assert t["memory flat over 1,000 photos"].passed is True
+    r.model = {"name": "telea", "arch": "baseline"}
+    assert r.targets()[0].passed is None and "baseline" in r.targets()[0].note
+    empty = B.BenchReport({"name": "m"}, 2, "cpu").targets()
+    assert all(x.passed is None for x in empty)
+    json.dumps(r.to_dict())
+
+
+# -- the command ------------------------------------------------------------------------------------------------
+def test_cli_json(photos: list[Path], tiny_model: Path) -> None:
+    from unmask.cli.app import app
+
+    folder = photos[0].parent
+    res = CliRunner().invoke(app, ["bench", str(folder), "--model", str(tiny_model), "--n", "2", "--repeats", "2",
+                                   "--threads", "1", "--batch", "2", "--json"])
+    assert res.exit_code == 0, res.output
+    d = json.loads(res.stdout.strip().splitlines()[-1])
+    assert d["model"]["name"] == "tiny" and d["model"]["size"] == SIZE and d["threads"] == 1
+    assert d["folder"]["photos"] == 2 and d["folder"]["faces"] == 2
+    assert all(d["folder"]["stages_s"][s] > 0 for s in B.STAGES)
+    assert d["folder"]["photos_per_s"] > 0 and d["folder"]["faces_per_s"] > 0 and d["folder"]["rss_peak_mib"] > 0
+    gen = d["generator"]
+    assert gen["batch"] == 2 and gen["ort_s"] > 0 and gen["eager_s"] is None and "test-blur" in gen["eager_note"]
+    assert gen["gmacs_per_face"] > 0 and gen["gmac_per_s_ort"] > 0
+    assert d["scaling"] is None
+    names = [t["name"] for t in d["targets"]]
+    assert len(names) == 7 and any("eager" in n for n in names)
+    assert d["cpu_count"] >= 1 and len(d["load_average"]) == 3
+
+
+def test_cli_table_with_a_baseline(photos: list[Path]) -> None:
+    from unmask.cli.app import app
+
+    res = CliRunner().invoke(app, ["bench", str(photos[0].parent), "--model", "telea", "--n", "1", "--threads", "1"])
+    assert res.exit_code == 0, res.output
+    for word in ("folder run", "detect+landmarks", "infer", "photos/s", "targets", "classic baseline"):
+        assert word in res.stdout

@@ -1,0 +1,216 @@
+"""``unmask eval``: censor clean validation faces, restore them with a small ONNX model and the baselines, score
+the hidden pixels. Needs ../shared (CelebA val photos, LPIPS weights); skipped without it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from onnx_models import make_model
+from unmask.evaluate import (
+    EvalSettings,
+    build_methods,
+    evaluate,
+    grid_shape,
+    iou,
+    list_photos,
+    make_grid,
+    match_face,
+    hole_coverage,
+    outside_changed,
+)
+from unmask.face.types import Face
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+VAL = SHARED / "data" / "celeba" / "val"
+N = 4
+METHODS = ("tiny", "telea", "ns", "none")
+
+
+@pytest.fixture(scope="module")
+def val() -> Path:
+    if not VAL.is_dir():
+        pytest.skip(f"{VAL} absent: the CelebA validation photos live in ../shared")
+    return VAL
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_model(tmp_path_factory.mktemp("models") / "tiny.onnx", size=64, region="eyes")
+
+
+@pytest.fixture(scope="module")
+def finder():  # noqa: ANN201 - FaceFinder, imported lazily (mediapipe)
+    from unmask.face.detect import FaceFinder
+
+    with FaceFinder() as f:
+        yield f
+
+
+@pytest.fixture(scope="module")
+def report(val: Path, tiny_model: Path, finder):  # noqa: ANN001, ANN201
+    weights = SHARED / "weights"
+    if not (weights / "lpips_squeeze_v0.1.pth").is_file():
+        pytest.skip("LPIPS weights absent from ../shared/weights")
+    from unmask.metrics import LPIPS
+
+    methods, kinds, notes = build_methods([str(tiny_model)], ["telea", "ns", "none"], "eyes", "cpu", 1)
+    assert notes == []
+    return evaluate(list_photos(val, N), methods, EvalSettings("eyes", n=N, seed=3), lpips=LPIPS(), finder=finder,
+                    kinds=kinds)
+
+
+def test_rows_for_every_method(report) -> None:  # noqa: ANN001
+    rows = {r.name: r for r in report.rows()}
+    assert list(rows) == list(METHODS)
+    assert report.photos == N and report.scored >= N - 1
+    assert report.scored + report.no_face + report.lost + report.unreadable == N
+    for r in rows.values():
+        assert r.faces == report.scored
+        for metric in ("psnr", "ssim", "l1", "lpips"):
+            mean, lo, hi = getattr(r, metric)
+            assert lo <= mean <= hi and np.isfinite(mean)
+    assert rows["tiny"].kind == "model" and rows["telea"].kind == rows["none"].kind == "baseline"
+
+
+def test_none_scores_exactly_the_censored_photo(report, val: Path, finder) -> None:  # noqa: ANN001
+    from unmask.io import read_image
+    from unmask.masks import draw_censor
+    from unmask.metrics import l1_hole, psnr_hole, ssim_box
+
+    photos = list_photos(val, N)
+    none = {f.photo: f for f in report.scores("none")}
+    assert len(none) == report.scored
+    for index, path in enumerate(photos):
+        if path.name not in none:
+            continue
+        clean = read_image(path).rgb
+        face = finder.find(clean)[0]
+        censored, hole = draw_censor(clean, face.landmarks, "bar", np.random.default_rng(3 + index))
+        assert none[path.name].psnr == psnr_hole(censored, clean, hole)
+        assert none[path.name].l1 == l1_hole(censored, clean, hole)
+        assert none[path.name].ssim == ssim_box(censored, clean, hole)
+        assert none[path.name].hole_pixels == int((hole > 127).sum())
+
+
+def test_inpainting_beats_the_censored_photo(report) -> None:  # noqa: ANN001
+    rows = {r.name: r for r in report.rows()}
+    assert rows["telea"].psnr[0] > rows["none"].psnr[0] + 3
+    assert rows["ns"].psnr[0] > rows["none"].psnr[0] + 3
+    assert rows["telea"].l1[0] < rows["none"].l1[0]
+    # per face too, not only on average
+    none = {f.photo: f.psnr for f in report.scores("none")}
+    assert all(f.psnr > none[f.photo] for f in report.scores("telea"))
+
+
+def test_nothing_changes_outside_the_blend_margin(report) -> None:  # noqa: ANN001
+    assert report.outside_total == 0
+    assert all(r.outside_pixels == 0 and r.outside_faces == 0 for r in report.rows())
+    assert all(f.seconds > 0 for f in report.faces if f.method != "none")
+
+
+def test_grid_picture(report) -> None:  # noqa: ANN001
+    g = make_grid(report)
+    assert g.shape == grid_shape(len(METHODS), len(report.grid)) and g.dtype == np.uint8
+    assert len(report.grid) == min(report.scored, 6)
+    # the label row is white paper with dark text; below it, the first face's censored crop, then the original
+    assert (g[:22] == 255).mean() > 0.8 and (g[:22] < 128).any()
+    first = report.grid[0]
+    np.testing.assert_array_equal(g[22 : 22 + 128, :128], first.censored)
+    np.testing.assert_array_equal(g[22 : 22 + 128, -128:], first.original)
+
+
+def test_outside_changed_counts_only_beyond_the_margin() -> None:
+    before = np.zeros((50, 50, 3), np.uint8)
+    hole = np.zeros((50, 50), np.uint8)
+    hole[20:30, 20:30] = 255
+    after = before.copy()
+    after[18:32, 18:32] = 9  # within 2 px of the hole
+    assert outside_changed(after, before, hole, 3.0) == 0
+    after[0, 0] = 1
+    after[45, 10, 2] = 7
+    assert outside_changed(after, before, hole, 3.0) == 2
+    assert outside_changed(after, before, hole, 0.0) == 2 + 14 * 14 - 100
+
+
+def test_censor_coverage() -> None:
+    censor = np.zeros((20, 20), np.uint8)
+    censor[5:15, 5:15] = 255
+    restored = np.zeros_like(censor)
+    assert hole_coverage(censor, restored) == 0.0
+    restored[5:15, 5:10] = 255
+    assert hole_coverage(censor, restored) == 0.5
+    restored[:] = 255
+    assert hole_coverage(censor, restored) == 1.0
+
+
+def test_coverage_is_reported(report) -> None:  # noqa: ANN001
+    rows = {r.name: r for r in report.rows()}
+    assert rows["none"].coverage is None and rows["none"].partly_covered == 0
+    for name in ("tiny", "telea"):
+        assert 0.5 < rows[name].coverage <= 1.0
+        assert all(0.0 <= f.coverage <= 1.0 for f in report.scores(name))
+
+
+def test_face_matching() -> None:
+    pts = np.zeros((478, 2), np.float32)
+    a, b = Face((0, 0, 10, 10), pts), Face((50, 50, 60, 60), pts)
+    assert iou((0, 0, 10, 10), (5, 0, 15, 10)) == pytest.approx(50 / 150)
+    assert match_face([b, a], (1, 1, 11, 11)) is a
+    assert match_face([b], (1, 1, 11, 11)) is None
+
+
+def test_settings_are_checked() -> None:
+    assert EvalSettings("eyes").censor_kind == "bar"
+    assert EvalSettings("mouth").censor_kind == "surgical"
+    assert EvalSettings("eyes", censor="pixelate").censor_kind == "pixelate"
+    with pytest.raises(ValueError, match="does not hide the eyes"):
+        EvalSettings("eyes", censor="surgical")
+    with pytest.raises(ValueError, match="unknown region"):
+        EvalSettings("nose")
+    with pytest.raises(ValueError, match="unknown baseline"):
+        build_methods([], ["telea", "bogus"], "eyes")
+
+
+def test_cli_json_and_grid(val: Path, tiny_model: Path, tmp_path: Path) -> None:
+    from unmask.cli.app import app
+
+    grid = tmp_path / "grid.png"
+    res = CliRunner().invoke(app, ["eval", str(val), "--region", "eyes", "--model", str(tiny_model), "--n", "3",
+                                   "--baseline", "telea,none", "--no-lpips", "--json", "--per-face", "--grid", str(grid),
+                                   "--threads", "1"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout.strip().splitlines()[-1])
+    assert [r["name"] for r in data["rows"]] == ["tiny", "telea", "none"]
+    st = data["settings"]
+    assert st["region"] == "eyes" and st["censor"] == "bar" and st["lpips"] is False and st["data"] == str(val)
+    assert st["seed"] == 0 and st["n"] == 3 and data["photos"] == 3
+    assert all(r["lpips"] is None and r["outside_pixels"] == 0 for r in data["rows"])
+    assert {"mean", "lo", "hi"} <= set(data["rows"][0]["psnr"])
+    assert len(data["faces"]) == 3 * data["faces_scored"]
+    with Image.open(grid) as im:
+        assert im.format == "PNG"
+        assert im.size[::-1] + (3,) == grid_shape(3, data["faces_scored"])
+
+
+def test_cli_table_and_clear_errors(val: Path, tiny_model: Path, tmp_path: Path) -> None:
+    from unmask.cli.app import app
+
+    runner = CliRunner()
+    res = runner.invoke(app, ["eval", str(val), "-r", "eyes", "-m", str(tiny_model), "--n", "1",
+                              "--lpips-weights", str(tmp_path / "missing.pth")])
+    assert res.exit_code == 2 and "LPIPS" in res.output and "--no-lpips" in res.output
+    assert len(res.output.strip().splitlines()) == 1
+    res = runner.invoke(app, ["eval", str(val), "-r", "eyes", "--censor", "surgical", "--n", "1"])
+    assert res.exit_code == 2 and "does not hide the eyes" in res.output
+    res = runner.invoke(app, ["eval", str(tmp_path / "nowhere"), "-r", "eyes"])
+    assert res.exit_code == 2 and "not a folder" in res.output
+    res = runner.invoke(app, ["eval", str(val), "-r", "eyes", "-m", str(tiny_model), "--baseline", "none", "--n", "2",
+                              "--no-lpips"])
+    assert res.exit_code == 0, res.output
+    assert "PSNR" in res.stdout and "tiny" in res.stdout and "none" in res.stdout and "[" in res.stdout

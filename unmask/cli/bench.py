@@ -1,0 +1,308 @@
+"""``unmask bench [FOLDER]``: time the pipeline per stage over a folder, the generator alone in ONNX Runtime vs
+PyTorch eager, and (``--scaling``) faces per photo, photo size, batch size and peak memory; targets with pass/miss."""
+
+from __future__ import annotations
+
+import json
+import os
+from enum import Enum
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from unmask.cli._common import EXIT_FAILED, EXIT_OK, err, fail, is_tty, out, set_threads
+
+
+class Region(str, Enum):
+    eyes = "eyes"
+    mouth = "mouth"
+
+
+class Device(str, Enum):
+    auto = "auto"
+    cpu = "cpu"
+    cuda = "cuda"
+
+
+def register(app: typer.Typer) -> None:
+    app.command(
+        "bench",
+        help="Time the pipeline per stage over a folder, the generator in ONNX Runtime vs PyTorch eager, and scaling.",
+    )(bench)
+
+
+def bench(
+    folder: Optional[Path] = typer.Argument(None, help="Folder of photos (default: copies of scikit-image's astronaut portrait).", show_default=False),
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="Model name or .onnx path, or a baseline (telea, ns, none). Default: the region's default model, else telea."),
+    region: Region = typer.Option(Region.eyes, "--region", "-r", help="Region restored in the folder run."),
+    device: Device = typer.Option(Device.auto, "--device", help="Device for the ONNX session (and PyTorch eager)."),
+    threads: int = typer.Option(0, "--threads", min=0, help="CPU threads for both runtimes (0 = all cores)."),
+    batch: int = typer.Option(1, "--batch", min=1, help="Faces per batch for the generator-alone timing."),
+    n: int = typer.Option(50, "--n", min=1, help="Photos of the folder run (the first N, sorted)."),
+    repeats: int = typer.Option(10, "--repeats", min=1, help="Timed runs per generator measurement (median reported)."),
+    checkpoint: Optional[str] = typer.Option(None, "--checkpoint", help="Training run or .pt the model was exported from: PyTorch eager uses its weights (default: the same arch with random weights)."),
+    scaling: bool = typer.Option(False, "--scaling", help="Also: 1 vs 8 faces, 0.3-24 MP photos, batch 1/4/8, memory of a 24 MP photo with 10 faces."),
+    no_folder: bool = typer.Option(False, "--no-folder", help="Skip the folder run."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout instead of tables."),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
+) -> None:
+    try:
+        code = _bench(**locals())
+    except typer.Exit:
+        raise
+    except Exception as e:  # noqa: BLE001 - one line unless --debug
+        if debug:
+            raise
+        fail(f"{type(e).__name__}: {e}", EXIT_FAILED)
+    raise typer.Exit(code)
+
+
+def _bench(folder, model, region, device, threads, batch, n, repeats, checkpoint, scaling, no_folder, as_json,
+           debug) -> int:  # noqa: ANN001 - mirrors bench()
+    from unmask import bench as B
+    from unmask.pipeline import Restorer
+
+    threads = B.resolve_threads(threads)
+    set_threads(threads)
+    inpainter, ref = _load(model, region.value, device.value, threads)
+    info = _model_info(inpainter, ref)
+    report = B.BenchReport(model=info, threads=threads, device=device.value)
+    with B.temp_dir() as tmp:
+        tmp = Path(tmp)
+        photos: list[Path] = []
+        if not no_folder or scaling:
+            photos = _photos(B, folder, n if not no_folder else 1, tmp, report.notes)
+        status = _Status()
+        with Restorer({region.value: inpainter}, region=region.value) as restorer:
+            if not no_folder:
+                status.say(f"folder run: {len(photos)} photos")
+                report.folder = B.bench_folder(photos, restorer, tmp / "out", on_photo=status.progress)
+            gen = getattr(inpainter, "session", None) is not None
+            if gen:
+                status.say("generator alone: ONNX Runtime vs PyTorch eager")
+                report.generator = _generator(B, inpainter, batch, threads, repeats, checkpoint, report.notes)
+            else:
+                report.notes.append(f"{info['name']} is a classic baseline, not a generator: no generator-alone timing")
+            if scaling:
+                face = _first_face_photo(photos)
+                status.say("scaling: faces per photo")
+                report.faces = B.scaling_faces(face, restorer, repeats=3)
+                status.say("scaling: photo size (0.3-24 MP)")
+                report.sizes = B.scaling_size(face, restorer, tmp / "sizes", repeats=2)
+                if gen:
+                    status.say("scaling: batch size")
+                    report.batches = B.scaling_batch(inpainter, (1, 4, 8), threads, repeats=max(3, repeats // 2))
+                status.say("scaling: peak memory, 24 MP photo with 10 faces (fresh process)")
+                report.memory = B.probe_group_photo(face, ref, region.value, tmp / "memory", 24, 10, device.value, threads)
+        status.done()
+    if as_json:
+        print(json.dumps(report.to_dict()), flush=True)
+    else:
+        _render(report)
+    return EXIT_OK
+
+
+def _photos(B: Any, folder: Optional[Path], n: int, tmp: Path, notes: list) -> list[Path]:
+    from unmask.evaluate import list_photos
+
+    if folder is None:
+        notes.append("no folder given: copies of scikit-image's astronaut portrait (512x512, one face)")
+        return B.demo_photos(tmp / "photos", n)
+    try:
+        photos = list_photos(folder, n)
+    except FileNotFoundError as e:
+        fail(str(e))
+    if not photos:
+        fail(f"{folder}: no photos found")
+    return photos
+
+
+def _load(model: Optional[str], region: str, device: str, threads: int) -> tuple[Any, str]:
+    from unmask.bench import load_inpainter
+    from unmask.runtime import ModelError, find_model
+    from unmask.runtime.session import DeviceError
+
+    ref = model
+    if ref is None:
+        try:
+            ref = str(find_model(None, region))
+        except LookupError:
+            err.print(f"note: no {region} model installed; timing the telea baseline (pass --model NAME|PATH)",
+                      highlight=False, markup=False)
+            ref = "telea"
+    try:
+        m = load_inpainter(ref, device, threads)
+    except (ModelError, LookupError, DeviceError, ValueError) as e:
+        fail(str(e).strip("'\""))
+    path = getattr(m, "path", None)
+    return m, str(path) if path is not None else ref
+
+
+def _model_info(m: Any, ref: str) -> dict:
+    meta = getattr(m, "meta", None)
+    return {
+        "name": getattr(m, "name", ref),
+        "ref": ref,
+        "arch": getattr(meta, "arch", "?"),
+        "preset": getattr(meta, "preset", ""),
+        "size": int(m.size),
+        "version": getattr(meta, "version", ""),
+        "providers": list(getattr(m, "providers", [])),
+    }
+
+
+def _generator(B: Any, model: Any, batch: int, threads: int, repeats: int, checkpoint: Optional[str], notes: list) -> Any:
+    eager, note, weights = None, "", ""
+    try:
+        eager, note = B.eager_generator(model.meta, checkpoint)
+        weights = note
+    except ImportError:
+        note = "PyTorch eager not measured: torch is not installed (pip install 'unmask[train]')"
+    except KeyError as e:
+        note = f"PyTorch eager not measured: {str(e).strip(chr(39) + chr(34))}"
+    except Exception as e:  # noqa: BLE001 - a checkpoint that cannot be used: say so, time ONNX Runtime anyway
+        if checkpoint is not None:
+            fail(str(e))
+        note = f"PyTorch eager not measured: {type(e).__name__}: {e}"
+    if eager is None:
+        notes.append(note)
+    return B.bench_generator(model, batch, threads, repeats, eager=eager, eager_note=note, eager_weights=weights,
+                             compare=eager is not None and checkpoint is not None)
+
+
+def _first_face_photo(photos: list[Path]) -> Any:
+    from unmask.io import ImageError, read_image
+
+    for p in photos:
+        try:
+            return read_image(p).rgb
+        except ImageError:
+            continue
+    fail("no readable photo for the scaling runs")
+
+
+class _Status:
+    """Progress lines on stderr while the benchmark runs (a transient bar for the folder run on a terminal)."""
+
+    def __init__(self) -> None:
+        self.tty = is_tty()
+        self._bar: Any = None
+
+    def say(self, text: str) -> None:
+        self._close_bar()
+        err.print(f"bench: {text}", highlight=False, markup=False)
+
+    def progress(self, done: int, total: int) -> None:
+        if not self.tty:
+            return
+        if self._bar is None:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+            self._bar = Progress(TextColumn("photos"), BarColumn(), MofNCompleteColumn(), console=err, transient=True)
+            self._bar.__enter__()
+            self._task = self._bar.add_task("bench", total=total)
+        self._bar.update(self._task, completed=done)
+
+    def _close_bar(self) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(None, None, None)
+            self._bar = None
+
+    def done(self) -> None:
+        self._close_bar()
+
+
+# -- rendering -------------------------------------------------------------------------------------------------
+def _ms(v: Optional[float]) -> str:
+    return "-" if v is None else f"{1000 * v:.1f}"
+
+
+def _render(report: Any) -> None:
+    from rich.table import Table
+
+    from unmask.bench import STAGES
+    from unmask.cli.eval import wide_console
+
+    con = wide_console(out)
+    m = report.model
+    load = "" if report.load is None else f"; load average {report.load[0]:.1f} at the start on {os.cpu_count()} cores"
+    con.print(f"model {m['name']} ({m['arch']}{' ' + m['preset'] if m['preset'] else ''}, {m['size']} px) on "
+              f"{', '.join(m['providers']) or 'CPU'}; {report.threads} threads{load}")
+    f = report.folder
+    if f is not None:
+        t = Table(title=f"folder run: {f.photos} photos, {f.faces} faces restored, {f.failed} failed, {f.wall:.2f} s")
+        for c in ("stage", "total s", "ms/photo", "share"):
+            t.add_column(c, justify="left" if c == "stage" else "right")
+        for s in (*STAGES, "other"):
+            v = f.other if s == "other" else f.stages.get(s, 0.0)
+            t.add_row(s, f"{v:.3f}", f"{1000 * v / max(f.photos, 1):.1f}", f"{v / f.wall:.0%}" if f.wall else "-")
+        con.print(t)
+        con.print(f"{f.photos_per_s:.2f} photos/s, {f.faces_per_s:.2f} faces/s; resident memory {f.rss_start / 2**20:.0f} MiB "
+                  f"at start, peak {f.rss_peak / 2**20:.0f} MiB, drift {f.rss_drift / 2**20:+.1f} MiB over the run")
+    g = report.generator
+    if g is not None:
+        t = Table(title=f"generator alone: batch {g.batch}, {g.threads} threads, {g.device}, {g.repeats} runs each "
+                        "(median; fastest)")
+        for c in ("runtime", "ms/batch", "fastest ms/batch", "ms/face", "faces/s", "GMAC/face", "GMAC/s"):
+            t.add_column(c, justify="left" if c == "runtime" else "right")
+        gm = "-" if g.macs_per_face is None else f"{g.macs_per_face / 1e9:.3f}"
+        t.add_row("ONNX Runtime", _ms(g.ort_s), _ms(g.ort_min_s), f"{g.ort_ms_per_face:.1f}", f"{g.batch / g.ort_s:.1f}",
+                  gm, _f(g.gmacs(g.ort_s)))
+        if g.eager_s is not None:
+            t.add_row("PyTorch eager", _ms(g.eager_s), _ms(g.eager_min_s), f"{g.eager_ms_per_face:.1f}",
+                      f"{g.batch / g.eager_s:.1f}", gm, _f(g.gmacs(g.eager_s)))
+        con.print(t)
+        if g.ratio is not None:
+            con.print(f"ONNX Runtime is {g.ratio:.2f}x the speed of PyTorch eager ({g.ratio_best:.2f}x on the fastest runs). "
+                      f"Eager side: {g.eager_weights}"
+                      + ("" if g.max_abs_diff is None else f"; outputs differ by at most {g.max_abs_diff:.2e}"))
+        if g.mac_note:
+            con.print(f"note: {g.mac_note}")
+    _render_scaling(con, report)
+    t = Table(title="targets (this machine; a benchmark, not a timed test)")
+    for c in ("target", "limit", "measured", "result", "note"):
+        t.add_column(c)
+    for tg in report.targets():
+        res = "-" if tg.passed is None else ("[green]pass[/]" if tg.passed else "[red]miss[/]")
+        t.add_row(tg.name, tg.limit, tg.measured, res, tg.note)
+    con.print(t)
+    for note in report.notes:
+        con.print(f"note: {note}", markup=False)
+
+
+def _f(v: Optional[float]) -> str:
+    return "-" if v is None else f"{v:.1f}"
+
+
+def _render_scaling(con: Any, report: Any) -> None:
+    from rich.table import Table
+
+    if report.faces:
+        t = Table(title="faces in one photo (same canvas)")
+        for c in ("faces", "restored", "restore ms", "ms/face", "vs 1 face"):
+            t.add_column(c, justify="right")
+        base = report.faces[0].restore_s
+        for p in report.faces:
+            k = int(p.label.split()[0])
+            t.add_row(p.label, str(p.faces), _ms(p.restore_s), f"{1000 * p.restore_s / max(k, 1):.1f}", f"{p.restore_s / base:.2f}x")
+        con.print(t)
+    if report.sizes:
+        t = Table(title="photo size, one face (in memory: restore; file to file: read + restore + write)")
+        for c in ("size", "pixels", "restored", "restore ms", "read ms", "write ms", "file to file ms"):
+            t.add_column(c, justify="right")
+        for p in report.sizes:
+            t.add_row(p.label, f"{p.pixels / 1e6:.1f} M", str(p.faces), _ms(p.restore_s), _ms(p.read_s), _ms(p.write_s), _ms(p.total_s))
+        con.print(t)
+    if report.batches:
+        t = Table(title="generator batch size (ONNX Runtime)")
+        for c in ("batch", "ms/batch", "ms/face", "faces/s"):
+            t.add_column(c, justify="right")
+        for b in report.batches:
+            t.add_row(str(b.batch), _ms(b.ort_s), f"{b.ort_ms_per_face:.1f}", f"{b.batch / b.ort_s:.1f}")
+        con.print(t)
+    if report.memory is not None:
+        mm = report.memory
+        con.print(f"memory: a fresh process restoring a {mm.megapixels:g} MP photo with {mm.faces_in_photo} faces "
+                  f"({mm.faces} restored, {mm.status}) peaked at {mm.peak / 2**20:.0f} MiB "
+                  f"({mm.before / 2**20:.0f} MiB before the photo), {mm.seconds:.1f} s")

@@ -1,0 +1,233 @@
+"""``unmask eval DATA --region eyes|mouth``: censor clean faces, restore them with models and baselines, score the
+hidden pixels (PSNR, SSIM, L1, LPIPS) and check nothing changed outside the blend margin."""
+
+from __future__ import annotations
+
+import json
+from enum import Enum
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from unmask.cli._common import EXIT_FAILED, EXIT_OK, err, fail, is_tty, out, set_threads
+
+
+TABLE_WIDTH = 150  # the intervals need room; pipes and files get this width too
+
+
+class Region(str, Enum):
+    eyes = "eyes"
+    mouth = "mouth"
+
+
+class Censor(str, Enum):
+    bar = "bar"
+    pixelate = "pixelate"
+    surgical = "surgical"
+
+
+class Device(str, Enum):
+    auto = "auto"
+    cpu = "cpu"
+    cuda = "cuda"
+
+
+def register(app: typer.Typer) -> None:
+    app.command(
+        "eval",
+        help="Score models against classic baselines on clean face photos: censor, restore, measure the hidden pixels.",
+    )(evaluate)
+
+
+def evaluate(
+    data: Path = typer.Argument(..., help="Folder of clean face photos (the first --n, sorted by name).", show_default=False),
+    region: Region = typer.Option(..., "--region", "-r", help="Which region to hide and restore."),
+    censor: Optional[Censor] = typer.Option(None, "--censor", help="Censor drawn on each face (default: bar for eyes, surgical for mouth)."),
+    model: Optional[list[str]] = typer.Option(None, "--model", "-m", help="Model name or .onnx path; repeat for several. Default: the region's default model, if installed."),
+    baseline: str = typer.Option("telea,ns,none", "--baseline", help="Comma-separated classic baselines (telea, ns, none = the censored photo); '' for none."),
+    n: int = typer.Option(100, "--n", min=1, help="Number of photos."),
+    seed: int = typer.Option(0, "--seed", help="Censor randomness: photo i uses seed + i, so runs are comparable."),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout instead of the table."),
+    per_face: bool = typer.Option(False, "--per-face", help="With --json: include every face's scores."),
+    grid: Optional[Path] = typer.Option(None, "--grid", help="Write a PNG: censored input, each method, original, for the first faces."),
+    grid_faces: int = typer.Option(6, "--grid-faces", min=1, help="Rows of the --grid picture."),
+    no_lpips: bool = typer.Option(False, "--no-lpips", help="Skip LPIPS (no torch or weights needed)."),
+    lpips_weights: Optional[Path] = typer.Option(None, "--lpips-weights", help="LPIPS v0.1 SqueezeNet heads (default: $UNMASK_LPIPS_WEIGHTS or ../shared/weights)."),
+    features_weights: Optional[Path] = typer.Option(None, "--features-weights", help="SqueezeNet 1.1 features (default: $UNMASK_PERCEPTUAL_WEIGHTS or ../shared/weights)."),
+    device: Device = typer.Option(Device.auto, "--device", help="Device for the models' ONNX sessions."),
+    threads: int = typer.Option(0, "--threads", min=0, help="CPU threads (0 = all cores)."),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
+) -> None:
+    try:
+        code = _eval(**locals())
+    except typer.Exit:
+        raise
+    except Exception as e:  # noqa: BLE001 - one line unless --debug
+        if debug:
+            raise
+        fail(f"{type(e).__name__}: {e}", EXIT_FAILED)
+    raise typer.Exit(code)
+
+
+def _eval(data, region, censor, model, baseline, n, seed, as_json, per_face, grid, grid_faces, no_lpips,
+          lpips_weights, features_weights, device, threads, debug) -> int:  # noqa: ANN001 - mirrors evaluate()
+    from unmask.evaluate import EvalSettings, evaluate, list_photos, make_grid
+
+    set_threads(threads)
+    try:
+        settings = EvalSettings(region.value, censor.value if censor else None, n, seed, grid_faces)
+    except ValueError as e:
+        fail(str(e))
+    try:
+        photos = list_photos(data, n)
+    except FileNotFoundError as e:
+        fail(str(e))
+    if not photos:
+        fail(f"{data}: no photos found")
+    baselines = [b.strip() for b in baseline.split(",") if b.strip()]
+    models = list(model or [])
+    if not models:
+        models = _default_model(region.value)
+    methods, kinds, notes = _methods(models, baselines, region.value, device.value, threads)
+    if not methods:
+        fail("nothing to evaluate: no model installed and no --baseline")
+    for note in notes:
+        err.print(f"note: {note}", highlight=False, markup=False)
+    lpips = None if no_lpips else _lpips(lpips_weights, features_weights, threads)
+    with _Progress(len(photos)) as progress:
+        report = evaluate(photos, methods, settings, lpips=lpips, kinds=kinds, on_photo=progress.update)
+    if grid is not None:
+        if report.grid:
+            _write_png(grid, make_grid(report))
+            err.print(f"grid written to {grid}", highlight=False, markup=False)
+        else:
+            err.print("note: no face was scored, no grid written", highlight=False, markup=False)
+    if as_json:
+        print(json.dumps(report.to_dict(per_face=per_face)), flush=True)
+    else:
+        wide_console(out).print(_table(report))
+    if report.outside_total:
+        bad = ", ".join(r.name for r in report.rows() if r.outside_pixels)
+        err.print(f"[bold red]error:[/] {bad} changed {report.outside_total} pixels outside the blend margin", markup=True)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def wide_console(console: Any) -> Any:
+    """``console`` on a terminal; elsewhere (pipes, files) a console :data:`TABLE_WIDTH` wide, so the
+    intervals are not folded into narrow cells."""
+    if console.is_terminal:
+        return console
+    from rich.console import Console
+
+    return Console(width=TABLE_WIDTH, highlight=False, soft_wrap=True)
+
+
+def _default_model(region: str) -> list[str]:
+    from unmask.runtime import find_model
+
+    try:
+        return [str(find_model(None, region))]
+    except LookupError:
+        err.print(f"note: no {region} model installed; scoring the baselines only (pass --model NAME|PATH)",
+                  highlight=False, markup=False)
+        return []
+
+
+def _methods(models: list[str], baselines: list[str], region: str, device: str, threads: int) -> tuple[dict, dict, list]:
+    from unmask.evaluate import build_methods
+    from unmask.runtime import ModelError
+    from unmask.runtime.session import DeviceError
+
+    try:
+        return build_methods(models, baselines, region, device, threads)
+    except (ModelError, LookupError, DeviceError, ValueError) as e:
+        fail(str(e).strip("'\""))
+
+
+def _lpips(weights: Optional[Path], features: Optional[Path], threads: int) -> Any:
+    try:
+        import torch
+    except ImportError:
+        fail("LPIPS needs torch (pip install 'unmask[train]'), or pass --no-lpips")
+    from unmask.features import WeightsNotFound
+    from unmask.metrics import LPIPS
+
+    if threads:
+        torch.set_num_threads(threads)
+    try:
+        return LPIPS(weights, features)
+    except (WeightsNotFound, ValueError) as e:
+        fail(f"{e} (pass --lpips-weights/--features-weights, or --no-lpips)")
+
+
+def _write_png(path: Path, rgb: Any) -> None:
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(rgb).save(path, format="PNG")
+
+
+def _fmt(v: Optional[tuple[float, float, float]], nd: int) -> str:
+    if v is None:
+        return "-"
+    return f"{v[0]:.{nd}f} [{v[1]:.{nd}f}, {v[2]:.{nd}f}]"
+
+
+def _table(report: Any) -> Any:
+    from rich.table import Table
+
+    s = report.settings
+    caption = (
+        f"{report.scored} faces scored of {report.photos} photos"
+        + (f"; {report.no_face} without a face" if report.no_face else "")
+        + (f"; {report.unreadable} unreadable" if report.unreadable else "")
+        + (f"; {report.lost} lost after censoring (not found again, excluded for every method)" if report.lost else "")
+        + ". Mean [95% interval]. PSNR/L1 in the hidden pixels, SSIM on their box, LPIPS on the aligned face;"
+        " censor in hole: share of the censor's pixels inside the hole the pipeline restored (partly: faces below 99%)."
+    )
+    table = Table(title=f"unmask eval: {s.region}, censor {s.censor_kind}, seed {s.seed}", caption=caption)
+    table.add_column("method")
+    table.add_column("kind")
+    table.add_column("faces", justify="right")
+    table.add_column("PSNR dB ↑", justify="right")
+    table.add_column("SSIM ↑", justify="right")
+    table.add_column("L1 ↓", justify="right")
+    table.add_column("LPIPS ↓", justify="right")
+    table.add_column("outside px", justify="right")
+    table.add_column("censor in hole", justify="right")
+    table.add_column("ms/face", justify="right")
+    for r in report.rows():
+        outside = str(r.outside_pixels) if not r.outside_pixels else f"[bold red]{r.outside_pixels}[/]"
+        ms = "-" if r.seconds_per_face is None or r.name == "none" else f"{1000 * r.seconds_per_face:.1f}"
+        cov = "-" if r.coverage is None else f"{r.coverage:.1%}" + (f" ({r.partly_covered} partly)" if r.partly_covered else "")
+        table.add_row(r.name, r.kind, str(r.faces), _fmt(r.psnr, 2), _fmt(r.ssim, 3), _fmt(r.l1, 3),
+                      _fmt(r.lpips, 3), outside, cov, ms)
+    return table
+
+
+class _Progress:
+    """A rich progress bar on a terminal; silent otherwise."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self._bar: Any = None
+
+    def __enter__(self) -> "_Progress":
+        if is_tty():
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self._bar = Progress(TextColumn("evaluating"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                                 console=err, transient=True)
+            self._bar.__enter__()
+            self._task = self._bar.add_task("eval", total=self.total)
+        return self
+
+    def update(self, done: int, total: int) -> None:
+        if self._bar is not None:
+            self._bar.update(self._task, completed=done)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(*exc)

@@ -1,0 +1,574 @@
+"""Quality of models and classic baselines on clean face photos: censor a face, restore it, score what was hidden.
+
+For each of the first ``n`` photos of a folder (sorted by name):
+
+1. the largest face is found on the **clean** photo (:class:`unmask.face.detect.FaceFinder`);
+2. it is censored in the photo with :func:`unmask.masks.draw_censor` (eye bar, pixelated band or surgical mask)
+   drawn from ``numpy.random.default_rng(seed + index)``, ``index`` being the photo's place in the sorted list,
+   so two runs (or two sets of methods) see exactly the same censored photos;
+3. the face is looked for again on the **censored** photo, as real use would (landmarks under a bar drift); a
+   face not found again (no detection overlapping the clean face's box) counts as lost for every method alike
+   and is excluded from every score (the count is reported);
+4. every method restores the censored photo through the same :class:`unmask.pipeline.Restorer` path (region
+   fixed, the faces found in step 3 handed to each Restorer so detection is identical for all). The ``none``
+   baseline *is* the censored photo: it is scored as such, without a Restorer round trip (whose resampling
+   would otherwise alter it).
+
+Scores, per face and method (``target`` = the clean photo, ``hole`` = the occluder mask of step 2, i.e. the
+pixels actually hidden, identical for every method):
+
+* ``psnr``, ``l1`` over the hole, ``ssim`` on the hole's bounding box (:mod:`unmask.metrics`);
+* ``lpips`` on the aligned face crop: the clean face is aligned (all landmarks, :data:`LPIPS_SIZE` px) and the
+  same matrix warps each method's output photo;
+* ``outside``: pixels of the output photo that differ from the censored input farther than the blend margin
+  from the restored hole (``Result.hole`` dilated by :func:`unmask.compose.blend_margin` converted to photo
+  pixels, plus interpolation slack). It must be 0.
+* ``coverage``: the fraction of the censor's pixels inside the hole the Restorer restored (``Result.hole``); below
+  1 the pipeline left part of the censor in place, which the hole scores then show.
+
+This module never prints. Array conventions: images HxWx3 uint8 RGB, masks HxW uint8 with 255 = hole.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
+
+import cv2
+import numpy as np
+
+from unmask.compose import blend_margin
+from unmask.face.align import face_matrix, matrix_scale, warp_to_crop
+from unmask.face.types import Face
+from unmask.masks import KIND_REGION, REGION_KINDS, draw_censor
+from unmask.masks.geometry import dilate
+from unmask.metrics import l1_hole, psnr_hole, ssim_box, summarize
+from unmask.spec import REGIONS
+
+if TYPE_CHECKING:  # pragma: no cover
+    from unmask.face.detect import FaceFinder
+    from unmask.metrics import LPIPS
+    from unmask.pipeline import Inpainter
+
+DEFAULT_CENSOR = {"eyes": "bar", "mouth": "surgical"}
+"""Censor drawn per region when none is named."""
+
+LPIPS_SIZE = 128
+"""Side of the aligned face crop LPIPS and the grid are computed on."""
+
+COVERED = 0.99
+"""A face counts as fully uncovered by the pipeline's hole when less than this fraction of the censor is inside it."""
+
+MATCH_IOU = 0.3
+"""A face found on the censored photo is the censored face when its box overlaps the clean one this much."""
+
+INTERP_SLACK = 2.0
+"""Crop pixels added to the blend margin for the linear/cubic warps of the paste-back."""
+
+GRID_FACES = 6
+METRICS = ("psnr", "ssim", "l1", "lpips")
+HIGHER_IS_BETTER = {"psnr": True, "ssim": True, "l1": False, "lpips": False}
+NONE_BASELINE = "none"
+
+
+@dataclass(frozen=True)
+class EvalSettings:
+    """``region``: eyes or mouth; ``censor``: a censor kind of that region (default :data:`DEFAULT_CENSOR`);
+    ``n``: photos to use (the first ``n`` sorted); ``seed``: base of the per-photo censor RNG;
+    ``grid_faces``: faces kept for :func:`make_grid`; ``lpips_size``: aligned crop side for LPIPS and the grid."""
+
+    region: str
+    censor: str | None = None
+    n: int = 100
+    seed: int = 0
+    grid_faces: int = GRID_FACES
+    lpips_size: int = LPIPS_SIZE
+
+    def __post_init__(self) -> None:
+        if self.region not in REGIONS:
+            raise ValueError(f"unknown region {self.region!r} (choose {' or '.join(REGIONS)})")
+        kind = self.censor_kind
+        if KIND_REGION.get(kind) != self.region:
+            raise ValueError(
+                f"censor {kind!r} does not hide the {self.region} (choose from {', '.join(REGION_KINDS[self.region])})"
+            )
+        if self.n < 1:
+            raise ValueError("n must be at least 1")
+
+    @property
+    def censor_kind(self) -> str:
+        return self.censor or DEFAULT_CENSOR[self.region]
+
+
+@dataclass
+class FaceScore:
+    """One method on one face. ``lpips`` is None when LPIPS is off; ``outside``: pixels changed beyond the
+    blend margin; ``coverage``: fraction of the censor inside the restored hole (None for ``none``);
+    ``hole_pixels``: size of the scored hole; ``seconds``: the method's restore time (align, infer, blend;
+    detection excluded as it is shared)."""
+
+    photo: str
+    method: str
+    psnr: float
+    ssim: float
+    l1: float
+    lpips: float | None
+    outside: int
+    hole_pixels: int
+    seconds: float
+    coverage: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "photo": self.photo,
+            "method": self.method,
+            "psnr": round(self.psnr, 4),
+            "ssim": round(self.ssim, 5),
+            "l1": round(self.l1, 5),
+            "lpips": None if self.lpips is None else round(self.lpips, 5),
+            "outside": self.outside,
+            "hole_pixels": self.hole_pixels,
+            "coverage": None if self.coverage is None else round(self.coverage, 4),
+            "seconds": round(self.seconds, 5),
+        }
+
+
+Summary = tuple[float, float, float]
+
+
+@dataclass
+class MethodRow:
+    """Summary of one method: each metric as ``(mean, lo, hi)`` (95% bootstrap interval of the mean, see
+    :func:`unmask.metrics.summarize`), None when no face was scored (or LPIPS is off). ``coverage``: mean
+    fraction of the censor inside the restored hole; ``partly_covered``: faces where it is below :data:`COVERED`."""
+
+    name: str
+    kind: str  # "model" or "baseline"
+    faces: int
+    psnr: Summary | None
+    ssim: Summary | None
+    l1: Summary | None
+    lpips: Summary | None
+    outside_pixels: int
+    outside_faces: int
+    seconds_per_face: float | None
+    coverage: float | None = None
+    partly_covered: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        def s(v: Summary | None, nd: int) -> dict[str, float] | None:
+            return None if v is None else {"mean": round(v[0], nd), "lo": round(v[1], nd), "hi": round(v[2], nd)}
+
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "faces": self.faces,
+            "psnr": s(self.psnr, 4),
+            "ssim": s(self.ssim, 5),
+            "l1": s(self.l1, 5),
+            "lpips": s(self.lpips, 5),
+            "outside_pixels": self.outside_pixels,
+            "outside_faces": self.outside_faces,
+            "seconds_per_face": None if self.seconds_per_face is None else round(self.seconds_per_face, 5),
+            "coverage": None if self.coverage is None else round(self.coverage, 4),
+            "partly_covered": self.partly_covered,
+        }
+
+
+@dataclass
+class GridFace:
+    """Aligned crops (``lpips_size`` px, HxWx3 uint8) of one face: the censored input, each method's result
+    (in method order), the original."""
+
+    photo: str
+    censored: np.ndarray
+    results: dict[str, np.ndarray]
+    original: np.ndarray
+
+
+@dataclass
+class EvalReport:
+    """Everything :func:`evaluate` measured. ``photos``: photos looked at; ``unreadable``: photos that could not
+    be read; ``no_face``: clean photos with no face; ``lost``: censored faces not found again (excluded for every
+    method); ``scored``: faces scored by every method; ``data``: the folder the photos came from."""
+
+    settings: EvalSettings
+    methods: list[str]
+    kinds: dict[str, str]
+    photos: int = 0
+    unreadable: int = 0
+    no_face: int = 0
+    lost: int = 0
+    scored: int = 0
+    faces: list[FaceScore] = field(default_factory=list)
+    grid: list[GridFace] = field(default_factory=list)
+    lpips: bool = True
+    data: str = ""
+
+    def scores(self, method: str) -> list[FaceScore]:
+        return [f for f in self.faces if f.method == method]
+
+    def rows(self) -> list[MethodRow]:
+        """One summary row per method, in method order."""
+        rows = []
+        for name in self.methods:
+            fs = self.scores(name)
+
+            def summ(metric: str) -> Summary | None:
+                vals = [getattr(f, metric) for f in fs]
+                if not vals or any(v is None for v in vals):
+                    return None
+                return summarize(vals)
+
+            rows.append(
+                MethodRow(
+                    name=name,
+                    kind=self.kinds.get(name, "model"),
+                    faces=len(fs),
+                    psnr=summ("psnr"),
+                    ssim=summ("ssim"),
+                    l1=summ("l1"),
+                    lpips=summ("lpips"),
+                    outside_pixels=sum(f.outside for f in fs),
+                    outside_faces=sum(f.outside > 0 for f in fs),
+                    seconds_per_face=(sum(f.seconds for f in fs) / len(fs)) if fs else None,
+                    coverage=float(np.mean(cov)) if (cov := [f.coverage for f in fs if f.coverage is not None]) else None,
+                    partly_covered=sum(f.coverage is not None and f.coverage < COVERED for f in fs),
+                )
+            )
+        return rows
+
+    @property
+    def outside_total(self) -> int:
+        return sum(f.outside for f in self.faces)
+
+    def to_dict(self, per_face: bool = False) -> dict[str, Any]:
+        """``settings`` (data, region, censor, seed, n, lpips_size, lpips), the counts, one ``rows`` entry per
+        method and, with ``per_face``, every face's scores (``faces``)."""
+        s = self.settings
+        out: dict[str, Any] = {
+            "settings": {
+                "data": self.data,
+                "region": s.region,
+                "censor": s.censor_kind,
+                "seed": s.seed,
+                "n": s.n,
+                "lpips_size": s.lpips_size,
+                "lpips": self.lpips,
+            },
+            "photos": self.photos,
+            "unreadable": self.unreadable,
+            "no_face": self.no_face,
+            "lost": self.lost,
+            "faces_scored": self.scored,
+            "rows": [r.to_dict() for r in self.rows()],
+        }
+        if per_face:
+            out["faces"] = [f.to_dict() for f in self.faces]
+        return out
+
+
+class _GivenFaces:
+    """A stand-in for :class:`FaceFinder` handing the Restorer the faces already found on the censored photo."""
+
+    def __init__(self) -> None:
+        self.faces: list[Face] = []
+        self.last_too_small = 0
+
+    def find(self, rgb: np.ndarray) -> list[Face]:
+        return list(self.faces)
+
+    def close(self) -> None:
+        pass
+
+
+def iou(a: Sequence[float], b: Sequence[float]) -> float:
+    """Intersection over union of two (x0, y0, x1, y1) boxes."""
+    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    inter = ix * iy
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def match_face(faces: Iterable[Face], box: Sequence[float], min_iou: float = MATCH_IOU) -> Face | None:
+    """The face of ``faces`` overlapping ``box`` most, if at least ``min_iou``."""
+    best, best_iou = None, min_iou
+    for f in faces:
+        v = iou(f.box, box)
+        if v >= best_iou:
+            best, best_iou = f, v
+    return best
+
+
+def outside_changed(out: np.ndarray, before: np.ndarray, hole: np.ndarray, margin: float) -> int:
+    """Pixels where ``out`` differs from ``before`` (HxWx3 uint8) farther than ``margin`` photo pixels from
+    ``hole`` (HxW uint8, 255 = restored hole)."""
+    changed = np.any(out != before, axis=2)
+    allowed = dilate(hole, margin) > 0
+    return int(np.count_nonzero(changed & ~allowed))
+
+
+def hole_coverage(censor: np.ndarray, restored: np.ndarray) -> float:
+    """Fraction of the ``censor`` pixels (HxW uint8, 255 = hidden) inside the ``restored`` hole (HxW uint8)."""
+    c = censor > 127
+    n = int(np.count_nonzero(c))
+    return float(np.count_nonzero(c & (restored > 127)) / n) if n else 1.0
+
+
+def list_photos(folder: str | Path, n: int | None = None) -> list[Path]:
+    """The image files directly in ``folder``, sorted by name, at most ``n``."""
+    from unmask.inputs import is_image_name
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: not a folder")
+    photos = sorted(p for p in folder.iterdir() if p.is_file() and is_image_name(p.name))
+    return photos[:n] if n is not None else photos
+
+
+class _Sized:
+    """Gives an inpainter that only has ``meta.size`` (a :class:`unmask.baselines.Baseline`) the ``size``
+    attribute the Restorer reads; everything else is passed through."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    @property
+    def size(self) -> int:
+        return int(self._inner.meta.size)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+def as_inpainter(method: Any) -> "Inpainter":
+    """``method`` itself when it has ``size``, else a pass-through wrapper adding it from ``meta.size``."""
+    return method if hasattr(method, "size") else _Sized(method)
+
+
+def is_none_baseline(method: Any) -> bool:
+    return getattr(method, "name", None) == NONE_BASELINE and getattr(getattr(method, "meta", None), "arch", "") == "baseline"
+
+
+def evaluate(
+    photos: Sequence[str | Path],
+    methods: Mapping[str, "Inpainter"],
+    settings: EvalSettings,
+    lpips: "LPIPS | None" = None,
+    finder: "FaceFinder | None" = None,
+    kinds: Mapping[str, str] | None = None,
+    on_photo: Callable[[int, int], None] | None = None,
+) -> EvalReport:
+    """Censors, restores and scores the first ``settings.n`` of ``photos`` (in the order given) with every
+    method (name -> inpainter: a :class:`unmask.runtime.Model` or :class:`unmask.baselines.Baseline`), see the
+    module docstring. ``lpips``: an :class:`unmask.metrics.LPIPS` (None: no LPIPS); ``finder``: a FaceFinder
+    (made and closed here when None); ``kinds``: "model" / "baseline" per method for the report;
+    ``on_photo(done, total)`` is called after each photo."""
+    from unmask.io import ImageError, read_image
+    from unmask.pipeline import Restorer
+
+    if not methods:
+        raise ValueError("no method to evaluate")
+    photos = [Path(p) for p in photos][: settings.n]
+    kinds = dict(kinds or {})
+    for name, m in methods.items():
+        kinds.setdefault(name, "baseline" if getattr(getattr(m, "meta", None), "arch", "") == "baseline" else "model")
+    parents = {str(p.parent) for p in photos}
+    report = EvalReport(settings, list(methods), kinds, lpips=lpips is not None,
+                        data=parents.pop() if len(parents) == 1 else "")
+    own_finder = finder is None
+    if finder is None:
+        from unmask.face.detect import FaceFinder
+
+        finder = FaceFinder()
+    given = _GivenFaces()
+    restorers = {
+        name: Restorer({settings.region: as_inpainter(m)}, region=settings.region, finder=given)  # type: ignore[arg-type]
+        for name, m in methods.items()
+        if not is_none_baseline(m)
+    }
+    size = settings.lpips_size
+    try:
+        for index, path in enumerate(photos):
+            report.photos += 1
+            try:
+                clean = read_image(path).rgb
+            except ImageError:
+                report.unreadable += 1
+                _tick(on_photo, index, photos)
+                continue
+            faces = finder.find(clean)
+            if not faces:
+                report.no_face += 1
+                _tick(on_photo, index, photos)
+                continue
+            face = faces[0]
+            rng = np.random.default_rng(settings.seed + index)
+            censored, hole = draw_censor(clean, face.landmarks, settings.censor_kind, rng)
+            match = match_face(finder.find(censored), face.box)
+            if match is None or not (hole > 127).any():
+                report.lost += 1
+                _tick(on_photo, index, photos)
+                continue
+            given.faces = [match]
+            outputs = _restore_all(methods, restorers, censored, hole, match, settings.region)
+            _score(report, path.name, clean, censored, hole, face, outputs, lpips, size)
+            report.scored += 1
+            _tick(on_photo, index, photos)
+    finally:
+        if own_finder:
+            finder.close()
+    return report
+
+
+def _tick(on_photo: Callable[[int, int], None] | None, index: int, photos: Sequence[Path]) -> None:
+    if on_photo is not None:
+        on_photo(index + 1, len(photos))
+
+
+@dataclass
+class _Output:
+    rgb: np.ndarray
+    outside: int
+    seconds: float
+    coverage: float | None = None
+
+
+def _restore_all(
+    methods: Mapping[str, Any], restorers: Mapping[str, Any], censored: np.ndarray, censor: np.ndarray, face: Face,
+    region: str,
+) -> dict[str, _Output]:
+    outputs: dict[str, _Output] = {}
+    for name, method in methods.items():
+        if name not in restorers:  # the "none" baseline: the censored photo itself
+            outputs[name] = _Output(censored, 0, 0.0)
+            continue
+        t0 = time.perf_counter()
+        result = restorers[name].restore(censored, want_mask=True)
+        seconds = time.perf_counter() - t0
+        outside = int(np.count_nonzero(np.any(result.rgb != censored, axis=2)))
+        coverage = 0.0
+        if result.hole is not None and result.restored:
+            crop = int(as_inpainter(method).size)
+            margin = (blend_margin(crop) + INTERP_SLACK) / matrix_scale(face_matrix(face.landmarks, crop, region))
+            outside = outside_changed(result.rgb, censored, result.hole, margin)
+            coverage = hole_coverage(censor, result.hole)
+        outputs[name] = _Output(result.rgb, outside, seconds, coverage)
+    return outputs
+
+
+def _score(
+    report: EvalReport,
+    photo: str,
+    clean: np.ndarray,
+    censored: np.ndarray,
+    hole: np.ndarray,
+    face: Face,
+    outputs: Mapping[str, _Output],
+    lpips: "LPIPS | None",
+    size: int,
+) -> None:
+    m = face_matrix(face.landmarks, size, None)
+    crops = {name: warp_to_crop(o.rgb, m, size) for name, o in outputs.items()}
+    original = warp_to_crop(clean, m, size)
+    dists: dict[str, float | None] = {name: None for name in outputs}
+    if lpips is not None:
+        names = list(crops)
+        d = lpips([original] * len(names), [crops[k] for k in names])
+        dists = {k: float(v) for k, v in zip(names, d)}
+    n_hole = int(np.count_nonzero(hole > 127))
+    for name, o in outputs.items():
+        report.faces.append(
+            FaceScore(
+                photo=photo,
+                method=name,
+                psnr=psnr_hole(o.rgb, clean, hole),
+                ssim=ssim_box(o.rgb, clean, hole),
+                l1=l1_hole(o.rgb, clean, hole),
+                lpips=dists[name],
+                outside=o.outside,
+                hole_pixels=n_hole,
+                seconds=o.seconds,
+                coverage=o.coverage,
+            )
+        )
+    if len(report.grid) < report.settings.grid_faces:
+        report.grid.append(GridFace(photo, warp_to_crop(censored, m, size), crops, original))
+
+
+# -- the picture ---------------------------------------------------------------------------------------------------
+HEADER = 22  # px of the label row
+FONT = cv2.FONT_HERSHEY_SIMPLEX
+
+
+def _label(width: int, text: str) -> np.ndarray:
+    """A ``HEADER x width`` white strip with ``text`` centred in black, shrunk (then cut) to fit."""
+    strip = np.full((HEADER, width, 3), 255, np.uint8)
+    scale = 0.45
+    while scale > 0.3 and cv2.getTextSize(text, FONT, scale, 1)[0][0] > width - 4:
+        scale -= 0.025
+    while len(text) > 1 and cv2.getTextSize(text, FONT, scale, 1)[0][0] > width - 4:
+        text = text[:-2] + "~"
+    (tw, th), _ = cv2.getTextSize(text, FONT, scale, 1)
+    cv2.putText(strip, text, ((width - tw) // 2, (HEADER + th) // 2), FONT, scale, (0, 0, 0), 1, cv2.LINE_AA)
+    return strip
+
+
+def make_grid(report: EvalReport) -> np.ndarray:
+    """The comparison picture (HxWx3 uint8 RGB): a header row of labels, then one row per kept face with the
+    censored input, each method's result and the original, as aligned ``lpips_size`` px crops.
+    Raises ValueError when no face was scored."""
+    if not report.grid:
+        raise ValueError("no face was scored: nothing to draw")
+    size = report.settings.lpips_size
+    labels = ["input", *report.methods, "original"]
+    header = np.concatenate([_label(size, t) for t in labels], axis=1)
+    rows = [header]
+    for g in report.grid:
+        rows.append(np.concatenate([g.censored, *(g.results[m] for m in report.methods), g.original], axis=1))
+    return np.concatenate(rows, axis=0)
+
+
+def grid_shape(methods: int, faces: int, size: int = LPIPS_SIZE) -> tuple[int, int, int]:
+    """Shape of :func:`make_grid`'s picture for ``methods`` methods and ``faces`` rows."""
+    return (HEADER + faces * size, (methods + 2) * size, 3)
+
+
+# -- methods ---------------------------------------------------------------------------------------------------------
+def build_methods(
+    models: Sequence[str],
+    baselines: Sequence[str],
+    region: str,
+    device: str = "auto",
+    threads: int = 0,
+) -> tuple[dict[str, "Inpainter"], dict[str, str], list[str]]:
+    """Loads ``models`` (names or paths, :func:`unmask.runtime.find_model`) and makes ``baselines``
+    (:data:`unmask.baselines.BASELINES`), the baselines at the first model's crop size (else 128 px).
+    Returns (name -> inpainter, name -> kind, notes). Raises ``LookupError`` / ``ModelError`` /
+    ``ValueError`` with one-line messages."""
+    from unmask.baselines import BASELINES, DEFAULT_SIZE, Baseline
+    from unmask.runtime import find_model, load_model
+
+    methods: dict[str, Any] = {}
+    kinds: dict[str, str] = {}
+    notes: list[str] = []
+    for spec in models:
+        m = load_model(find_model(spec, None), device, threads)
+        if m.meta.region != region:
+            notes.append(f"model {m.name} was trained for the {m.meta.region}; evaluating it on the {region}")
+        if m.name in methods:
+            raise ValueError(f"two methods named {m.name!r}")
+        methods[m.name] = m
+        kinds[m.name] = "model"
+    size = next((int(m.size) for m in methods.values()), DEFAULT_SIZE)
+    for b in baselines:
+        if b not in BASELINES:
+            raise ValueError(f"unknown baseline {b!r} (choose from {', '.join(BASELINES)})")
+        if b in methods:
+            raise ValueError(f"two methods named {b!r}")
+        methods[b] = Baseline(b, size)
+        kinds[b] = "baseline"
+    return methods, kinds, notes
