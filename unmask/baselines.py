@@ -57,6 +57,11 @@ class Baseline:
         self.meta = BaselineMeta(name=name, size=int(size), version=f"opencv {cv2.__version__}")
         self._flag = {"telea": cv2.INPAINT_TELEA, "ns": cv2.INPAINT_NS}.get(name)
 
+    @property
+    def size(self) -> int:
+        """Crop side the pipeline aligns faces to for this baseline."""
+        return self.meta.size
+
     def __repr__(self) -> str:
         return f"Baseline({self.name!r}, size={self.meta.size})"
 

@@ -148,6 +148,8 @@ def process(job: Job, restorer: Restorer, options: BatchOptions) -> Record:
         rec.output = None
     finally:
         rec.seconds = time.perf_counter() - t0
+        if not rec.timings and "timings" in locals():
+            rec.timings = timings
     return rec
 
 

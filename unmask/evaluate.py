@@ -329,24 +329,9 @@ def list_photos(folder: str | Path, n: int | None = None) -> list[Path]:
     return photos[:n] if n is not None else photos
 
 
-class _Sized:
-    """Gives an inpainter that only has ``meta.size`` (a :class:`unmask.baselines.Baseline`) the ``size``
-    attribute the Restorer reads; everything else is passed through."""
-
-    def __init__(self, inner: Any) -> None:
-        self._inner = inner
-
-    @property
-    def size(self) -> int:
-        return int(self._inner.meta.size)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-
 def as_inpainter(method: Any) -> "Inpainter":
-    """``method`` itself when it has ``size``, else a pass-through wrapper adding it from ``meta.size``."""
-    return method if hasattr(method, "size") else _Sized(method)
+    """Models and baselines both expose ``size`` and ``run``; kept as the one place evaluation adapts methods."""
+    return method
 
 
 def is_none_baseline(method: Any) -> bool:

@@ -7,12 +7,16 @@ from __future__ import annotations
 import numpy as np
 
 from unmask.face.align import template
-from unmask.masks.geometry import dilate, eye_frame, polygon_mask, rotated_rect
+from unmask.masks.geometry import dilate, eye_frame, inflate, polygon_mask, rotated_rect
 from unmask.masks.surgical import surgical_polygon
 
-# In inter-ocular distances: the eye hole's half length and half height, and the dilation of both holes.
-EYE_HALF_LEN = 1.2
-EYE_HALF_H = 0.42
+# In inter-ocular distances: the eye hole's half length and half height, how far the mouth hole reaches beyond a
+# nominal surgical mask (the largest outset the censor jitter draws), and the dilation of both holes. Sized so
+# that, in `unmask eval` on 200 validation faces, the censors the project draws lie inside the hole (see
+# benchmarks/RESULTS.md, "censor in hole").
+EYE_HALF_LEN = 1.3
+EYE_HALF_H = 0.45
+MOUTH_OUTSET = 0.1
 MARGIN = 0.05
 
 
@@ -27,8 +31,8 @@ def hole_mask(landmarks: np.ndarray, size: int, region: str) -> np.ndarray:
             c, u, n, d = eye_frame(pts)
             poly = rotated_rect(c, u, n, EYE_HALF_LEN * d, EYE_HALF_H * d)
         elif region == "mouth":
-            poly = surgical_polygon(pts)
             d = eye_frame(pts)[3]
+            poly = inflate(surgical_polygon(pts), MOUTH_OUTSET * d)
         else:
             raise ValueError(f"unknown region {region!r}")
         d_ref = max(d_ref, d)
