@@ -48,6 +48,23 @@ class ArchTrainer(nn.Module):
         self.D = D
         self.weights = dict(weights)
         self.features = features
+        self.setup()
+        needed = [k for k in self.feature_keys if float(self.feature_weights().get(k, 0.0)) != 0.0]
+        if needed and features is None:
+            raise ValueError(
+                f"arch {spec.name!r}: loss(es) {', '.join(needed)} need a feature network "
+                "(unmask.features.SqueezeFeatures); pass one or set their weights to 0"
+            )
+
+    feature_keys: tuple[str, ...] = ()
+    """Loss weights that need the feature network when non-zero."""
+
+    def setup(self) -> None:
+        """Arch-specific state derived from ``spec``, ``preset`` and ``weights`` (called by ``__init__``)."""
+
+    def feature_weights(self) -> Mapping[str, float]:
+        """The weights checked against :attr:`feature_keys` (an arch may switch losses off by stage)."""
+        return self.weights
 
     # -- what the loop calls ------------------------------------------------------------------------------
     def phases(self, step: int) -> set[str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from contextlib import contextmanager
-from typing import Iterator, Mapping
+from typing import Iterator
 
 import torch
 from torch import nn
@@ -214,16 +214,6 @@ def masked_input(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
 def composite(pred: torch.Tensor, known: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """``pred`` inside the hole, ``known`` outside (what the runtime's blend does, without feathering)."""
     return pred * mask + known * (1.0 - mask)
-
-
-def check_features(name: str, weights: Mapping[str, float], keys: tuple[str, ...], features: nn.Module | None) -> None:
-    """Raises ``ValueError`` when a loss in ``keys`` has a non-zero weight but no feature network was given."""
-    needed = [k for k in keys if float(weights.get(k, 0.0)) != 0.0]
-    if needed and features is None:
-        raise ValueError(
-            f"arch {name!r}: loss(es) {', '.join(needed)} need a feature network (unmask.features.SqueezeFeatures); "
-            "pass one or set their weights to 0"
-        )
 
 
 @contextmanager

@@ -38,7 +38,6 @@ Deviations from the paper:
 from __future__ import annotations
 
 import sys
-from typing import Mapping
 
 import torch
 from torch import nn
@@ -49,7 +48,6 @@ from unmask.archs._blocks import (
     ConvBlock,
     Discriminator,
     UpBlock,
-    check_features,
     composite,
     down_layers,
     frozen,
@@ -179,18 +177,8 @@ class Trainer(ArchTrainer):
 
     feature_keys = FEATURE_KEYS
 
-    def __init__(
-        self,
-        spec: ArchSpec,
-        preset: Preset,
-        G: nn.Module,
-        D: nn.ModuleDict,
-        weights: Mapping[str, float],
-        features: nn.Module | None = None,
-    ) -> None:
-        super().__init__(spec, preset, G, D, weights, features)
-        check_features(spec.name, self.weights, self.feature_keys, features)
-        self.local_side = preset.size // LOCAL_FRACTION
+    def setup(self) -> None:
+        self.local_side = self.preset.size // LOCAL_FRACTION
 
     def _on(self, key: str) -> bool:
         return self.weights.get(key, 0.0) != 0.0

@@ -52,14 +52,13 @@ from __future__ import annotations
 import sys
 from typing import Mapping
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from unmask.archs import register
 from unmask.archs._base import ArchTrainer, Batch, Logs
-from unmask.archs._blocks import Discriminator, GatedConv2d, GatedResBlock, activation, check_features, frozen
+from unmask.archs._blocks import Discriminator, GatedConv2d, GatedResBlock, activation, frozen
 from unmask.archs._blocks import same_conv
 from unmask.edges import DEFAULT_CANNY, canny_edges  # noqa: F401 - canny_edges re-exported
 from unmask.losses import adversarial, feature_matching, l1, normalised_features, perceptual_loss, style_loss
@@ -208,22 +207,15 @@ class Trainer(ArchTrainer):
 
     feature_keys = FEATURE_KEYS
 
-    def __init__(
-        self,
-        spec: ArchSpec,
-        preset: Preset,
-        G: nn.Module,
-        D: nn.ModuleDict,
-        weights: Mapping[str, float],
-        features: nn.Module | None = None,
-    ) -> None:
-        super().__init__(spec, preset, G, D, weights, features)
+    def setup(self) -> None:
         self.train_edge = self.weights.get("edge_stage", 1.0) != 0.0
         self.train_image = self.weights.get("image_stage", 1.0) != 0.0
         if not (self.train_edge or self.train_image):
             raise ValueError("edgeconnect: edge_stage and image_stage are both 0, nothing to train")
-        check_features(spec.name, self.weights if self.train_image else {}, self.feature_keys, features)
         self._edge_cache: tuple[torch.Tensor, torch.Tensor] | None = None
+
+    def feature_weights(self) -> Mapping[str, float]:
+        return self.weights if self.train_image else {}
 
     @property
     def stage(self) -> str:

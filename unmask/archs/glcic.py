@@ -37,7 +37,6 @@ Deviations from the paper:
 from __future__ import annotations
 
 import sys
-from typing import Mapping
 
 import torch
 from torch import nn
@@ -116,7 +115,7 @@ def build_generator(preset: Preset) -> nn.Module:
 
 
 def build_discriminators(preset: Preset) -> nn.ModuleDict:
-    s, local = preset.size, preset.size // LOCAL_FRACTION
+    s = preset.size
     return nn.ModuleDict(
         {
             "global": Discriminator(3, preset.width, down_layers(s), k=5, head="global", size=s),
@@ -131,19 +130,10 @@ class Trainer(ArchTrainer):
 
     feature_keys: tuple[str, ...] = ()
 
-    def __init__(
-        self,
-        spec: ArchSpec,
-        preset: Preset,
-        G: nn.Module,
-        D: nn.ModuleDict,
-        weights: Mapping[str, float],
-        features: nn.Module | None = None,
-    ) -> None:
-        super().__init__(spec, preset, G, D, weights, features)
-        self.t_c = int(preset.extra.get("t_c", 0))
-        self.t_d = int(preset.extra.get("t_d", 0))
-        self.local_side = preset.size // LOCAL_FRACTION
+    def setup(self) -> None:
+        self.t_c = int(self.preset.extra.get("t_c", 0))
+        self.t_d = int(self.preset.extra.get("t_d", 0))
+        self.local_side = self.preset.size // LOCAL_FRACTION
         self._adversarial = True
 
     def phases(self, step: int) -> set[str]:

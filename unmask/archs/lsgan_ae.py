@@ -29,7 +29,6 @@ least-squares generator term. Adam, lr 2e-4, betas (0.5, 0.999) as in the LSGAN 
 from __future__ import annotations
 
 import sys
-from typing import Mapping
 
 import torch
 from torch import nn
@@ -161,16 +160,7 @@ class Trainer(ArchTrainer):
 
     feature_keys: tuple[str, ...] = ()
 
-    def __init__(
-        self,
-        spec: ArchSpec,
-        preset: Preset,
-        G: nn.Module,
-        D: nn.ModuleDict,
-        weights: Mapping[str, float],
-        features: nn.Module | None = None,
-    ) -> None:
-        super().__init__(spec, preset, G, D, weights, features)
+    def setup(self) -> None:
         self._coarse_cache: tuple[torch.Tensor, torch.Tensor] | None = None
 
     def generator_loss(self, batch: Batch) -> tuple[torch.Tensor, Logs, torch.Tensor]:

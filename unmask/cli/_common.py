@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from enum import Enum
 from typing import NoReturn
 
 import typer
@@ -30,3 +31,27 @@ def set_threads(threads: int) -> None:
         import cv2
 
         cv2.setNumThreads(threads)
+
+
+# Choices shared by several commands (typer needs Enums for choice lists). Regions and devices are the library's.
+class Region(str, Enum):
+    eyes = "eyes"
+    mouth = "mouth"
+
+
+class RegionOrAuto(str, Enum):
+    eyes = "eyes"
+    mouth = "mouth"
+    auto = "auto"
+
+
+class Device(str, Enum):
+    auto = "auto"
+    cpu = "cpu"
+    cuda = "cuda"
+
+
+class Censor(str, Enum):
+    bar = "bar"
+    pixelate = "pixelate"
+    surgical = "surgical"

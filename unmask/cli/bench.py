@@ -5,24 +5,22 @@ from __future__ import annotations
 
 import json
 import os
-from enum import Enum
 from pathlib import Path
 from typing import Any, Optional
 
 import typer
 
-from unmask.cli._common import EXIT_FAILED, EXIT_OK, err, fail, is_tty, out, set_threads
-
-
-class Region(str, Enum):
-    eyes = "eyes"
-    mouth = "mouth"
-
-
-class Device(str, Enum):
-    auto = "auto"
-    cpu = "cpu"
-    cuda = "cuda"
+from unmask.cli._common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    Device,
+    Region,
+    err,
+    fail,
+    is_tty,
+    out,
+    set_threads,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -197,7 +195,12 @@ class _Status:
         if not self.tty:
             return
         if self._bar is None:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+            )
 
             self._bar = Progress(TextColumn("photos"), BarColumn(), MofNCompleteColumn(), console=err, transient=True)
             self._bar.__enter__()

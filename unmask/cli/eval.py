@@ -4,33 +4,25 @@ hidden pixels (PSNR, SSIM, L1, LPIPS) and check nothing changed outside the blen
 from __future__ import annotations
 
 import json
-from enum import Enum
 from pathlib import Path
 from typing import Any, Optional
 
 import typer
 
-from unmask.cli._common import EXIT_FAILED, EXIT_OK, err, fail, is_tty, out, set_threads
-
+from unmask.cli._common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    Censor,
+    Device,
+    Region,
+    err,
+    fail,
+    is_tty,
+    out,
+    set_threads,
+)
 
 TABLE_WIDTH = 150  # the intervals need room; pipes and files get this width too
-
-
-class Region(str, Enum):
-    eyes = "eyes"
-    mouth = "mouth"
-
-
-class Censor(str, Enum):
-    bar = "bar"
-    pixelate = "pixelate"
-    surgical = "surgical"
-
-
-class Device(str, Enum):
-    auto = "auto"
-    cpu = "cpu"
-    cuda = "cuda"
 
 
 def register(app: typer.Typer) -> None:
@@ -216,7 +208,13 @@ class _Progress:
 
     def __enter__(self) -> "_Progress":
         if is_tty():
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+            )
 
             self._bar = Progress(TextColumn("evaluating"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                                  console=err, transient=True)

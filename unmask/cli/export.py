@@ -30,7 +30,8 @@ def export(
     tolerance: float = typer.Option(1e-3, "--tolerance", min=0.0, help="Largest ONNX Runtime vs PyTorch difference accepted."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
 ) -> None:
-    from unmask.export import ExportError, export as do_export
+    from unmask.export import ExportError
+    from unmask.export import export as do_export
     from unmask.train.checkpoint import CheckpointError
 
     target = output or Path("models") / f"{name or default_name(source)}.onnx"

@@ -4,25 +4,21 @@ from __future__ import annotations
 
 import json
 import time
-from enum import Enum
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from unmask.cli._common import EXIT_FAILED, EXIT_OK, err, fail, is_tty, out, set_threads
-
-
-class Region(str, Enum):
-    eyes = "eyes"
-    mouth = "mouth"
-    auto = "auto"
-
-
-class Device(str, Enum):
-    auto = "auto"
-    cpu = "cpu"
-    cuda = "cuda"
+from unmask.cli._common import (
+    EXIT_FAILED,
+    EXIT_OK,
+    Device,
+    err,
+    fail,
+    is_tty,
+    set_threads,
+)
+from unmask.cli._common import RegionOrAuto as Region
 
 
 def register(app: typer.Typer) -> None:
@@ -137,7 +133,13 @@ class _Progress:
 
     def __enter__(self) -> "_Progress":
         if self.tty:
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeRemainingColumn,
+            )
 
             self._bar = Progress(
                 TextColumn("restoring"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[faces]} faces"),
