@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from unmask.io import default_file_mode
 from unmask.spec import META_KEY, REGIONS, ArchSpec, ModelMeta, meta_from_spec
 from unmask.train import checkpoint as ckpt_io
 
@@ -190,6 +191,7 @@ def export(
         diff = parity(G, tmp, spec, size, hole_fill)
         if not diff <= tolerance:
             raise ExportError(f"ONNX Runtime differs from PyTorch by {diff:.3g} (> {tolerance:g}); nothing written")
+        os.chmod(tmp, default_file_mode())
         os.replace(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)

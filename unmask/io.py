@@ -473,6 +473,12 @@ def _save_options(fmt: str, tag: Provenance, like: Loaded | None, size: tuple[in
     return opts
 
 
+def default_file_mode() -> int:
+    """The mode a plainly created file gets here (0o666 minus the umask): for atomically written files, whose
+    temporary files start as 0o600."""
+    return 0o666 & ~_umask()
+
+
 def _umask() -> int:
     try:
         with open("/proc/self/status", encoding="ascii") as f:
