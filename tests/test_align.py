@@ -158,3 +158,22 @@ def test_24_megapixel_photo_aligns_like_the_small_one(finder, astronaut, astrona
     (dx, dy), _ = cv2.phaseCorrelate(*gray)
     assert abs(dx) < 0.08 and abs(dy) < 0.08, f"crop of the large photo is shifted by ({dx:.3f}, {dy:.3f}) px"
     assert np.abs(same.crop.astype(int) - ref.crop.astype(int)).mean() < 2.0
+
+
+def test_keypoints_cross_check_catches_wrong_landmarks(astronaut, astronaut_face) -> None:  # noqa: ANN001
+    from dataclasses import replace
+
+    from unmask.face.align import KEYPOINT_TOLERANCE, align_checked, keypoint_error
+
+    good, used = align_checked(astronaut, astronaut_face, 128, "eyes")
+    assert not used and keypoint_error(good, astronaut_face.keypoints) < KEYPOINT_TOLERANCE
+    # landmarks that drifted far (as on a face FaceMesh got wrong): the detector's keypoints take over
+    shifted = replace(astronaut_face, landmarks=astronaut_face.landmarks + np.float32([0.0, 60.0]))
+    assert keypoint_error(align(astronaut, shifted, 128, "eyes"), shifted.keypoints) > KEYPOINT_TOLERANCE
+    fixed, used = align_checked(astronaut, shifted, 128, "eyes")
+    assert used
+    # the keypoint alignment lands the eyes where the good alignment does (within 0.15 inter-ocular distances)
+    r, l = L.eye_centres(good.landmarks)
+    k = np.asarray(shifted.keypoints[:2], np.float64) @ fixed.matrix[:, :2].T + fixed.matrix[:, 2]
+    iod = np.linalg.norm(l - r)
+    assert np.linalg.norm(k[0] - r) < 0.15 * iod and np.linalg.norm(k[1] - l) < 0.15 * iod

@@ -253,3 +253,33 @@ def test_metadata_round_trips_through_the_file(tmp_path: Path) -> None:
     m = load_model(p, "cpu", 1)
     assert m.meta == ModelMeta.from_json(raw)
     assert json.loads(raw)["region"] == "mouth" and m.name == "nice"
+
+
+class _FailingSession:
+    """Stands in for a CUDA session whose run fails (out of memory, provider error)."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def run(self, outputs, feed):  # noqa: ANN001, ANN201
+        self.calls += 1
+        raise RuntimeError("CUDA error: out of memory\nmore detail")
+
+
+def test_cuda_failure_falls_back_to_cpu_for_that_batch(tmp_path: Path) -> None:
+    path = make_model(tmp_path / "m.onnx", size=32)
+    cpu = load_model(path, "cpu", 1)
+    crops = [np.random.default_rng(0).integers(0, 256, (32, 32, 3), dtype=np.uint8)]
+    holes = [np.zeros((32, 32), np.uint8)]
+    holes[0][8:16] = 255
+    expected = cpu.run(crops, holes)
+    failing = _FailingSession()
+    gpu = Model(path=path, meta=cpu.meta, session=failing, providers=[CUDA, CPU], device="cuda", threads=1)
+    out = gpu.run(crops, holes)
+    assert failing.calls == 1
+    assert np.array_equal(out[0], expected[0])
+    assert len(gpu.warnings) == 1 and "CUDA failed (CUDA error: out of memory)" in gpu.warnings[0]
+    # a CPU session's failure is a real error, not retried
+    broken = Model(path=path, meta=cpu.meta, session=_FailingSession(), providers=[CPU], device="cpu", threads=1)
+    with pytest.raises(RuntimeError):
+        broken.run(crops, holes)

@@ -16,7 +16,7 @@ from typing import Iterator, Mapping, Protocol
 import numpy as np
 
 from unmask.compose import hole_to_image, paste
-from unmask.face.align import Aligned, align, warp_to_crop
+from unmask.face.align import Aligned, align, align_checked, warp_to_crop
 from unmask.face.detect import FaceFinder
 from unmask.face.types import Face
 from unmask.masks.geometry import dilate, eye_frame
@@ -179,7 +179,9 @@ class Restorer:
                 else:
                     region, decision = self.region, f"region {self.region} requested"
                 model = self.models[region]
-                aligned = align(rgb, face, model.size, region)
+                aligned, on_keypoints = align_checked(rgb, face, model.size, region)
+                if on_keypoints:
+                    decision += "; landmarks disagreed with the detector, aligned on its keypoints"
                 jobs.append(_Job(face, region, decision, aligned, self.build_hole(aligned, region), region))
         hole_img = np.zeros(rgb.shape[:2], np.uint8) if want_mask else None
         for key in {j.model_key for j in jobs}:
