@@ -342,3 +342,15 @@ def test_train_command_runs_resumes_and_reports_errors(faces, cache, tmp_path):
     r = runner.invoke(app, ["train", "--arch", "glcic", "--weight", "nope=1", "--preset", "tiny", "--name", "w",
                             *common])  # fmt: skip
     assert r.exit_code == 1 and "no loss weight nope" in r.output
+
+
+def test_loose_checkpoint_file_resumes_under_its_run_name(faces, cache, tmp_path):
+    """A checkpoint copied out of its run folder (e.g. committed to checkpoints/NAME.pt so a fresh clone can go
+    on) keeps its run's name instead of taking the folder it now sits in."""
+    run = train(config(faces, cache, tmp_path / "a", name="orig", max_steps=1))
+    loose = tmp_path / "checkpoints" / "orig.pt"
+    loose.parent.mkdir()
+    loose.write_bytes(run.checkpoint.read_bytes())
+    cfg, path = resume_config(loose, {"max_steps": 2, "out": str(tmp_path / "b")})
+    assert path == loose and cfg.name == "orig" and cfg.out == str(tmp_path / "b")
+    assert train(cfg, resume_from=path).step == 2

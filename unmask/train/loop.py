@@ -95,7 +95,8 @@ def resume_config(
     for key in ("arch", "preset"):
         if key in over and over[key] != getattr(cfg, key):
             raise ConfigError(f"{path}: checkpoint is {key} {getattr(cfg, key)!r}; cannot resume it as {over[key]!r}")
-    if path.parent.name == "checkpoints":  # the run continues where its checkpoint lives
+    if path.parent.name == "checkpoints" and (path.parent.parent / "config.json").is_file():
+        # a run folder's checkpoint: the run continues where it lives (a loose file keeps its config's name)
         over.setdefault("out", str(path.parent.parent.parent))
         over.setdefault("name", path.parent.parent.name)
     return cfg.merged(over), path
