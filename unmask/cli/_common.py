@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from enum import Enum
-from typing import NoReturn
+from typing import Any, Callable, NoReturn
 
 import typer
 from rich.console import Console
@@ -18,6 +18,20 @@ out = Console(highlight=False, soft_wrap=True)
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
     """One line on stderr, then exit with ``code``."""
     err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    raise typer.Exit(code)
+
+
+def guarded(body: Callable[..., int], kwargs: dict[str, Any]) -> NoReturn:
+    """Runs a command's body with its options and exits with the code it returns; an unexpected error becomes one
+    line and exit 1, unless ``kwargs["debug"]`` asks for the traceback."""
+    try:
+        code = body(**kwargs)
+    except typer.Exit:
+        raise
+    except Exception as e:  # noqa: BLE001 - one line unless --debug
+        if kwargs.get("debug"):
+            raise
+        fail(f"{type(e).__name__}: {e}", EXIT_FAILED)
     raise typer.Exit(code)
 
 

@@ -11,12 +11,12 @@ from typing import Any, Optional
 import typer
 
 from unmask.cli._common import (
-    EXIT_FAILED,
     EXIT_OK,
     Device,
     Region,
     err,
     fail,
+    guarded,
     is_tty,
     out,
     set_threads,
@@ -45,15 +45,7 @@ def bench(
     as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout instead of tables."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
 ) -> None:
-    try:
-        code = _bench(**locals())
-    except typer.Exit:
-        raise
-    except Exception as e:  # noqa: BLE001 - one line unless --debug
-        if debug:
-            raise
-        fail(f"{type(e).__name__}: {e}", EXIT_FAILED)
-    raise typer.Exit(code)
+    guarded(_bench, locals())
 
 
 def _bench(folder, model, region, device, threads, batch, n, repeats, checkpoint, scaling, no_folder, as_json,

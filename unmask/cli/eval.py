@@ -17,6 +17,7 @@ from unmask.cli._common import (
     Region,
     err,
     fail,
+    guarded,
     is_tty,
     out,
     set_threads,
@@ -51,15 +52,7 @@ def evaluate(
     threads: int = typer.Option(0, "--threads", min=0, help="CPU threads (0 = all cores)."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
 ) -> None:
-    try:
-        code = _eval(**locals())
-    except typer.Exit:
-        raise
-    except Exception as e:  # noqa: BLE001 - one line unless --debug
-        if debug:
-            raise
-        fail(f"{type(e).__name__}: {e}", EXIT_FAILED)
-    raise typer.Exit(code)
+    guarded(_eval, locals())
 
 
 def _eval(data, region, censor, model, baseline, n, seed, as_json, per_face, grid, grid_faces, no_lpips,

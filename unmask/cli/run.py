@@ -15,6 +15,7 @@ from unmask.cli._common import (
     Device,
     err,
     fail,
+    guarded,
     is_tty,
     set_threads,
 )
@@ -45,15 +46,7 @@ def run(
     max_pixels: int = typer.Option(100_000_000, "--max-pixels", min=1, help="Refuse photos declaring more pixels (decompression bombs)."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
 ) -> None:
-    try:
-        code = _run(**locals())
-    except typer.Exit:
-        raise
-    except Exception as e:  # noqa: BLE001 - one line unless --debug
-        if debug:
-            raise
-        fail(f"{type(e).__name__}: {e}", EXIT_FAILED)
-    raise typer.Exit(code)
+    guarded(_run, locals())
 
 
 def _load_models(model: Optional[str], region: str, device: str, threads: int, debug: bool = False) -> dict:
