@@ -141,3 +141,32 @@ def subprocess_env(models_dir: Path) -> dict[str, str]:
     env = dict(os.environ)
     env.update(UNMASK_MODELS=str(models_dir), OMP_NUM_THREADS="1", NO_COLOR="1", TERM="dumb")
     return env
+
+
+def save_image(path: Path, rgb: np.ndarray, **kw: object) -> Path:
+    """Writes ``rgb`` with PIL (parents created); returns ``path``."""
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(rgb).save(path, **kw)
+    return path
+
+
+def json_lines(stdout: str) -> tuple[list[dict], dict]:
+    """The per-input objects and the summary object of ``unmask --json`` output."""
+    import json
+
+    objs = [json.loads(line) for line in stdout.splitlines() if line.strip()]
+    assert objs and "summary" in objs[-1], stdout
+    return objs[:-1], objs[-1]
+
+
+@pytest.fixture
+def one_torch_thread() -> Iterator[None]:
+    """torch on one thread for the test (tiny models run faster so, and tests sharing the cores stay polite)."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

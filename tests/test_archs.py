@@ -33,11 +33,8 @@ CASE_IDS = [f"{n}{'-features' if f else ''}" for n, f in CASES]
 
 
 @pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+def _one_thread(one_torch_thread: None) -> None:
+    """Every test here runs torch on one thread (conftest.one_torch_thread)."""
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from PIL import Image
 
 from unmask.cli.app import COMMANDS, route
 from unmask.compose import blend_margin
@@ -20,20 +19,10 @@ from unmask.face.align import align, matrix_scale
 from unmask.io import read_image, read_provenance
 
 from conftest import MODEL_SIZE, REPO
+from conftest import json_lines as _json_lines
+from conftest import save_image as _save
 
 RECORD_KEYS = {"input", "output", "faces", "region", "model", "status", "error", "seconds"}
-
-
-def _save(path: Path, rgb: np.ndarray, **kw: object) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(rgb).save(path, **kw)
-    return path
-
-
-def _json_lines(stdout: str) -> tuple[list[dict], dict]:
-    objs = [json.loads(line) for line in stdout.splitlines() if line.strip()]
-    assert objs and "summary" in objs[-1], stdout
-    return objs[:-1], objs[-1]
 
 
 def _sha(path: Path) -> str:

@@ -20,11 +20,8 @@ from unmask.train.loop import train
 
 
 @pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+def _one_thread(one_torch_thread: None) -> None:
+    """Every test here runs torch on one thread (conftest.one_torch_thread)."""
 
 
 @pytest.fixture(scope="module")

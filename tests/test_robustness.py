@@ -5,7 +5,6 @@ resumes, broken model files give one line and exit 2."""
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import signal
 import stat
@@ -19,6 +18,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from conftest import json_lines as _json_lines
+from conftest import save_image as _save
 from corpus import ERRORS, make_corpus
 from unmask.io import read_image, read_provenance
 from unmask.masks import draw_censor
@@ -35,18 +36,6 @@ REASONS = {  # words the one line must hold for each broken case of the corpus
     "unreadable.jpg": "permission denied",
 }
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
-
-
-def _save(path: Path, rgb: np.ndarray, **kw: object) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(rgb).save(path, **kw)
-    return path
-
-
-def _json_lines(stdout: str) -> tuple[list[dict], dict]:
-    objs = [json.loads(line) for line in stdout.splitlines() if line.strip()]
-    assert objs and "summary" in objs[-1], stdout
-    return objs[:-1], objs[-1]
 
 
 def _hashes(folder: Path) -> dict[str, str]:

@@ -16,7 +16,7 @@ from typing import Any, Optional
 
 import typer
 
-from unmask.cli._common import EXIT_FAILED, err, fail, is_tty
+from unmask.cli._common import EXIT_FAILED, Device, err, fail, is_tty
 
 
 class Preset(str, Enum):
@@ -34,12 +34,6 @@ class TrainRegion(str, Enum):
 class HoleFill(str, Enum):
     zero = "zero"
     keep = "keep"
-
-
-class Device(str, Enum):
-    auto = "auto"
-    cpu = "cpu"
-    cuda = "cuda"
 
 
 def arch_modules() -> list[str]:
