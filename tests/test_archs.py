@@ -61,6 +61,8 @@ def make_batch(name: str, size: int, n: int = 2, seed: int = 0) -> dict[str, tor
 
         rgb = ((target.permute(0, 2, 3, 1).numpy() + 1) * 127.5).round().astype(np.uint8)
         batch["edges"] = torch.from_numpy(np.stack([canny_edges(im) for im in rgb]))[:, None]
+    if "guide" in archs.spec(name).extra_inputs:
+        batch["guide"] = torch.full_like(mask, -1.0)  # no user edges, as the dataset gives
     return batch
 
 

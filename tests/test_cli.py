@@ -333,7 +333,7 @@ def test_version_and_help() -> None:
     h = CliRunner().invoke(app, route(["--help"]))
     assert h.exit_code == 0 and "run" in h.stdout and "models" in h.stdout
     r = CliRunner().invoke(app, route(["run", "--help"]))
-    for opt in ("--region", "--out", "--model", "--device", "--mask", "--invert-mask", "--max-faces", "--min-face",
+    for opt in ("--region", "--out", "--model", "--device", "--mask", "--invert-mask", "--edges", "--max-faces", "--min-face",
                 "--compare", "--save-mask", "--overwrite", "--recursive", "--json", "--threads"):  # fmt: skip
         assert opt in r.stdout, opt
 

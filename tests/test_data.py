@@ -206,9 +206,10 @@ def test_dataset_batch_contract(real_prepared):
     ds = _dataset(real_prepared, "edgeconnect", train=True)
     for key in [(0, i) for i in range(len(ds))]:
         s = ds[key]
-        assert set(s) == {"target", "image", "mask", "edges"}
+        assert set(s) == {"target", "image", "mask", "edges", "guide"}
         assert s["target"].shape == s["image"].shape == (3, SIZE, SIZE)
-        assert s["mask"].shape == s["edges"].shape == (1, SIZE, SIZE)
+        assert s["mask"].shape == s["edges"].shape == s["guide"].shape == (1, SIZE, SIZE)
+        assert (s["guide"] == -1).all(), "no user edges in the data (the trainer gives some)"
         assert all(v.dtype == torch.float32 for v in s.values())
         assert s["target"].min() >= -1 and s["target"].max() <= 1
         assert set(s["mask"].unique().tolist()) <= {0.0, 1.0} and s["mask"].sum() > 0

@@ -105,6 +105,25 @@ def test_checkpoint_of_another_arch_is_refused(faces, cache, tmp_path):
         train(config(faces, cache, tmp_path, name="g", max_steps=1))
 
 
+def test_init_warm_starts_a_new_run_from_another_runs_weights(faces, cache, tmp_path):
+    """``init``: the new run begins with the source's G and D (fresh optimisers, step 0), may change the region
+    and hole fill, and refuses another arch or preset with one line naming the file."""
+    src = train(config(faces, cache, tmp_path, name="src", max_steps=2))
+    src_ck = _load(src.checkpoint)
+    start = train(config(faces, cache, tmp_path, name="ft0", max_steps=0, init="src", hole_fill="keep"))
+    ck = _load(start.checkpoint)
+    assert ck["step"] == 0 and _same_tensors(ck["G"], src_ck["G"]) and _same_tensors(ck["D"], src_ck["D"])
+    assert ck["opt_g"]["state"] == {}, "optimisers start fresh"
+    assert json.loads(ck["config"])["init"] == "src"
+    tuned = train(config(faces, cache, tmp_path, name="ft", max_steps=2, init=str(src.checkpoint), region="mouth"))
+    assert tuned.step == 2 and not _same_tensors(_load(tuned.checkpoint)["G"], src_ck["G"])
+    for kw, words in (({"arch": "dmfn"}, ("'glcic'", "'dmfn'")), ({"preset": "small"}, ("'tiny'", "'small'"))):
+        with pytest.raises(ckpt_io.CheckpointError) as e:
+            train(config(faces, cache, tmp_path, name="bad-" + next(iter(kw.values())), max_steps=1, init=str(src.checkpoint), **kw))
+        assert str(src.checkpoint) in str(e.value) and all(w in str(e.value) for w in words)
+        assert "\n" not in str(e.value)
+
+
 # -- crash safety -------------------------------------------------------------------------------------------------
 def test_kill_9_during_training_leaves_a_loadable_checkpoint(faces, cache, tmp_path):
     """A checkpoint every step, SIGKILL while training runs: the last checkpoint loads and resumes."""

@@ -15,6 +15,7 @@ from typing import Iterable, Iterator
 import numpy as np
 
 from unmask import __version__
+from unmask.edges import EdgeGuide
 from unmask.inputs import Job, Skip
 from unmask.io import DEFAULT_MAX_PIXELS, ImageError, Provenance, read_image, remove_stale_temps, write_image
 from unmask.pipeline import Restorer
@@ -64,6 +65,8 @@ class BatchOptions:
     max_pixels: int = DEFAULT_MAX_PIXELS
     user_mask: np.ndarray | None = None
     user_mask_path: str | None = None
+    user_edges: EdgeGuide | None = None
+    user_edges_path: str | None = None
 
 
 def sidecar(output: Path, what: str) -> Path:
@@ -104,7 +107,8 @@ def process(job: Job, restorer: Restorer, options: BatchOptions) -> Record:
             rec.status, rec.error = "no-face", f"{w}x{h} pixels is too small to hold a face"
             return rec
         mask = _fit_user_mask(options, (h, w))
-        result = restorer.restore(loaded.rgb, user_mask=mask, want_mask=options.save_mask)
+        edges = _fit_user_edges(options, (h, w))
+        result = restorer.restore(loaded.rgb, user_mask=mask, want_mask=options.save_mask, edges=edges)
         timings.update(result.timings)
         rec.faces = [f.to_dict() for f in result.faces]
         rec.regions = result.regions
@@ -173,6 +177,15 @@ def _fit_user_mask(options: BatchOptions, shape: tuple[int, int]) -> np.ndarray 
     return m
 
 
+def _fit_user_edges(options: BatchOptions, shape: tuple[int, int]) -> EdgeGuide | None:
+    g = options.user_edges
+    if g is not None and g.edges.shape[:2] != shape:
+        raise ImageError(
+            f"edge map {options.user_edges_path} is {g.edges.shape[1]}x{g.edges.shape[0]} but the photo is {shape[1]}x{shape[0]}", "unsupported"
+        )
+    return g
+
+
 def summary(records: Iterable[Record]) -> dict[str, int]:
     counts = {s: 0 for s in STATUSES}
     for r in records:
@@ -188,3 +201,12 @@ def load_user_mask(path: str | Path, invert: bool, max_pixels: int = DEFAULT_MAX
     if invert:
         hole = ~hole
     return (hole * 255).astype(np.uint8)
+
+
+def load_user_edges(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> EdgeGuide:
+    """A user's edge map file: white (grey >= 128) = edge, black = no edge; where the file has an alpha channel,
+    transparent pixels (alpha < 128) give no edges and leave the model's own prediction there."""
+    loaded = read_image(path, max_pixels)
+    edges = np.where(loaded.rgb.mean(axis=2) >= 128, 255, 0).astype(np.uint8)
+    where = np.full(edges.shape, 255, np.uint8) if loaded.alpha is None else np.where(loaded.alpha >= 128, 255, 0).astype(np.uint8)
+    return EdgeGuide(edges, where)

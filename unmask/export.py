@@ -26,6 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from unmask.edges import NO_GUIDE
 from unmask.io import default_file_mode
 from unmask.spec import META_KEY, REGIONS, ArchSpec, ModelMeta, meta_from_spec
 from unmask.train import checkpoint as ckpt_io
@@ -51,7 +52,7 @@ class ExportReport:
 
 def example_inputs(spec: ArchSpec, size: int, batch: int, hole_fill: str, seed: int = 0) -> tuple[torch.Tensor, ...]:
     """Random generator inputs of the shapes and ranges the spec describes: ``image`` (holes filled per
-    ``hole_fill``), ``mask`` (a random box per sample, 1 = hole) and the extra inputs (binary ``edges``)."""
+    ``hole_fill``), ``mask`` (a random box per sample, 1 = hole) and the extra inputs (binary ``edges``; ``guide``: -1 or 0/1)."""
     g = torch.Generator().manual_seed(seed)
     lo, hi = spec.value_range
     image = torch.rand(batch, 3, size, size, generator=g) * (hi - lo) + lo
@@ -66,6 +67,9 @@ def example_inputs(spec: ArchSpec, size: int, batch: int, hole_fill: str, seed: 
     for name in spec.extra_inputs:
         if name == "edges":
             extras.append((torch.rand(batch, 1, size, size, generator=g) > 0.85).float() * (1.0 - mask))
+        elif name == "guide":  # user edges for the odd samples, none (-1) for the even ones
+            given = (torch.rand(batch, 1, size, size, generator=g) > 0.85).float()
+            extras.append(torch.where(torch.arange(batch).view(-1, 1, 1, 1) % 2 == 1, given, torch.full_like(given, NO_GUIDE)))
         else:
             raise ExportError(f"arch {spec.name!r} has input {name!r}, for which export has no example")
     return (image, mask, *extras)

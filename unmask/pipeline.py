@@ -16,7 +16,8 @@ from typing import Iterator, Mapping, Protocol
 import numpy as np
 
 from unmask.compose import hole_to_image, paste
-from unmask.face.align import Aligned, align, align_checked, warp_to_crop
+from unmask.edges import EdgeGuide
+from unmask.face.align import Aligned, align, align_checked, matrix_scale, warp_to_crop
 from unmask.face.detect import FaceFinder
 from unmask.face.types import Face
 from unmask.masks.geometry import dilate, eye_frame
@@ -85,6 +86,7 @@ class _Job:
     aligned: Aligned
     hole: np.ndarray
     model_key: str
+    guide: EdgeGuide | None = None
 
 
 @contextmanager
@@ -150,9 +152,23 @@ class Restorer:
                 hole = hole | dilate(occ & reach, 1)
         return hole
 
-    def restore(self, rgb: np.ndarray, user_mask: np.ndarray | None = None, want_mask: bool = False) -> Result:
+    def restore(
+        self,
+        rgb: np.ndarray,
+        user_mask: np.ndarray | None = None,
+        want_mask: bool = False,
+        edges: EdgeGuide | None = None,
+    ) -> Result:
         """Restores every face of ``rgb`` (HxWx3 uint8). ``user_mask`` (HxW uint8, 255 = hole) replaces the
-        landmark-built holes: each face is restored where the user's mask meets its crop."""
+        landmark-built holes: each face is restored where the user's mask meets its crop. ``edges`` (photo
+        pixels): the user's edges for the holes, followed by models that take them (``Model.takes_edges``;
+        others raise ``ValueError``)."""
+        if edges is not None:
+            if edges.edges.shape != rgb.shape[:2]:
+                raise ValueError(f"edge map is {edges.edges.shape[1]}x{edges.edges.shape[0]}, the photo {rgb.shape[1]}x{rgb.shape[0]}")
+            blind = [k for k, m in self.models.items() if not getattr(m, "takes_edges", False)]
+            if blind:
+                raise ValueError(f"model {getattr(self.models[blind[0]], 'name', blind[0])} cannot follow given edges (use an EdgeConnect model)")
         timings: dict[str, float] = {}
         with _timed(timings, "detect+landmarks"):
             faces = self.finder.find(rgb)
@@ -184,11 +200,18 @@ class Restorer:
                     decision += "; landmarks disagreed with the detector, aligned on its keypoints"
                 jobs.append(_Job(face, region, decision, aligned, self.build_hole(aligned, region), region))
         hole_img = np.zeros(rgb.shape[:2], np.uint8) if want_mask else None
+        if edges is not None:
+            for j in jobs:
+                j.guide = guide_to_crop(edges, j.aligned.matrix, j.aligned.size)
         for key in {j.model_key for j in jobs}:
             batch = [j for j in jobs if j.model_key == key]
             model = self.models[key]
+            crops, holes = [j.aligned.crop for j in batch], [j.hole for j in batch]
             with _timed(timings, "infer"):
-                outputs = model.run([j.aligned.crop for j in batch], [j.hole for j in batch])
+                if edges is None:
+                    outputs = model.run(crops, holes)
+                else:
+                    outputs = model.run(crops, holes, [j.guide for j in batch])
             with _timed(timings, "blend"):
                 for j, crop_out in zip(batch, outputs):
                     paste(out, crop_out, j.hole, j.aligned.matrix, reference=j.aligned.crop)
@@ -208,3 +231,18 @@ class Restorer:
         if not (hole > 0).any():
             return None
         return _Job(face, key, "user mask", aligned, np.where(hole > 0, 255, 0).astype(np.uint8), key)
+
+
+def guide_to_crop(guide: EdgeGuide, matrix: np.ndarray, size: int) -> EdgeGuide:
+    """A user's edge map (photo pixels) warped into a face's crop (``matrix``: photo -> crop, side ``size``).
+    Strokes are first widened to two crop pixels' worth of photo pixels, so a thin line drawn on a large photo
+    still covers whole crop pixels after the (area-averaging) shrink, and stays unbroken."""
+    import cv2
+
+    edges = guide.edges
+    k = int(np.ceil(2.0 / max(matrix_scale(matrix), 1e-6)))
+    if k > 2:
+        edges = cv2.dilate(edges, np.ones((k, k), np.uint8))
+    warped = warp_to_crop(edges, matrix, size)
+    where = warp_to_crop(guide.where, matrix, size)
+    return EdgeGuide(np.where(warped >= 128, 255, 0).astype(np.uint8), np.where(where > 127, 255, 0).astype(np.uint8))

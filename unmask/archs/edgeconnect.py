@@ -4,7 +4,7 @@ Paper: K. Nazeri, E. Ng, T. Joseph, F. Z. Qureshi, M. Ebrahimi, "EdgeConnect: St
 Inpainting using Edge Prediction", ICCV Workshops 2019 (arXiv:1901.00212); authors' code
 github.com/knazeri/edge-connect.
 
-Two generators, exported as one graph ``forward(image, mask, edges) -> image``:
+Two generators, exported as one graph ``forward(image, mask, edges, guide) -> image``:
 
 1. the edge generator takes the masked grayscale image, the masked edge map and the mask and predicts the full
    edge map in [0, 1] (sigmoid);
@@ -17,6 +17,12 @@ thresholds travel in the ONNX metadata as ``options["canny"]``).
 At inference the runtime computes them on the censored crop and zeroes them inside the hole (the graph zeroes
 them again, so stray edges of a censor bar never reach the model); in training ``batch["edges"]`` holds the
 edges of the clean target, which serve as the edge generator's ground truth and are masked here.
+
+Input ``guide`` (``N x 1 x S x S``): a user's own edges for the hole (``unmask run --edges FILE``): -1 where the
+user gives nothing (the edge generator's prediction is used), else 0 (no edge) or 1 (edge), which replaces the
+prediction inside the hole; outside the hole the crop's own Canny edges are always used. The dataset gives -1
+everywhere; the trainer replaces it by the true edges for :data:`GUIDE_PROB` of the samples, so the image
+generator also learns to follow given edges (the paper's stage 2, where it is fed ground-truth edges).
 
 Training (weights are the paper's defaults): the edge generator learns from an adversarial term (``edge_adv``,
 1) and discriminator feature matching (``edge_fm``, 10) against a PatchGAN discriminator conditioned on the
@@ -87,11 +93,13 @@ SPEC = ArchSpec(
     lr=1e-4,
     betas=(0.0, 0.9),
     d_lr=1e-5,
-    extra_inputs=("edges",),
+    extra_inputs=("edges", "guide"),
     runtime_options={"canny": list(DEFAULT_CANNY)},
 )
 
 REAL_EDGE_NOISE = 0.1
+GUIDE_PROB = 0.25
+"""Fraction of training samples whose image generator gets the true edges as ``guide`` (see the module doc)."""
 """Real edges shown to the edge discriminator are moved towards 0.5 by a uniform random amount up to this."""
 PERCEPTUAL_LEVELS = (0, 1, 2, 3, 4)
 """SqueezeFeatures levels of the perceptual loss."""
@@ -141,8 +149,9 @@ STAGES = ("joint", "edge", "image")
 
 
 class EdgeConnectGenerator(nn.Module):
-    """``forward(image, mask, edges)``: image ``Nx3xSxS`` in [-1, 1], mask ``Nx1xSxS`` (1 = hole), edges
-    ``Nx1xSxS`` in [0, 1] (Canny of the known region) -> predicted image ``Nx3xSxS`` in [-1, 1].
+    """``forward(image, mask, edges, guide)``: image ``Nx3xSxS`` in [-1, 1], mask ``Nx1xSxS`` (1 = hole), edges
+    ``Nx1xSxS`` in [0, 1] (Canny of the known region), guide ``Nx1xSxS`` (-1 = none, else the user's 0/1 edges
+    for the hole; ``None`` = -1 everywhere) -> predicted image ``Nx3xSxS`` in [-1, 1].
 
     For training, ``forward(..., stage=...)`` returns ``(image, predicted_edges)`` instead (every call goes
     through ``forward`` so a DistributedDataParallel wrapper sees it):
@@ -165,18 +174,30 @@ class EdgeConnectGenerator(nn.Module):
         return self.inpaint(torch.cat([image * (1.0 - mask), edge_map, mask], dim=1))
 
     def forward(
-        self, image: torch.Tensor, mask: torch.Tensor, edges: torch.Tensor, stage: str | None = None
+        self,
+        image: torch.Tensor,
+        mask: torch.Tensor,
+        edges: torch.Tensor,
+        guide: torch.Tensor | None = None,
+        stage: str | None = None,
     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor | None]:
         if stage == "image":
             return self._complete(image, mask, edges), None
         predicted = self._predict_edges(image, mask, edges)
         known_edges = edges * (1.0 - mask)
+
+        def hole_edges(pred: torch.Tensor) -> torch.Tensor:
+            if guide is None:
+                return pred * mask
+            given = (guide >= 0.0).to(pred.dtype)
+            return (given * guide + (1.0 - given) * pred) * mask
+
         if stage is None:
-            return self._complete(image, mask, known_edges + predicted * mask)
+            return self._complete(image, mask, known_edges + hole_edges(predicted))
         if stage not in STAGES:
             raise ValueError(f"unknown stage {stage!r} (choose from {', '.join(STAGES)})")
         with torch.set_grad_enabled(torch.is_grad_enabled() and stage == "joint"):
-            out = self._complete(image, mask, known_edges + predicted.detach() * mask)
+            out = self._complete(image, mask, known_edges + hole_edges(predicted.detach()))
         return out, predicted
 
 
@@ -227,7 +248,7 @@ class Trainer(ArchTrainer):
 
     def generator_loss(self, batch: Batch) -> tuple[torch.Tensor, Logs, torch.Tensor]:
         image, mask, target, edges = batch["image"], batch["mask"], batch["target"], batch["edges"]
-        out, predicted = self.G(image, mask, edges, stage=self.stage)
+        out, predicted = self.G(image, mask, edges, self._training_guide(batch), stage=self.stage)
         terms: dict[str, torch.Tensor] = {}
         total = image.new_zeros(())
         if predicted is not None:
@@ -263,12 +284,20 @@ class Trainer(ArchTrainer):
         logs["rec"] = float(l1(out.detach(), target, mask))
         return total, logs, out
 
+    def _training_guide(self, batch: Batch) -> torch.Tensor:
+        """``batch["guide"]`` with the true edges given for :data:`GUIDE_PROB` of the samples (while training)."""
+        guide = batch["guide"]
+        if not self.training or GUIDE_PROB <= 0.0:
+            return guide
+        pick = torch.rand(guide.shape[0], 1, 1, 1, device=guide.device) < GUIDE_PROB
+        return torch.where(pick, batch["edges"], guide)
+
     def _predicted_edges(self, batch: Batch) -> torch.Tensor:
         cache, self._edge_cache = self._edge_cache, None
         if cache is not None and cache[0] is batch["mask"]:
             return cache[1]
         with torch.no_grad():
-            _, predicted = self.G(batch["image"], batch["mask"], batch["edges"], stage="edge")
+            _, predicted = self.G(batch["image"], batch["mask"], batch["edges"], None, stage="edge")
         return predicted
 
     def discriminator_loss(self, batch: Batch, fake: torch.Tensor) -> tuple[torch.Tensor, Logs]:

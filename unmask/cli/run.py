@@ -34,6 +34,7 @@ def run(
     device: Device = typer.Option(Device.auto, "--device", help="auto takes CUDA when the session really gets it."),
     mask: Optional[Path] = typer.Option(None, "--mask", help="Your own hole for every input: an image of the photo's size, white = restore."),
     invert_mask: bool = typer.Option(False, "--invert-mask", help="The --mask file has black = restore."),
+    edges: Optional[Path] = typer.Option(None, "--edges", help="Your own edges for the holes (EdgeConnect models): an image of the photo's size, white = edge; transparent pixels leave the model's own edges."),
     max_faces: int = typer.Option(20, "--max-faces", min=1, help="At most this many faces per photo, largest first."),
     min_face: int = typer.Option(24, "--min-face", min=1, help="Skip faces smaller than this (pixels)."),
     compare: bool = typer.Option(False, "--compare", help="Also write NAME.compare.png: input | result."),
@@ -66,9 +67,9 @@ def _load_models(model: Optional[str], region: str, device: str, threads: int, d
     return models
 
 
-def _run(inputs, region, out_dir, model, device, mask, invert_mask, max_faces, min_face, compare, save_mask,
+def _run(inputs, region, out_dir, model, device, mask, invert_mask, edges, max_faces, min_face, compare, save_mask,
          overwrite, recursive, fmt, as_json, threads, max_pixels, debug) -> int:  # noqa: ANN001 - mirrors run()
-    from unmask.batch import BatchOptions, load_user_mask, run_batch, summary
+    from unmask.batch import BatchOptions, load_user_edges, load_user_mask, run_batch, summary
     from unmask.inputs import discover
     from unmask.io import ImageError
     from unmask.pipeline import Restorer
@@ -85,12 +86,23 @@ def _run(inputs, region, out_dir, model, device, mask, invert_mask, max_faces, m
             user_mask = load_user_mask(mask, invert_mask, max_pixels)
         except ImageError as e:
             fail(f"{mask}: {e}")
+    user_edges = None
+    if edges is not None:
+        try:
+            user_edges = load_user_edges(edges, max_pixels)
+        except ImageError as e:
+            fail(f"{edges}: {e}")
     models = _load_models(model, region.value, device.value, threads, debug)
+    if user_edges is not None:
+        blind = [m.name for m in models.values() if not m.takes_edges]
+        if blind:
+            fail(f"{edges}: model {blind[0]} cannot follow given edges; --edges needs an EdgeConnect model (--model edgeconnect-...)")
     first = next(iter(models.values()))
     names = ", ".join(f"{r}: {m.name}" for r, m in models.items())
     err.print(f"models {names} on {describe_providers(first.providers)}", highlight=False)
     options = BatchOptions(overwrite=overwrite, compare=compare, save_mask=save_mask, max_pixels=max_pixels,
-                           user_mask=user_mask, user_mask_path=str(mask) if mask else None)
+                           user_mask=user_mask, user_mask_path=str(mask) if mask else None,
+                           user_edges=user_edges, user_edges_path=str(edges) if edges else None)
     records = []
     t0 = time.perf_counter()
     n_jobs = sum(1 for i in items if getattr(i, "failed", True))  # jobs and failed skips; notices are not counted

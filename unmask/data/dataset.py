@@ -21,7 +21,7 @@ from torch.utils.data import Dataset, DistributedSampler
 
 from unmask.data.augment import flip_face
 from unmask.data.prepare import CropStore
-from unmask.edges import DEFAULT_CANNY, canny_edges
+from unmask.edges import DEFAULT_CANNY, NO_GUIDE, canny_edges
 from unmask.spec import HOLE, HOLE_FILLS, ArchSpec
 
 VAL_SEED = 20240601
@@ -66,6 +66,8 @@ def make_sample(
         if name == "edges":
             thresholds = tuple(spec.runtime_options.get("canny", DEFAULT_CANNY))
             sample["edges"] = torch.from_numpy(canny_edges(crop, thresholds=thresholds))[None]
+        elif name == "guide":  # no user edges (an arch may give true edges for some samples while training)
+            sample["guide"] = torch.full_like(mask, NO_GUIDE)
         else:
             raise ValueError(f"arch {spec.name!r} needs input {name!r}, which the dataset cannot make")
     return sample

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from unmask.edges import DEFAULT_CANNY, canny_edges
+from unmask.edges import DEFAULT_CANNY, EdgeGuide, canny_edges, guide_map
 from unmask.runtime.session import CPU, CUDA, create_session
 from unmask.spec import META_KEY, ModelMeta
 
@@ -41,8 +41,16 @@ class Model:
     def size(self) -> int:
         return self.meta.size
 
-    def to_tensors(self, crops: list[np.ndarray], holes: list[np.ndarray]) -> dict[str, np.ndarray]:
-        """The model's input feed for a batch of crops and holes."""
+    @property
+    def takes_edges(self) -> bool:
+        """Whether the model follows a user's edges (it has a ``guide`` input)."""
+        return "guide" in self.meta.inputs
+
+    def to_tensors(
+        self, crops: list[np.ndarray], holes: list[np.ndarray], guides: list[EdgeGuide | None] | None = None
+    ) -> dict[str, np.ndarray]:
+        """The model's input feed for a batch of crops and holes (and the user's edges per crop, in crop pixels,
+        for models that take them)."""
         lo, hi = self.meta.value_range
         x = np.stack(crops).astype(np.float32) / 255.0 * (hi - lo) + lo  # N,S,S,3
         m = (np.stack(holes) > 127).astype(np.float32)[..., None]  # N,S,S,1
@@ -53,6 +61,11 @@ class Model:
             th = tuple(self.meta.options.get("canny", DEFAULT_CANNY))
             e = np.stack([canny_edges(c, h, th) for c, h in zip(crops, holes)])[:, None]
             feed["edges"] = e.astype(np.float32)
+        if "guide" in self.meta.inputs:
+            per = guides if guides is not None else [None] * len(crops)
+            feed["guide"] = np.stack([guide_map(g, c.shape[:2]) for g, c in zip(per, crops)])[:, None]
+        elif guides is not None and any(g is not None for g in guides):
+            raise ModelError(f"{self.path}: model {self.name} cannot follow given edges (no 'guide' input)")
         return feed
 
     def from_tensor(self, y: np.ndarray) -> list[np.ndarray]:
@@ -60,12 +73,15 @@ class Model:
         y = (y.transpose(0, 2, 3, 1) - lo) / (hi - lo) * 255.0
         return list(np.clip(y + 0.5, 0, 255).astype(np.uint8))
 
-    def run(self, crops: list[np.ndarray], holes: list[np.ndarray]) -> list[np.ndarray]:
-        """Completed crops (SxSx3 uint8) for aligned ``crops`` and ``holes``, one batch. A CUDA failure
-        (out of memory, provider error) falls back to CPU for this call and is recorded in :attr:`warnings`."""
+    def run(
+        self, crops: list[np.ndarray], holes: list[np.ndarray], guides: list[EdgeGuide | None] | None = None
+    ) -> list[np.ndarray]:
+        """Completed crops (SxSx3 uint8) for aligned ``crops`` and ``holes``, one batch; ``guides``: a user's
+        edges per crop (see :attr:`takes_edges`). A CUDA failure (out of memory, provider error) falls back to
+        CPU for this call and is recorded in :attr:`warnings`."""
         if not crops:
             return []
-        feed = self.to_tensors(crops, holes)
+        feed = self.to_tensors(crops, holes, guides)
         try:
             (y,) = self.session.run([self.meta.output], feed)
         except Exception as e:  # noqa: BLE001 - only a CUDA session gets a second chance

@@ -42,7 +42,9 @@ class TrainConfig:
 
     ``None`` means: the arch's default (``preset``, ``lr``, ``d_lr``, ``hole_fill``), the shared data folder
     (``data``, ``val``), or "no limit" (``max_steps``, ``max_minutes``). ``max_steps`` counts from the start of
-    the run, not from a resume. ``validate=False`` skips validation (no ``val`` folder needed).
+    the run, not from a resume. ``validate=False`` skips validation (no ``val`` folder needed). ``init`` warm-starts a
+new run from another run's weights (a checkpoint file, run folder or run name): same arch and preset, fresh
+optimisers, step 0 (e.g. fine-tuning a model on one region or another ``hole_fill``).
     """
 
     arch: str
@@ -74,6 +76,7 @@ class TrainConfig:
     cache: str | None = None
     amp: bool = True
     max_bad_steps: int = 20
+    init: str | None = None
 
     # -- conversions -----------------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

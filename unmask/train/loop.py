@@ -295,6 +295,8 @@ class _Run:
     def _restore(self) -> _State:
         ck, path = self.ckpt, self.ckpt_path
         if ck is None:
+            if self.cfg.init:
+                self._warm_start(self.cfg.init)
             return _State()
         ckpt_io.load_module_state(self.G, ck["G"], path, "generator")
         ckpt_io.load_module_state(self.Dm, ck["D"], path, "discriminator")
@@ -310,6 +312,16 @@ class _Run:
             step=int(ck["step"]), samples=int(ck["samples"]), wall=float(ck["wall"]), epoch=int(ck["epoch"]),
             epoch_samples=int(ck["epoch_samples"]), metrics=dict(ck.get("metrics", {})),
         )  # fmt: skip
+
+    def _warm_start(self, source: str) -> None:
+        """Generator and discriminator weights from another run's checkpoint (``cfg.init``); optimisers, step
+        and RNG start fresh."""
+        path = ckpt_io.resolve(source, self.cfg.out)
+        ck = ckpt_io.load(path, arch=self.cfg.arch)
+        if ck["preset"] != self.r.preset:
+            raise ckpt_io.CheckpointError(f"{path}: checkpoint of preset {ck['preset']!r}, not {self.r.preset!r}")
+        ckpt_io.load_module_state(self.G, ck["G"], path, "generator")
+        ckpt_io.load_module_state(self.Dm, ck["D"], path, "discriminator")
 
     def _make_loader(self) -> None:
         from unmask.data.dataset import CensorDataset, EpochSampler
