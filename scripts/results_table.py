@@ -1,0 +1,61 @@
+"""The README's model table: one markdown table from several `unmask eval --json` reports.
+
+Run: python scripts/results_table.py EVAL.json [EVAL2.json ...] > table.md
+Rows are grouped by censor; each model row also gives its PSNR gain over Telea and its LPIPS as a fraction of
+Telea's (the targets of the shipping issue), and whether it beats Telea on PSNR, SSIM and LPIPS together.
+Baselines (telea, ns, none) are listed once per censor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+BASELINES = ("telea", "ns", "none")
+CENSOR_NAMES = {"bar": "eye bar", "pixelate": "mosaic", "surgical": "surgical mask"}
+
+
+def rows_by_censor(reports: list[dict]) -> dict[str, dict[str, dict]]:
+    """censor -> method name -> row (first report wins for a repeated method)."""
+    out: dict[str, dict[str, dict]] = {}
+    for rep in reports:
+        censor = rep.get("settings", {}).get("censor", "?")
+        for r in rep["rows"]:
+            out.setdefault(censor, {}).setdefault(r["name"], r)
+    return out
+
+
+def table(reports: list[dict]) -> str:
+    lines = [
+        "| censor | method | PSNR dB | SSIM | L1 | LPIPS | PSNR - Telea | LPIPS / Telea | beats Telea on all three |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for censor, rows in rows_by_censor(reports).items():
+        telea = rows.get("telea")
+        models = sorted((n for n in rows if n not in BASELINES), key=lambda n: -rows[n]["psnr"]["mean"])
+        for name in [*models, *(b for b in BASELINES if b in rows)]:
+            r = rows[name]
+            gain = frac = beats = ""
+            if telea and name not in BASELINES:
+                gain = f"{r['psnr']['mean'] - telea['psnr']['mean']:+.2f}"
+                frac = f"{r['lpips']['mean'] / telea['lpips']['mean']:.2f}"
+                ok = (r["psnr"]["mean"] > telea["psnr"]["mean"] and r["ssim"]["mean"] > telea["ssim"]["mean"]
+                      and r["lpips"]["mean"] < telea["lpips"]["mean"])  # fmt: skip
+                beats = "yes" if ok else "**no**"
+            lines.append(
+                f"| {CENSOR_NAMES.get(censor, censor)} | {name} | {r['psnr']['mean']:.2f} | {r['ssim']['mean']:.3f} | "
+                f"{r['l1']['mean']:.4f} | {r['lpips']['mean']:.3f} | {gain} | {frac} | {beats} |"
+            )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("evals", type=Path, nargs="+")
+    args = ap.parse_args()
+    print(table([json.loads(p.read_text()) for p in args.evals]))
+
+
+if __name__ == "__main__":
+    main()
