@@ -2,6 +2,7 @@
 of an `unmask eval` run on the same model (and its baselines).
 
 Run: python scripts/model_card.py models/NAME.onnx EVAL.json [EVAL2.json ...] [--hardware TEXT] [--notes FILE]
+     [--history FILE] [--reproduce COMMANDS.sh]
 Each EVAL.json is `unmask eval ... --json` output; one table per region/censor evaluated.
 """
 
@@ -12,6 +13,8 @@ import json
 from pathlib import Path
 
 from unmask.runtime import load_model
+from unmask.spec import REGIONS
+from unmask.train.config import DEFAULT_MASK_MIX
 
 
 def _fmt(cell: dict | None, nd: int) -> str:
@@ -32,12 +35,35 @@ def eval_table(report: dict) -> str:
     return head + "\n\n" + "\n".join(rows)
 
 
+def val_text(val: dict | None) -> str:
+    """The training run's last validation metrics as one line."""
+    if not val:
+        return "not run"
+    names = {"psnr": "PSNR {:.2f} dB", "ssim": "SSIM {:.3f}", "l1": "L1 {:.4f}", "lpips": "LPIPS {:.3f}"}
+    return ", ".join(names[k].format(val[k]) for k in names if k in val)
+
+
+def censor_mix(training: dict) -> str:
+    """The training's censor-kind weights as text (the arch-independent default when the run set none)."""
+
+    def fmt(mix: dict) -> str:
+        return ", ".join(f"{k} {float(w):g}" for k, w in mix.items())
+
+    if training.get("mask_mix"):
+        return fmt(training["mask_mix"])
+    region = training.get("region")
+    regions = REGIONS if region == "mix" else (region,)
+    return "default: " + "; ".join(f"{r}: {fmt(DEFAULT_MASK_MIX[r])}" for r in regions if r in DEFAULT_MASK_MIX)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("model", type=Path)
     ap.add_argument("evals", type=Path, nargs="*")
     ap.add_argument("--hardware", default="2 CPU cores (no GPU), PyTorch CPU build")
     ap.add_argument("--notes", type=Path, help="markdown appended as 'Known failure cases'")
+    ap.add_argument("--history", type=Path, help="markdown on how the weights came to be (warm starts, stages)")
+    ap.add_argument("--reproduce", type=Path, help="shell commands that train and export this model")
     args = ap.parse_args()
     m = load_model(args.model, "cpu", 1)
     meta, t = m.meta, dict(m.meta.training)
@@ -53,16 +79,18 @@ def main() -> None:
         f"| file | `{args.model.name}` ({size_mb:.1f} MB, fp32 ONNX, opset 17, dynamic batch) |",
         f"| architecture | `{meta.arch}`, preset `{meta.preset}` ({meta.size} px canonical face crop) |",
         f"| region | {meta.region} (hole fill `{meta.hole_fill}`, mask 1 = hole, values in {list(meta.value_range)}) |",
-        f"| data | `{t.get('data')}` (CelebA; non-commercial research use), region mix `{t.get('region')}`, censor kinds {t.get('mask_mix')} |",
+        f"| data | `{t.get('data')}` (CelebA; non-commercial research use), region mix `{t.get('region')}`, censor kinds {censor_mix(t)} |",
         f"| training | {t.get('steps')} steps, {t.get('samples')} samples, batch {t.get('batch_size')}, {t.get('wall_minutes')} min wall, seed {t.get('seed')}, {t.get('world_size')} process(es) |",
         f"| hardware | {args.hardware}; torch {t.get('torch')} |",
+        f"| initialised from | {('`' + str(t['init']) + '` (warm start; steps and samples above count this run only)') if t.get('init') else 'random (trained from scratch)'} |",
         f"| loss weights | {t.get('weights') or 'paper defaults of the arch'} |",
         f"| run | `runs/{t.get('run')}` (not committed); trained {t.get('trained')}, exported {t.get('exported')} |",
-        f"| validation at the last step (training's fixed masks) | {t.get('val')} |",
-        "",
-        "## Evaluation",
+        f"| validation at the last step (training's own fixed validation masks) | {val_text(t.get('val'))} |",
         "",
     ]
+    if args.history and args.history.is_file():
+        lines += ["## Training history", "", args.history.read_text().strip(), ""]
+    lines += ["## Evaluation", ""]
     for e in args.evals:
         lines += [eval_table(json.loads(e.read_text())), ""]
     lines += ["## Known failure cases", ""]
@@ -70,7 +98,13 @@ def main() -> None:
         lines.append(args.notes.read_text().strip())
     else:
         lines.append("Not yet catalogued.")
-    lines += ["", "## Reproduce", "", "See `docs/TRAINING.md` and the README's model table for the exact commands.", ""]
+    lines += ["", "## Reproduce", ""]
+    if args.reproduce and args.reproduce.is_file():
+        lines += ["On 2 CPU cores (on a GPU: `--preset paper --device cuda`; see `docs/TRAINING.md`):", "", "```bash",
+                  args.reproduce.read_text().strip(), "```"]  # fmt: skip
+    else:
+        lines.append("See `docs/TRAINING.md` and the README's model table.")
+    lines.append("")
     out = args.model.with_suffix(".md")
     out.write_text("\n".join(lines))
     print(out)

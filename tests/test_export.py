@@ -67,7 +67,7 @@ def test_export_every_arch_with_parity_and_metadata(arch, runs, tmp_path_factory
                                                                          "face-eyes", "tiny")  # fmt: skip
     assert meta.hole_fill == spec.hole_fill and meta.inputs == ("image", "mask", *spec.extra_inputs)
     t = meta.training
-    assert t["steps"] == 1 and t["samples"] == 2 and t["hole_fill"] == spec.hole_fill
+    assert t["steps"] == 1 and t["samples"] == 2 and t["hole_fill"] == spec.hole_fill and t["init"] is None
     assert t["data"].endswith("faces-12") and t["torch"] == str(torch.__version__) and t["exported"]
     # the runtime reads it and restores crops of the right size
     m = load_model(out, "cpu", 1)

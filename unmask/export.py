@@ -111,6 +111,7 @@ def _training_facts(ckpt: dict[str, Any], cfg: dict[str, Any], hole_fill: str) -
         "world_size": int(ckpt.get("world_size", 1)),
         "seed": cfg.get("seed"),
         "lr": cfg.get("lr"),
+        "init": cfg.get("init"),
         "weights": cfg.get("weights") or {},
         "val": {k: round(float(v), 5) for k, v in dict(ckpt.get("metrics", {})).items()},
         "hole_fill": hole_fill,
