@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import socket
@@ -122,6 +123,43 @@ def test_init_warm_starts_a_new_run_from_another_runs_weights(faces, cache, tmp_
             train(config(faces, cache, tmp_path, name="bad-" + next(iter(kw.values())), max_steps=1, init=str(src.checkpoint), **kw))
         assert str(src.checkpoint) in str(e.value) and all(w in str(e.value) for w in words)
         assert "\n" not in str(e.value)
+
+
+# -- the CUDA precision path, run on CPU ------------------------------------------------------------------------
+def test_precision_choice(monkeypatch):
+    """CPU: contiguous float32. CUDA: channels_last with bfloat16 autocast, float16 (GradScaler) without bf16."""
+    from unmask.train.loop import precision
+
+    assert precision(torch.device("cpu"), True) == (torch.contiguous_format, None)
+    cuda = torch.device("cuda")
+    for bf16, dtype in ((True, torch.bfloat16), (False, torch.float16)):
+        monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda bf16=bf16: bf16)
+        assert precision(cuda, True) == (torch.channels_last, dtype)
+    assert precision(cuda, False) == (torch.channels_last, None)
+
+
+@pytest.mark.parametrize("arch", ["dmfn", "edgeconnect", "glcic", "context-encoder", "lsgan-ae"])
+def test_mixed_precision_channels_last_path_trains_every_arch(arch, faces, cache, tmp_path, monkeypatch):
+    """This machine has no GPU, so the loop's CUDA path (channels_last, float16 autocast, GradScaler shared by the
+    G and D steps, scaler state in checkpoints) runs here on CPU, where autocast and GradScaler work the same way:
+    every arch's losses must stay finite under float16 autocast, update its weights once the scaler has backed off
+    from its first overflows (dmfn skips 4 steps at 65536-8192), and resume."""
+    from unmask.train import loop
+
+    monkeypatch.setattr(loop, "precision", lambda device, amp: (torch.channels_last, torch.float16))
+    events = []
+    run = train(config(faces, cache, tmp_path, arch=arch, name="amp", max_steps=6, validate=True),
+                progress=events.append)  # fmt: skip
+    assert run.step == 6
+    ck = _load(run.checkpoint)
+    assert ck["scaler"]["scale"] > 0, "float16 turns the GradScaler on and its state is saved"
+    steps = [e.logs for e in events if e.kind == "step"]
+    assert len(steps) == 6 and all("scale" in x and math.isfinite(x.get("g/total", math.nan)) for x in steps)
+    assert all(torch.isfinite(v).all() for v in ck["G"].values() if v.is_floating_point())
+    fresh = train(config(faces, cache, tmp_path, arch=arch, name="amp0", max_steps=0))
+    assert not _same_tensors(ck["G"], _load(fresh.checkpoint)["G"]), "the float16 steps updated the generator"
+    cfg, path = resume_config("amp", {"max_steps": 7}, runs=tmp_path)
+    assert train(cfg, resume_from=path).step == 7
 
 
 # -- crash safety -------------------------------------------------------------------------------------------------

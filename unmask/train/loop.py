@@ -70,6 +70,17 @@ def pick_device(name: str) -> torch.device:
     return torch.device("cpu")
 
 
+def precision(device: torch.device, amp: bool) -> tuple[torch.memory_format, torch.dtype | None]:
+    """Memory format and autocast dtype of a run on ``device``.
+
+    CUDA: channels_last, and with ``amp`` bfloat16 autocast where the GPU supports it, else float16 (which turns the
+    run's ``GradScaler`` on). CPU: contiguous float32, no autocast (MEASURED.md: bf16 autocast gave no speed-up)."""
+    if device.type != "cuda":
+        return torch.contiguous_format, None
+    dtype = (torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16) if amp else None
+    return torch.channels_last, dtype
+
+
 def seed_all(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
@@ -279,13 +290,9 @@ class _Run:
             features = SqueezeFeatures(cfg.perceptual_weights)
         self.trainer = self.module.Trainer(self.spec, self.preset, self.G, self.Dm, r.weights, features).to(device)
         self.trainer.train()
-        self.amp_dtype: torch.dtype | None = None
-        self.memory_format = torch.contiguous_format
-        if device.type == "cuda":
-            self.memory_format = torch.channels_last
+        self.memory_format, self.amp_dtype = precision(device, cfg.amp)
+        if self.memory_format == torch.channels_last:
             self.trainer.to(memory_format=torch.channels_last)
-            if cfg.amp:
-                self.amp_dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
         self.opt_g = torch.optim.Adam(self.G.parameters(), lr=r.lr, betas=r.betas)
         self.opt_d = None
         if _has_trainable(self.Dm):
