@@ -210,6 +210,7 @@ def test_models_command(cli, models_dir: Path) -> None:  # noqa: ANN001
     assert infos["tiny_mouth"]["default"] is True and infos["tiny_eyes"]["arch"] == "test-blur"
     table = cli("models")
     assert table.exit_code == 0 and "tiny_eyes" in table.stdout and "tiny_mouth" in table.stdout
+    assert "default" in table.stdout and f"in {models_dir}" in table.stdout  # each folder under its table
 
 
 def test_no_model_installed_says_so(cli, photo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001

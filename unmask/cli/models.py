@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import typer
 
@@ -14,6 +15,7 @@ def register(app: typer.Typer) -> None:
 
 
 def models(as_json: bool = typer.Option(False, "--json", help="JSON list instead of a table.")) -> None:
+    from rich import box
     from rich.table import Table
 
     from unmask.runtime.registry import list_models, model_dirs
@@ -27,8 +29,22 @@ def models(as_json: bool = typer.Option(False, "--json", help="JSON list instead
         dirs = ", ".join(map(str, model_dirs())) or "models/ (missing)"
         out.print(f"no models installed (searched {dirs}); train one with `unmask train` and `unmask export`, or set $UNMASK_MODELS")
         return
-    table = Table("name", "arch", "region", "crop", "MB", "file", "note")
+    folders: dict[str, list] = {}  # one table per folder, in search order, its path under the table
     for i in infos:
-        note = f"[red]{i.error}[/]" if i.error else ("default" if i.default else "")
-        table.add_row(i.name, i.arch, i.region, f"{i.size} px" if i.size else "?", f"{i.bytes / 1e6:.1f}", str(i.path), note)
-    out.print(table)
+        folders.setdefault(_shown(i.path.parent), []).append(i)
+    for folder, group in folders.items():
+        table = Table(box=box.SIMPLE_HEAD, caption=f"in {folder}", caption_justify="left")
+        for col in ("name", "arch", "region", "crop", "MB", "note"):
+            table.add_column(col, no_wrap=True)  # whole names even in an 80-column pipe
+        for i in group:
+            note = f"[red]{i.error}[/]" if i.error else ("default" if i.default else "")
+            table.add_row(i.name, i.arch, i.region, f"{i.size} px" if i.size else "?", f"{i.bytes / 1e6:.1f}", note)
+        out.print(table)
+
+
+def _shown(path: Path) -> str:
+    """A model file's path, relative to the working folder when it lies under it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
