@@ -37,15 +37,18 @@ def table(reports: list[dict]) -> str:
         for name in [*models, *(b for b in BASELINES if b in rows)]:
             r = rows[name]
             gain = frac = beats = ""
+            lp = r.get("lpips")  # None with `unmask eval --no-lpips`
+            lp_text = f"{lp['mean']:.3f}" if lp else "-"
             if telea and name not in BASELINES:
                 gain = f"{r['psnr']['mean'] - telea['psnr']['mean']:+.2f}"
-                frac = f"{r['lpips']['mean'] / telea['lpips']['mean']:.2f}"
-                ok = (r["psnr"]["mean"] > telea["psnr"]["mean"] and r["ssim"]["mean"] > telea["ssim"]["mean"]
-                      and r["lpips"]["mean"] < telea["lpips"]["mean"])  # fmt: skip
-                beats = "yes" if ok else "**no**"
+                if lp and telea.get("lpips"):
+                    frac = f"{lp['mean'] / telea['lpips']['mean']:.2f}"
+                    ok = (r["psnr"]["mean"] > telea["psnr"]["mean"] and r["ssim"]["mean"] > telea["ssim"]["mean"]
+                          and lp["mean"] < telea["lpips"]["mean"])  # fmt: skip
+                    beats = "yes" if ok else "**no**"
             lines.append(
                 f"| {CENSOR_NAMES.get(censor, censor)} | {name} | {r['psnr']['mean']:.2f} | {r['ssim']['mean']:.3f} | "
-                f"{r['l1']['mean']:.4f} | {r['lpips']['mean']:.3f} | {gain} | {frac} | {beats} |"
+                f"{r['l1']['mean']:.4f} | {lp_text} | {gain} | {frac} | {beats} |"
             )
     return "\n".join(lines)
 
