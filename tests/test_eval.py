@@ -214,3 +214,22 @@ def test_cli_table_and_clear_errors(val: Path, tiny_model: Path, tmp_path: Path)
                               "--no-lpips"])
     assert res.exit_code == 0, res.output
     assert "PSNR" in res.stdout and "tiny" in res.stdout and "none" in res.stdout and "[" in res.stdout
+
+
+def test_mosaic_means_apply_to_models_not_to_the_opencv_baselines(val: Path, tiny_model: Path) -> None:
+    """On mosaics the models' results keep the mosaic's block means (as `unmask run` does) and score better for
+    it; Telea stays plain OpenCV either way; the JSON says which was measured."""
+    from unmask.cli.app import app
+
+    rows = {}
+    for flag in ("--mosaic-means", "--no-mosaic-means"):
+        res = CliRunner().invoke(app, ["eval", str(val), "--region", "eyes", "--censor", "pixelate", "--model",
+                                       str(tiny_model), "--n", "3", "--baseline", "telea", "--no-lpips", "--json",
+                                       "--threads", "1", flag])  # fmt: skip
+        assert res.exit_code == 0, res.output
+        data = json.loads(res.stdout.strip().splitlines()[-1])
+        assert data["settings"]["mosaic_means"] is (flag == "--mosaic-means")
+        rows[flag] = {r["name"]: r for r in data["rows"]}
+    on, off = rows["--mosaic-means"], rows["--no-mosaic-means"]
+    assert on["tiny"]["psnr"]["mean"] > off["tiny"]["psnr"]["mean"] + 0.5
+    assert on["telea"]["psnr"] == off["telea"]["psnr"]

@@ -239,6 +239,11 @@ def test_pixelate_produces_blocks(block: int) -> None:
             assert np.abs(cell[0, 0].astype(float) - src.reshape(-1, 3).mean(0)).max() <= 1.0, "block = mean"
     # neighbouring blocks differ (noise): it is a mosaic, not a flat fill
     assert len({tuple(out[y0 + k * block, x0]) for k in range(5)}) > 1
+    # a box that is not a whole number of blocks: the cut last blocks average what they cover
+    mask[y0 : y0 + 5 * block + 2, x0 : x0 + 6 * block + 1] = 255
+    out = pixelate(img, mask, block)
+    cut = img[y0 + 5 * block : y0 + 5 * block + 2, x0 + 6 * block : x0 + 6 * block + 1].reshape(-1, 3).mean(0)
+    assert np.abs(out[y0 + 5 * block, x0 + 6 * block].astype(float) - cut).max() <= 0.5
 
 
 def test_eye_band_is_a_mosaic_over_both_eyes(astronaut, astronaut_face) -> None:  # noqa: ANN001

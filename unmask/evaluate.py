@@ -77,7 +77,9 @@ NONE_BASELINE = "none"
 class EvalSettings:
     """``region``: eyes or mouth; ``censor``: a censor kind of that region (default :data:`DEFAULT_CENSOR`);
     ``n``: photos to use (the first ``n`` sorted); ``seed``: base of the per-photo censor RNG;
-    ``grid_faces``: faces kept for :func:`make_grid`; ``lpips_size``: aligned crop side for LPIPS and the grid."""
+    ``grid_faces``: faces kept for :func:`make_grid`; ``lpips_size``: aligned crop side for LPIPS and the grid;
+    ``mosaic_means``: the models' results keep a mosaic's block means as ``unmask run`` does (the OpenCV baselines
+    are always plain OpenCV)."""
 
     region: str
     censor: str | None = None
@@ -85,6 +87,7 @@ class EvalSettings:
     seed: int = 0
     grid_faces: int = GRID_FACES
     lpips_size: int = LPIPS_SIZE
+    mosaic_means: bool = True
 
     def __post_init__(self) -> None:
         if self.region not in REGIONS:
@@ -245,7 +248,7 @@ class EvalReport:
         return sum(f.outside for f in self.faces)
 
     def to_dict(self, per_face: bool = False) -> dict[str, Any]:
-        """``settings`` (data, region, censor, seed, n, lpips_size, lpips), the counts, one ``rows`` entry per
+        """``settings`` (data, region, censor, seed, n, lpips_size, lpips, mosaic_means), the counts, one ``rows`` entry per
         method and, with ``per_face``, every face's scores (``faces``)."""
         s = self.settings
         out: dict[str, Any] = {
@@ -257,6 +260,7 @@ class EvalReport:
                 "n": s.n,
                 "lpips_size": s.lpips_size,
                 "lpips": self.lpips,
+                "mosaic_means": s.mosaic_means,
             },
             "photos": self.photos,
             "unreadable": self.unreadable,
@@ -371,7 +375,8 @@ def evaluate(
         finder = FaceFinder()
     given = _GivenFaces()
     restorers = {
-        name: Restorer({settings.region: as_inpainter(m)}, region=settings.region, finder=given)  # type: ignore[arg-type]
+        name: Restorer({settings.region: as_inpainter(m)}, region=settings.region, finder=given,  # type: ignore[arg-type]
+                       keep_mosaic=settings.mosaic_means and kinds[name] != "baseline")
         for name, m in methods.items()
         if not is_none_baseline(m)
     }

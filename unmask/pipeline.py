@@ -23,6 +23,7 @@ from unmask.face.types import Face
 from unmask.masks.geometry import dilate, eye_frame
 from unmask.masks.hole import hole_mask
 from unmask.masks.occluder import Decision, covered, occluder_pixels
+from unmask.mosaic import find_mosaic, keep_block_means
 
 AUTO_SIZE = 128  # crop side at which ``auto`` looks at a face (the cues are scale-free)
 OCCLUDER_REACH = 0.35  # how far (inter-ocular distances) a found occluder may grow the hole
@@ -104,6 +105,8 @@ class Restorer:
     ``models``: inpainter per region (``{"eyes": m1, "mouth": m2}``); ``region``: "eyes", "mouth" or "auto".
     With ``auto`` each face's covered region is decided from its pixels and faces with nothing covered are
     left as they are. ``finder``: a :class:`FaceFinder` (made here when None; closed by :meth:`close`).
+    ``keep_mosaic``: where a face's hole covers a mosaic, the restored blocks keep the mosaic's block means
+    (:mod:`unmask.mosaic`).
     """
 
     def __init__(
@@ -114,6 +117,7 @@ class Restorer:
         min_face: int = 24,
         finder: FaceFinder | None = None,
         grow_to_occluder: bool = True,
+        keep_mosaic: bool = True,
     ) -> None:
         if region not in ("eyes", "mouth", "auto"):
             raise ValueError(f"unknown region {region!r} (choose eyes, mouth or auto)")
@@ -126,6 +130,7 @@ class Restorer:
         self.finder = finder or FaceFinder(max_faces=max_faces, min_face=min_face)
         self._own_finder = finder is None
         self.grow_to_occluder = grow_to_occluder
+        self.keep_mosaic = keep_mosaic
 
     def close(self) -> None:
         if self._own_finder:
@@ -214,7 +219,11 @@ class Restorer:
                     outputs = model.run(crops, holes, [j.guide for j in batch])
             with _timed(timings, "blend"):
                 for j, crop_out in zip(batch, outputs):
-                    paste(out, crop_out, j.hole, j.aligned.matrix, reference=j.aligned.crop)
+                    _, box = paste(out, crop_out, j.hole, j.aligned.matrix, reference=j.aligned.crop)
+                    found = find_mosaic(rgb, box) if self.keep_mosaic and box is not None and user_mask is None else None
+                    if found is not None:
+                        keep_block_means(out, found)
+                        j.decision += f"; kept the means of {len(found)} mosaic blocks"
                     if hole_img is not None:
                         hole_img |= hole_to_image(j.hole, j.aligned.matrix, rgb.shape[:2])
                     name = getattr(model, "name", key)

@@ -45,6 +45,7 @@ def evaluate(
     per_face: bool = typer.Option(False, "--per-face", help="With --json: include every face's scores."),
     grid: Optional[Path] = typer.Option(None, "--grid", help="Write a PNG: censored input, each method, original, for the first faces."),
     grid_faces: int = typer.Option(6, "--grid-faces", min=1, help="Rows of the --grid picture."),
+    mosaic_means: bool = typer.Option(True, "--mosaic-means/--no-mosaic-means", help="Models keep a mosaic's block means, as `unmask run` does (baselines stay plain OpenCV)."),
     no_lpips: bool = typer.Option(False, "--no-lpips", help="Skip LPIPS (no torch or weights needed)."),
     lpips_weights: Optional[Path] = typer.Option(None, "--lpips-weights", help="LPIPS v0.1 SqueezeNet heads (default: $UNMASK_LPIPS_WEIGHTS or ../shared/weights)."),
     features_weights: Optional[Path] = typer.Option(None, "--features-weights", help="SqueezeNet 1.1 features (default: $UNMASK_PERCEPTUAL_WEIGHTS or ../shared/weights)."),
@@ -55,13 +56,14 @@ def evaluate(
     guarded(_eval, locals())
 
 
-def _eval(data, region, censor, model, baseline, n, seed, as_json, per_face, grid, grid_faces, no_lpips,
+def _eval(data, region, censor, model, baseline, n, seed, as_json, per_face, grid, grid_faces, mosaic_means, no_lpips,
           lpips_weights, features_weights, device, threads, debug) -> int:  # noqa: ANN001 - mirrors evaluate()
     from unmask.evaluate import EvalSettings, evaluate, list_photos, make_grid
 
     set_threads(threads)
     try:
-        settings = EvalSettings(region.value, censor.value if censor else None, n, seed, grid_faces)
+        settings = EvalSettings(region.value, censor.value if censor else None, n, seed, grid_faces,
+                                mosaic_means=mosaic_means)
     except ValueError as e:
         fail(str(e))
     try:

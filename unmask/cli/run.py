@@ -35,6 +35,7 @@ def run(
     mask: Optional[Path] = typer.Option(None, "--mask", help="Your own hole for every input: an image of the photo's size, white = restore."),
     invert_mask: bool = typer.Option(False, "--invert-mask", help="The --mask file has black = restore."),
     edges: Optional[Path] = typer.Option(None, "--edges", help="Your own edges for the holes (EdgeConnect models): an image of the photo's size, white = edge; transparent pixels leave the model's own edges."),
+    mosaic_means: bool = typer.Option(True, "--mosaic-means/--no-mosaic-means", help="Where a hole covers a mosaic, keep the block means the mosaic shows (only the detail is invented)."),
     max_faces: int = typer.Option(20, "--max-faces", min=1, help="At most this many faces per photo, largest first."),
     min_face: int = typer.Option(24, "--min-face", min=1, help="Skip faces smaller than this (pixels)."),
     compare: bool = typer.Option(False, "--compare", help="Also write NAME.compare.png: input | result."),
@@ -67,7 +68,7 @@ def _load_models(model: Optional[str], region: str, device: str, threads: int, d
     return models
 
 
-def _run(inputs, region, out_dir, model, device, mask, invert_mask, edges, max_faces, min_face, compare, save_mask,
+def _run(inputs, region, out_dir, model, device, mask, invert_mask, edges, mosaic_means, max_faces, min_face, compare, save_mask,
          overwrite, recursive, fmt, as_json, threads, max_pixels, debug) -> int:  # noqa: ANN001 - mirrors run()
     from unmask.batch import BatchOptions, load_user_edges, load_user_mask, run_batch, summary
     from unmask.inputs import discover
@@ -106,7 +107,7 @@ def _run(inputs, region, out_dir, model, device, mask, invert_mask, edges, max_f
     records = []
     t0 = time.perf_counter()
     n_jobs = sum(1 for i in items if getattr(i, "failed", True))  # jobs and failed skips; notices are not counted
-    with Restorer(models, region=region.value, max_faces=max_faces, min_face=min_face) as restorer:
+    with Restorer(models, region=region.value, max_faces=max_faces, min_face=min_face, keep_mosaic=mosaic_means) as restorer:
         progress = _Progress(n_jobs, as_json)
         with progress:
             for rec in run_batch(items, restorer, options):

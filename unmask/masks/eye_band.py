@@ -26,17 +26,22 @@ def eye_band_polygon(pts: np.ndarray, rng: np.random.Generator | None = None) ->
 
 
 def pixelate(img: np.ndarray, mask: np.ndarray, block: float) -> np.ndarray:
-    """``img`` with the pixels under ``mask`` replaced by a mosaic of ``block``-pixel squares (block means)."""
+    """``img`` with the pixels under ``mask`` replaced by a mosaic of ``block``-pixel squares, each the exact mean
+    of the pixels it covers (the grid starts at the mask's top-left corner; the last row and column of squares
+    are cut where the mask's box ends, and average what they cover)."""
     ys, xs = np.nonzero(mask)
     if len(ys) == 0:
         return img.copy()
     b = max(2, int(round(block)))
     y0, x0 = ys.min(), xs.min()
     y1, x1 = ys.max() + 1, xs.max() + 1
-    region = img[y0:y1, x0:x1]
+    region = img[y0:y1, x0:x1].astype(np.float64)
     h, w = region.shape[:2]
-    small = cv2.resize(region, (max(1, -(-w // b)), max(1, -(-h // b))), interpolation=cv2.INTER_AREA)
-    mosaic = cv2.resize(small, (small.shape[1] * b, small.shape[0] * b), interpolation=cv2.INTER_NEAREST)[:h, :w]
+    starts_y, starts_x = np.arange(0, h, b), np.arange(0, w, b)
+    sums = np.add.reduceat(np.add.reduceat(region, starts_y, axis=0), starts_x, axis=1)
+    counts = np.outer(np.diff(np.append(starts_y, h)), np.diff(np.append(starts_x, w)))[..., None]
+    means = np.rint(sums / counts).astype(np.uint8)
+    mosaic = np.repeat(np.repeat(means, b, axis=0), b, axis=1)[:h, :w]
     out = img.copy()
     sub = mask[y0:y1, x0:x1] > 0
     out[y0:y1, x0:x1][sub] = mosaic[sub]
