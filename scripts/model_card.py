@@ -28,6 +28,8 @@ def eval_table(report: dict) -> str:
     head = (f"`unmask eval` on {report.get('faces_scored', '?')} faces of `{s.get('data', '?')}`, region "
             f"**{s.get('region', '?')}**, censor **{s.get('censor', '?')}**, seed {s.get('seed', '?')} "
             f"(mean [95% interval]; PSNR/L1 in the censored pixels, SSIM on their box, LPIPS on the face crop)")
+    if s.get("censor") == "pixelate" and s.get("mosaic_means"):
+        head += "; the models' results keep the mosaic's block means (unmask's mosaic step), the baselines are plain OpenCV"
     rows = ["| method | PSNR dB | SSIM | L1 | LPIPS | changed outside the blend margin |", "| --- | --- | --- | --- | --- | --- |"]
     for r in report["rows"]:
         rows.append(f"| {r['name']} | {_fmt(r['psnr'], 2)} | {_fmt(r['ssim'], 3)} | {_fmt(r['l1'], 4)} | "

@@ -222,7 +222,7 @@ class Restorer:
                     _, box = paste(out, crop_out, j.hole, j.aligned.matrix, reference=j.aligned.crop)
                     found = find_mosaic(rgb, box) if self.keep_mosaic and box is not None and user_mask is None else None
                     if found is not None:
-                        keep_block_means(out, found)
+                        keep_block_means(out, found, original=rgb)
                         j.decision += f"; kept the means of {len(found)} mosaic blocks"
                     if hole_img is not None:
                         hole_img |= hole_to_image(j.hole, j.aligned.matrix, rgb.shape[:2])
