@@ -1,5 +1,5 @@
 """The quick-start demo: censor the public-domain astronaut portrait shipped with scikit-image with unmask's own
-eye bar (and a surgical mask), restore both with the default models through the `unmask` command, and write
+eye bar, pixelated eye band and surgical mask, restore each with the default models through the `unmask` command, and write
 before/after images to demo/ (or the folder given). Run: python scripts/demo.py [OUT]"""
 
 from __future__ import annotations
@@ -26,13 +26,14 @@ def main(out: Path) -> int:
         return 1
     inputs = out / "censored"
     inputs.mkdir(exist_ok=True)
-    for kind, region in (("bar", "eyes"), ("surgical", "mouth")):
+    cases = (("eyes", "bar", "eyes"), ("mosaic", "pixelate", "eyes"), ("mouth", "surgical", "mouth"))
+    for name, kind, _ in cases:
         censored, _ = draw_censor(photo, faces[0].landmarks, kind)
-        Image.fromarray(censored).save(inputs / f"astronaut_{region}.png")
+        Image.fromarray(censored).save(inputs / f"astronaut_{name}.png")
     Image.fromarray(photo).save(out / "astronaut_original.png")
     code = 0
-    for region in ("eyes", "mouth"):
-        cmd = [sys.executable, "-m", "unmask", str(inputs / f"astronaut_{region}.png"), "--region", region,
+    for name, _, region in cases:
+        cmd = [sys.executable, "-m", "unmask", str(inputs / f"astronaut_{name}.png"), "--region", region,
                "--out", str(out / "restored"), "--compare", "--overwrite"]
         print("$", " ".join(cmd[2:]).replace("-m unmask", "unmask"), flush=True)
         code |= subprocess.call(cmd)
