@@ -93,10 +93,17 @@ def _lattice(lines: list[int]) -> list[int]:
 def find_mosaic(rgb: np.ndarray, box: tuple[int, int, int, int]) -> Mosaic | None:
     """The mosaic of ``rgb`` inside ``box`` = (x0, y0, x1, y1), or None when the region holds none."""
     x0, y0, x1, y1 = (int(v) for v in box)
-    region = rgb[y0:y1, x0:x1].astype(np.int16)
-    h, w = region.shape[:2]
+    h, w = max(y1 - y0, 0), max(x1 - x0, 0)
     if h < 2 * MIN_BLOCK or w < 2 * MIN_BLOCK:
         return None
+    # quick rejection on one channel (a bar or a photo, the common case, costs a fraction of the full test):
+    # a mosaic's green channel is flat inside blocks and changes on a regular grid of columns
+    green = rgb[y0:y1, x0:x1, 1].astype(np.int16)
+    gx = np.abs(np.diff(green, axis=1)) > TOLERANCE  # changes between columns
+    beside_flat = ~gx[:, :-2] | ~gx[:, 2:]  # a change with a flat step on its left or right
+    if beside_flat.mean() < 0.05 or not _lattice(_edges(gx[:, 1:-1], beside_flat, axis=0)):
+        return None
+    region = rgb[y0:y1, x0:x1].astype(np.int16)
     dx = np.abs(np.diff(region, axis=1)).max(axis=2) > TOLERANCE  # H x (W-1): changes between columns
     dy = np.abs(np.diff(region, axis=0)).max(axis=2) > TOLERANCE  # (H-1) x W: changes between rows
     # flat pixels: equal to the right and lower neighbour; a mosaic's blocks are flat but for their last row/column
