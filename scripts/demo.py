@@ -1,6 +1,6 @@
 """The quick-start demo: censor the public-domain astronaut portrait shipped with scikit-image with unmask's own
-eye bar, pixelated eye band and surgical mask, restore each with the default models through the `unmask` command, and write
-before/after images to demo/ (or the folder given). Run: python scripts/demo.py [OUT]"""
+eye bar, pixelated eye band and surgical mask, restore each with the default models through the `unmask` command,
+and write before/after images to demo/ (or the folder given). Run: python scripts/demo.py [OUT]"""
 
 from __future__ import annotations
 

@@ -86,6 +86,16 @@ def val_faces(val_dir: Path) -> list[Path]:
 
 
 @pytest.fixture(scope="session")
+def lpips():  # noqa: ANN201 - unmask.metrics.LPIPS, imported lazily (torch)
+    """The LPIPS metric with the SqueezeNet heads of ../shared/weights; skips the test when they are absent."""
+    if not (SHARED / "weights" / "lpips_squeeze_v0.1.pth").is_file():
+        pytest.skip("LPIPS weights absent from ../shared/weights")
+    from unmask.metrics import LPIPS
+
+    return LPIPS()
+
+
+@pytest.fixture(scope="session")
 def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A models folder with ``tiny_eyes.onnx`` and ``tiny_mouth.onnx`` (box-blur generators of side
     :data:`MODEL_SIZE`) and a ``defaults.txt`` naming them, so they win over anything in the repo's models/."""

@@ -53,15 +53,10 @@ def finder():  # noqa: ANN201 - FaceFinder, imported lazily (mediapipe)
 
 
 @pytest.fixture(scope="module")
-def report(val: Path, tiny_model: Path, finder):  # noqa: ANN001, ANN201
-    weights = SHARED / "weights"
-    if not (weights / "lpips_squeeze_v0.1.pth").is_file():
-        pytest.skip("LPIPS weights absent from ../shared/weights")
-    from unmask.metrics import LPIPS
-
+def report(val: Path, tiny_model: Path, finder, lpips):  # noqa: ANN001, ANN201
     methods, kinds, notes = build_methods([str(tiny_model)], ["telea", "ns", "none"], "eyes", "cpu", 1)
     assert notes == []
-    return evaluate(list_photos(val, N), methods, EvalSettings("eyes", n=N, seed=3), lpips=LPIPS(), finder=finder,
+    return evaluate(list_photos(val, N), methods, EvalSettings("eyes", n=N, seed=3), lpips=lpips, finder=finder,
                     kinds=kinds)
 
 
