@@ -105,3 +105,59 @@ def hole_to_image(hole: np.ndarray, matrix: np.ndarray, shape: tuple[int, int]) 
     """The crop-frame hole (SxS uint8) warped into an HxW uint8 image-frame mask (for ``--save-mask``)."""
     inv = cv2.invertAffineTransform(matrix)
     return cv2.warpAffine(hole, inv, (shape[1], shape[0]), flags=cv2.INTER_NEAREST, borderValue=0)
+
+
+# -- tight holes at photo resolution ---------------------------------------------------------------------------
+RING_PX = 0.08
+"""Width of the colour-matching ring around a photo-resolution hole, in inter-ocular distances (at least 3 px)."""
+
+
+def hole_alpha(occluder: np.ndarray, margin: int) -> tuple[np.ndarray, np.ndarray]:
+    """(hole, alpha) over an occluder's box: the hole (uint8, 255 = restore) is every pixel within ``margin``
+    (Euclidean) of the occluder (uint8, 255 = covered); alpha (float32) is 1 on the occluder and on the inner
+    part of the margin, falls to 0 across the outer half of the margin (at least one pixel), and is exactly 0
+    outside the hole, so no pixel beyond hole + margin can change."""
+    occ = occluder > 0
+    if not occ.any():
+        z = np.zeros(occluder.shape, np.float32)
+        return np.zeros(occluder.shape, np.uint8), z
+    dist = cv2.distanceTransform(np.where(occ, 0, 255).astype(np.uint8), cv2.DIST_L2, 5)
+    hole = dist <= margin + 1e-3
+    feather = max(1.0, margin / 2.0)
+    alpha = np.clip((margin + 1.0 - dist) / feather, 0.0, 1.0).astype(np.float32)
+    alpha[~hole] = 0.0
+    alpha[occ] = 1.0
+    return np.where(hole, 255, 0).astype(np.uint8), alpha
+
+
+def paste_in_box(
+    rgb: np.ndarray,
+    crop_out: np.ndarray,
+    matrix: np.ndarray,
+    box: tuple[int, int, int, int],
+    hole: np.ndarray,
+    alpha: np.ndarray,
+    ring: int,
+) -> bool:
+    """Blends the generator's ``crop_out`` (SxSx3 uint8, canonical frame; ``matrix``: photo -> crop) into
+    ``rgb`` (HxWx3 uint8, in place) over ``box`` = (x0, y0, x1, y1) with ``alpha`` (float32 over the box), after
+    matching its colour to the photo on a ring of ``ring`` pixels of known pixels just outside ``hole``.
+    Pixels where ``alpha`` is 0 are not written. Returns whether any pixel was written."""
+    x0, y0, x1, y1 = box
+    size = (x1 - x0, y1 - y0)
+    inv = cv2.invertAffineTransform(matrix)
+    to_box = inv.copy()
+    to_box[:, 2] -= (x0, y0)
+    warped = cv2.warpAffine(crop_out, to_box, size, flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
+    roi = rgb[y0:y1, x0:x1]
+    sel = alpha > 0
+    if not sel.any():
+        return False
+    grown = cv2.dilate(hole, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * ring + 1, 2 * ring + 1)))
+    band = (grown > 0) & (hole == 0)
+    if band.sum() >= 16:
+        shift = roi[band].astype(np.float32).mean(0) - warped[band].mean(0)
+        warped += np.clip(shift, -MAX_SHIFT, MAX_SHIFT)
+    a = alpha[sel][:, None]
+    roi[sel] = np.clip(a * warped[sel] + (1 - a) * roi[sel].astype(np.float32) + 0.5, 0, 255).astype(np.uint8)
+    return True

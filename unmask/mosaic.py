@@ -14,8 +14,12 @@ mosaics); :func:`keep_block_means` applies the shift. Arrays: HxWx3 uint8 RGB.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    from unmask.masks.find import Occluder
 
 TOLERANCE = 2  # grey levels: pixels of one block differ by at most this (lossless mosaics; 8-bit rounding)
 MIN_BLOCK = 3  # px: smaller "blocks" are texture, not a mosaic
@@ -136,6 +140,32 @@ def find_mosaic(rgb: np.ndarray, box: tuple[int, int, int, int]) -> Mosaic | Non
     if keep.sum() < MIN_CELLS:
         return None
     return Mosaic(y0 + rows[0], x0 + cols[0], side_y, side_x, colours, keep)
+
+
+def mosaic_from_lattice(rgb: np.ndarray, occluder: "Occluder") -> Mosaic | None:
+    """The :class:`Mosaic` of a pixelated censor found by :func:`unmask.masks.find_mosaic.find_mosaic_band`
+    (its lattice known, JPEG-compressed or not): the whole blocks inside the censor, with their mean colours in
+    ``rgb`` (the censored photo; JPEG keeps a block's mean well). None when fewer than :data:`MIN_CELLS`."""
+    if occluder.lattice is None:
+        return None
+    oy, ox, sy, sx = occluder.lattice
+    ys, xs = np.nonzero(occluder.mask)
+    if not len(ys) or sy < MIN_BLOCK or sx < MIN_BLOCK:
+        return None
+    bx, by = occluder.box[0], occluder.box[1]
+    my0, my1, mx0, mx1 = by + ys.min(), by + ys.max() + 1, bx + xs.min(), bx + xs.max() + 1
+    y0 = oy + -(-(my0 - oy) // sy) * sy
+    x0 = ox + -(-(mx0 - ox) // sx) * sx
+    n_r, n_c = (my1 - y0) // sy, (mx1 - x0) // sx
+    if n_r < 1 or n_c < 1 or n_r * n_c < MIN_CELLS:
+        return None
+    region = rgb[y0 : y0 + n_r * sy, x0 : x0 + n_c * sx].astype(np.float32)
+    colours = region.reshape(n_r, sy, n_c, sx, 3).mean(axis=(1, 3))
+    inside = occluder.mask[y0 - by : y0 - by + n_r * sy, x0 - bx : x0 - bx + n_c * sx] > 0
+    blocks = inside.reshape(n_r, sy, n_c, sx).all(axis=(1, 3))
+    if blocks.sum() < MIN_CELLS:
+        return None
+    return Mosaic(int(y0), int(x0), int(sy), int(sx), colours.astype(np.float32), blocks)
 
 
 def keep_block_means(

@@ -1,9 +1,11 @@
 """One photo in, one result out: arrays in, arrays out, no printing, no files.
 
 For each face (largest first, up to ``max_faces``): decide the region (given, or ``auto`` from the pixels),
-align the face to the model's canonical crop fitting only the landmarks that region does not cover, build the
-hole (template + landmarks + the flat occluder found there, or the user's mask), run the model on all faces of
-the photo in one batch, and paste each result back through its feathered hole.
+align the face to the model's canonical crop fitting only the landmarks that region does not cover, find the
+censor itself in the photo (:func:`unmask.masks.find.find_occluder`; the landmarks only say where to look) or
+take the user's mask, run the model on all faces of the photo in one batch with the hole = the censor plus a
+pixel or two, and paste back only that hole, at photo resolution. A face where nothing covers the region is
+left untouched (``force`` restores the landmark region anyway).
 """
 
 from __future__ import annotations
@@ -15,18 +17,17 @@ from typing import Iterator, Mapping, Protocol
 
 import numpy as np
 
-from unmask.compose import hole_to_image, paste
+from unmask.compose import hole_alpha, paste_in_box
 from unmask.edges import EdgeGuide
 from unmask.face.align import Aligned, align, align_checked, matrix_scale, warp_to_crop
 from unmask.face.detect import FaceFinder
 from unmask.face.types import Face
-from unmask.masks.geometry import dilate, eye_frame
-from unmask.masks.hole import hole_mask
-from unmask.masks.occluder import Decision, covered, occluder_pixels
-from unmask.mosaic import find_mosaic, keep_block_means
+from unmask.masks.find import Occluder, find_occluder, landmark_occluder, user_occluder
+from unmask.masks.occluder import Decision, covered
+from unmask.mosaic import keep_block_means, mosaic_from_lattice
 
 AUTO_SIZE = 128  # crop side at which ``auto`` looks at a face (the cues are scale-free)
-OCCLUDER_REACH = 0.35  # how far (inter-ocular distances) a found occluder may grow the hole
+RING = 0.08  # width of the colour-matching ring around a hole, in inter-ocular distances
 
 
 class Inpainter(Protocol):
@@ -44,7 +45,7 @@ class FaceReport:
     score: float
     region: str | None
     decision: str
-    status: str  # "restored", "clean" (auto found nothing covered), "outside-mask"
+    status: str  # "restored", "clean" (auto found nothing covered), "not-covered" (no censor over the region), "outside-mask"
     model: str = ""
 
     def to_dict(self) -> dict:
@@ -85,7 +86,8 @@ class _Job:
     region: str
     decision: str
     aligned: Aligned
-    hole: np.ndarray
+    occluder: Occluder
+    hole: np.ndarray  # in the crop, for the model
     model_key: str
     guide: EdgeGuide | None = None
 
@@ -105,8 +107,9 @@ class Restorer:
     ``models``: inpainter per region (``{"eyes": m1, "mouth": m2}``); ``region``: "eyes", "mouth" or "auto".
     With ``auto`` each face's covered region is decided from its pixels and faces with nothing covered are
     left as they are. ``finder``: a :class:`FaceFinder` (made here when None; closed by :meth:`close`).
-    ``keep_mosaic``: where a face's hole covers a mosaic, the restored blocks keep the mosaic's block means
-    (:mod:`unmask.mosaic`).
+    ``keep_mosaic``: where the censor is a mosaic, the restored blocks keep the mosaic's block means
+    (:mod:`unmask.mosaic`). ``force``: where no censor is found over the region, restore the landmark region
+    anyway (default: leave the face untouched and say so).
     """
 
     def __init__(
@@ -116,8 +119,8 @@ class Restorer:
         max_faces: int = 20,
         min_face: int = 24,
         finder: FaceFinder | None = None,
-        grow_to_occluder: bool = True,
         keep_mosaic: bool = True,
+        force: bool = False,
     ) -> None:
         if region not in ("eyes", "mouth", "auto"):
             raise ValueError(f"unknown region {region!r} (choose eyes, mouth or auto)")
@@ -129,8 +132,8 @@ class Restorer:
         self.region = region
         self.finder = finder or FaceFinder(max_faces=max_faces, min_face=min_face)
         self._own_finder = finder is None
-        self.grow_to_occluder = grow_to_occluder
         self.keep_mosaic = keep_mosaic
+        self.force = force
 
     def close(self) -> None:
         if self._own_finder:
@@ -147,15 +150,15 @@ class Restorer:
         """Which region of ``face`` is covered (``auto``)."""
         return covered(align(rgb, face, AUTO_SIZE, None).crop)
 
-    def build_hole(self, aligned: Aligned, region: str) -> np.ndarray:
-        """The hole for ``region`` in ``aligned``'s crop, grown over a flat occluder that reaches beyond it."""
-        hole = hole_mask(aligned.landmarks, aligned.size, region)
-        if self.grow_to_occluder:
-            occ = occluder_pixels(aligned.crop, hole)
-            if occ.any():
-                reach = dilate(hole, OCCLUDER_REACH * eye_frame(aligned.landmarks)[3])
-                hole = hole | dilate(occ & reach, 1)
-        return hole
+    def find_censor(self, rgb: np.ndarray, aligned: Aligned, region: str) -> tuple[Occluder | None, str]:
+        """The censor over ``region`` of the aligned face, at photo resolution, and what was decided: the
+        censor found, the landmark region (``force``), or None when nothing covers the region."""
+        occ = find_occluder(rgb, aligned.matrix, aligned.size, region)
+        if occ is not None:
+            return occ, f"found a {occ.kind} censor ({occ.area} px)"
+        if self.force:
+            return landmark_occluder(rgb, aligned, region), "no censor found; restored the landmark region (--force)"
+        return None, f"no censor found over the {region}: left untouched (--force restores the {region} region anyway)"
 
     def restore(
         self,
@@ -203,7 +206,12 @@ class Restorer:
                 aligned, on_keypoints = align_checked(rgb, face, model.size, region)
                 if on_keypoints:
                     decision += "; landmarks disagreed with the detector, aligned on its keypoints"
-                jobs.append(_Job(face, region, decision, aligned, self.build_hole(aligned, region), region))
+                occ, found = self.find_censor(rgb, aligned, region)
+                decision += f"; {found}"
+                if occ is None:
+                    reports.append(FaceReport(face.box, face.score, region, decision, "not-covered"))
+                    continue
+                jobs.append(_Job(face, region, decision, aligned, occ, occ.crop_hole(aligned.matrix, aligned.size), region))
         hole_img = np.zeros(rgb.shape[:2], np.uint8) if want_mask else None
         if edges is not None:
             for j in jobs:
@@ -219,13 +227,17 @@ class Restorer:
                     outputs = model.run(crops, holes, [j.guide for j in batch])
             with _timed(timings, "blend"):
                 for j, crop_out in zip(batch, outputs):
-                    _, box = paste(out, crop_out, j.hole, j.aligned.matrix, reference=j.aligned.crop)
-                    found = find_mosaic(rgb, box) if self.keep_mosaic and box is not None and user_mask is None else None
-                    if found is not None:
-                        keep_block_means(out, found, original=rgb)
-                        j.decision += f"; kept the means of {len(found)} mosaic blocks"
+                    occ = j.occluder
+                    hole, alpha = hole_alpha(occ.mask, occ.margin)
+                    ring = max(3, int(round(RING * occ.iod)))
+                    paste_in_box(out, crop_out, j.aligned.matrix, occ.box, hole, alpha, ring)
+                    mosaic = mosaic_from_lattice(rgb, occ) if self.keep_mosaic and occ.lattice is not None else None
+                    if mosaic is not None:
+                        keep_block_means(out, mosaic, original=rgb)
+                        j.decision += f"; kept the means of {len(mosaic)} mosaic blocks"
                     if hole_img is not None:
-                        hole_img |= hole_to_image(j.hole, j.aligned.matrix, rgb.shape[:2])
+                        x0, y0, x1, y1 = occ.box
+                        hole_img[y0:y1, x0:x1] |= hole
                     name = getattr(model, "name", key)
                     reports.append(FaceReport(j.face.box, j.face.score, j.region, j.decision, "restored", str(name)))
         reports.sort(key=lambda r: -(r.box[2] - r.box[0]) * (r.box[3] - r.box[1]))
@@ -234,12 +246,10 @@ class Restorer:
     def _user_job(self, rgb: np.ndarray, face: Face, user_mask: np.ndarray, key: str) -> _Job | None:
         model = self.models[key]
         aligned = align(rgb, face, model.size, None)
-        # any coverage counts: a nearest-neighbour warp would drop thin strokes and edges of the user's hole when
-        # the face is larger in the photo than the crop
-        hole = warp_to_crop(np.where(user_mask > 127, 255, 0).astype(np.uint8), aligned.matrix, model.size)
-        if not (hole > 0).any():
+        occ = user_occluder(user_mask, aligned)
+        if occ is None:
             return None
-        return _Job(face, key, "user mask", aligned, np.where(hole > 0, 255, 0).astype(np.uint8), key)
+        return _Job(face, key, "user mask", aligned, occ, occ.crop_hole(aligned.matrix, aligned.size), key)
 
 
 def guide_to_crop(guide: EdgeGuide, matrix: np.ndarray, size: int) -> EdgeGuide:

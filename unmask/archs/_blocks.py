@@ -207,8 +207,10 @@ def init_kaiming(module: nn.Module) -> nn.Module:
 
 
 def masked_input(image: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """``image`` with its hole zeroed and the mask appended as a 4th channel: ``N x 4 x S x S``."""
-    return torch.cat([image * (1.0 - mask), mask], dim=1)
+    """``image`` with the mask appended as a 4th channel: ``N x 4 x S x S``. The hole pixels are passed as they
+    come: the caller (dataset, runtime) has already filled them as the model's ``hole_fill`` says (``zero``:
+    blanked; ``keep``: the censor's own pixels, e.g. a mosaic's block colours, which the network then sees)."""
+    return torch.cat([image, mask], dim=1)
 
 
 def composite(pred: torch.Tensor, known: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -167,11 +167,11 @@ class EdgeConnectGenerator(nn.Module):
         self.inpaint = GatedUNet(5, 3, width, blocks, "tanh")
 
     def _predict_edges(self, image: torch.Tensor, mask: torch.Tensor, edges: torch.Tensor) -> torch.Tensor:
-        known = 1.0 - mask
-        return self.edge(torch.cat([luma(image) * known, edges * known, mask], dim=1))
+        # the image as filled per hole_fill (see masked_input); the censor's own edges are never a face's
+        return self.edge(torch.cat([luma(image), edges * (1.0 - mask), mask], dim=1))
 
     def _complete(self, image: torch.Tensor, mask: torch.Tensor, edge_map: torch.Tensor) -> torch.Tensor:
-        return self.inpaint(torch.cat([image * (1.0 - mask), edge_map, mask], dim=1))
+        return self.inpaint(torch.cat([image, edge_map, mask], dim=1))
 
     def forward(
         self,

@@ -1,4 +1,4 @@
-"""A pixelated band over the eyes (mosaic censoring)."""
+"""A pixelated band over the eyes (mosaic censoring), and its randomisation (size, block side, grid phase)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from unmask.masks.geometry import eye_frame, polygon_mask, rotated_rect
 HALF_LEN = 1.05
 HALF_H = 0.32
 BLOCK = 0.2  # mosaic block side, in inter-ocular distances
+BLOCK_RANGE = (0.5, 1.75)  # random block side, as factors of BLOCK
 
 
 def eye_band_polygon(pts: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
@@ -25,10 +26,11 @@ def eye_band_polygon(pts: np.ndarray, rng: np.random.Generator | None = None) ->
     return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
 
 
-def pixelate(img: np.ndarray, mask: np.ndarray, block: float) -> np.ndarray:
+def pixelate(img: np.ndarray, mask: np.ndarray, block: float, phase: tuple[int, int] = (0, 0)) -> np.ndarray:
     """``img`` with the pixels under ``mask`` replaced by a mosaic of ``block``-pixel squares, each the exact mean
-    of the pixels it covers (the grid starts at the mask's top-left corner; the last row and column of squares
-    are cut where the mask's box ends, and average what they cover)."""
+    of the pixels it covers (the grid starts at the mask's top-left corner, moved back by ``phase`` = (dy, dx)
+    pixels; the first and last rows and columns of squares are cut where the mask's box ends, and average what
+    they cover)."""
     ys, xs = np.nonzero(mask)
     if len(ys) == 0:
         return img.copy()
@@ -37,11 +39,14 @@ def pixelate(img: np.ndarray, mask: np.ndarray, block: float) -> np.ndarray:
     y1, x1 = ys.max() + 1, xs.max() + 1
     region = img[y0:y1, x0:x1].astype(np.float64)
     h, w = region.shape[:2]
-    starts_y, starts_x = np.arange(0, h, b), np.arange(0, w, b)
+    py, px = (int(v) % b for v in phase)
+    starts_y = np.unique(np.clip(np.arange(-py, h, b), 0, None))
+    starts_x = np.unique(np.clip(np.arange(-px, w, b), 0, None))
     sums = np.add.reduceat(np.add.reduceat(region, starts_y, axis=0), starts_x, axis=1)
-    counts = np.outer(np.diff(np.append(starts_y, h)), np.diff(np.append(starts_x, w)))[..., None]
+    rows, cols = np.diff(np.append(starts_y, h)), np.diff(np.append(starts_x, w))
+    counts = np.outer(rows, cols)[..., None]
     means = np.rint(sums / counts).astype(np.uint8)
-    mosaic = np.repeat(np.repeat(means, b, axis=0), b, axis=1)[:h, :w]
+    mosaic = np.repeat(np.repeat(means, rows, axis=0), cols, axis=1)
     out = img.copy()
     sub = mask[y0:y1, x0:x1] > 0
     out[y0:y1, x0:x1][sub] = mosaic[sub]
@@ -52,5 +57,6 @@ def draw_eye_band(img: np.ndarray, pts: np.ndarray, rng: np.random.Generator | N
     """Returns (copy of ``img`` with a pixelated eye band, band mask HxW uint8 255 = band)."""
     _, _, _, d = eye_frame(pts)
     mask = polygon_mask(img.shape, eye_band_polygon(pts, rng))
-    block = BLOCK * d * (rng.uniform(0.6, 1.6) if rng is not None else 1.0)
-    return pixelate(img, mask, block), mask
+    block = BLOCK * d * (rng.uniform(*BLOCK_RANGE) if rng is not None else 1.0)
+    phase = (0, 0) if rng is None else tuple(int(v) for v in rng.integers(0, max(2, int(round(block))), 2))
+    return pixelate(img, mask, block, phase), mask

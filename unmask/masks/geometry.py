@@ -60,3 +60,31 @@ def inflate(polygon: np.ndarray, amount: float) -> np.ndarray:
     v = polygon - c
     norm = np.maximum(np.hypot(v[:, 0], v[:, 1]), 1e-6)[:, None]
     return polygon + v / norm * amount
+
+
+def rounded_rect(
+    centre: np.ndarray, u: np.ndarray, n: np.ndarray, half_len: float, half_h: float, radius: float, steps: int = 6
+) -> np.ndarray:
+    """Outline (Kx2) of the rectangle of :func:`rotated_rect` with corners rounded to ``radius`` pixels (square
+    corners, 4 points, when ``radius`` is below half a pixel)."""
+    r = float(min(max(radius, 0.0), half_len, half_h))
+    if r < 0.5:
+        return rotated_rect(centre, u, n, half_len, half_h)
+    pts = []
+    # corner centres in (along, across) units, each with the quarter it sweeps, going round as rotated_rect does
+    for (sa, sb), start in (((-1, -1), np.pi), ((1, -1), 1.5 * np.pi), ((1, 1), 0.0), ((-1, 1), 0.5 * np.pi)):
+        ca, cb = sa * (half_len - r), sb * (half_h - r)
+        for t in np.linspace(start, start + 0.5 * np.pi, steps):
+            pts.append(centre + u * (ca + r * np.cos(t)) + n * (cb + r * np.sin(t)))
+    return np.asarray(pts)
+
+
+def coverage_mask(shape: tuple[int, ...], polygon: np.ndarray, antialias: bool = False) -> np.ndarray:
+    """HxW uint8 coverage of ``polygon``: 255 inside; with ``antialias`` the edge pixels hold partial coverage
+    (1-254) as an anti-aliased drawing program leaves them."""
+    if not antialias:
+        return polygon_mask(shape, polygon)
+    p = np.round(np.asarray(polygon, np.float64) * (1 << _SHIFT)).astype(np.int32)
+    mask = np.zeros(shape[:2], np.uint8)
+    cv2.fillPoly(mask, [p], 255, lineType=cv2.LINE_AA, shift=_SHIFT)
+    return mask

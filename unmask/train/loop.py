@@ -323,6 +323,21 @@ class _Run:
     def _warm_start(self, source: str) -> None:
         """Generator and discriminator weights from another run's checkpoint (``cfg.init``); optimisers, step
         and RNG start fresh."""
+        if str(source).endswith(".onnx"):
+            from unmask.train.onnx_init import OnnxInitError, load_onnx_weights, onnx_meta
+
+            try:
+                meta = onnx_meta(source)
+                if meta.get("arch") != self.cfg.arch or meta.get("preset") != self.r.preset:
+                    raise OnnxInitError(
+                        f"{source}: a {meta.get('arch')} {meta.get('preset')} model, not {self.cfg.arch} {self.r.preset}"
+                    )
+                load_onnx_weights(self.G, source)
+            except OnnxInitError as e:
+                raise ckpt_io.CheckpointError(str(e)) from None
+            except (OSError, ValueError) as e:
+                raise ckpt_io.CheckpointError(f"{source}: cannot read the ONNX model ({e})") from None
+            return
         path = ckpt_io.resolve(source, self.cfg.out)
         ck = ckpt_io.load(path, arch=self.cfg.arch)
         if ck["preset"] != self.r.preset:

@@ -1,0 +1,173 @@
+"""Finding a pixelated band: a rectangle of square blocks on a regular lattice, JPEG-compressed or not.
+
+1. **Lattice.** Across the core (the eye line, which every band covers), the colour changes between neighbouring
+   columns are large on the block edges and small inside blocks; the period and phase whose lines carry most of
+   the change (at least :data:`LATTICE_RATIO` times the rest) is the lattice. The same for rows. A photo has no
+   such period; a flat bar has no changes at all. JPEG keeps the block edges, so compressed mosaics are found.
+2. **Rows.** A row of pixels belongs to the band when its column changes sit on that lattice; the band's rows
+   are the run of such rows through the core (pixel exact: a row of cut blocks at the rim still has the
+   lattice). Then the row lattice inside them.
+3. **Columns.** Likewise, a column belongs to the band when its row changes sit on the row lattice. The band is
+   the rectangle of those rows and columns (bands are drawn as rectangles), within the window.
+
+Works at photo resolution (blocks of a few pixels do not survive a downscale).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from unmask.masks.find import Occluder, Search, margin_px
+
+MIN_BLOCK = 3
+MAX_BLOCK_IOD = 0.6  # largest block side, inter-ocular distances
+LATTICE_RATIO = 2.5  # change on lattice lines / change elsewhere, at least
+MIN_EDGE = 12.0  # mean change on lattice lines (sum over channels, grey levels), at least
+ROW_RATIO = 2.0  # a row (column) belongs to the band when its changes sit on the lattice this much
+FLAT_LEVEL = 4.0  # mean change off the lattice (sum over channels) below which a line is one colour
+END_BLOCKS = 2  # one-colour lines added at each end of the band, at most, in blocks
+GAP_BLOCKS = 3  # one-colour lines bridged between lattice lines, in blocks
+FLAT_FACTOR = 2.0  # a line is one colour when its change is below this times the core's inner change
+INNER_FACTOR = 2.5  # a band line is at most this much less flat inside its blocks than the core
+REPEAT = 3.0  # mean change (sum over channels) from a line to the next below which the next repeats it
+MIN_CELLS = 3  # the band spans at least this many blocks along
+MIN_WIDTH = 1.0  # and at least this many inter-ocular distances (it hides both eyes)
+
+
+def _diffs(f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Colour change between neighbouring columns (H x W-1) and rows (H-1 x W), summed over channels."""
+    return np.abs(np.diff(f, axis=1)).sum(2), np.abs(np.diff(f, axis=0)).sum(2)
+
+
+def _period(profile: np.ndarray, max_p: int) -> tuple[int, int, float, float] | None:
+    """(period, phase, ratio, line change) of the strongest lattice in a change ``profile`` (change between
+    position j and j+1), or None. Lines at j with j % period == phase."""
+    n = len(profile)
+    best = None
+    for p in range(MIN_BLOCK, min(max_p, n // 3) + 1):
+        for phase in range(p):
+            on = profile[phase::p]
+            if len(on) < 3:
+                continue
+            off_sum = profile.sum() - on.sum()
+            off = off_sum / max(n - len(on), 1)
+            line = float(on.mean())
+            ratio = line / max(off, 0.5)
+            if best is None or ratio > best[2] * 1.05:  # a multiple of the period scores lower; keep the first
+                best = (p, phase, ratio, line)
+    if best is None or best[2] < LATTICE_RATIO or best[3] < MIN_EDGE:
+        return None
+    return best
+
+
+def _run(state: np.ndarray, across: np.ndarray, lo: int, hi: int, period: int, phase: int) -> tuple[int, int] | None:
+    """The band's extent along one axis from per-line ``state`` (1 = on the lattice, 0 = one colour, -1 = photo)
+    and ``across`` (mean change from each line to the next): from the lattice lines within the core's span
+    [``lo``, ``hi``) (which the band covers), outwards over lattice lines, bridging gaps of one-colour lines, then
+    into the one-colour and cut blocks at each end, at most :data:`END_BLOCKS` blocks, while the next line repeats this one (change
+    below :data:`REPEAT`; a block edge, ``k % period == phase``, may change). [a, b) or None."""
+    n = len(state)
+    seeds = np.nonzero(state[lo:hi] == 1)[0] + lo
+    if not len(seeds):
+        return None
+    a, b = int(seeds.min()), int(seeds.max())
+    while True:  # bridge one-colour gaps between lattice lines
+        k = a - 1
+        while k >= 0 and state[k] == 0:
+            k -= 1
+        if k >= 0 and state[k] == 1 and a - k <= GAP_BLOCKS * period:
+            a = k
+            continue
+        break
+    while True:
+        k = b + 1
+        while k < n and state[k] == 0:
+            k += 1
+        if k < n and state[k] == 1 and k - b <= GAP_BLOCKS * period:
+            b = k
+            continue
+        break
+    for _ in range(END_BLOCKS * period - 1):
+        if a <= 0 or state[a - 1] < 0 or (across[a - 1] > REPEAT and (a - 1) % period != phase):
+            break
+        a -= 1
+    for _ in range(END_BLOCKS * period - 1):
+        if b >= n - 1 or state[b + 1] < 0 or (across[b] > REPEAT and b % period != phase):
+            break
+        b += 1
+    return a, b + 1
+
+
+def _line_state(d: np.ndarray, period: int, phase: int, inner: float) -> np.ndarray:
+    """Per row of ``d`` (change between columns j and j+1), for the lattice (period, phase): 1 where the changes
+    sit on the lattice and the blocks are as flat inside as the core's (``inner``: the core's mean change off
+    the lattice), 0 where there is hardly any change at all (a row of equal blocks, or a flat photo), -1
+    elsewhere (a photo)."""
+    on = np.zeros(d.shape[1], bool)
+    on[phase::period] = True
+    a = d[:, on].mean(1)
+    b = d[:, ~on].mean(1)
+    state = np.where(b <= max(FLAT_LEVEL, FLAT_FACTOR * inner), 0, -1)
+    state[(a >= MIN_EDGE / 2) & (a >= ROW_RATIO * np.maximum(b, 0.5)) & (b <= INNER_FACTOR * max(inner, 1.0))] = 1
+    # a lone photo-like line between band lines is a block edge's JPEG ringing, not the band's end
+    lone = np.zeros_like(state, dtype=bool)
+    lone[1:-1] = (state[1:-1] == -1) & (state[:-2] == 1) & (state[2:] == 1)
+    state[lone] = 0
+    return state
+
+
+def _inner(d: np.ndarray, period: int, phase: int) -> float:
+    """Mean change off the lattice columns of ``d``."""
+    on = np.zeros(d.shape[1], bool)
+    on[phase::period] = True
+    return float(d[:, ~on].mean())
+
+
+def find_mosaic_band(s: Search) -> Occluder | None:
+    """The pixelated band in ``s``'s window, or None."""
+    f = s.rgb.astype(np.float32)
+    h, w = f.shape[:2]
+    dx, dy = _diffs(f)
+    ys, xs = np.nonzero(s.core > 0)
+    cy0, cy1, cx0, cx1 = int(ys.min()), int(ys.max()) + 1, int(xs.min()), int(xs.max()) + 1
+    max_p = max(MIN_BLOCK, int(MAX_BLOCK_IOD * s.iod))
+    col = _period(dx[cy0:cy1, cx0 : cx1 - 1].mean(0), max_p)
+    if col is None:
+        return None
+    px, phx = col[0], (col[1] + cx0) % col[0]
+    # rows of the band: those whose column changes sit on the lattice (pixel exact, cut blocks included)
+    inner = _inner(dx[cy0:cy1, cx0 : cx1 - 1], px, (phx - cx0) % px)
+    across_rows = np.append(dy[:, cx0:cx1].mean(1), np.inf)
+    yr = _run(_line_state(dx[:, cx0 : cx1 - 1], px, (phx - cx0) % px, inner), across_rows, cy0, cy1, px, -1)
+    if yr is None or yr[1] - yr[0] < MIN_BLOCK:
+        return None
+    y0, y1 = yr
+    # the row lattice inside the band (square blocks when the band is too short to tell)
+    row = _period(dy[y0 : max(y1 - 1, y0 + 1), cx0:cx1].mean(1), max_p) if y1 - y0 >= 3 * MIN_BLOCK else None
+    if row is not None:
+        py, phy = row[0], (row[1] + y0) % row[0]
+    else:
+        py = px
+        prof = dy[y0 : max(y1 - 1, y0 + 1), cx0:cx1].mean(1)
+        phy = (int(np.argmax([prof[k::py].sum() for k in range(py)])) + y0) % py
+    # columns of the band: those whose row changes sit on the row lattice
+    sub = dy[y0 : max(y1 - 1, y0 + 1), :].T  # W x rows: change between rows, per column
+    if y1 - y0 >= 2 * py:
+        cols_state = _line_state(sub, py, (phy - y0) % py, inner)
+    else:  # too short for a row lattice: the core's columns
+        cols_state = np.full(w, -1)
+        cols_state[cx0:cx1] = 1
+    across_cols = np.append(dx[y0:y1, :].mean(0), np.inf)
+    xr = _run(cols_state, across_cols, cx0, cx1, px, phx)
+    if xr is None or xr[1] - xr[0] < max(MIN_CELLS * px, MIN_WIDTH * s.iod):
+        return None
+    x0, x1 = xr
+    if (y1 - y0) < 2 * MIN_BLOCK:
+        return None
+    mask = np.zeros((h, w), np.uint8)
+    mask[y0:y1, x0:x1] = 255
+    mask &= np.where(s.window > 0, 255, 0).astype(np.uint8)
+    bx, by = s.box[0], s.box[1]
+    # block boundaries (first pixel of a block) at photo rows y with (y - origin_y) % py == 0
+    lattice = (by + (phy + 1) % py, bx + (phx + 1) % px, py, px)
+    return Occluder("pixelate", s.box, mask, margin_px(s.iod), s.iod, lattice=lattice)
