@@ -215,7 +215,10 @@ def test_dataset_batch_contract(real_prepared):
         assert set(s["mask"].unique().tolist()) <= {0.0, 1.0} and s["mask"].sum() > 0
         hole = s["mask"].bool().expand(3, -1, -1)
         assert torch.all(s["image"][hole] == 0)  # edgeconnect fills holes with zero
-        assert torch.equal(s["image"][~hole], s["target"][~hole])  # the censor lies inside the hole
+        # the censor lies inside the hole: outside it the image is the target, up to JPEG on some samples
+        assert (s["image"][~hole] - s["target"][~hole]).abs().mean() < 0.03
+        # and the hole is the censor plus a pixel or two, far from the whole landmark region
+        assert s["mask"].mean() < 0.2
         # edges are Canny of the (possibly flipped) target
         target_u8 = from_range(s["target"], (-1.0, 1.0))
         assert torch.equal(s["edges"][0], torch.from_numpy(canny_edges(target_u8)))

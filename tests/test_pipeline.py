@@ -6,7 +6,6 @@ import cv2
 import numpy as np
 import pytest
 
-from unmask.compose import blend_margin
 from unmask.face import landmarks as L
 from unmask.face.align import align, matrix_scale
 from unmask.masks import draw_censor
@@ -35,7 +34,8 @@ def _far_from(hole: np.ndarray, margin: float) -> np.ndarray:
 
 
 def _margin(photo: np.ndarray, face, size: int, region: str) -> float:  # noqa: ANN001
-    return blend_margin(size) / matrix_scale(align(photo, face, size, region).matrix) + 2.0
+    """Result.hole already holds the margin: nothing beyond it may change."""
+    return 0.0
 
 
 def test_restores_the_eye_bar_and_nothing_far_away(finder, tiny_models, censored_astronaut, astronaut_face) -> None:  # noqa: ANN001
@@ -52,7 +52,9 @@ def test_restores_the_eye_bar_and_nothing_far_away(finder, tiny_models, censored
     assert (r.rgb[bar > 0].astype(int).sum(1) > 60).mean() > 0.95, "the black bar is gone"
     far = _far_from(r.hole, _margin(photo, astronaut_face, 64, "eyes"))
     assert far.mean() > 0.8
-    assert np.array_equal(r.rgb[far], photo[far]), "pixels beyond the blend margin are bit-identical"
+    assert np.array_equal(r.rgb[far], photo[far]), "pixels outside the hole (censor + margin) are bit-identical"
+    # the hole is the bar plus a pixel or two, not the eye band
+    assert (r.hole > 0).sum() < 1.3 * (bar > 0).sum(), "the hole is the censor, not the landmark region"
     assert set(r.timings) >= {"detect+landmarks", "align", "infer", "blend"}
 
 
@@ -89,7 +91,7 @@ def test_faces_of_a_photo_are_batched(finder, tiny_models, censored_astronaut) -
 def test_auto_leaves_a_clean_face_unchanged(finder, tiny_models, astronaut) -> None:  # noqa: ANN001
     r = Restorer(tiny_models, region="auto", finder=finder).restore(astronaut)
     assert len(r.faces) == 1 and r.faces[0].status == "clean" and r.restored == 0
-    assert r.faces[0].decision == "nothing covered"
+    assert r.faces[0].decision.startswith("nothing covered")
     assert np.array_equal(r.rgb, astronaut)
 
 

@@ -82,6 +82,21 @@ class Baseline:
         # OpenCV writes only the hole, but make "outside the hole is unchanged" a guarantee, not a hope.
         return np.where(hole[..., None] > 0, out, image)
 
+    def inpaint_photo(self, rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        """``rgb`` (HxWx3 uint8) inpainted where ``mask`` (HxW uint8, >127 = hole) at the photo's own resolution,
+        as a new array (the way ``unmask eval`` runs the baselines on the censor's true pixels). Only a box
+        around the hole is processed; everything else is copied."""
+        out = np.array(rgb, copy=True)
+        ys, xs = np.nonzero(mask > 127)
+        if not len(ys):
+            return out
+        pad = 2 * RADIUS + 2
+        h, w = mask.shape[:2]
+        y0, y1 = max(int(ys.min()) - pad, 0), min(int(ys.max()) + pad + 1, h)
+        x0, x1 = max(int(xs.min()) - pad, 0), min(int(xs.max()) + pad + 1, w)
+        out[y0:y1, x0:x1] = self._one(out[y0:y1, x0:x1], mask[y0:y1, x0:x1])
+        return out
+
     def run(self, images: Sequence[np.ndarray], masks: Sequence[np.ndarray]) -> list[np.ndarray]:
         """Completed crops (``SxSx3`` uint8 RGB), one per (crop, mask) pair; the inputs are not modified."""
         if len(images) != len(masks):

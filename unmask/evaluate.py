@@ -3,16 +3,19 @@
 For each of the first ``n`` photos of a folder (sorted by name):
 
 1. the largest face is found on the **clean** photo (:class:`unmask.face.detect.FaceFinder`);
-2. it is censored in the photo with :func:`unmask.masks.draw_censor` (eye bar, pixelated band or surgical mask)
-   drawn from ``numpy.random.default_rng(seed + index)``, ``index`` being the photo's place in the sorted list,
-   so two runs (or two sets of methods) see exactly the same censored photos;
+2. it is censored in the photo with :func:`unmask.masks.draw_censor` (eye bar, pixelated band or surgical mask,
+   randomised in shape, colour, corners and texture as training draws them) from
+   ``numpy.random.default_rng(seed + index)``, ``index`` being the photo's place in the sorted list, so two runs
+   (or two sets of methods) see exactly the same censored photos; the censored photo then goes through JPEG at
+   ``settings.jpeg`` (90 by default; 0: not compressed), as censored photos met in the wild have;
 3. the face is looked for again on the **censored** photo, as real use would (landmarks under a bar drift); a
    face not found again (no detection overlapping the clean face's box) counts as lost for every method alike
    and is excluded from every score (the count is reported);
-4. every method restores the censored photo through the same :class:`unmask.pipeline.Restorer` path (region
-   fixed, the faces found in step 3 handed to each Restorer so detection is identical for all). The ``none``
-   baseline *is* the censored photo: it is scored as such, without a Restorer round trip (whose resampling
-   would otherwise alter it).
+4. every model restores the censored photo through the same :class:`unmask.pipeline.Restorer` path as
+   ``unmask PHOTO`` (region fixed, the faces found in step 3 handed to each Restorer so detection is identical
+   for all; the Restorer finds the censor itself). The OpenCV baselines (Telea, NS) are given the censor's true
+   pixels and inpaint the photo at full resolution: the fair baseline, the one a user who knows the censor
+   would run. The ``none`` baseline *is* the censored photo.
 
 Scores, per face and method (``target`` = the clean photo, ``hole`` = the occluder mask of step 2, i.e. the
 pixels actually hidden, identical for every method):
@@ -20,11 +23,13 @@ pixels actually hidden, identical for every method):
 * ``psnr``, ``l1`` over the hole, ``ssim`` on the hole's bounding box (:mod:`unmask.metrics`);
 * ``lpips`` on the aligned face crop: the clean face is aligned (all landmarks, :data:`LPIPS_SIZE` px) and the
   same matrix warps each method's output photo;
-* ``outside``: pixels of the output photo that differ from the censored input farther than the blend margin
-  from the restored hole (``Result.hole`` dilated by :func:`unmask.compose.blend_margin` converted to photo
-  pixels, plus interpolation slack). It must be 0.
-* ``coverage``: the fraction of the censor's pixels inside the hole the Restorer restored (``Result.hole``); below
-  1 the pipeline left part of the censor in place, which the hole scores then show.
+* ``iou``: intersection over union of the hole the method restored (``Result.hole``: the censor it found plus
+  the margin) and the censor's true pixels; ``coverage``: the share of the censor inside that hole;
+* ``spill``: visible pixels (farther than :data:`SPILL_DISTANCE` px from the censor) changed by more than
+  :data:`SPILL_LEVEL` grey levels, per censor pixel: what a method repainted that was never hidden;
+* ``outside``: pixels changed outside the restored hole. It must be 0;
+* ``found``: whether the method's Restorer found a censor on the face at all (when not, the face is left as
+  it was and scores as the censored photo).
 
 This module never prints. Array conventions: images HxWx3 uint8 RGB, masks HxW uint8 with 255 = hole.
 """
@@ -39,12 +44,10 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
 import cv2
 import numpy as np
 
-from unmask.compose import blend_margin
-from unmask.face.align import face_matrix, matrix_scale, warp_to_crop
+from unmask.face.align import face_matrix, warp_to_crop
 from unmask.face.types import Face
-from unmask.masks import KIND_REGION, REGION_KINDS, draw_censor
-from unmask.masks.geometry import dilate
-from unmask.metrics import l1_hole, psnr_hole, ssim_box, summarize
+from unmask.masks import KIND_REGION, REGION_KINDS, draw_censor, jpeg
+from unmask.metrics import hole_iou, l1_hole, psnr_hole, spill, ssim_box, summarize
 from unmask.spec import REGIONS
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -64,8 +67,9 @@ COVERED = 0.99
 MATCH_IOU = 0.3
 """A face found on the censored photo is the censored face when its box overlaps the clean one this much."""
 
-INTERP_SLACK = 2.0
-"""Crop pixels added to the blend margin for the linear/cubic warps of the paste-back."""
+SPILL_DISTANCE = 3
+SPILL_LEVEL = 12
+"""Spill counts pixels farther than this from the censor that changed by more than this many grey levels."""
 
 GRID_FACES = 6
 METRICS = ("psnr", "ssim", "l1", "lpips")
@@ -76,7 +80,8 @@ NONE_BASELINE = "none"
 @dataclass(frozen=True)
 class EvalSettings:
     """``region``: eyes or mouth; ``censor``: a censor kind of that region (default :data:`DEFAULT_CENSOR`);
-    ``n``: photos to use (the first ``n`` sorted); ``seed``: base of the per-photo censor RNG;
+    ``n``: photos to use (the first ``n`` sorted); ``seed``: base of the per-photo censor RNG; ``jpeg``: quality
+    of the JPEG round trip of each censored photo (0: none);
     ``grid_faces``: faces kept for :func:`make_grid`; ``lpips_size``: aligned crop side for LPIPS and the grid;
     ``mosaic_means``: the models' results keep a mosaic's block means as ``unmask run`` does (the OpenCV baselines
     are always plain OpenCV)."""
@@ -88,6 +93,7 @@ class EvalSettings:
     grid_faces: int = GRID_FACES
     lpips_size: int = LPIPS_SIZE
     mosaic_means: bool = True
+    jpeg: int = 90
 
     def __post_init__(self) -> None:
         if self.region not in REGIONS:
@@ -99,6 +105,8 @@ class EvalSettings:
             )
         if self.n < 1:
             raise ValueError("n must be at least 1")
+        if not (self.jpeg == 0 or 1 <= self.jpeg <= 100):
+            raise ValueError(f"jpeg quality must be 1-100, or 0 for none (got {self.jpeg})")
 
     @property
     def censor_kind(self) -> str:
@@ -122,6 +130,9 @@ class FaceScore:
     hole_pixels: int
     seconds: float
     coverage: float | None = None
+    iou: float | None = None
+    spill: float | None = None
+    found: bool | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -134,6 +145,9 @@ class FaceScore:
             "outside": self.outside,
             "hole_pixels": self.hole_pixels,
             "coverage": None if self.coverage is None else round(self.coverage, 4),
+            "iou": None if self.iou is None else round(self.iou, 4),
+            "spill": None if self.spill is None else round(self.spill, 5),
+            "found": self.found,
             "seconds": round(self.seconds, 5),
         }
 
@@ -159,6 +173,9 @@ class MethodRow:
     seconds_per_face: float | None
     coverage: float | None = None
     partly_covered: int = 0
+    iou: float | None = None
+    spill: float | None = None
+    missed: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         def s(v: Summary | None, nd: int) -> dict[str, float] | None:
@@ -177,6 +194,9 @@ class MethodRow:
             "seconds_per_face": None if self.seconds_per_face is None else round(self.seconds_per_face, 5),
             "coverage": None if self.coverage is None else round(self.coverage, 4),
             "partly_covered": self.partly_covered,
+            "iou": None if self.iou is None else round(self.iou, 4),
+            "spill": None if self.spill is None else round(self.spill, 5),
+            "missed": self.missed,
         }
 
 
@@ -239,6 +259,9 @@ class EvalReport:
                     seconds_per_face=(sum(f.seconds for f in fs) / len(fs)) if fs else None,
                     coverage=float(np.mean(cov)) if (cov := [f.coverage for f in fs if f.coverage is not None]) else None,
                     partly_covered=sum(f.coverage is not None and f.coverage < COVERED for f in fs),
+                    iou=_mean([f.iou for f in fs]),
+                    spill=_mean([f.spill for f in fs]),
+                    missed=sum(f.found is False for f in fs),
                 )
             )
         return rows
@@ -261,6 +284,7 @@ class EvalReport:
                 "lpips_size": s.lpips_size,
                 "lpips": self.lpips,
                 "mosaic_means": s.mosaic_means,
+                "jpeg": s.jpeg,
             },
             "photos": self.photos,
             "unreadable": self.unreadable,
@@ -307,12 +331,15 @@ def match_face(faces: Iterable[Face], box: Sequence[float], min_iou: float = MAT
     return best
 
 
-def outside_changed(out: np.ndarray, before: np.ndarray, hole: np.ndarray, margin: float) -> int:
-    """Pixels where ``out`` differs from ``before`` (HxWx3 uint8) farther than ``margin`` photo pixels from
-    ``hole`` (HxW uint8, 255 = restored hole)."""
+def _mean(values: Sequence[float | None]) -> float | None:
+    vals = [v for v in values if v is not None]
+    return float(np.mean(vals)) if vals else None
+
+
+def outside_changed(out: np.ndarray, before: np.ndarray, hole: np.ndarray) -> int:
+    """Pixels where ``out`` differs from ``before`` (HxWx3 uint8) outside ``hole`` (HxW uint8, 255 = restored)."""
     changed = np.any(out != before, axis=2)
-    allowed = dilate(hole, margin) > 0
-    return int(np.count_nonzero(changed & ~allowed))
+    return int(np.count_nonzero(changed & ~(hole > 127)))
 
 
 def hole_coverage(censor: np.ndarray, restored: np.ndarray) -> float:
@@ -376,9 +403,9 @@ def evaluate(
     given = _GivenFaces()
     restorers = {
         name: Restorer({settings.region: as_inpainter(m)}, region=settings.region, finder=given,  # type: ignore[arg-type]
-                       keep_mosaic=settings.mosaic_means and kinds[name] != "baseline")
+                       keep_mosaic=settings.mosaic_means)
         for name, m in methods.items()
-        if not is_none_baseline(m)
+        if kinds[name] != "baseline"
     }
     size = settings.lpips_size
     try:
@@ -398,13 +425,15 @@ def evaluate(
             face = faces[0]
             rng = np.random.default_rng(settings.seed + index)
             censored, hole = draw_censor(clean, face.landmarks, settings.censor_kind, rng)
+            if settings.jpeg:
+                censored = jpeg(censored, settings.jpeg)
             match = match_face(finder.find(censored), face.box)
             if match is None or not (hole > 127).any():
                 report.lost += 1
                 _tick(on_photo, index, photos)
                 continue
             given.faces = [match]
-            outputs = _restore_all(methods, restorers, censored, hole, match, settings.region)
+            outputs = _restore_all(methods, restorers, censored, hole)
             _score(report, path.name, clean, censored, hole, face, outputs, lpips, size)
             report.scored += 1
             _tick(on_photo, index, photos)
@@ -425,28 +454,34 @@ class _Output:
     outside: int
     seconds: float
     coverage: float | None = None
+    iou: float | None = None
+    spill: float | None = None
+    found: bool | None = None
 
 
 def _restore_all(
-    methods: Mapping[str, Any], restorers: Mapping[str, Any], censored: np.ndarray, censor: np.ndarray, face: Face,
-    region: str,
+    methods: Mapping[str, Any], restorers: Mapping[str, Any], censored: np.ndarray, censor: np.ndarray
 ) -> dict[str, _Output]:
     outputs: dict[str, _Output] = {}
     for name, method in methods.items():
-        if name not in restorers:  # the "none" baseline: the censored photo itself
-            outputs[name] = _Output(censored, 0, 0.0)
+        if is_none_baseline(method):  # the censored photo itself
+            outputs[name] = _Output(censored, 0, 0.0, spill=0.0)
             continue
         t0 = time.perf_counter()
+        if name not in restorers:  # an OpenCV baseline, given the censor's true pixels at photo resolution
+            rgb = method.inpaint_photo(censored, censor)
+            seconds = time.perf_counter() - t0
+            outputs[name] = _Output(rgb, outside_changed(rgb, censored, censor), seconds, 1.0, 1.0,
+                                    spill(rgb, censored, censor, SPILL_DISTANCE, SPILL_LEVEL), True)
+            continue
         result = restorers[name].restore(censored, want_mask=True)
         seconds = time.perf_counter() - t0
-        outside = int(np.count_nonzero(np.any(result.rgb != censored, axis=2)))
-        coverage = 0.0
-        if result.hole is not None and result.restored:
-            crop = int(as_inpainter(method).size)
-            margin = (blend_margin(crop) + INTERP_SLACK) / matrix_scale(face_matrix(face.landmarks, crop, region))
-            outside = outside_changed(result.rgb, censored, result.hole, margin)
-            coverage = hole_coverage(censor, result.hole)
-        outputs[name] = _Output(result.rgb, outside, seconds, coverage)
+        restored = result.hole if result.hole is not None else np.zeros(censor.shape, np.uint8)
+        outputs[name] = _Output(
+            result.rgb, outside_changed(result.rgb, censored, restored), seconds, hole_coverage(censor, restored),
+            hole_iou(restored, censor), spill(result.rgb, censored, censor, SPILL_DISTANCE, SPILL_LEVEL),
+            result.restored > 0,
+        )
     return outputs
 
 
@@ -483,6 +518,9 @@ def _score(
                 hole_pixels=n_hole,
                 seconds=o.seconds,
                 coverage=o.coverage,
+                iou=o.iou,
+                spill=o.spill,
+                found=o.found,
             )
         )
     if len(report.grid) < report.settings.grid_faces:

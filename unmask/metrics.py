@@ -111,6 +111,28 @@ def ssim_box(pred: np.ndarray, target: np.ndarray, hole: np.ndarray) -> float:
     )
 
 
+def hole_iou(hole: np.ndarray, truth: np.ndarray) -> float:
+    """Intersection over union of two HxW masks (values above 127 count); 1 when both are empty."""
+    a, b = hole > 127, truth > 127
+    union = int(np.count_nonzero(a | b))
+    return float(np.count_nonzero(a & b) / union) if union else 1.0
+
+
+def spill(out: np.ndarray, before: np.ndarray, censor: np.ndarray, distance: float = 3, level: int = 12) -> float:
+    """Visible pixels changed by a restoration, per censor pixel: pixels of ``out`` farther than ``distance`` px
+    from ``censor`` (HxW uint8, >127 = hidden) that differ from ``before`` (the censored photo; HxWx3 uint8) by
+    more than ``level`` grey levels in some channel, divided by the censor's pixel count."""
+    import cv2
+
+    c = censor > 127
+    n = int(np.count_nonzero(c))
+    if not n:
+        return 0.0
+    dist = cv2.distanceTransform(np.where(c, 0, 255).astype(np.uint8), cv2.DIST_L2, 5)
+    changed = np.abs(out.astype(np.int16) - before.astype(np.int16)).max(axis=2) > level
+    return float(np.count_nonzero(changed & (dist > distance)) / n)
+
+
 def summarize(values: Sequence[float] | np.ndarray) -> tuple[float, float, float]:
     """``(mean, lo, hi)``: the mean and a 95% percentile-bootstrap interval of the mean (2000 resamples, fixed
     seed, so the same values always give the same interval).

@@ -23,10 +23,10 @@ from unmask.face.align import Aligned, align, align_checked, matrix_scale, warp_
 from unmask.face.detect import FaceFinder
 from unmask.face.types import Face
 from unmask.masks.find import Occluder, find_occluder, landmark_occluder, user_occluder
-from unmask.masks.occluder import Decision, covered
 from unmask.mosaic import keep_block_means, mosaic_from_lattice
 
-AUTO_SIZE = 128  # crop side at which ``auto`` looks at a face (the cues are scale-free)
+AUTO_ORDER = ("eyes", "mouth")  # regions ``auto`` searches, in order
+AUTO_SIZE = 128  # crop side at which ``auto`` aligns a face for a region it has no model for
 RING = 0.08  # width of the colour-matching ring around a hole, in inter-ocular distances
 
 
@@ -146,19 +146,36 @@ class Restorer:
         self.close()
 
     # -- the steps ------------------------------------------------------------------------------------------------
-    def decide(self, rgb: np.ndarray, face: Face) -> Decision:
-        """Which region of ``face`` is covered (``auto``)."""
-        return covered(align(rgb, face, AUTO_SIZE, None).crop)
-
-    def find_censor(self, rgb: np.ndarray, aligned: Aligned, region: str) -> tuple[Occluder | None, str]:
-        """The censor over ``region`` of the aligned face, at photo resolution, and what was decided: the
-        censor found, the landmark region (``force``), or None when nothing covers the region."""
-        occ = find_occluder(rgb, aligned.matrix, aligned.size, region)
-        if occ is not None:
-            return occ, f"found a {occ.kind} censor ({occ.area} px)"
-        if self.force:
-            return landmark_occluder(rgb, aligned, region), "no censor found; restored the landmark region (--force)"
-        return None, f"no censor found over the {region}: left untouched (--force restores the {region} region anyway)"
+    def locate(self, rgb: np.ndarray, face: Face) -> tuple[str, str, Aligned, Occluder] | FaceReport:
+        """Where ``face`` is censored: (region, decision, the face aligned for that region's model, the censor at
+        photo resolution), or the report of a face left untouched. ``auto`` looks for an eye censor (a mosaic,
+        then a bar) and then for a mask, and takes the first found: a censor, not the look of the face, decides;
+        a region requested by name is searched alone."""
+        regions = list(AUTO_ORDER) if self.region == "auto" else [self.region]
+        tried = []
+        for region in regions:
+            model = self.models.get(region)
+            aligned, on_keypoints = align_checked(rgb, face, model.size if model else AUTO_SIZE, region)
+            occ = find_occluder(rgb, aligned.matrix, aligned.size, region)
+            if model is None:  # auto, and no model for this region: say what covers the face
+                if occ is not None:
+                    why = f"a {occ.kind} censor over the {region} (no {region} model)"
+                    return FaceReport(face.box, face.score, region, why, "clean")
+                tried.append(region)
+                continue
+            note = "; landmarks disagreed with the detector, aligned on its keypoints" if on_keypoints else ""
+            asked = "auto" if self.region == "auto" else f"region {region} requested"
+            if occ is not None:
+                return region, f"{asked}: found a {occ.kind} censor ({occ.area} px){note}", aligned, occ
+            tried.append(region)
+            if self.force and self.region != "auto":
+                occ = landmark_occluder(rgb, aligned, region)
+                return region, f"{asked}: no censor found; restored the landmark region (--force){note}", aligned, occ
+        if self.region == "auto":
+            return FaceReport(face.box, face.score, None, f"nothing covered (no censor found over the {' or '.join(tried)})", "clean")
+        region = self.region
+        why = f"region {region} requested: no censor found over the {region}: left untouched (--force restores the {region} region anyway)"
+        return FaceReport(face.box, face.score, region, why, "not-covered")
 
     def restore(
         self,
@@ -193,24 +210,11 @@ class Restorer:
                         continue
                     jobs.append(job)
                     continue
-                if self.region == "auto":
-                    dec = self.decide(rgb, face)
-                    if dec.region is None or dec.region not in self.models:
-                        why = dec.describe() if dec.region is None else f"{dec.describe()} (no {dec.region} model)"
-                        reports.append(FaceReport(face.box, face.score, dec.region, why, "clean"))
-                        continue
-                    region, decision = dec.region, dec.describe()
-                else:
-                    region, decision = self.region, f"region {self.region} requested"
-                model = self.models[region]
-                aligned, on_keypoints = align_checked(rgb, face, model.size, region)
-                if on_keypoints:
-                    decision += "; landmarks disagreed with the detector, aligned on its keypoints"
-                occ, found = self.find_censor(rgb, aligned, region)
-                decision += f"; {found}"
-                if occ is None:
-                    reports.append(FaceReport(face.box, face.score, region, decision, "not-covered"))
+                located = self.locate(rgb, face)
+                if isinstance(located, FaceReport):
+                    reports.append(located)
                     continue
+                region, decision, aligned, occ = located
                 jobs.append(_Job(face, region, decision, aligned, occ, occ.crop_hole(aligned.matrix, aligned.size), region))
         hole_img = np.zeros(rgb.shape[:2], np.uint8) if want_mask else None
         if edges is not None:

@@ -13,10 +13,13 @@ from unmask.cli._common import (
     EXIT_FAILED,
     EXIT_OK,
     Device,
+    check_run_options,
     err,
     fail,
     guarded,
     is_tty,
+    output_lock,
+    say,
     set_threads,
 )
 from unmask.cli._common import RegionOrAuto as Region
@@ -27,15 +30,16 @@ def register(app: typer.Typer) -> None:
 
 
 def run(
-    inputs: list[Path] = typer.Argument(..., help="Photos and folders.", show_default=False),
+    inputs: list[Path] = typer.Argument(..., help="Photos and folders.", show_default=False, readable=False),
     region: Region = typer.Option(Region.eyes, "--region", "-r", help="What is hidden: eyes (bar or pixelation), mouth (surgical mask), or auto (decided per face)."),
     out_dir: Path = typer.Option(Path("unmasked"), "--out", "-o", help="Output folder (folder structure kept)."),
     model: Optional[str] = typer.Option(None, "--model", "-m", help="Model name (see `unmask models`) or .onnx path. Default: the region's default model."),
     device: Device = typer.Option(Device.auto, "--device", help="auto takes CUDA when the session really gets it."),
-    mask: Optional[Path] = typer.Option(None, "--mask", help="Your own hole for every input: an image of the photo's size, white = restore."),
+    mask: Optional[Path] = typer.Option(None, "--mask", readable=False, help="Your own hole for every input: an image of the photo's size, white = restore."),
     invert_mask: bool = typer.Option(False, "--invert-mask", help="The --mask file has black = restore."),
-    edges: Optional[Path] = typer.Option(None, "--edges", help="Your own edges for the holes (EdgeConnect models): an image of the photo's size, white = edge; transparent pixels leave the model's own edges."),
-    mosaic_means: bool = typer.Option(True, "--mosaic-means/--no-mosaic-means", help="Where a hole covers a mosaic, keep the block means the mosaic shows (only the detail is invented)."),
+    edges: Optional[Path] = typer.Option(None, "--edges", readable=False, help="Your own edges for the holes (EdgeConnect models): an image of the photo's size, white = edge; transparent pixels leave the model's own edges."),
+    mosaic_means: bool = typer.Option(True, "--mosaic-means/--no-mosaic-means", help="Where the censor is a mosaic, keep the block means it shows (only the detail is invented)."),
+    force: bool = typer.Option(False, "--force", help="Where no censor is found over the region, restore the whole landmark region anyway (default: leave the face untouched)."),
     max_faces: int = typer.Option(20, "--max-faces", min=1, help="At most this many faces per photo, largest first."),
     min_face: int = typer.Option(24, "--min-face", min=1, help="Skip faces smaller than this (pixels)."),
     compare: bool = typer.Option(False, "--compare", help="Also write NAME.compare.png: input | result."),
@@ -64,11 +68,11 @@ def _load_models(model: Optional[str], region: str, device: str, threads: int, d
         fail(str(e).strip("'\""))
     m = next(iter(models.values()))
     if model and region != "auto" and m.meta.region != region:
-        err.print(f"note: model {m.name} was trained for the {m.meta.region}; using it for the {region}")
+        say(f"note: model {m.name} was trained for the {m.meta.region}; using it for the {region}")
     return models
 
 
-def _run(inputs, region, out_dir, model, device, mask, invert_mask, edges, mosaic_means, max_faces, min_face, compare, save_mask,
+def _run(inputs, region, out_dir, model, device, mask, invert_mask, edges, mosaic_means, force, max_faces, min_face, compare, save_mask,
          overwrite, recursive, fmt, as_json, threads, max_pixels, debug) -> int:  # noqa: ANN001 - mirrors run()
     from unmask.batch import BatchOptions, load_user_edges, load_user_mask, run_batch, summary
     from unmask.inputs import discover
@@ -77,6 +81,7 @@ def _run(inputs, region, out_dir, model, device, mask, invert_mask, edges, mosai
     from unmask.runtime.model import describe_providers
 
     set_threads(threads)
+    check_run_options(out_dir, mask, invert_mask)  # usage errors before any model is loaded
     try:
         items = list(discover(inputs, out_dir, recursive=recursive, fmt=fmt))
     except ValueError as e:
@@ -100,14 +105,15 @@ def _run(inputs, region, out_dir, model, device, mask, invert_mask, edges, mosai
             fail(f"{edges}: model {blind[0]} cannot follow given edges; --edges needs an EdgeConnect model (--model edgeconnect-...)")
     first = next(iter(models.values()))
     names = ", ".join(f"{r}: {m.name}" for r, m in models.items())
-    err.print(f"models {names} on {describe_providers(first.providers)}", highlight=False)
+    say(f"models {names} on {describe_providers(first.providers)}")
     options = BatchOptions(overwrite=overwrite, compare=compare, save_mask=save_mask, max_pixels=max_pixels,
                            user_mask=user_mask, user_mask_path=str(mask) if mask else None,
                            user_edges=user_edges, user_edges_path=str(edges) if edges else None)
     records = []
     t0 = time.perf_counter()
     n_jobs = sum(1 for i in items if getattr(i, "failed", True))  # jobs and failed skips; notices are not counted
-    with Restorer(models, region=region.value, max_faces=max_faces, min_face=min_face, keep_mosaic=mosaic_means) as restorer:
+    with output_lock(out_dir, items), \
+            Restorer(models, region=region.value, max_faces=max_faces, min_face=min_face, keep_mosaic=mosaic_means, force=force) as restorer:
         progress = _Progress(n_jobs, as_json)
         with progress:
             for rec in run_batch(items, restorer, options):
@@ -118,7 +124,8 @@ def _run(inputs, region, out_dir, model, device, mask, invert_mask, edges, mosai
     counts = summary(records)
     wall = time.perf_counter() - t0
     line = (f"done {counts['restored']}, no face {counts['no-face']}, skipped (exists) {counts['exists']}, "
-            f"failed {counts['failed']} in {wall:.1f} s")
+            + (f"skipped (unmask output) {counts['skipped']}, " if counts["skipped"] else "")
+            + f"failed {counts['failed']} in {wall:.1f} s")
     if as_json:
         print(json.dumps({"summary": counts, "seconds": round(wall, 3)}), flush=True)
     err.print(line, highlight=False)
@@ -161,16 +168,21 @@ class _Progress:
 
     def advance(self, rec) -> None:  # noqa: ANN001 - batch.Record
         if rec.status == "notice":
-            err.print(f"note: {rec.input}: {rec.error}", highlight=False, markup=False)
+            say(f"note: {rec.input}: {rec.error}")
             return
         self.done += 1
         self.faces += sum(f["status"] == "restored" for f in rec.faces)
         rate = self.done / max(time.perf_counter() - self.t0, 1e-9)
-        if rec.status == "failed" and (self._bar is not None or self.quiet_lines):
-            err.print(f"failed: {rec.input}: {rec.error}", highlight=False, markup=False)
+        if self._bar is not None or self.quiet_lines:  # failures and warnings: one line each
+            if rec.status == "failed":
+                say(f"failed: {rec.input}: {rec.error}")
+            for w in rec.warnings:
+                say(f"warning: {rec.input}: {w}")
         if self._bar is not None:
             self._bar.update(self._task, advance=1, faces=self.faces, rate=f"{rate:.2f}")
         elif not self.quiet_lines:
             what = {"restored": f"restored {sum(f['status'] == 'restored' for f in rec.faces)} face(s) -> {rec.output}",
-                    "no-face": f"no face ({rec.error})", "exists": "skipped: output exists", "failed": f"failed: {rec.error}"}[rec.status]
-            err.print(f"[{self.done}/{self.total}] {rec.input}: {what} ({rate:.2f} photos/s)", highlight=False, markup=False)
+                    "no-face": f"no face ({rec.error})", "exists": "skipped: output exists",
+                    "skipped": f"skipped: {rec.error}", "failed": f"failed: {rec.error}"}[rec.status]
+            warned = "".join(f"; warning: {w}" for w in rec.warnings)  # on the input's own line
+            say(f"[{self.done}/{self.total}] {rec.input}: {what}{warned} ({rate:.2f} photos/s)")

@@ -17,9 +17,9 @@ HALF_H = 0.26
 # The random range of each, as factors of the nominal shape, the angle (degrees, against the eye line) and the
 # corner radius (as a fraction of the half height).
 LEN_RANGE = (0.8, 1.45)
-H_RANGE = (0.7, 1.6)
-MAX_ANGLE = 12.0
-SHIFT_DOWN = 0.1
+H_RANGE = (0.8, 1.6)
+MAX_ANGLE = 10.0
+SHIFT_DOWN = 0.08
 SHIFT_ALONG = 0.08
 
 
