@@ -3,7 +3,8 @@
 ``make_corpus(folder)`` writes every case into ``folder`` and returns ``{name: path}``. :data:`ERRORS` says which
 :class:`unmask.io.ImageError` kind each broken case must give; every other case must load. ``fifo.jpg`` exists only
 where ``os.mkfifo`` does; ``unreadable.jpg`` is mode 000, which does not stop root from reading it (check
-``os.access``). The CLI tests reuse this module.
+``os.access``). :data:`SKIPPED` cases load but are outputs of an earlier run; :data:`CONTROL_NAME` has control
+characters in its name. The CLI tests reuse this module.
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-from PIL import Image, ImageCms
+from PIL import Image, ImageCms, PngImagePlugin
+
+from unmask.io import Provenance
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 CELEBA_VAL = SHARED / "data" / "celeba" / "val"
@@ -35,6 +38,12 @@ ERRORS: dict[str, str] = {
     "unreadable.jpg": "permission",
 }
 """Broken cases and the ``ImageError.kind`` each must raise."""
+
+SKIPPED: dict[str, str] = {"earlier_output.png": "already an output of unmask"}
+"""Valid cases that ``unmask`` must skip (not restore, not fail), with words of the reason."""
+
+CONTROL_NAME = "ctrl\x1b[31m\nname.png"
+"""A valid case whose name holds an ANSI escape and a newline (not made on Windows): printed escaped, on one line."""
 
 BOMB_SIZE = (60000, 60000)
 """Declared size of ``bomb.png`` (3.6 gigapixels; the file is under 100 bytes)."""
@@ -163,6 +172,14 @@ def make_corpus(folder: Path) -> dict[str, Path]:
     files["icc_srgb.jpg"] = _encode(_noise(16, 16, 7), "JPEG", quality=95, icc_profile=srgb_icc())
     files["photo.bmp"] = _encode(_noise(20, 24, 8), "BMP")
     files["photo.tif"] = _encode(_noise(20, 24, 9), "TIFF")
+    pages = [Image.fromarray(_noise(20, 24, 12)), Image.fromarray(_noise(20, 24, 13))]
+    files["multipage.tif"] = _encode(pages[0], "TIFF", save_all=True, append_images=pages[1:])
+    tagged = PngImagePlugin.PngInfo()  # what an earlier run wrote: unmask's provenance tag
+    tag = Provenance(regions=["eyes"], model="tiny_eyes", model_version="test", tool_version="0.0", faces=1)
+    tagged.add_text("unmask", tag.to_text())
+    files["earlier_output.png"] = _encode(_noise(24, 24, 14), "PNG", pnginfo=tagged)
+    if os.name != "nt":
+        files[CONTROL_NAME] = _encode(_noise(24, 24, 15), "PNG")
     yy, xx = np.mgrid[0:256, 0:256]
     flat = (120 + 20 * np.sin(xx / 17.0) * np.cos(yy / 23.0)).astype(np.uint8)
     files["noface.png"] = _encode(np.dstack([flat, flat, flat]) + _noise(256, 256, 10) % 8, "PNG")
@@ -187,3 +204,83 @@ def make_corpus(folder: Path) -> dict[str, Path]:
     unreadable.chmod(0)
     paths["unreadable.jpg"] = unreadable
     return paths
+
+
+# ------------------------------------------------------------------------------------------------- bad models
+
+MODEL_ERRORS: dict[str, str] = {
+    "size_mismatch": "but the metadata means N x 3 x 64 x 64",  # graph 16 px, metadata 64
+    "size_100000": "metadata size 100000 is out of range",  # the graph's sizes are symbolic: only the metadata says
+    "size_1e30": "metadata size 1e+30 is out of range",
+    "image_channels": "input 'image' is ? x 4 x 16 x 16",
+    "mask_channels": "input 'mask' is ? x 3 x 16 x 16",
+    "output_channels": "output 'output' is ? x 1 x 16 x 16",
+    "float16_input": "is tensor(float16), not tensor(float)",
+    "unknown_input": "graph input 'noise' is not one unmask can feed",
+}
+"""Models whose unmask metadata the graph contradicts (issue 12, item 8), and words of the one-line refusal."""
+
+
+def graph_model(path: Path, size: int | str = 16, meta_size: float | None = None, image_channels: int = 3,
+                mask_channels: int = 1, out_channels: int = 3, image_type: str = "float", nan: bool = False,
+                extra_input: str | None = None, region: str = "eyes") -> Path:  # fmt: skip
+    """An ONNX generator (a 1x1 convolution mixing the image's channels) with unmask metadata, whose graph may
+    disagree with it: ``size`` an int or a symbolic name, channel counts, the image's element type; ``nan``: the
+    output is all NaN; ``extra_input``: one more graph input (named in the metadata too)."""
+    import json
+
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    from unmask.spec import META_KEY, ModelMeta
+
+    side = size if isinstance(size, int) else "S"
+    dims = lambda c: ["N", c, side, side]  # noqa: E731
+    elem = {"float": TensorProto.FLOAT, "float16": TensorProto.FLOAT16}[image_type]
+    inputs = [helper.make_tensor_value_info("image", elem, dims(image_channels)),
+              helper.make_tensor_value_info("mask", TensorProto.FLOAT, dims(mask_channels))]  # fmt: skip
+    inits = [numpy_helper.from_array(np.full((out_channels, image_channels, 1, 1), 1.0 / image_channels, np.float32), "k"),
+             numpy_helper.from_array(np.zeros((1,), np.float32), "zero"),
+             numpy_helper.from_array(np.array([np.nan if nan else 0.0], np.float32), "offset")]  # fmt: skip
+    nodes = [helper.make_node("Cast", ["image"], ["x"], to=TensorProto.FLOAT) if image_type != "float"
+             else helper.make_node("Identity", ["image"], ["x"])]  # fmt: skip
+    nodes += [
+        helper.make_node("Conv", ["x", "k"], ["mixed"]),
+        helper.make_node("Mul", ["mask", "zero"], ["m0"]),
+        helper.make_node("ReduceSum", ["m0"], ["m1"], keepdims=1, noop_with_empty_axes=0),
+        helper.make_node("Add", ["mixed", "m1"], ["m2"]),
+        helper.make_node("Add", ["m2", "offset"], ["output"]),
+    ]
+    names = ["image", "mask"]
+    if extra_input:
+        inputs.append(helper.make_tensor_value_info(extra_input, TensorProto.FLOAT, dims(1)))
+        names.append(extra_input)
+    graph = helper.make_graph(nodes, "mix", inputs, [helper.make_tensor_value_info("output", TensorProto.FLOAT,
+                                                                                     dims(out_channels))], inits)  # fmt: skip
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    meta = ModelMeta(arch="test-mix", region=region, size=size if isinstance(size, int) else 16, value_range=(-1.0, 1.0),
+                     mask_convention="1=hole", hole_fill="keep", inputs=tuple(names), name=path.stem, version="test")  # fmt: skip
+    raw = json.loads(meta.to_json())
+    if meta_size is not None:
+        raw["size"] = meta_size
+    helper.set_model_props(model, {META_KEY: json.dumps(raw)})
+    onnx.checker.check_model(model)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    onnx.save(model, str(path))
+    return path
+
+
+def make_bad_model(path: Path, case: str) -> Path:
+    """The :data:`MODEL_ERRORS` case ``case`` written to ``path``."""
+    kw: dict = {
+        "size_mismatch": dict(meta_size=64),
+        "size_100000": dict(size="S", meta_size=100000),
+        "size_1e30": dict(size="S", meta_size=1e30),
+        "image_channels": dict(image_channels=4),
+        "mask_channels": dict(mask_channels=3),
+        "output_channels": dict(out_channels=1),
+        "float16_input": dict(image_type="float16"),
+        "unknown_input": dict(extra_input="noise"),
+    }[case]
+    return graph_model(path, **kw)

@@ -14,6 +14,7 @@ from PIL import ExifTags, Image, ImageFile
 
 from corpus import (
     BOMB_SIZE,
+    CONTROL_NAME,
     ERRORS,
     GIF_COLOURS,
     ORIENT,
@@ -45,8 +46,8 @@ def _readable_by_us(path: Path) -> bool:
 OK_NAMES = [
     "tiny1.png", "tiny10.png", "gray16.png", "rgb16.png", "cmyk.jpg", "cmyk_bad_icc.jpg", "gray.jpg", "rgba.png",
     "la.png", "palette.png", "palette_transparent.png", "animated.gif", "animated.webp", "png_named.jpg",
-    "icc_srgb.jpg", "bad_exif.jpg", "photo.bmp", "photo.tif", "noface.png", "face.jpg",
-    *(f"exif_rotated_{k}.jpg" for k in ORIENT),
+    "icc_srgb.jpg", "bad_exif.jpg", "photo.bmp", "photo.tif", "multipage.tif", "earlier_output.png", "noface.png",
+    "face.jpg", *(f"exif_rotated_{k}.jpg" for k in ORIENT), *([CONTROL_NAME] if os.name != "nt" else []),
 ]  # fmt: skip
 
 
@@ -204,6 +205,23 @@ def test_animation_first_frame_and_count(corpus: dict[str, Path], name: str) -> 
     loaded = read_image(corpus[name])
     assert loaded.frames == len(GIF_COLOURS)
     assert np.abs(loaded.rgb.astype(int) - GIF_COLOURS[0]).max() <= 2
+
+
+def test_multipage_tiff_reads_the_first_page(corpus: dict[str, Path]) -> None:
+    loaded = read_image(corpus["multipage.tif"])
+    assert loaded.frames == 2 and loaded.size == (24, 20)
+    with Image.open(corpus["multipage.tif"]) as im:
+        assert np.array_equal(loaded.rgb, np.asarray(im.convert("RGB")))
+
+
+def test_read_image_reports_the_provenance_tag(corpus: dict[str, Path], tmp_path: Path) -> None:
+    """An output of an earlier run is recognised from the decoded file itself (issue 12, item 17)."""
+    assert read_image(corpus["earlier_output.png"]).provenance["model"] == "tiny_eyes"
+    assert read_image(corpus["face.jpg"]).provenance is None
+    loaded = read_image(corpus["face.jpg"])
+    for ext in (".png", ".jpg", ".webp", ".tif", ".gif"):
+        write_image(tmp_path / f"o{ext}", loaded.rgb, like=loaded, tag=TAG)
+        assert read_image(tmp_path / f"o{ext}").provenance == TAG.to_dict(), ext
 
 
 def test_corrupt_exif_is_dropped_quietly(corpus: dict[str, Path]) -> None:
@@ -456,3 +474,110 @@ def test_loaded_is_a_plain_record() -> None:
     rgb = np.zeros((2, 3, 3), np.uint8)
     loaded = Loaded(rgb=rgb, alpha=None, format="PNG", exif=None, icc=None, mode="RGB", frames=1, size=(3, 2))
     assert loaded.path is None
+
+
+# ------------------------------------------------------------------------------ issue 12: short writes, EXIF, temps
+
+
+@pytest.mark.parametrize("how", ["partial then full disk", "size differs on disk"])
+def test_a_short_write_is_an_error_never_a_truncated_file(corpus: dict[str, Path], tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch, how: str) -> None:  # fmt: skip
+    """A full disk that takes part of the bytes must fail the write (issue 12, item 1: JPEG used to be left
+    truncated and reported restored); the previous output and the folder stay as they were."""
+    loaded = read_image(corpus["face.jpg"])
+    out = tmp_path / "face.jpg"
+    out.write_bytes(b"previous result")
+    real_write, real_fstat = os.write, os.fstat
+    if how == "partial then full disk":
+        calls = []
+
+        def write(fd: int, data: bytes) -> int:
+            calls.append(len(data))
+            if len(calls) == 1:
+                return real_write(fd, bytes(data[: len(data) // 2]))
+            raise OSError(28, "No space left on device")
+
+        monkeypatch.setattr(uio.os, "write", write)
+    else:
+
+        def fstat(fd: int) -> os.stat_result:
+            st = real_fstat(fd)
+            return os.stat_result((*st[:6], st.st_size // 2, *st[7:]))
+
+        monkeypatch.setattr(uio.os, "fstat", fstat)
+    with pytest.raises(ImageError) as err:
+        write_image(out, loaded.rgb, like=loaded, tag=TAG)
+    assert err.value.kind == "write" and "\n" not in str(err.value)
+    assert os.listdir(tmp_path) == ["face.jpg"] and out.read_bytes() == b"previous result"
+
+
+def test_write_atomic_writes_everything_or_nothing(tmp_path: Path) -> None:
+    data = bytes(range(256)) * 1000
+    uio.write_atomic(tmp_path / "x.bin", data)
+    assert (tmp_path / "x.bin").read_bytes() == data and os.listdir(tmp_path) == ["x.bin"]
+    with pytest.raises(OSError):
+        uio.write_atomic(tmp_path / "missing" / "x.bin", data)
+    assert os.listdir(tmp_path) == ["x.bin"]
+
+
+def test_tiff_output_keeps_the_exif(tmp_path: Path) -> None:
+    """The README promises EXIF is kept on write: TIFF used to drop it (issue 12, item 14)."""
+    exif = Image.Exif()
+    exif[ExifTags.Base.Make] = "Camera Co"
+    exif.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.DateTimeOriginal] = "2020:01:02 03:04:05"
+    Image.new("RGB", (20, 10), (9, 9, 9)).save(tmp_path / "in.jpg", exif=exif)
+    loaded = read_image(tmp_path / "in.jpg")
+    write_image(tmp_path / "out.tif", loaded.rgb, like=loaded, tag=TAG)
+    with Image.open(tmp_path / "out.tif") as im:
+        out = im.getexif()
+        assert out[ExifTags.Base.Make] == "Camera Co"
+        assert out.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.DateTimeOriginal] == "2020:01:02 03:04:05"
+    assert read_provenance(tmp_path / "out.tif") == TAG.to_dict()
+    assert np.array_equal(read_image(tmp_path / "out.tif").rgb, loaded.rgb)
+    plain = Loaded(loaded.rgb, None, "JPEG", None, None, "RGB", 1, loaded.size)  # no EXIF: LZW as before
+    write_image(tmp_path / "plain.tif", loaded.rgb, like=plain, tag=TAG)
+    with Image.open(tmp_path / "plain.tif") as im:
+        assert im.info.get("compression") == "tiff_lzw"
+    assert read_provenance(tmp_path / "plain.tif") == TAG.to_dict()
+
+
+def test_temporary_files_carry_the_writing_process(corpus: dict[str, Path], tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    seen = []
+    real = uio.tempfile.mkstemp
+
+    def spy(*args: object, **kw: object):  # noqa: ANN202
+        fd, name = real(*args, **kw)
+        seen.append(Path(name).name)
+        return fd, name
+
+    monkeypatch.setattr(uio.tempfile, "mkstemp", spy)
+    loaded = read_image(corpus["tiny10.png"])
+    write_image(tmp_path / "a.png", loaded.rgb, like=loaded, tag=TAG)
+    (name,) = seen
+    assert name.startswith(f".a.png.{os.getpid()}.") and name.endswith(".tmp")
+
+
+def test_stale_temporary_files_of_dead_runs_only_are_removed(tmp_path: Path) -> None:
+    """Issue 12, item 5: a second run used to delete a live run's temporary file as left by an interrupted run."""
+    import subprocess
+    import sys
+
+    live = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    try:
+        names = {
+            "live": f".a.png.{live.pid}.abcd1234.tmp",  # a run that is still writing
+            "mine": f".a.png.{os.getpid()}.abcd1234.tmp",  # this process's own
+            "dead": f".a.png.{dead.pid}.abcd1234.tmp",  # a killed run's
+            "old": ".a.png.k1ll3d_x.tmp",  # the form without a process id
+            "other": f".b.png.{dead.pid}.abcd1234.tmp",  # not next to one of the outputs
+        }
+        for n in names.values():
+            (tmp_path / n).write_bytes(b"half")
+        removed = uio.remove_stale_temps([tmp_path / "a.png"])
+        assert sorted(p.name for p in removed) == sorted([names["dead"], names["old"]])
+        assert sorted(os.listdir(tmp_path)) == sorted([names["live"], names["mine"], names["other"]])
+    finally:
+        live.communicate(b"")

@@ -22,6 +22,7 @@ permanently.
 from __future__ import annotations
 
 import contextlib
+import errno
 import html
 import json
 import os
@@ -108,6 +109,7 @@ class Loaded:
     1, or ``None``. ``icc``: an RGB ICC profile describing ``rgb``, or ``None`` (profiles of other colour spaces are
     dropped since the pixels are now RGB; CMYK converted through its profile gets sRGB's). ``mode``: the file's PIL
     mode. ``frames``: number of frames (only the first is loaded). ``size``: ``(w, h)`` of ``rgb``. ``path``: the file.
+    ``provenance``: the tag of :func:`write_image` when the file carries one (it is an output of unmask), else ``None``.
     """
 
     rgb: np.ndarray
@@ -119,6 +121,7 @@ class Loaded:
     frames: int
     size: tuple[int, int]
     path: Path | None = None
+    provenance: dict[str, Any] | None = None
 
 
 @dataclass
@@ -357,6 +360,10 @@ def read_image(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXEL
         icc = im.info.get("icc_profile") or None
         with _quiet():
             try:
+                tag = _find_provenance(im)
+            except Exception:  # an odd metadata block must not cost a readable photo
+                tag = None
+            try:
                 upright = ImageOps.exif_transpose(im)
             except Exception:  # malformed EXIF orientation: keep the stored orientation
                 upright = im
@@ -372,6 +379,7 @@ def read_image(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXEL
         frames=frames,
         size=(rgb.shape[1], rgb.shape[0]),
         path=path,
+        provenance=tag,
     )
 
 
@@ -466,8 +474,12 @@ def _save_options(fmt: str, tag: Provenance, like: Loaded | None, size: tuple[in
         opts.update(quality=quality, exif=exif, xmp=tag.to_xmp(), subsampling=0 if quality >= 90 else -1)
     elif fmt == "WEBP":  # exact: keep the colour under transparent pixels
         opts.update(quality=quality, exif=exif, xmp=tag.to_xmp(), exact=True)
-    elif fmt == "TIFF":
-        opts.update(description=tag.to_text(), compression="tiff_lzw")
+    elif fmt == "TIFF":  # libtiff's compressors cannot write an EXIF sub-IFD: a photo with EXIF is kept uncompressed
+        opts.update(description=tag.to_text())
+        if like is not None and like.exif:
+            opts.update(exif=exif)
+        else:
+            opts.update(compression="tiff_lzw")
     elif fmt == "GIF":
         opts.update(comment=tag.to_text())
     return opts
@@ -506,21 +518,40 @@ def _fsync_dir(folder: Path) -> None:
 
 
 TEMP_SUFFIX = ".tmp"
-"""Suffix of the temporary file :func:`write_image` writes before renaming it (``.NAME.XXXXXXXX.tmp``, hidden)."""
+"""Suffix of the temporary files :func:`write_atomic` writes before renaming them: ``.NAME.PID.XXXXXXXX.tmp``
+(hidden; ``PID`` is the writing process, so a run can tell its own and other live runs' files from a dead one's)."""
 
 
-def _temp_prefix(path: Path) -> str:
-    return f".{path.name[:100]}."
+def _temp_prefix(path: Path, pid: int | None = None) -> str:
+    return f".{path.name[:100]}.{os.getpid() if pid is None else pid}."
+
+
+def _pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (``True`` when that cannot be told: keep its files rather than delete them)."""
+    if pid == os.getpid():
+        return True
+    if os.name == "nt" or pid <= 0:  # os.kill(pid, 0) would signal on Windows
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # PermissionError: it exists, under another user
+        return True
+    return True
 
 
 def remove_stale_temps(outputs: Iterable[str | os.PathLike[str]]) -> list[Path]:
-    """Removes the temporary files that a killed :func:`write_image` left next to ``outputs`` (``.NAME.XXXXXXXX.tmp``
-    for an output ``NAME``; ``kill -9`` gives no chance to clean up) and returns their paths. One listing per folder.
-    Call it only for outputs no other process is writing at the same time."""
+    """Removes the temporary files that a killed :func:`write_atomic` left next to ``outputs`` and returns their
+    paths (``kill -9`` gives no chance to clean up). One listing per folder.
+
+    A temporary file ``.NAME.PID.XXXXXXXX.tmp`` is removed only when process ``PID`` no longer exists: a live run's
+    files (this process's too) are left alone. Files of the older form ``.NAME.XXXXXXXX.tmp`` carry no process and
+    are removed."""
     by_folder: dict[Path, set[str]] = {}
     for out in outputs:
         p = Path(out)
-        by_folder.setdefault(p.parent, set()).add(_temp_prefix(p))
+        by_folder.setdefault(p.parent, set()).add(f".{p.name[:100]}.")
     removed: list[Path] = []
     for folder, prefixes in by_folder.items():
         try:
@@ -528,14 +559,75 @@ def remove_stale_temps(outputs: Iterable[str | os.PathLike[str]]) -> list[Path]:
         except OSError:
             continue
         for name in names:
-            head, dot, rand = name[: -len(TEMP_SUFFIX)].rpartition(".")
-            if not (name.endswith(TEMP_SUFFIX) and dot and len(rand) == 8 and f"{head}." in prefixes):
+            if not name.endswith(TEMP_SUFFIX):
                 continue
+            head, dot, rand = name[: -len(TEMP_SUFFIX)].rpartition(".")
+            if not (dot and len(rand) == 8):
+                continue
+            if f"{head}." not in prefixes:  # the pid form: .NAME.PID
+                base, dot, pid = head.rpartition(".")
+                if not (dot and pid.isdigit() and f"{base}." in prefixes) or _pid_alive(int(pid)):
+                    continue
             with contextlib.suppress(OSError):
                 if stat.S_ISREG(os.lstat(folder / name).st_mode):
                     os.unlink(folder / name)
                     removed.append(folder / name)
     return removed
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    """``data`` to ``fd`` completely, or ``OSError``: a short write (full disk, file-size limit) is an error."""
+    view = memoryview(data)
+    while view:
+        n = os.write(fd, view)
+        if n <= 0:
+            raise OSError(errno.ENOSPC, "No space left on device (short write)")
+        view = view[n:]
+
+
+def write_atomic(path: str | os.PathLike[str], data: bytes, mode: int | None = None) -> None:
+    """Writes ``data`` (an encoded file, complete in memory) to ``path`` so that ``path`` is either untouched or
+    holds all of ``data``: a temporary file owned by this process in the same folder, every byte written (a short
+    write is an error), fsync, the size checked on the file itself, then :func:`os.replace`. ``mode``: the new
+    file's permissions (default: an existing ``path``'s, else those a plainly created file gets). The parent
+    folder must exist. Raises ``OSError``; on any failure the temporary file is removed."""
+    path = Path(path)
+    if mode is None:
+        try:
+            mode = stat.S_IMODE(os.stat(path).st_mode)
+        except OSError:
+            mode = default_file_mode()
+    fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(path), suffix=TEMP_SUFFIX, dir=path.parent)
+    try:
+        try:
+            _write_all(fd, data)
+            os.fsync(fd)
+            size = os.fstat(fd).st_size
+            if size != len(data):
+                raise OSError(errno.EIO, f"short write ({size} of {len(data)} bytes reached the disk)")
+            os.fchmod(fd, mode)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(path.parent)
+
+
+def encode_image(image: Image.Image, fmt: str, **options: Any) -> bytes:
+    """``image`` encoded as ``fmt`` in memory (so a full disk can never leave a half-encoded file)."""
+    buf = BytesIO()
+    image.save(buf, format=fmt, **options)
+    data = buf.getvalue()
+    if not data:
+        raise ValueError("the encoder produced no data")
+    return data
+
+
+def _write_error(e: OSError) -> ImageError:
+    return ImageError(f"cannot write the output: {e.strerror or e}", "write")
 
 
 def write_image(
@@ -553,7 +645,9 @@ def write_image(
     Format: ``format`` if given, else the extension of ``path``, else ``like.format``. ``like`` (the
     :class:`Loaded` input) supplies the ICC profile and EXIF (orientation 1) and, when ``alpha`` is ``None``, its alpha
     if the size matches; alpha (``HxW`` ``uint8``) is written for PNG, WebP and TIFF. Parent folders are created.
-    Refuses to overwrite ``like.path``. Any failure raises :class:`ImageError` and leaves no file behind.
+    Refuses to overwrite ``like.path``. The image is encoded in memory and written by :func:`write_atomic`, so a full
+    disk or a file-size limit is an error, never a truncated file. Any failure raises :class:`ImageError` and leaves
+    no file behind.
     """
     rgb = np.asarray(rgb)
     if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
@@ -566,45 +660,40 @@ def write_image(
             raise ValueError(f"alpha must be HxW uint8 matching rgb (got {alpha.shape} {alpha.dtype})")
     path = Path(path)
     fmt = _resolve_format(path, format, like)
-    if like is not None and like.path is not None and path.exists():
-        with contextlib.suppress(OSError):
-            if os.path.samefile(path, like.path):
-                raise ImageError("refusing to overwrite the input file", "write")
-    if path.is_dir():
-        raise ImageError("output path is a directory", "write")
+    try:
+        if like is not None and like.path is not None and os.path.lexists(path):
+            with contextlib.suppress(FileNotFoundError):
+                if os.path.samefile(path, like.path):
+                    raise ImageError("refusing to overwrite the input file", "write")
+        if path.is_dir():
+            raise ImageError("output path is a directory", "write")
+    except OSError as e:  # e.g. a name too long for the file system
+        raise _write_error(e) from None
     h, w = rgb.shape[:2]
     pixels = np.dstack([rgb, alpha]) if alpha is not None and fmt in _ALPHA_FORMATS else rgb
     image = Image.fromarray(np.ascontiguousarray(pixels))
     options = _save_options(fmt, tag, like, (w, h), quality)
+    try:
+        try:
+            data = encode_image(image, fmt, **options)
+        except (ValueError, TypeError, KeyError, RuntimeError, OSError):
+            if not (fmt == "TIFF" and "exif" in options):
+                raise
+            options = {k: v for k, v in options.items() if k != "exif"}  # EXIF PIL cannot write: keep the tag
+            data = encode_image(image, fmt, compression="tiff_lzw", **options)
+    except OSError as e:
+        raise ImageError(f"cannot encode {fmt}: {e.strerror or e}", "write") from None
+    except (ValueError, TypeError, KeyError, RuntimeError) as e:
+        raise ImageError(f"cannot encode {fmt}: {e}", "write") from None
     folder = path.parent
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise ImageError(f"cannot create output folder: {e.strerror or e}", "write") from None
     try:
-        mode = stat.S_IMODE(os.stat(path).st_mode)
-    except OSError:
-        mode = 0o666 & ~_umask()
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(path), suffix=TEMP_SUFFIX, dir=folder)
+        write_atomic(path, data)
     except OSError as e:
-        raise ImageError(f"cannot write to the output folder: {e.strerror or e}", "write") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            image.save(f, format=fmt, **options)
-            f.flush()
-            os.fsync(f.fileno())
-            os.fchmod(f.fileno(), mode)
-        os.replace(tmp, path)
-    except BaseException as e:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(e, OSError):
-            raise ImageError(f"cannot write the output: {e.strerror or e}", "write") from None
-        if isinstance(e, (ValueError, TypeError, KeyError)):
-            raise ImageError(f"cannot encode {fmt}: {e}", "write") from None
-        raise
-    _fsync_dir(folder)
+        raise _write_error(e) from None
 
 
 # ------------------------------------------------------------------------------------------------------ provenance
