@@ -11,6 +11,7 @@ import numpy as np
 import onnx
 import pytest
 
+from corpus import MODEL_ERRORS, graph_model, make_bad_model
 from onnx_models import make_model
 from unmask.runtime import Model, ModelError, find_model, list_models, load_model, model_dirs
 from unmask.runtime import registry
@@ -87,6 +88,48 @@ def test_broken_model_gives_one_line_naming_the_file(tmp_path: Path, case: str) 
     assert path.name in msg, msg
     assert CASES[case] in msg, msg
     assert len(msg) < 400
+
+
+@pytest.mark.parametrize("case", sorted(MODEL_ERRORS))
+def test_graph_that_contradicts_its_metadata_is_refused_at_load(tmp_path: Path, case: str) -> None:
+    """Issue 12, item 8: such models used to load and kill the batch on the first face with raw text."""
+    path = make_bad_model(tmp_path / f"{case}.onnx", case)
+    with pytest.raises(ModelError) as info:
+        load_model(path, device="cpu")
+    msg = str(info.value)
+    assert "\n" not in msg and path.name in msg and MODEL_ERRORS[case] in msg, msg
+
+
+def test_symbolic_sizes_load_and_run(tmp_path: Path) -> None:
+    m = load_model(graph_model(tmp_path / "dyn.onnx", size="S"), "cpu", 1)
+    crop, hole = _crop_and_hole(0)
+    (out,) = m.run([crop], [hole])
+    assert out.shape == (16, 16, 3) and out.dtype == np.uint8
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_non_finite_output_is_an_error_not_a_black_face(tmp_path: Path, bad: float) -> None:
+    """Issue 12, item 4: NaN output was painted black (and numpy warned on stderr)."""
+    import warnings
+
+    m = load_model(graph_model(tmp_path / "nan.onnx", nan=True), "cpu", 1)
+    crops, holes = zip(*(_crop_and_hole(s) for s in range(2)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no RuntimeWarning from a cast of NaN
+        with pytest.raises(ModelError, match="non-finite"):
+            m.run(list(crops), list(holes))
+        y = np.zeros((2, 3, 16, 16), np.float32)
+        y[1, 0, 3, 3] = bad
+        with pytest.raises(ModelError, match=r"face\(s\) 2 of 2"):
+            m.from_tensor(y, 2)
+
+
+def test_output_of_the_wrong_shape_is_an_error(tmp_path: Path) -> None:
+    m = load_model(graph_model(tmp_path / "dyn.onnx", size="S"), "cpu", 1)
+    with pytest.raises(ModelError, match="shape 1x3x8x8"):
+        m.from_tensor(np.zeros((1, 3, 8, 8), np.float32), 1)
+    with pytest.raises(ModelError, match="not 2x3x16x16"):
+        m.from_tensor(np.zeros((1, 3, 16, 16), np.float32), 2)
 
 
 def test_model_error_is_a_value_error() -> None:
@@ -225,6 +268,18 @@ def test_list_models_reads_metadata_and_flags_broken_files(isolated: Path) -> No
     assert (infos["beta"].region, infos["beta"].size) == ("mouth", 48)
     assert infos["broken"].error and "ONNX" in infos["broken"].error
     assert isolated in model_dirs()
+
+
+def test_list_models_flags_a_dangling_symlink(isolated: Path, tmp_path: Path) -> None:
+    """Issue 12, item 11: ``unmask models`` printed a traceback for it."""
+    make_model(isolated / "alpha.onnx", 32, "eyes")
+    (isolated / "gone.onnx").symlink_to(tmp_path / "nowhere.onnx")
+    (isolated / "defaults.txt").write_bytes(b"\xff\xfe not text")  # an unreadable defaults file names no default
+    infos = {i.name: i for i in list_models()}
+    assert set(infos) == {"alpha", "gone"}
+    assert infos["gone"].error == "broken symbolic link (its target is missing)" and infos["gone"].bytes == 0
+    assert not infos["alpha"].error
+    assert find_model(None, "eyes") == isolated / "alpha.onnx"
 
 
 def test_find_model_by_name_path_or_region(isolated: Path, tmp_path: Path) -> None:

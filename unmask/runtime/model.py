@@ -23,6 +23,13 @@ class ModelError(ValueError):
     """A model file that cannot be used; the message names the file and the problem on one line."""
 
 
+MAX_SIZE = 4096
+"""Largest crop side a model's metadata may declare (the shipped models use 128-256)."""
+
+CHANNELS = {"image": 3, "mask": 1, "edges": 1, "guide": 1}
+"""Channels of every input the runtime can feed (see :meth:`Model.to_tensors`); the output has 3."""
+
+
 @dataclass
 class Model:
     path: Path
@@ -68,7 +75,21 @@ class Model:
             raise ModelError(f"{self.path}: model {self.name} cannot follow given edges (no 'guide' input)")
         return feed
 
-    def from_tensor(self, y: np.ndarray) -> list[np.ndarray]:
+    def from_tensor(self, y: np.ndarray, n: int | None = None) -> list[np.ndarray]:
+        """Crops (SxSx3 uint8) of the model's output ``y`` (Nx3xSxS in ``value_range``). Raises :class:`ModelError`
+        when ``y`` is not ``n`` x 3 x S x S or holds NaN or infinity (a broken generator: nothing of it is used)."""
+        y = np.asarray(y)
+        s = self.meta.size
+        if y.ndim != 4 or y.shape[1:] != (3, s, s) or (n is not None and y.shape[0] != n):
+            want = f"{n if n is not None else 'N'}x3x{s}x{s}"
+            raise ModelError(f"{self.path}: model {self.name} returned an output of shape {'x'.join(map(str, y.shape))}, not {want}")
+        finite = np.isfinite(y).reshape(y.shape[0], -1).all(axis=1)
+        if not finite.all():
+            bad = ", ".join(str(i + 1) for i in np.flatnonzero(~finite))
+            raise ModelError(
+                f"{self.path}: model {self.name} produced non-finite values (NaN or infinity) for face(s) {bad} "
+                f"of {y.shape[0]}; nothing of its output is used"
+            )
         lo, hi = self.meta.value_range
         y = (y.transpose(0, 2, 3, 1) - lo) / (hi - lo) * 255.0
         return list(np.clip(y + 0.5, 0, 255).astype(np.uint8))
@@ -90,7 +111,7 @@ class Model:
             self.warnings.append(f"CUDA failed ({str(e).splitlines()[0][:120]}); this batch ran on CPU")
             cpu, _ = create_session(self.path, "cpu", self.threads)
             (y,) = cpu.run([self.meta.output], feed)
-        return self.from_tensor(y)
+        return self.from_tensor(y, len(crops))
 
 
 def read_meta(session: Any, path: Path) -> ModelMeta:
@@ -99,7 +120,7 @@ def read_meta(session: Any, path: Path) -> ModelMeta:
         raise ModelError(f"{path}: not an unmask model (ONNX metadata has no '{META_KEY}' entry)")
     try:
         meta = ModelMeta.from_json(props[META_KEY])
-    except (ValueError, TypeError) as e:
+    except (ValueError, TypeError, OverflowError) as e:
         raise ModelError(f"{path}: unmask metadata is invalid ({e})") from None
     names = [i.name for i in session.get_inputs()]
     if list(meta.inputs) != names:
@@ -107,7 +128,43 @@ def read_meta(session: Any, path: Path) -> ModelMeta:
     outs = [o.name for o in session.get_outputs()]
     if meta.output not in outs:
         raise ModelError(f"{path}: graph has no output {meta.output!r}")
+    check_graph(session, meta, path)
     return meta
+
+
+def check_graph(session: Any, meta: ModelMeta, path: Path) -> None:
+    """The graph must take and give what the metadata says: every input one the runtime feeds, as float tensors of
+    N x C x S x S (C from :data:`CHANNELS`, S = ``meta.size``), the output N x 3 x S x S; the size within
+    8..:data:`MAX_SIZE` and the value range finite. Symbolic dimensions pass. Raises :class:`ModelError`."""
+    size = meta.size
+    if not 8 <= size <= MAX_SIZE:
+        raise ModelError(f"{path}: metadata size {_short(size)} is out of range (8 to {MAX_SIZE} pixels)")
+    lo, hi = meta.value_range
+    if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
+        raise ModelError(f"{path}: metadata value_range {meta.value_range} is not a finite range low < high")
+    for arg in session.get_inputs():
+        if arg.name not in CHANNELS:
+            raise ModelError(f"{path}: graph input {arg.name!r} is not one unmask can feed ({', '.join(CHANNELS)})")
+        _check_arg(path, f"input {arg.name!r}", arg, CHANNELS[arg.name], size)
+    (out,) = [o for o in session.get_outputs() if o.name == meta.output]
+    _check_arg(path, f"output {out.name!r}", out, 3, size)
+
+
+def _short(v: int) -> str:
+    return str(v) if abs(v) < 10**12 else f"{float(v):.3g}"
+
+
+def _check_arg(path: Path, what: str, arg: Any, channels: int, size: int) -> None:
+    if getattr(arg, "type", "tensor(float)") != "tensor(float)":
+        raise ModelError(f"{path}: graph {what} is {arg.type}, not tensor(float)")
+    shape = list(arg.shape) if arg.shape is not None else []
+    want = f"N x {channels} x {size} x {size}"
+    if len(shape) != 4:
+        raise ModelError(f"{path}: graph {what} has {len(shape)} dimensions, the metadata means {want}")
+    got = " x ".join(str(d) if isinstance(d, int) else "?" for d in shape)
+    for dim, expected in zip(shape[1:], (channels, size, size)):
+        if isinstance(dim, int) and dim > 0 and dim != expected:
+            raise ModelError(f"{path}: graph {what} is {got}, but the metadata means {want}")
 
 
 def load_model(path: str | Path, device: str = "auto", threads: int = 0) -> Model:

@@ -50,7 +50,14 @@ def list_models() -> list[ModelInfo]:
             if p.stem in names:
                 continue
             names.add(p.stem)
-            info = ModelInfo(name=p.stem, path=p, bytes=p.stat().st_size)
+            info = ModelInfo(name=p.stem, path=p)
+            try:
+                info.bytes = p.stat().st_size
+            except OSError as e:
+                broken = isinstance(e, FileNotFoundError) and p.is_symlink()
+                info.error = "broken symbolic link (its target is missing)" if broken else f"cannot read: {e.strerror or e}"
+                out.append(info)
+                continue
             try:
                 m = load_model(p, device="cpu", threads=1)
                 info.arch, info.region, info.size = m.meta.arch, m.meta.region, m.meta.size
@@ -68,8 +75,12 @@ def default_names() -> dict[str, str]:
     out: dict[str, str] = {}
     for d in model_dirs():
         f = d / "defaults.txt"
-        if f.is_file():
-            for line in f.read_text().splitlines():
+        try:
+            text = f.read_text(encoding="utf-8") if f.is_file() else ""
+        except (OSError, UnicodeDecodeError):  # an unreadable defaults file names no default
+            text = ""
+        if text:
+            for line in text.splitlines():
                 if "=" in line and not line.lstrip().startswith("#"):
                     k, v = (s.strip() for s in line.split("=", 1))
                     if k in REGIONS and k not in out:
