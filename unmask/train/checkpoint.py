@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import pickle
 import random
+import re
 import tempfile
 import zipfile
 from pathlib import Path
@@ -164,11 +165,21 @@ def load(path: str | os.PathLike, arch: str | None = None) -> dict[str, Any]:
     return ckpt
 
 
+_GLOBAL = re.compile(r"GLOBAL\s+([\w.]+)")
+
+
 def _reason(e: BaseException) -> str:
-    """The informative line of a ``torch.load`` error (its unpickler line when there is one), shortened."""
-    lines = [ln.strip() for ln in str(e).splitlines() if ln.strip()]
-    picked = next((ln for ln in lines if "Unpickler error" in ln), lines[0] if lines else type(e).__name__)
-    return picked[:200]
+    """The informative part of a ``torch.load`` error, shortened. A file the safe unpickler refuses (it holds
+    pickled Python objects, which could run code) gets our own words: PyTorch's message advises loading it unsafely,
+    which unmask never does and must not suggest."""
+    text = str(e)
+    if isinstance(e, pickle.UnpicklingError) or "Weights only load failed" in text or "Unpickler error" in text:
+        found = _GLOBAL.search(text)
+        what = f" ({found.group(1)})" if found else ""
+        return (f"refused: it holds pickled Python objects{what}, not only tensors and plain values; unmask loads "
+                "checkpoints safely and never runs code from a file")  # fmt: skip
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    return (lines[0] if lines else type(e).__name__)[:200]
 
 
 def load_module_state(module: torch.nn.Module, state: Mapping[str, Any], path: str | os.PathLike, what: str) -> None:
