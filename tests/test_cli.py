@@ -14,8 +14,6 @@ import numpy as np
 import pytest
 
 from unmask.cli.app import COMMANDS, route
-from unmask.compose import blend_margin
-from unmask.face.align import align, matrix_scale
 from unmask.io import read_image, read_provenance
 
 from conftest import MODEL_SIZE, REPO
@@ -71,9 +69,8 @@ def test_astronaut_end_to_end(cli, photo: Path, tmp_path: Path, censored_astrona
     assert (restored[bar > 0].astype(int).sum(1) > 60).mean() > 0.95, "the band over the eyes changed"
     mask = read_image(out / "astronaut.mask.png").rgb[..., 0]
     assert (mask[bar > 0] == 255).mean() > 0.99, "--save-mask shows the restored region over the bar"
-    margin = blend_margin(MODEL_SIZE) / matrix_scale(align(censored, astronaut_face, MODEL_SIZE, "eyes").matrix) + 2
-    far = cv2.distanceTransform((mask == 0).astype(np.uint8), cv2.DIST_L2, 5) > margin
-    assert far.mean() > 0.8 and np.array_equal(restored[far], censored[far]), "far pixels are identical"
+    far = mask == 0  # the saved mask is the hole, censor + margin: nothing beyond it may change
+    assert far.mean() > 0.8 and np.array_equal(restored[far], censored[far]), "pixels outside the hole are identical"
 
     tag = read_provenance(result)
     assert tag is not None and tag["synthetic"] is True
@@ -133,7 +130,7 @@ def test_folder_json_lines_resume_and_overwrite(cli, folder: Path, tmp_path: Pat
     assert [r["status"] for r in recs] == ["restored", "restored", "restored", "no-face"]
     assert [len(r["faces"]) for r in recs] == [1, 1, 1, 0]
     assert recs[3]["output"] is None and recs[3]["error"] == "no face found"
-    assert summary["summary"] == {"restored": 3, "no-face": 1, "exists": 0, "failed": 0, "notice": 0}
+    assert summary["summary"] == {"restored": 3, "no-face": 1, "exists": 0, "skipped": 0, "failed": 0, "notice": 0}
     assert not any(ln.startswith("[") for ln in res.stderr.splitlines()), "--json: no progress lines"
     hashes = {p.name: _sha(p) for p in out.iterdir()}
     mtimes = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}

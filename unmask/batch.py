@@ -1,16 +1,30 @@
 """Many photos: read, restore, write, one record per input. Never prints; the CLI renders the records.
 
-Guarantees: inputs are never written to; an existing output is skipped unless ``overwrite`` (so an interrupted
-folder run resumes where it stopped); each output is written atomically by :func:`unmask.io.write_image`; a broken
-input yields a ``failed`` record with a one-line reason and the batch goes on.
+Guarantees: inputs are never written to; no output, main or extra (``--compare``, ``--save-mask``), is written twice
+in one run (a clash fails the later input); an input whose outputs all exist is skipped unless ``overwrite`` (so an
+interrupted folder run resumes where it stopped), and its main output is written last, so an input is never taken
+for done while an extra image is missing; each output is written atomically by :func:`unmask.io.write_image` (a
+full disk is a failure, never a truncated file); any failure while handling one input, expected or not, yields a
+``failed`` record with a one-line reason and the batch goes on; photos that already carry unmask's provenance tag
+(outputs of an earlier run) are ``skipped``, not restored again.
+
+:func:`check_output_folder` and :func:`lock_output_folder` are for the caller, before and around a batch: an output
+folder that cannot be written, or that another run is writing into, is a usage error, not a failure per photo.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Iterator
+
+try:
+    import fcntl
+except ImportError:  # not on Windows: no lock, the temporary files' process ids still keep runs apart
+    fcntl = None  # type: ignore[assignment]
 
 import numpy as np
 
@@ -21,7 +35,8 @@ from unmask.io import DEFAULT_MAX_PIXELS, ImageError, Provenance, read_image, re
 from unmask.pipeline import Restorer
 
 MIN_SIDE = 16  # photos smaller than this hold no face we can find
-STATUSES = ("restored", "no-face", "exists", "failed", "notice")
+STATUSES = ("restored", "no-face", "exists", "skipped", "failed", "notice")
+"""``skipped``: the input is itself an output of unmask (it carries the provenance tag) and is not restored again."""
 
 
 @dataclass
@@ -74,34 +89,182 @@ def sidecar(output: Path, what: str) -> Path:
     return output.with_name(f"{output.stem}.{what}.png")
 
 
+EXTRAS = {"compare": "compare image", "mask": "mask image"}
+"""Extra images a job may write next to its output (:func:`sidecar` names) and how a message calls them."""
+
+
+def extras(job: Job, options: BatchOptions) -> list[tuple[str, Path]]:
+    """The extra images ``options`` asks of ``job``: ``(kind, path)`` for ``--compare`` and ``--save-mask``."""
+    wanted = [("compare", options.compare), ("mask", options.save_mask)]
+    return [(what, sidecar(job.output, what)) for what, on in wanted if on]
+
+
+def outputs(job: Job, options: BatchOptions) -> list[Path]:
+    """Every file ``job`` writes: its extra images, then its main output (written last)."""
+    return [p for _, p in extras(job, options)] + [job.output]
+
+
+def _norm(path: Path) -> str:
+    return os.path.normcase(os.path.normpath(os.path.abspath(path)))
+
+
+def _file_key(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    return st.st_dev, st.st_ino
+
+
+def plan_clashes(items: list[Job | Skip], options: BatchOptions) -> dict[int, str]:
+    """Jobs (by position in ``items``) whose extra images clash: with another job's main output (main outputs
+    win: a side image never costs another photo its restoration), with an earlier job's extra image, or with an
+    input file. The reason is one line."""
+    mains = {_norm(i.output): i for i in items if isinstance(i, Job)}
+    inputs: dict[tuple[int, int], Path] = {}
+    for i in items:
+        key = _file_key(i.source if isinstance(i, Job) else i.path)
+        if key is not None:
+            inputs.setdefault(key, i.source if isinstance(i, Job) else i.path)
+    taken: dict[str, tuple[Job, str]] = {}
+    clashes: dict[int, str] = {}
+    for k, item in enumerate(items):
+        if not isinstance(item, Job):
+            continue
+        mine: list[tuple[str, str]] = []
+        for what, path in extras(item, options):
+            n = _norm(path)
+            key = _file_key(path)
+            if n in mains:
+                clashes[k] = f"its {EXTRAS[what]} {path} would overwrite the output of {mains[n].source}"
+            elif n in taken:
+                other, other_what = taken[n]
+                clashes[k] = f"its {EXTRAS[what]} {path} is already the {EXTRAS[other_what]} of {other.source}"
+            elif key is not None and key in inputs:
+                clashes[k] = f"its {EXTRAS[what]} {path} is the input {inputs[key]} (inputs are never written to)"
+            else:
+                mine.append((n, what))
+                continue
+            break
+        if k not in clashes:
+            for n, what in mine:
+                taken[n] = (item, what)
+    return clashes
+
+
+def check_output_folder(out_dir: str | os.PathLike[str]) -> str | None:
+    """Why ``out_dir`` cannot receive outputs (one line), or ``None``: it is a file, not writable, or cannot be
+    created (its nearest existing parent is a file or not writable). Nothing is created."""
+    out = Path(out_dir)
+    try:
+        if os.path.exists(out):
+            if not os.path.isdir(out):
+                return f"output folder {out} is a file, not a folder"
+            if not os.access(out, os.W_OK | os.X_OK):
+                return f"output folder {out} is not writable"
+            return None
+        if os.path.lexists(out):
+            return f"output folder {out} is a broken symbolic link"
+        parent = out.parent
+        while not os.path.lexists(parent) and parent != parent.parent:
+            parent = parent.parent
+        if not os.path.isdir(parent):
+            return f"output folder {out} cannot be created: {parent} is not a folder"
+        if not os.access(parent, os.W_OK | os.X_OK):
+            return f"output folder {out} cannot be created: {parent} is not writable"
+    except (OSError, ValueError) as e:
+        return f"output folder {out}: {getattr(e, 'strerror', None) or e}"
+    return None
+
+
+class OutputFolderError(RuntimeError):
+    """The output folder cannot be used (one line, naming the folder): a usage error, not a failure per photo."""
+
+
+class OutputBusy(OutputFolderError):
+    """Another run holds the lock of the output folder."""
+
+
+@contextlib.contextmanager
+def lock_output_folder(out_dir: str | os.PathLike[str]) -> Iterator[Path]:
+    """Creates ``out_dir`` and holds an exclusive lock on it (``flock`` on the folder itself, so no lock file is
+    left behind) while the block runs; raises :class:`OutputBusy` at once when another process holds it (and
+    :class:`OutputFolderError` when the folder cannot be created). Where
+    locks are not available (no ``fcntl``, a file system without ``flock``) the block runs unlocked: the temporary
+    files still carry their process id, so no run deletes another live run's files."""
+    out = Path(out_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise OutputFolderError(f"output folder {out} cannot be created: {e.strerror or e}") from None
+    fd = None
+    if fcntl is not None:
+        try:
+            fd = os.open(out, os.O_RDONLY)
+        except OSError:
+            fd = None
+    try:
+        if fd is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise OutputBusy(
+                    f"output folder {out} is in use by another unmask run; wait for it to finish or choose another --out"
+                ) from None
+            except OSError:  # no flock on this file system: run unlocked
+                pass
+        yield out
+    finally:
+        if fd is not None:
+            os.close(fd)  # releases the lock
+
+
 def run_batch(items: Iterable[Job | Skip], restorer: Restorer, options: BatchOptions) -> Iterator[Record]:
     """One :class:`Record` per job or skip, in order (preceded by a notice when temporary files that a killed run
     left next to this batch's outputs were removed)."""
     items = list(items)
-    outputs = [i.output for i in items if isinstance(i, Job)]
-    stale = remove_stale_temps(outputs + [sidecar(o, w) for o in outputs for w in ("compare", "mask")])
+    clashes = plan_clashes(items, options)
+    every = [p for i in items if isinstance(i, Job) for p in outputs(i, options)]
+    stale = remove_stale_temps(every)
     if stale:
         yield Record(str(stale[0].parent), None, "notice",
                      error=f"removed {len(stale)} temporary file(s) left by an interrupted run")  # fmt: skip
-    for item in items:
+    for k, item in enumerate(items):
         if isinstance(item, Skip):
             yield Record(str(item.path), None, "failed" if item.failed else "notice", error=item.reason)
-            continue
-        yield process(item, restorer, options)
+        elif k in clashes:
+            yield Record(str(item.source), None, "failed", error=clashes[k])
+        else:
+            yield process(item, restorer, options)
+
+
+def _one_line(e: BaseException) -> str:
+    if isinstance(e, OSError) and e.strerror:
+        text = e.strerror + (f": {e.filename}" if e.filename else "")
+    else:
+        text = str(e) or type(e).__name__
+        if not isinstance(e, (ValueError, ImageError)):
+            text = f"{type(e).__name__}: {text}"
+    return " ".join(text.split())
 
 
 def process(job: Job, restorer: Restorer, options: BatchOptions) -> Record:
+    """Restores one job; every failure, expected or not, becomes a ``failed`` record (never an exception, except
+    ``KeyboardInterrupt`` and the like)."""
     t0 = time.perf_counter()
     rec = Record(str(job.source), str(job.output), "failed")
-    if job.output.exists() and not options.overwrite:
-        rec.status = "exists"
-        rec.seconds = time.perf_counter() - t0
-        return rec
+    timings: dict[str, float] = {}
+    written = False
     try:
-        timings: dict[str, float] = {}
+        if not options.overwrite and all(os.path.exists(p) for p in outputs(job, options)):
+            rec.status = "exists"
+            return rec
         t = time.perf_counter()
         loaded = read_image(job.source, options.max_pixels)
         timings["read"] = time.perf_counter() - t
+        if loaded.provenance is not None:
+            rec.status, rec.error = "skipped", _earlier_output(loaded.provenance)
+            return rec
         h, w = loaded.rgb.shape[:2]
         if min(h, w) < MIN_SIDE:
             rec.status, rec.error = "no-face", f"{w}x{h} pixels is too small to hold a face"
@@ -119,13 +282,15 @@ def process(job: Job, restorer: Restorer, options: BatchOptions) -> Record:
                 m.warnings.clear()
         if result.too_small:
             rec.warnings.append(f"{result.too_small} face(s) smaller than the minimum face size skipped")
+        beyond = _faces_beyond_limit(restorer, loaded.rgb, len(result.faces))
+        if beyond:
+            rec.warnings.append(beyond)
         if result.restored == 0:
             rec.status = "no-face"
             if not result.faces:
                 rec.error = "no face found"
             else:
                 rec.error = "no face needed restoring (" + "; ".join(sorted({f.decision for f in result.faces})) + ")"
-            rec.output = None
             return rec
         tag = Provenance(
             regions=result.regions,
@@ -135,26 +300,60 @@ def process(job: Job, restorer: Restorer, options: BatchOptions) -> Record:
             faces=result.restored,
         )
         t = time.perf_counter()
+        for what, path in extras(job, options):  # the main output last: it marks the input as done
+            if what == "compare":
+                image = np.concatenate([loaded.rgb, result.rgb], axis=1)
+            elif result.hole is not None:
+                image = np.repeat(result.hole[..., None], 3, axis=2)
+            else:
+                continue
+            try:
+                write_image(path, image, tag=tag, format="PNG")
+            except ImageError as e:
+                raise ImageError(f"{EXTRAS[what]} {path.name}: {e}", e.kind) from None
         write_image(job.output, result.rgb, like=loaded, tag=tag)
-        if options.compare:
-            both = np.concatenate([loaded.rgb, result.rgb], axis=1)
-            write_image(sidecar(job.output, "compare"), both, tag=tag, format="PNG")
-        if options.save_mask and result.hole is not None:
-            write_image(sidecar(job.output, "mask"), np.repeat(result.hole[..., None], 3, axis=2), tag=tag, format="PNG")
+        written = True
         timings["write"] = time.perf_counter() - t
+        if loaded.frames > 1:
+            rec.warnings.append(
+                f"{loaded.format} with {loaded.frames} frames: only the first frame was restored; the output has one frame"
+            )
         rec.status = "restored"
-        rec.timings = timings
-    except ImageError as e:
-        rec.error = str(e)
-        rec.output = None
     except MemoryError:
         rec.error = "out of memory"
-        rec.output = None
+    except Exception as e:  # noqa: BLE001 - one input must not stop the batch: a failed record, one line
+        rec.error = _one_line(e)
     finally:
+        if rec.status != "exists" and not written:
+            rec.output = None  # no output was written for it
         rec.seconds = time.perf_counter() - t0
-        if not rec.timings and "timings" in locals():
-            rec.timings = timings
+        rec.timings = timings
     return rec
+
+
+def _earlier_output(tag: dict) -> str:
+    what = ", ".join(str(r) for r in tag.get("regions") or []) or "faces"
+    model = f" by model {tag['model']}" if tag.get("model") else ""
+    return f"already an output of unmask ({what} restored{model}; it carries the provenance tag): not restored again"
+
+
+def _faces_beyond_limit(restorer: Restorer, rgb: np.ndarray, found: int) -> str | None:
+    """A warning when the face finder stopped at its ``max_faces`` and the photo holds more faces (counted by a
+    second detection pass, run only then)."""
+    finder = getattr(restorer, "finder", None)
+    limit = getattr(finder, "max_faces", None)
+    if not limit or found < limit or not hasattr(finder, "detect"):
+        return None
+    from unmask.face.detect import native_stderr_silenced
+
+    min_face = getattr(finder, "min_face", 0)
+    with native_stderr_silenced():
+        dets = finder.detect(rgb)
+    big = sum(1 for d in dets if max(d.box[2] - d.box[0], d.box[3] - d.box[1]) >= min_face)
+    if big <= limit:
+        return None
+    return (f"{big} faces found but --max-faces is {limit}: only the {limit} largest were considered, "
+            f"{big - limit} left untouched (raise --max-faces)")  # fmt: skip
 
 
 def _versions(restorer: Restorer, used: set[str]) -> str:

@@ -1,24 +1,85 @@
-"""What the thin command modules share: consoles, one-line errors, exit codes."""
+"""What the thin command modules share: consoles, one-line errors, exit codes, and making text safe to print.
+
+Every human-readable line goes through :func:`printable` (control characters, such as a newline or an ANSI escape
+in a file name, are shown escaped: one line per input, and a file name cannot drive the terminal) and, where rich
+markup is on, :func:`safe` (``unmask[train]`` stays ``unmask[train]``)."""
 
 from __future__ import annotations
 
+import os
 import sys
+import unicodedata
+from contextlib import contextmanager
 from enum import Enum
-from typing import Any, Callable, NoReturn
+from typing import Any, Callable, Iterator, NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True)
 
+_BIDI = set("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def printable(text: object) -> str:
+    """``text`` with control characters (C0, DEL, C1, line and paragraph separators, bidirectional overrides) and
+    undecodable bytes of file names (lone surrogates) written as escapes (``\\n``, ``\\x1b``, ``\\u202e``)."""
+    text = str(text)
+    out_chars = []
+    for ch in text:
+        cat = unicodedata.category(ch)
+        if cat in ("Cc", "Cs", "Zl", "Zp") or ch in _BIDI:
+            code = ord(ch)
+            if ch == "\n":
+                out_chars.append("\\n")
+            elif ch == "\t":
+                out_chars.append("\\t")
+            elif ch == "\r":
+                out_chars.append("\\r")
+            elif 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8 (os.fsdecode's surrogateescape)
+                out_chars.append(f"\\x{code - 0xDC00:02x}")
+            elif code <= 0xFF:
+                out_chars.append(f"\\x{code:02x}")
+            else:
+                out_chars.append(f"\\u{code:04x}")
+        else:
+            out_chars.append(ch)
+    return "".join(out_chars)
+
+
+def safe(text: object) -> str:
+    """:func:`printable`, with rich markup escaped, for text printed where markup is on."""
+    return escape(printable(text))
+
+
+def say(text: object, console: Console | None = None) -> None:
+    """One plain line (no markup, control characters escaped) on ``console`` (stderr by default)."""
+    (console or err).print(printable(text), markup=False, highlight=False)
+
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
-    """One line on stderr, then exit with ``code``."""
-    err.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    """One line on stderr (markup in ``message`` shown as written, control characters escaped), then exit."""
+    err.print(f"[bold red]error:[/] {safe(message)}", markup=True, highlight=False)
     raise typer.Exit(code)
+
+
+MAX_THREADS_PER_CORE = 4
+
+
+def max_threads() -> int:
+    """The most ``--threads`` accepted: 4 per CPU core (more only costs memory and time)."""
+    return MAX_THREADS_PER_CORE * (os.cpu_count() or 1)
+
+
+def check_threads(threads: int | None, option: str = "--threads") -> None:
+    """A usage error (exit 2) for a thread count beyond :func:`max_threads`."""
+    if threads and threads > max_threads():
+        fail(f"{option} {threads} is too many: at most {max_threads()} ({MAX_THREADS_PER_CORE} per CPU core, "
+             f"{os.cpu_count() or 1} cores here); 0 uses all cores")  # fmt: skip
 
 
 def guarded(body: Callable[..., int], kwargs: dict[str, Any]) -> NoReturn:
@@ -31,8 +92,63 @@ def guarded(body: Callable[..., int], kwargs: dict[str, Any]) -> NoReturn:
     except Exception as e:  # noqa: BLE001 - one line unless --debug
         if kwargs.get("debug"):
             raise
+        missing = missing_extra(e)
+        if missing:
+            fail(missing)
         fail(f"{type(e).__name__}: {e}", EXIT_FAILED)
     raise typer.Exit(code)
+
+
+EXTRA_OF = {"torch": "train", "torchvision": "train", "onnx": "train", "onnxscript": "train", "tensorboard": "train",
+            "lpips": "train", "onnxruntime": "core", "cv2": "core", "mediapipe": "core"}  # fmt: skip
+"""Which extra of unmask brings a module (``core``: unmask itself)."""
+
+
+def missing_extra(e: BaseException, command: str | None = None) -> str | None:
+    """For an ``ImportError`` of a module unmask does not install by default, one line saying what to install."""
+    if not isinstance(e, ImportError):
+        return None
+    name = (getattr(e, "name", None) or "").split(".")[0]
+    if not name or name.startswith("unmask"):
+        return None
+    what = f"`unmask {command}` needs" if command else "this needs"
+    extra = EXTRA_OF.get(name)
+    if extra == "core" or extra is None:
+        return f"{what} the Python module {name!r}, which is not installed (reinstall unmask: pip install unmask)"
+    return f"{what} the Python module {name!r}, which is not installed: pip install 'unmask[{extra}]'"
+
+
+def check_run_options(out_dir: Any, mask: Any, invert_mask: bool) -> None:
+    """Usage errors of ``unmask run`` found before anything is loaded: ``--invert-mask`` without ``--mask``, an
+    ``--out`` that is a file, not writable, or cannot be created."""
+    from unmask.batch import check_output_folder
+
+    if invert_mask and mask is None:
+        fail("--invert-mask needs --mask FILE (it inverts that file)")
+    problem = check_output_folder(out_dir)
+    if problem:
+        fail(problem)
+
+
+@contextmanager
+def output_lock(out_dir: Any, items: list) -> Iterator[None]:
+    """Holds the output folder's lock while a batch writes into it (exit 2 when another run holds it); nothing is
+    created when no input has an output to write."""
+    from unmask.batch import OutputFolderError, lock_output_folder
+    from unmask.inputs import Job
+
+    if not any(isinstance(i, Job) for i in items):
+        yield
+        return
+    try:
+        lock = lock_output_folder(out_dir)
+        lock.__enter__()
+    except OutputFolderError as e:
+        fail(str(e))
+    try:
+        yield
+    finally:
+        lock.__exit__(None, None, None)
 
 
 def is_tty() -> bool:
@@ -40,7 +156,9 @@ def is_tty() -> bool:
 
 
 def set_threads(threads: int) -> None:
-    """Caps OpenCV's threads too (onnxruntime and torch get theirs where they are created)."""
+    """Checks ``--threads`` (:func:`check_threads`) and caps OpenCV's threads too (onnxruntime and torch get theirs
+    where they are created)."""
+    check_threads(threads)
     if threads:
         import cv2
 

@@ -62,8 +62,32 @@ def route(argv: list[str]) -> list[str]:
     return [DEFAULT_COMMAND, *argv]
 
 
+def mistyped(argv: list[str]) -> str | None:
+    """The command a first argument that is no command, no option and no existing path most likely meant
+    (``modles`` -> ``models``), or ``None``."""
+    import difflib
+    import os
+
+    if not argv or argv[0].startswith("-") or argv[0] in COMMANDS or os.path.lexists(argv[0]):
+        return None
+    first = argv[0]
+    if os.sep in first or "/" in first or "." in first:  # a path or a file name, not a word
+        return None
+    close = difflib.get_close_matches(first.lower(), COMMANDS, n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
 def main(argv: list[str] | None = None) -> None:
-    args = route(list(sys.argv[1:] if argv is None else argv))
+    argv = list(sys.argv[1:] if argv is None else argv)
+    meant = mistyped(argv)
+    if meant is not None:  # a usage error, said before anything is loaded
+        from unmask.cli._common import fail
+
+        try:
+            fail(f"{argv[0]}: no such command, file or folder; did you mean `unmask {meant}`?")
+        except typer.Exit as e:
+            sys.exit(e.exit_code)
+    args = route(argv)
     app(args=args, prog_name="unmask")
 
 

@@ -19,6 +19,8 @@ from unmask.cli._common import (
     guarded,
     is_tty,
     out,
+    safe,
+    say,
     set_threads,
 )
 
@@ -181,7 +183,7 @@ class _Status:
 
     def say(self, text: str) -> None:
         self._close_bar()
-        err.print(f"bench: {text}", highlight=False, markup=False)
+        say(f"bench: {text}")
 
     def progress(self, done: int, total: int) -> None:
         if not self.tty:
@@ -222,8 +224,8 @@ def _render(report: Any) -> None:
     con = wide_console(out)
     m = report.model
     load = "" if report.load is None else f"; load average {report.load[0]:.1f} at the start on {os.cpu_count()} cores"
-    con.print(f"model {m['name']} ({m['arch']}{' ' + m['preset'] if m['preset'] else ''}, {m['size']} px) on "
-              f"{', '.join(m['providers']) or 'CPU'}; {report.threads} threads{load}")
+    say(f"model {m['name']} ({m['arch']}{' ' + m['preset'] if m['preset'] else ''}, {m['size']} px) on "
+        f"{', '.join(m['providers']) or 'CPU'}; {report.threads} threads{load}", con)
     f = report.folder
     if f is not None:
         t = Table(title=f"folder run: {f.photos} photos, {f.faces} faces restored, {f.failed} failed, {f.wall:.2f} s")
@@ -249,21 +251,21 @@ def _render(report: Any) -> None:
                       f"{g.batch / g.eager_s:.1f}", gm, _f(g.gmacs(g.eager_s)))
         con.print(t)
         if g.ratio is not None:
-            con.print(f"ONNX Runtime is {g.ratio:.2f}x the speed of PyTorch eager ({g.ratio_best:.2f}x on the fastest runs). "
-                      f"Eager side: {g.eager_weights}"
-                      + ("" if g.max_abs_diff is None else f"; outputs differ by at most {g.max_abs_diff:.2e}"))
+            say(f"ONNX Runtime is {g.ratio:.2f}x the speed of PyTorch eager ({g.ratio_best:.2f}x on the fastest runs). "
+                f"Eager side: {g.eager_weights}"
+                + ("" if g.max_abs_diff is None else f"; outputs differ by at most {g.max_abs_diff:.2e}"), con)
         if g.mac_note:
-            con.print(f"note: {g.mac_note}")
+            say(f"note: {g.mac_note}", con)
     _render_scaling(con, report)
     t = Table(title="targets (this machine; a benchmark, not a timed test)")
     for c in ("target", "limit", "measured", "result", "note"):
         t.add_column(c)
     for tg in report.targets():
         res = "-" if tg.passed is None else ("[green]pass[/]" if tg.passed else "[red]miss[/]")
-        t.add_row(tg.name, tg.limit, tg.measured, res, tg.note)
+        t.add_row(safe(tg.name), safe(tg.limit), safe(tg.measured), res, safe(tg.note))
     con.print(t)
     for note in report.notes:
-        con.print(f"note: {note}", markup=False)
+        say(f"note: {note}", con)
 
 
 def _f(v: Optional[float]) -> str:

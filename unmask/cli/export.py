@@ -9,7 +9,7 @@ from typing import Optional
 
 import typer
 
-from unmask.cli._common import EXIT_FAILED, err, fail
+from unmask.cli._common import EXIT_FAILED, EXIT_USAGE, err, fail, missing_extra, printable
 
 
 class Region(str, Enum):
@@ -30,9 +30,14 @@ def export(
     tolerance: float = typer.Option(1e-3, "--tolerance", min=0.0, help="Largest ONNX Runtime vs PyTorch difference accepted."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
 ) -> None:
-    from unmask.export import ExportError
-    from unmask.export import export as do_export
-    from unmask.train.checkpoint import CheckpointError
+    try:
+        from unmask.export import ExportError
+        from unmask.export import export as do_export
+        from unmask.train.checkpoint import CheckpointError
+    except ImportError as e:
+        if debug:
+            raise
+        fail(missing_extra(e, "export") or f"{type(e).__name__}: {e}", EXIT_USAGE)
 
     target = output or Path("models") / f"{name or default_name(source)}.onnx"
     try:
@@ -44,12 +49,14 @@ def export(
     except Exception as e:  # noqa: BLE001 - one line unless --debug
         if debug:
             raise
-        fail(f"{type(e).__name__}: {e}", EXIT_FAILED)
+        missing = missing_extra(e, "export")
+        fail(missing or f"{type(e).__name__}: {e}", EXIT_USAGE if missing else EXIT_FAILED)
     t = report.meta.training
     err.print(
-        f"wrote {report.path} ({report.meta.arch} {report.meta.preset}, {report.meta.region}, {report.meta.size}px, "
-        f"{t.get('steps')} steps); ONNX Runtime vs PyTorch max |diff| {report.max_abs_diff:.2e}",
-        highlight=False,
+        printable(f"wrote {report.path} ({report.meta.arch} {report.meta.preset}, {report.meta.region}, "
+                  f"{report.meta.size}px, {t.get('steps')} steps); ONNX Runtime vs PyTorch max |diff| "
+                  f"{report.max_abs_diff:.2e}"),
+        highlight=False, markup=False,
     )
 
 

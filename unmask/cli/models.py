@@ -7,7 +7,9 @@ from pathlib import Path
 
 import typer
 
-from unmask.cli._common import out
+from rich.markup import escape
+
+from unmask.cli._common import out, printable, safe, say
 
 
 def register(app: typer.Typer) -> None:
@@ -27,18 +29,21 @@ def models(as_json: bool = typer.Option(False, "--json", help="JSON list instead
         return
     if not infos:
         dirs = ", ".join(map(str, model_dirs())) or "models/ (missing)"
-        out.print(f"no models installed (searched {dirs}); train one with `unmask train` and `unmask export`, or set $UNMASK_MODELS")
+        say(f"no models installed (searched {dirs}); train one with `unmask train` and `unmask export`, or set $UNMASK_MODELS", out)
         return
     folders: dict[str, list] = {}  # one table per folder, in search order, its path under the table
     for i in infos:
         folders.setdefault(_shown(i.path.parent), []).append(i)
     for folder, group in folders.items():
-        table = Table(box=box.SIMPLE_HEAD, caption=f"in {folder}", caption_justify="left")
-        for col in ("name", "arch", "region", "crop", "MB", "note"):
-            table.add_column(col, no_wrap=True)  # whole names even in an 80-column pipe
-        for i in group:
-            note = f"[red]{i.error}[/]" if i.error else ("default" if i.default else "")
-            table.add_row(i.name, i.arch, i.region, f"{i.size} px" if i.size else "?", f"{i.bytes / 1e6:.1f}", note)
+        table = Table(box=box.SIMPLE_HEAD, caption=f"in {safe(folder)}", caption_justify="left")
+        rows = [(printable(i.name), printable(i.arch), printable(i.region), f"{i.size} px" if i.size else "?",
+                 f"{i.bytes / 1e6:.1f}") for i in group]  # fmt: skip
+        for k, col in enumerate(("name", "arch", "region", "crop", "MB")):  # whole values even in an 80-column pipe
+            table.add_column(col, no_wrap=True, min_width=max(len(col), *(len(r[k]) for r in rows)))
+        table.add_column("note", overflow="fold")  # a long error wraps instead
+        for i, row in zip(group, rows):
+            note = f"[red]{safe(i.error)}[/]" if i.error else ("default" if i.default else "")
+            table.add_row(*(escape(v) for v in row), note)
         out.print(table)
 
 

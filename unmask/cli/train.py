@@ -16,7 +16,7 @@ from typing import Any, Optional
 
 import typer
 
-from unmask.cli._common import EXIT_FAILED, Device, err, fail, is_tty
+from unmask.cli._common import EXIT_FAILED, EXIT_USAGE, Device, check_threads, err, fail, is_tty, missing_extra, printable
 
 
 class Preset(str, Enum):
@@ -113,6 +113,7 @@ def train(
         "workers": workers,
         "cache": str(cache) if cache else None,
     }
+    check_threads(threads)
     try:
         _train(given, weight or [], config, resume)
     except typer.Exit:
@@ -120,17 +121,30 @@ def train(
     except Exception as e:  # noqa: BLE001 - one line unless --debug
         if debug:
             raise
+        missing = missing_extra(e, "train")
+        if missing:
+            fail(missing, EXIT_USAGE)
+        if _is_usage(e):
+            fail(str(e), EXIT_USAGE)
         fail(f"{type(e).__name__}: {e}" if not _is_ours(e) else str(e), EXIT_FAILED)
 
 
-def _is_ours(e: Exception) -> bool:
-    """Errors whose message is already a complete sentence naming the culprit."""
-    from unmask.data.prepare import PrepareError
-    from unmask.train.checkpoint import CheckpointError
-    from unmask.train.config import ConfigError
-    from unmask.train.loop import TrainingDiverged
+def _is_usage(e: Exception) -> bool:
+    """Settings that cannot work (a missing or unknown option value, a bad config file): exit 2."""
+    from unmask.train.config import ConfigError  # torch-free
 
-    return isinstance(e, (ConfigError, CheckpointError, PrepareError, TrainingDiverged))
+    return isinstance(e, ConfigError)
+
+
+def _is_ours(e: Exception) -> bool:
+    """Errors whose message is already a complete sentence naming the culprit (checked without importing what
+    is not imported yet: the handler must not fail itself, e.g. when torch is missing)."""
+    import sys
+
+    kinds = [("unmask.data.prepare", "PrepareError"), ("unmask.train.checkpoint", "CheckpointError"),
+             ("unmask.train.config", "ConfigError"), ("unmask.train.loop", "TrainingDiverged")]  # fmt: skip
+    known = tuple(getattr(sys.modules[m], n) for m, n in kinds if m in sys.modules and hasattr(sys.modules[m], n))
+    return isinstance(e, known)
 
 
 def parse_weights(items: list[str]) -> dict[str, float]:
@@ -159,6 +173,8 @@ def _train(given: dict[str, Any], weight: list[str], config: Path | None, resume
         settings["mask_mix"] = parse_mask_mix(settings["mask_mix"])
     if weight:
         settings["weights"] = {**dict(settings.get("weights") or {}), **parse_weights(weight)}
+    if not resume and settings.get("arch") is None:  # before torch is imported: a usage error, whatever is installed
+        raise ConfigError("--arch is required (or --resume RUN, or arch in --config)")
 
     from unmask import archs  # imports torch
 
@@ -193,9 +209,9 @@ def _train(given: dict[str, Any], weight: list[str], config: Path | None, resume
     if int(os.environ.get("RANK", "0")) == 0:
         metrics = "  ".join(f"{k} {v:.4g}" for k, v in result.metrics.items())
         err.print(
-            f"{result.reason}: step {result.step}, {result.samples} samples, {result.wall / 60:.1f} min; "
-            f"checkpoint {result.checkpoint}" + (f"; val {metrics}" if metrics else ""),
-            highlight=False,
+            printable(f"{result.reason}: step {result.step}, {result.samples} samples, {result.wall / 60:.1f} min; "
+                      f"checkpoint {result.checkpoint}" + (f"; val {metrics}" if metrics else "")),
+            highlight=False, markup=False,
         )
 
 
@@ -233,7 +249,7 @@ class _View:
             self._bar.__exit__(*exc)
 
     def note(self, text: str) -> None:
-        (self._bar.console if self._bar is not None else err).print(text, highlight=False)
+        (self._bar.console if self._bar is not None else err).print(printable(text), highlight=False, markup=False)
 
     def _task(self, key: str, description: str, total: float | None) -> Any:
         if key not in self._tasks:
