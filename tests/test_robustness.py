@@ -20,7 +20,7 @@ from PIL import Image
 
 from conftest import json_lines as _json_lines
 from conftest import save_image as _save
-from corpus import ERRORS, make_corpus
+from corpus import CONTROL_NAME, ERRORS, MODEL_ERRORS, SKIPPED, make_bad_model, make_corpus
 from unmask.io import read_image, read_provenance
 from unmask.masks import draw_censor
 
@@ -67,7 +67,7 @@ def test_corpus_one_line_per_broken_file_and_the_batch_goes_on(cli, corpus: dict
     before = _hashes(tmp_path / "corpus")
     inputs = sorted(corpus.values())  # as a shell glob would list them
     out = tmp_path / "out"
-    res = cli(*inputs, "-o", out)
+    res = cli(*inputs, "-o", out, "--force")  # face.jpg is a clean face: --force restores its eye region
     assert res.exit_code == 1, res.stderr
     lines = res.stderr.strip().splitlines()
     assert "Traceback" not in res.stderr
@@ -81,24 +81,41 @@ def test_corpus_one_line_per_broken_file_and_the_batch_goes_on(cli, corpus: dict
         (line,) = [ln for ln in lines if f"{name}:" in ln]
         assert "no face" in line, line
     assert lines[-1].startswith("done 1, ") and f"failed {len(_broken_cases())} " in lines[-1], lines[-1]
+    assert f"skipped (unmask output) {len(SKIPPED)}, " in lines[-1], lines[-1]
+    for name, words in SKIPPED.items():  # an output of an earlier run is not restored again (issue 12, item 17)
+        (line,) = [ln for ln in lines if f"{name}:" in ln]
+        assert "skipped" in line and words in line, line
+    # control characters in a name are shown escaped: one line per input, nothing for the terminal (item 15)
+    assert not any(c in res.stderr for c in "\x1b\r\x07"), "raw control characters reached the terminal"
+    if CONTROL_NAME in corpus:
+        (line,) = [ln for ln in lines if "ctrl\\x1b[31m\\nname.png:" in ln]
+        assert "no face" in line, line
+    assert len(lines) == 2 + len(corpus), "a header, one line per input, the summary"
     assert _hashes(tmp_path / "corpus") == before, "inputs are never modified"
     assert (out / "face.jpg").is_file()
     assert sorted(p.name for p in out.iterdir()) == ["face.jpg"], "nothing written for broken or faceless inputs"
 
 
 def test_corpus_json_records(cli, corpus: dict[str, Path], tmp_path: Path) -> None:  # noqa: ANN001
-    res = cli(*sorted(corpus.values()), "-o", tmp_path / "out", "--json")
+    res = cli(*sorted(corpus.values()), "-o", tmp_path / "out", "--json", "--force")
     assert res.exit_code == 1
     recs, summary = _json_lines(res.stdout)
     by_name = {Path(r["input"]).name: r for r in recs}
     assert set(by_name) == set(corpus)
     for name in _broken_cases():
         assert by_name[name]["status"] == "failed" and REASONS[name] in by_name[name]["error"].lower()
-    ok = set(corpus) - set(_broken_cases()) - {"face.jpg", "unreadable.jpg"}
+    ok = set(corpus) - set(_broken_cases()) - {"face.jpg", "unreadable.jpg"} - set(SKIPPED)
     assert all(by_name[n]["status"] == "no-face" for n in ok), {n: by_name[n] for n in ok if by_name[n]["status"] != "no-face"}
     assert by_name["face.jpg"]["status"] == "restored"
+    for name, words in SKIPPED.items():
+        assert by_name[name]["status"] == "skipped" and words in by_name[name]["error"]
+    # a record names an output only when one was written (issue 12, item 14: the 1x1 photo named one)
+    assert by_name["face.jpg"]["output"] == str(tmp_path / "out" / "face.jpg")
+    assert [n for n, r in by_name.items() if n != "face.jpg" and r["output"] is not None] == []
+    assert by_name["tiny1.png"]["status"] == "no-face" and "too small" in by_name["tiny1.png"]["error"]
     assert summary["summary"]["failed"] == len(_broken_cases()) and summary["summary"]["restored"] == 1
-    assert summary["summary"]["no-face"] == len(corpus) - len(_broken_cases()) - 1
+    assert summary["summary"]["skipped"] == len(SKIPPED)
+    assert summary["summary"]["no-face"] == len(corpus) - len(_broken_cases()) - 1 - len(SKIPPED)
 
 
 def test_max_pixels_refuses_and_allows(cli, photo_png: Path, tmp_path: Path) -> None:  # noqa: ANN001
@@ -137,7 +154,7 @@ def _grid(val_faces: list[Path], finder, n: int = 20, side: int = 200, gap: int 
 def test_group_photo_of_20_faces(cli, val_faces: list[Path], finder, tmp_path: Path) -> None:  # noqa: ANN001
     grid = _grid(val_faces, finder)
     path = _save(tmp_path / "in" / "group.png", grid)
-    res = cli(path, "-o", tmp_path / "out", "--json", "--save-mask")
+    res = cli(path, "-o", tmp_path / "out", "--json", "--save-mask", "--force")  # clean faces: --force restores them
     assert res.exit_code == 0, res.stderr
     (rec,), _ = _json_lines(res.stdout)
     assert rec["status"] == "restored" and len(rec["faces"]) == 20
@@ -148,7 +165,7 @@ def test_group_photo_of_20_faces(cli, val_faces: list[Path], finder, tmp_path: P
         r, c = divmod(k, 5)
         assert mask[r * cell : (r + 1) * cell, c * cell : (c + 1) * cell].any(), f"face {k} not restored"
     assert read_provenance(tmp_path / "out" / "group.png")["faces"] == 20
-    res = cli(path, "-o", tmp_path / "out5", "--json", "--max-faces", "5")
+    res = cli(path, "-o", tmp_path / "out5", "--json", "--max-faces", "5", "--force")
     (rec,), _ = _json_lines(res.stdout)
     assert len(rec["faces"]) == 5
 
@@ -218,30 +235,32 @@ def test_exif_rotated_photo_is_restored_upright(cli, censored_astronaut, tmp_pat
 
 
 def test_unwritable_output_folder(cli, photo_png: Path, tmp_path: Path) -> None:  # noqa: ANN001
+    """An --out nobody can write into is a usage error found before any model is loaded (issue 12, item 9)."""
     if IS_ROOT:
-        pytest.skip("running as root: a mode-555 folder is writable anyway (see the file-in-the-way case below)")
+        pytest.skip("running as root: a mode-555 folder is writable anyway (see the simulated case in test_reliability)")
     out = tmp_path / "locked"
     out.mkdir()
     out.chmod(0o555)
     try:
-        res = cli(photo_png, "-o", out, "--json")
+        res = cli(photo_png, "-o", out, "--json", "--model", tmp_path / "no_such_model.onnx")
     finally:
         out.chmod(0o755)
-    assert res.exit_code == 1
-    (rec,), _ = _json_lines(res.stdout)
-    assert rec["status"] == "failed" and "permission denied" in rec["error"].lower()
+    assert res.exit_code == 2, res.stderr
+    (line,) = res.stderr.strip().splitlines()
+    assert "not writable" in line and str(out) in line and res.stdout == ""
     assert list(out.iterdir()) == []
 
 
 def test_output_folder_that_cannot_be_created(cli, photo_png: Path, censored_astronaut, tmp_path: Path) -> None:  # noqa: ANN001
-    """--out below a regular file: one clear line per photo, exit 1, nothing written."""
+    """--out below a regular file: a usage error (exit 2, one line) before any model is loaded, nothing written
+    (issue 12, item 9: it used to be found only after every photo was restored)."""
     _save(tmp_path / "in" / "second.png", censored_astronaut[0][:, ::-1].copy())
     blocker = tmp_path / "blocker"
     blocker.write_text("a file where the output folder should be")
-    res = cli(tmp_path / "in", "-o", blocker / "out")
-    assert res.exit_code == 1
-    lines = [ln for ln in res.stderr.splitlines() if "failed" in ln and ".png" in ln]
-    assert len(lines) == 2 and all("output folder" in ln.lower() for ln in lines), res.stderr
+    res = cli(tmp_path / "in", "-o", blocker / "out", "--model", tmp_path / "no_such_model.onnx")
+    assert res.exit_code == 2, res.stderr
+    (line,) = res.stderr.strip().splitlines()
+    assert line.startswith("error:") and "cannot be created" in line and str(blocker) in line, line
     assert "Traceback" not in res.stderr
     assert blocker.read_text().startswith("a file")
 
@@ -349,12 +368,15 @@ def _bad_model(tmp_path: Path, case: str, models_dir: Path) -> Path:
         model = onnx.load(str(models_dir / "tiny_eyes.onnx"))
         del model.metadata_props[:]
         onnx.save(model, str(p))
+    elif case in MODEL_ERRORS:  # a graph that contradicts its metadata (issue 12, item 8)
+        make_bad_model(p, case)
     return p
 
 
 @pytest.mark.parametrize(("case", "reason"), [("missing", "not found"), ("truncated", "not a valid ONNX model"),
                                               ("not_onnx", "not a valid ONNX model"),
-                                              ("no_metadata", "not an unmask model")])  # fmt: skip
+                                              ("no_metadata", "not an unmask model"),
+                                              *sorted(MODEL_ERRORS.items())])  # fmt: skip
 def test_broken_model_file_one_line_exit_2(cli, photo_png: Path, tmp_path: Path, models_dir: Path, case: str,
                                            reason: str) -> None:  # noqa: ANN001
     model = _bad_model(tmp_path, case, models_dir)
