@@ -9,7 +9,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
 
@@ -48,7 +47,7 @@ def folder(tmp_path: Path, censored_astronaut) -> Path:  # noqa: ANN001
 # ---------------------------------------------------------------------------------------------- end to end
 
 
-def test_astronaut_end_to_end(cli, photo: Path, tmp_path: Path, censored_astronaut, astronaut_face) -> None:  # noqa: ANN001
+def test_astronaut_end_to_end(cli, photo: Path, tmp_path: Path, censored_astronaut) -> None:  # noqa: ANN001
     censored, bar = censored_astronaut
     out = tmp_path / "out"
     before = _sha(photo)
