@@ -166,3 +166,42 @@ def test_a_given_finder_is_not_closed(finder, tiny_models, astronaut) -> None:  
     with Restorer(tiny_models, region="eyes", finder=finder):
         pass
     assert len(finder.find(astronaut)) == 1, "the shared finder still works"
+
+
+@pytest.mark.parametrize("region", ["eyes", "mouth"])
+def test_a_requested_region_with_no_censor_leaves_the_face_untouched(finder, tiny_models, astronaut, region: str) -> None:  # noqa: ANN001
+    """Issue 10: the default `--region eyes` on a face whose eyes are not covered used to replace sharp real eyes
+    with invented ones, silently. Now the face is untouched and the report says why (and how to force it)."""
+    r = Restorer(tiny_models, region=region, finder=finder).restore(astronaut, want_mask=True)
+    assert len(r.faces) == 1 and r.restored == 0
+    f = r.faces[0]
+    assert f.status == "not-covered" and f.region == region
+    assert "no censor found" in f.decision and "--force" in f.decision
+    assert np.array_equal(r.rgb, astronaut)
+    assert r.hole is not None and not r.hole.any()
+
+
+def test_force_restores_the_landmark_region_when_no_censor_is_found(finder, tiny_models, astronaut) -> None:  # noqa: ANN001
+    r = Restorer(tiny_models, region="eyes", finder=finder, force=True).restore(astronaut, want_mask=True)
+    assert r.restored == 1 and "--force" in r.faces[0].decision
+    assert r.hole is not None and r.hole.sum() > 0
+    changed = np.any(r.rgb != astronaut, axis=2)
+    assert changed.any() and not (changed & (r.hole == 0)).any(), "only the landmark region (the hole) changes"
+
+
+def test_the_hole_reaches_the_model_as_the_censor_plus_a_pixel(finder, astronaut, astronaut_face) -> None:  # noqa: ANN001
+    """The model is given the censor's own pixels as the hole (plus the margin), not the eye band."""
+    from unmask.masks.hole import hole_mask
+
+    class Record(Flat):
+        def run(self, crops: list[np.ndarray], holes: list[np.ndarray]) -> list[np.ndarray]:
+            self.holes = holes
+            return super().run(crops, holes)
+
+    rec = Record(size=128)
+    photo, bar = draw_censor(astronaut, astronaut_face.landmarks, "bar")
+    r = Restorer({"eyes": rec}, region="eyes", finder=finder).restore(photo)
+    assert r.restored == 1
+    hole = rec.holes[0] > 0
+    band = hole_mask(align(photo, astronaut_face, 128, "eyes").landmarks, 128, "eyes") > 0
+    assert hole.sum() < 0.75 * band.sum(), "the hole is the bar, far smaller than the landmark eye band"

@@ -10,7 +10,10 @@
 4. It must look like a bar: it fills most of its smallest enclosing rectangle, which is clearly longer than
    high. A bar is convex (a rectangle, square or rounded corners, at any angle): when the found area fills most of its
    convex hull, the hull is taken, closing notches that noise bit out of the edge; a hull that fills its
-   enclosing rectangle is a square-cornered bar, and the rectangle is taken (its corners back).
+   enclosing rectangle is a square-cornered bar, and the rectangle near it is added (its corners back).
+5. A coloured bar's edge transition (JPEG keeps brightness sharp but smears colour over a pixel or two) joins
+   it: pixels next to it whose colour is a mix of the bar's and the local colour just beyond. (Black, grey and
+   white bars have no such smear; their anti-aliased rim is the hole's margin.)
 """
 
 from __future__ import annotations
@@ -24,6 +27,11 @@ CORE_SHARE = 0.7  # share of core pixels within tolerance of the median for a ba
 TOL_MIN, TOL_MAX = 14.0, 40.0  # colour distance tolerance (RGB, grey levels)
 OPEN = (0.035, 0.07, 0.12)  # opening radii tried, inter-ocular distances
 MIN_AREA = 0.25  # a bar covers at least this many square inter-ocular distances
+CHROMA = 60.0  # a bar whose channels differ this much is coloured: its JPEG-smeared edge is looked for
+EDGE = 2  # px: how far the bar's edge transition (anti-aliasing, JPEG) is looked for
+CONTRAST = 40.0  # the bar and the colour beyond differ at least this much for a transition to be told
+MIX_MAX = 0.8  # a transition pixel is at most this far along from the bar's colour to the colour beyond
+MIX_RESIDUAL = 25.0  # and at most this far off the line between them
 SOLIDITY = 0.85
 SQUARE = 0.96  # hull area / its enclosing rectangle's area above which the bar has square corners  # area / hull area above which the hull is taken
 RECT_FILL = 0.6  # area / its smallest enclosing rectangle's area, at least
@@ -49,6 +57,8 @@ def find_bar(s: Search) -> Occluder | None:
             break
     else:
         return None
+    if float(med.max() - med.min()) >= CHROMA:  # JPEG smears colour (not brightness) over a pixel or two
+        bar = _transition(bar, f, med, w.window)
     return Occluder("bar", s.box, upscaled(bar, w), margin_px(s.iod), s.iod)
 
 
@@ -72,11 +82,34 @@ def _shape(cand: np.ndarray, w: Search, radius: float) -> np.ndarray | None:
     hull_area = max(cv2.contourArea(hull), 1.0)
     if area / hull_area >= SOLIDITY:
         rect = cv2.minAreaRect(hull)
-        if hull_area / max(rect[1][0] * rect[1][1], 1.0) >= SQUARE:  # square corners: JPEG and the opening
-            hull = np.round(cv2.boxPoints(rect)).astype(np.int32)  # round them off; the rectangle has them
-        cv2.fillPoly(bar, [hull], 255)
-        bar &= np.where(w.window > 0, 255, 0).astype(np.uint8)
+        square = hull_area / max(rect[1][0] * rect[1][1], 1.0) >= SQUARE
+        filled = bar.copy()
+        cv2.fillPoly(filled, [hull], 255)
+        if square:  # square corners, which JPEG and the opening rounded off: the rectangle has them, near the bar
+            box = np.zeros_like(bar)
+            cv2.fillPoly(box, [np.round(cv2.boxPoints(rect)).astype(np.int32)], 255)
+            filled |= box & cv2.dilate(filled, disc(1))
+        bar = filled & np.where(w.window > 0, 255, 0).astype(np.uint8)
     return bar
+
+
+def _transition(bar: np.ndarray, f: np.ndarray, colour: np.ndarray, window: np.ndarray) -> np.ndarray:
+    """``bar`` grown over its edge's transition pixels (anti-aliasing, JPEG's smeared colour): pixels up to
+    :data:`EDGE` px away whose colour lies between the bar's and the local colour just beyond (a mix of the
+    two), where the two differ clearly."""
+    near = (cv2.dilate(bar, disc(EDGE)) > 0) & (bar == 0)
+    ring = (cv2.dilate(bar, disc(EDGE + 3)) > 0) & ~(cv2.dilate(bar, disc(EDGE)) > 0) & (window > 0)
+    if not ring.any() or not near.any():
+        return bar
+    k = 2 * (EDGE + 3) + 1
+    weight = cv2.blur(ring.astype(np.float32), (k, k))
+    local = cv2.blur(f * ring[..., None], (k, k)) / np.maximum(weight, 1e-6)[..., None]  # colour just beyond
+    axis = local - colour
+    span = np.maximum((axis**2).sum(2), 1e-6)
+    t = ((f - colour) * axis).sum(2) / span  # 0 at the bar's colour, 1 at the colour beyond
+    residual = np.linalg.norm(f - colour - t[..., None] * axis, axis=2)
+    mix = near & (weight > 0.05) & (span > CONTRAST**2) & (t > -0.1) & (t < MIX_MAX) & (residual < MIX_RESIDUAL)
+    return bar | component_at(np.where(mix, 255, 0).astype(np.uint8) | bar, bar)
 
 
 def _bar_like(bar: np.ndarray, w: Search) -> bool:

@@ -25,10 +25,10 @@ LATTICE_RATIO = 2.5  # change on lattice lines / change elsewhere, at least
 MIN_EDGE = 12.0  # mean change on lattice lines (sum over channels, grey levels), at least
 ROW_RATIO = 2.0  # a row (column) belongs to the band when its changes sit on the lattice this much
 FLAT_LEVEL = 4.0  # mean change off the lattice (sum over channels) below which a line is one colour
-END_BLOCKS = 2  # one-colour lines added at each end of the band, at most, in blocks
 GAP_BLOCKS = 3  # one-colour lines bridged between lattice lines, in blocks
 FLAT_FACTOR = 2.0  # a line is one colour when its change is below this times the core's inner change
 INNER_FACTOR = 2.5  # a band line is at most this much less flat inside its blocks than the core
+JPEG_REPEAT = 2.0  # inside blocks, a JPEG-compressed mosaic changes up to this many times the core's own change
 REPEAT = 3.0  # mean change (sum over channels) from a line to the next below which the next repeats it
 MIN_CELLS = 3  # the band spans at least this many blocks along
 MIN_WIDTH = 1.0  # and at least this many inter-ocular distances (it hides both eyes)
@@ -37,6 +37,15 @@ MIN_WIDTH = 1.0  # and at least this many inter-ocular distances (it hides both 
 def _diffs(f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Colour change between neighbouring columns (H x W-1) and rows (H-1 x W), summed over channels."""
     return np.abs(np.diff(f, axis=1)).sum(2), np.abs(np.diff(f, axis=0)).sum(2)
+
+
+def _ratio(profile: np.ndarray, period: int, phase: int) -> float:
+    """Mean change on the lattice lines (period, phase) of a change profile over the mean change elsewhere."""
+    on = profile[phase::period]
+    if not len(on):
+        return 0.0
+    off = (profile.sum() - on.sum()) / max(len(profile) - len(on), 1)
+    return float(on.mean() / max(off, 0.5))
 
 
 def _period(profile: np.ndarray, max_p: int) -> tuple[int, int, float, float] | None:
@@ -60,11 +69,12 @@ def _period(profile: np.ndarray, max_p: int) -> tuple[int, int, float, float] | 
     return best
 
 
-def _run(state: np.ndarray, across: np.ndarray, lo: int, hi: int, period: int, phase: int) -> tuple[int, int] | None:
+def _run(state: np.ndarray, across: np.ndarray, lo: int, hi: int, period: int, phase: int, end_blocks: int = 2,
+         repeat: float = 0.0) -> tuple[int, int] | None:
     """The band's extent along one axis from per-line ``state`` (1 = on the lattice, 0 = one colour, -1 = photo)
     and ``across`` (mean change from each line to the next): from the lattice lines within the core's span
     [``lo``, ``hi``) (which the band covers), outwards over lattice lines, bridging gaps of one-colour lines, then
-    into the one-colour and cut blocks at each end, at most :data:`END_BLOCKS` blocks, while the next line repeats this one (change
+    into the one-colour and cut blocks at each end, at most ``end_blocks`` blocks, while the next line repeats this one (change
     below :data:`REPEAT`; a block edge, ``k % period == phase``, may change). [a, b) or None."""
     n = len(state)
     seeds = np.nonzero(state[lo:hi] == 1)[0] + lo
@@ -87,12 +97,12 @@ def _run(state: np.ndarray, across: np.ndarray, lo: int, hi: int, period: int, p
             b = k
             continue
         break
-    for _ in range(END_BLOCKS * period - 1):
-        if a <= 0 or state[a - 1] < 0 or (across[a - 1] > REPEAT and (a - 1) % period != phase):
+    for _ in range(end_blocks * period - 1):
+        if a <= 0 or state[a - 1] < 0 or (across[a - 1] > max(REPEAT, repeat) and (a - 1) % period != phase):
             break
         a -= 1
-    for _ in range(END_BLOCKS * period - 1):
-        if b >= n - 1 or state[b + 1] < 0 or (across[b] > REPEAT and b % period != phase):
+    for _ in range(end_blocks * period - 1):
+        if b >= n - 1 or state[b + 1] < 0 or (across[b] > max(REPEAT, repeat) and b % period != phase):
             break
         b += 1
     return a, b + 1
@@ -142,23 +152,29 @@ def find_mosaic_band(s: Search) -> Occluder | None:
     if yr is None or yr[1] - yr[0] < MIN_BLOCK:
         return None
     y0, y1 = yr
-    # the row lattice inside the band (square blocks when the band is too short to tell)
-    row = _period(dy[y0 : max(y1 - 1, y0 + 1), cx0:cx1].mean(1), max_p) if y1 - y0 >= 3 * MIN_BLOCK else None
-    if row is not None:
-        py, phy = row[0], (row[1] + y0) % row[0]
-    else:
-        py = px
-        prof = dy[y0 : max(y1 - 1, y0 + 1), cx0:cx1].mean(1)
-        phy = (int(np.argmax([prof[k::py].sum() for k in range(py)])) + y0) % py
+    # the row lattice inside the band: square blocks when that fits (mosaics are square, and a band a few blocks
+    # high is too short to tell a period from its multiples), else the strongest period
+    prof = dy[y0 : max(y1 - 1, y0 + 1), cx0:cx1].mean(1)
+    py = px
+    ratios = [_ratio(prof, py, k) for k in range(py)]
+    phy = int(np.argmax(ratios))
+    if ratios[phy] < LATTICE_RATIO and y1 - y0 >= 3 * MIN_BLOCK:
+        row = _period(prof, max_p)
+        if row is not None:
+            py, phy = row[0], row[1]
+    phy = (phy + y0) % py
     # columns of the band: those whose row changes sit on the row lattice
     sub = dy[y0 : max(y1 - 1, y0 + 1), :].T  # W x rows: change between rows, per column
-    if y1 - y0 >= 2 * py:
-        cols_state = _line_state(sub, py, (phy - y0) % py, inner)
-    else:  # too short for a row lattice: the core's columns
-        cols_state = np.full(w, -1)
-        cols_state[cx0:cx1] = 1
     across_cols = np.append(dx[y0:y1, :].mean(0), np.inf)
-    xr = _run(cols_state, across_cols, cx0, cx1, px, phx)
+    xr = None
+    if y1 - y0 >= 2 * py:
+        xr = _run(_line_state(sub, py, (phy - y0) % py, inner), across_cols, cx0, cx1, px, phx)
+    if xr is None or xr[1] - xr[0] < MIN_WIDTH * s.iod:
+        # too short for a row lattice, or blocks that repeat down a column: from the core's columns, as far as
+        # the columns repeat between the column lattice's edges
+        state = np.zeros(w, int)
+        state[cx0:cx1] = 1
+        xr = _run(state, across_cols, cx0, cx1, px, phx, end_blocks=w // px + 1, repeat=JPEG_REPEAT * inner)
     if xr is None or xr[1] - xr[0] < max(MIN_CELLS * px, MIN_WIDTH * s.iod):
         return None
     x0, x1 = xr
