@@ -390,12 +390,12 @@ def test_train_command_runs_resumes_and_reports_errors(faces, cache, tmp_path):
     assert r.exit_code == 0, r.output
     assert ckpt_io.load(tmp_path / "c" / "checkpoints" / "last.pt")["step"] == 3
     r = runner.invoke(app, ["train", "--resume", "c", "--arch", "dmfn", "--out", str(tmp_path)])
-    assert r.exit_code == 1 and "cannot resume" in r.output and len(r.output.strip().splitlines()) == 1
+    assert r.exit_code == 2 and "cannot resume" in r.output and len(r.output.strip().splitlines()) == 1
     r = runner.invoke(app, ["train", "--arch", "nope", *common])
-    assert r.exit_code == 1 and "unknown arch 'nope'" in r.output
+    assert r.exit_code == 2 and "unknown arch 'nope'" in r.output
     r = runner.invoke(app, ["train", "--arch", "glcic", "--weight", "nope=1", "--preset", "tiny", "--name", "w",
                             *common])  # fmt: skip
-    assert r.exit_code == 1 and "no loss weight nope" in r.output
+    assert r.exit_code == 2 and "no loss weight nope" in r.output
 
 
 def test_loose_checkpoint_file_resumes_under_its_run_name(faces, cache, tmp_path):

@@ -28,16 +28,19 @@ def restore(
     device: str = "auto",
     mask: "np.ndarray | None" = None,
     max_faces: int = 20,
+    force: bool = False,
 ) -> "Result":
-    """Restores the ``region`` ("eyes", "mouth" or "auto") of every face in ``rgb`` (HxWx3 uint8 RGB) with
-    ``model`` (a name from ``unmask models`` or an .onnx path; default: the region's default model), or inside
-    the user's ``mask`` (HxW uint8, 255 = hole). For many photos, build one :class:`unmask.pipeline.Restorer`
-    and reuse it: this function loads the model and the face finder on every call."""
+    """Restores what the censor hides over the ``region`` ("eyes", "mouth" or "auto") of every face in ``rgb``
+    (HxWx3 uint8 RGB) with ``model`` (a name from ``unmask models`` or an .onnx path; default: the region's
+    default model), or inside the user's ``mask`` (HxW uint8, 255 = hole). Only the censor's pixels (plus a pixel
+    or two) change; a face with no censor over the region is left as it is unless ``force`` (then its landmark
+    region is restored). For many photos, build one :class:`unmask.pipeline.Restorer` and reuse it: this
+    function loads the model and the face finder on every call."""
     from unmask.pipeline import Restorer
     from unmask.runtime.registry import load_models
 
     models = load_models(model, region, device)
-    with Restorer(models, region=region, max_faces=max_faces) as restorer:
+    with Restorer(models, region=region, max_faces=max_faces, force=force) as restorer:
         return restorer.restore(rgb, user_mask=mask)
 
 

@@ -724,7 +724,7 @@ def _probe(model_ref: str, region: str, photo: str, out: str, device: str, threa
         from unmask.pipeline import Restorer
 
         model = load_inpainter(model_ref, device, threads)
-        with Restorer({region: model}, region=region) as restorer:
+        with Restorer({region: model}, region=region, force=True) as restorer:
             before = current_rss()
             rec = process(Job(Path(photo), Path(out)), restorer, BatchOptions(overwrite=True))
         conn.send({"peak": peak_rss(), "before": before, "status": rec.status, "error": rec.error,

@@ -66,7 +66,8 @@ def _bench(folder, model, region, device, threads, batch, n, repeats, checkpoint
         if not no_folder or scaling:
             photos = _photos(B, folder, n if not no_folder else 1, tmp, report.notes)
         status = _Status()
-        with Restorer({region.value: inpainter}, region=region.value) as restorer:
+        # force: a folder of clean photos still runs the whole path (finder, generator, paste-back) for timing
+        with Restorer({region.value: inpainter}, region=region.value, force=True) as restorer:
             if not no_folder:
                 status.say(f"folder run: {len(photos)} photos")
                 report.folder = B.bench_folder(photos, restorer, tmp / "out", on_photo=status.progress)

@@ -69,7 +69,7 @@ def train(
     out_dir: Optional[Path] = typer.Option(None, "--out", help="Folder of runs [default: runs]."),
     name: Optional[str] = typer.Option(None, "--name", help="Run name (default: ARCH-PRESET-REGION-DATE)."),
     resume: Optional[str] = typer.Option(None, "--resume", help="Continue a run: its name under --out, its folder, or a checkpoint file."),
-    init: Optional[str] = typer.Option(None, "--init", help="Start a new run from another run's weights (checkpoint, run folder or name): same arch and preset, fresh optimisers, step 0."),
+    init: Optional[str] = typer.Option(None, "--init", help="Start a new run from another run's weights (checkpoint, run folder or name, or an exported .onnx generator): same arch and preset, fresh optimisers, step 0."),
     checkpoint_every: Optional[int] = typer.Option(None, "--checkpoint-every", min=1, help="Steps between checkpoints [default: 500]."),
     val_every: Optional[int] = typer.Option(None, "--val-every", min=1, help="Steps between validations [default: 1000]."),
     val_images: Optional[int] = typer.Option(None, "--val-images", min=1, help="Validation faces [default: 64]."),

@@ -1,7 +1,8 @@
 """Finding an eye bar: a flat area of one colour (any colour) across the eye line.
 
 1. The bar's colour is the median of the core (the line between the eye centres, which every bar covers); the
-   core must be mostly that one colour, else there is no bar.
+   core must be mostly that one colour. When it is not (landmarks drift on a face cut by the photo's border),
+   the commonest colour of the flat pixels near the eye line is tried instead.
 2. Candidates are the window's pixels close to that colour (a tolerance that follows the core's own noise, so
    JPEG-compressed bars are found too).
 3. A thin opening cuts narrow bridges into similar surroundings (black hair, a dark background); the
@@ -24,6 +25,9 @@ import numpy as np
 from unmask.masks.find import Occluder, Search, component_at, disc, downscaled, fill_holes, margin_px, upscaled
 
 CORE_SHARE = 0.7  # share of core pixels within tolerance of the median for a bar
+MODE_SHARE = 0.9  # the same for the commonest flat colour near the eye line (when the core missed the bar)
+MODE_BAND = 0.25  # inter-ocular distances around the core searched for that colour
+FLAT_GRAD = 6.0  # grey levels: a gradient below this is flat
 TOL_MIN, TOL_MAX = 14.0, 40.0  # colour distance tolerance (RGB, grey levels)
 OPEN = (0.035, 0.07, 0.12)  # opening radii tried, inter-ocular distances
 MIN_AREA = 0.25  # a bar covers at least this many square inter-ocular distances
@@ -43,13 +47,15 @@ def find_bar(s: Search) -> Occluder | None:
     """The bar in ``s``'s window, or None."""
     w = downscaled(s)
     f = w.rgb.astype(np.float32)
-    core = w.core > 0
-    med = np.median(f[core], axis=0)
+    found = _colour(f, w.core > 0)
+    if found is None:
+        # the core missed the bar (landmarks of a face cut by the photo's border drift): the colour that most of
+        # the flat pixels along the eye line share, if a bar-like area of it lies there
+        found = _colour(f, _mode_area(f, w), share=MODE_SHARE)
+        if found is None:
+            return None
+    med, tol = found
     dist = np.linalg.norm(f - med, axis=2)
-    spread = float(np.percentile(dist[core], 75))
-    tol = float(np.clip(3.0 * spread + 6.0, TOL_MIN, TOL_MAX))
-    if (dist[core] <= tol).mean() < CORE_SHARE:
-        return None
     cand = np.where((dist <= tol) & (w.window > 0), 255, 0).astype(np.uint8)
     for radius in OPEN:  # wider openings cut wider bridges into black hair or a dark background
         bar = _shape(cand, w, radius * w.iod)
@@ -60,6 +66,31 @@ def find_bar(s: Search) -> Occluder | None:
     if float(med.max() - med.min()) >= CHROMA:  # JPEG smears colour (not brightness) over a pixel or two
         bar = _transition(bar, f, med, w.window)
     return Occluder("bar", s.box, upscaled(bar, w), margin_px(s.iod), s.iod)
+
+
+def _colour(f: np.ndarray, area: np.ndarray, share: float = CORE_SHARE) -> tuple[np.ndarray, float] | None:
+    """(colour, tolerance) of a bar covering ``area`` (bool mask): its median colour, when at least ``share``
+    of the area lies within the tolerance (which follows the area's own noise, for JPEG) of it."""
+    if area.sum() < 8:
+        return None
+    med = np.median(f[area], axis=0)
+    dist = np.linalg.norm(f[area] - med, axis=1)
+    tol = float(np.clip(3.0 * np.percentile(dist, 75) + 6.0, TOL_MIN, TOL_MAX))
+    return (med, tol) if (dist <= tol).mean() >= share else None
+
+
+def _mode_area(f: np.ndarray, w: Search) -> np.ndarray:
+    """The pixels of the commonest colour (16-level bins) among the flat pixels of the window's middle band."""
+    gray = f.mean(axis=2)
+    grad = np.hypot(cv2.Sobel(gray, cv2.CV_32F, 1, 0), cv2.Sobel(gray, cv2.CV_32F, 0, 1)) / 4
+    band = cv2.dilate(w.core, disc(MODE_BAND * w.iod)) > 0
+    flat = band & (grad < FLAT_GRAD) & (w.window > 0)
+    if flat.sum() < 8:
+        return flat
+    q = (f // 16).astype(np.int32)
+    key = q[..., 0] * 256 + q[..., 1] * 16 + q[..., 2]
+    mode = np.bincount(key[flat]).argmax()
+    return flat & (key == mode)
 
 
 def _shape(cand: np.ndarray, w: Search, radius: float) -> np.ndarray | None:
