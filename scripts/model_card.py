@@ -27,13 +27,20 @@ def eval_table(report: dict) -> str:
     s = report.get("settings", {})
     head = (f"`unmask eval` on {report.get('faces_scored', '?')} faces of `{s.get('data', '?')}`, region "
             f"**{s.get('region', '?')}**, censor **{s.get('censor', '?')}**, seed {s.get('seed', '?')} "
-            f"(mean [95% interval]; PSNR/L1 in the censored pixels, SSIM on their box, LPIPS on the face crop)")
+            f"(mean [95% interval]; PSNR/L1 in the censored pixels, SSIM on their box, LPIPS on the face crop; hole "
+            f"IoU: the hole restored against the censor's true pixels; spill: visible pixels beyond 3 px of the censor "
+            f"changed by more than 12/255, per censor pixel)")
+    if s.get("jpeg"):
+        head += f"; censored photos JPEG q{s['jpeg']}; Telea and NS are given the true censor"
     if s.get("censor") == "pixelate" and s.get("mosaic_means"):
         head += "; the models' results keep the mosaic's block means (unmask's mosaic step), the baselines are plain OpenCV"
-    rows = ["| method | PSNR dB | SSIM | L1 | LPIPS | changed outside the blend margin |", "| --- | --- | --- | --- | --- | --- |"]
+    rows = ["| method | PSNR dB | SSIM | L1 | LPIPS | hole IoU | spill | changed outside the hole |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in report["rows"]:
+        iou = "-" if r.get("iou") is None else f"{r['iou']:.3f}" + (f" ({r['missed']} missed)" if r.get("missed") else "")
+        spill = "-" if r.get("spill") is None else f"{r['spill']:.3f}"
         rows.append(f"| {r['name']} | {_fmt(r['psnr'], 2)} | {_fmt(r['ssim'], 3)} | {_fmt(r['l1'], 4)} | "
-                    f"{_fmt(r['lpips'], 3)} | {r.get('outside_pixels', 0)} px |")
+                    f"{_fmt(r['lpips'], 3)} | {iou} | {spill} | {r.get('outside_pixels', 0)} px |")
     return head + "\n\n" + "\n".join(rows)
 
 

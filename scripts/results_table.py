@@ -28,8 +28,8 @@ def rows_by_censor(reports: list[dict]) -> dict[str, dict[str, dict]]:
 
 def table(reports: list[dict]) -> str:
     lines = [
-        "| censor | method | PSNR dB | SSIM | L1 | LPIPS | PSNR - Telea | LPIPS / Telea | beats Telea on all three |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| censor | method | PSNR dB | SSIM | L1 | LPIPS | hole IoU | spill | PSNR - Telea | LPIPS / Telea | beats Telea on all three |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for censor, rows in rows_by_censor(reports).items():
         telea = rows.get("telea")
@@ -46,9 +46,11 @@ def table(reports: list[dict]) -> str:
                     ok = (r["psnr"]["mean"] > telea["psnr"]["mean"] and r["ssim"]["mean"] > telea["ssim"]["mean"]
                           and lp["mean"] < telea["lpips"]["mean"])  # fmt: skip
                     beats = "yes" if ok else "**no**"
+            iou = "-" if r.get("iou") is None or name in BASELINES else f"{r['iou']:.3f}"
+            spill = "-" if r.get("spill") is None else f"{r['spill']:.3f}"
             lines.append(
                 f"| {CENSOR_NAMES.get(censor, censor)} | {name} | {r['psnr']['mean']:.2f} | {r['ssim']['mean']:.3f} | "
-                f"{r['l1']['mean']:.4f} | {lp_text} | {gain} | {frac} | {beats} |"
+                f"{r['l1']['mean']:.4f} | {lp_text} | {iou} | {spill} | {gain} | {frac} | {beats} |"
             )
     return "\n".join(lines)
 

@@ -21,7 +21,7 @@ from unmask.masks.find import Occluder, Search, margin_px
 
 MIN_BLOCK = 3
 MAX_BLOCK_IOD = 0.6  # largest block side, inter-ocular distances
-LATTICE_RATIO = 2.5  # change on lattice lines / change elsewhere, at least
+LATTICE_RATIO = 5.0  # change on lattice lines / change elsewhere, at least
 MIN_EDGE = 12.0  # mean change on lattice lines (sum over channels, grey levels), at least
 ROW_RATIO = 2.0  # a row (column) belongs to the band when its changes sit on the lattice this much
 FLAT_LEVEL = 4.0  # mean change off the lattice (sum over channels) below which a line is one colour
@@ -30,6 +30,7 @@ FLAT_FACTOR = 2.0  # a line is one colour when its change is below this times th
 INNER_FACTOR = 2.5  # a band line is at most this much less flat inside its blocks than the core
 JPEG_REPEAT = 2.0  # inside blocks, a JPEG-compressed mosaic changes up to this many times the core's own change
 REPEAT = 3.0  # mean change (sum over channels) from a line to the next below which the next repeats it
+CORE_COVER = 0.9  # share of the core (the eye line) the band covers, at least
 MIN_CELLS = 3  # the band spans at least this many blocks along
 MIN_WIDTH = 1.0  # and at least this many inter-ocular distances (it hides both eyes)
 
@@ -183,6 +184,9 @@ def find_mosaic_band(s: Search) -> Occluder | None:
     mask = np.zeros((h, w), np.uint8)
     mask[y0:y1, x0:x1] = 255
     mask &= np.where(s.window > 0, 255, 0).astype(np.uint8)
+    core = s.core > 0
+    if (mask[core] > 0).mean() < CORE_COVER:
+        return None  # a band hides the whole eye line; a lattice-like patch beside it is something else
     bx, by = s.box[0], s.box[1]
     # block boundaries (first pixel of a block) at photo rows y with (y - origin_y) % py == 0
     lattice = (by + (phy + 1) % py, bx + (phx + 1) % px, py, px)
