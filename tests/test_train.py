@@ -408,3 +408,40 @@ def test_loose_checkpoint_file_resumes_under_its_run_name(faces, cache, tmp_path
     cfg, path = resume_config(loose, {"max_steps": 2, "out": str(tmp_path / "b")})
     assert path == loose and cfg.name == "orig" and cfg.out == str(tmp_path / "b")
     assert train(cfg, resume_from=path).step == 2
+
+
+# -- slim checkpoints -------------------------------------------------------------------------------------------------
+def test_slim_checkpoint_is_small_and_init_reproduces_its_weights(faces, cache, tmp_path):
+    """``unmask export RUN --checkpoint OUT.pt [--fp16]``: generator and discriminators only (no optimiser, scaler
+    or RNG state), a fraction of a full checkpoint; ``--init OUT.pt`` starts a run with exactly those weights
+    (float16 ones rounded as stored); ``--resume`` refuses it with one line that says to use ``--init``."""
+    from typer.testing import CliRunner
+
+    from unmask.cli.app import app
+
+    src = train(config(faces, cache, tmp_path, name="full", max_steps=2))
+    full = _load(src.checkpoint)
+    runner = CliRunner()
+    r = runner.invoke(app, ["export", "full", "--runs", str(tmp_path), "--checkpoint", str(tmp_path / "s32.pt")])
+    assert r.exit_code == 0 and "wrote " in r.output and "float32" in r.output, r.output
+    path, s16 = ckpt_io.write_slim(src.checkpoint, tmp_path / "s16.pt", fp16=True)
+    assert path == src.checkpoint
+    size = src.checkpoint.stat().st_size
+    assert (tmp_path / "s32.pt").stat().st_size < 0.45 * size and (tmp_path / "s16.pt").stat().st_size < 0.25 * size
+    slim = ckpt_io.load(tmp_path / "s16.pt", arch="glcic")
+    assert ckpt_io.is_slim(slim) and slim["dtype"] == "float16" and slim["step"] == 2
+    assert not {"opt_g", "opt_d", "scaler", "rng"} & set(slim) and slim["config"] == full["config"]
+    assert all(v.dtype == torch.float16 for v in slim["G"].values() if v.is_floating_point())
+    a = _load(train(config(faces, cache, tmp_path, name="i32", max_steps=0, init=str(tmp_path / "s32.pt"))).checkpoint)
+    assert _same_tensors(a["G"], full["G"]) and _same_tensors(a["D"], full["D"])
+    b = _load(train(config(faces, cache, tmp_path, name="i16", max_steps=0, init=str(tmp_path / "s16.pt"))).checkpoint)
+    rounded = {k: v.half().float() if v.is_floating_point() else v for k, v in full["G"].items()}
+    assert _same_tensors(b["G"], rounded) and all(v.dtype == full["G"][k].dtype for k, v in b["G"].items())
+    r = runner.invoke(app, ["train", "--resume", str(tmp_path / "s16.pt"), "--out", str(tmp_path)])
+    assert r.exit_code == 2 and "slim checkpoint" in r.output and "--init" in r.output
+    assert len(r.output.strip().splitlines()) == 1
+    r = runner.invoke(app, ["export", "full", "--runs", str(tmp_path), "--fp16"])
+    assert r.exit_code == 2 and "--checkpoint" in r.output
+    r = runner.invoke(app, ["export", "full", "--runs", str(tmp_path), "--checkpoint", str(tmp_path / "x.pt"), "-o",
+                            str(tmp_path / "x.onnx")])  # fmt: skip
+    assert r.exit_code == 2 and not (tmp_path / "x.pt").exists()

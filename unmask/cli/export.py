@@ -1,5 +1,9 @@
 """``unmask export RUN_OR_CKPT -o models/NAME.onnx``: the trained generator as an ONNX model with metadata,
-checked against PyTorch with ONNX Runtime before it is written."""
+checked against PyTorch with ONNX Runtime before it is written.
+
+``unmask export RUN_OR_CKPT --checkpoint OUT.pt [--fp16]``: a slim checkpoint instead (generator and discriminator
+weights, no optimiser state; :func:`unmask.train.checkpoint.write_slim`), to continue or fine-tune the run elsewhere
+with ``unmask train --init OUT.pt``. Needs torch only (no onnx, no mediapipe)."""
 
 from __future__ import annotations
 
@@ -18,7 +22,11 @@ class Region(str, Enum):
 
 
 def register(app: typer.Typer) -> None:
-    app.command("export", help="Export a trained generator to ONNX (metadata, checker, ONNX Runtime parity).")(export)
+    app.command(
+        "export",
+        help="Export a trained generator to ONNX (metadata, checker, ONNX Runtime parity), or write a slim "
+        "checkpoint (--checkpoint OUT.pt: weights only, to fine-tune elsewhere with train --init).",
+    )(export)
 
 
 def export(
@@ -28,8 +36,17 @@ def export(
     region: Optional[Region] = typer.Option(None, "--region", "-r", help="Region the model restores (default: the trained one; required for --region mix runs)."),
     runs: Path = typer.Option(Path("runs"), "--runs", help="Folder of runs, for a run given by name."),
     tolerance: float = typer.Option(1e-3, "--tolerance", min=0.0, help="Largest ONNX Runtime vs PyTorch difference accepted."),
+    checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="Write a slim checkpoint here instead of ONNX: generator and discriminator weights, no optimiser state (for train --init).", show_default=False),
+    fp16: bool = typer.Option(False, "--fp16", help="With --checkpoint: store the weights as float16 (half the size)."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
 ) -> None:
+    if checkpoint is not None:
+        if output is not None or name is not None or region is not None:
+            fail("--checkpoint writes a slim checkpoint, not a model: leave out -o/--name/--region (or export twice)")
+        _slim(source, checkpoint, fp16, runs, debug)
+        return
+    if fp16:
+        fail("--fp16 applies to --checkpoint OUT.pt only (ONNX models are exported in float32)")
     try:
         from unmask.export import ExportError
         from unmask.export import export as do_export
@@ -66,3 +83,29 @@ def default_name(source: str) -> str:
     if p.suffix == ".pt":
         return p.parent.parent.name if p.parent.name == "checkpoints" else p.stem
     return p.name
+
+
+def _slim(source: str, target: Path, fp16: bool, runs: Path, debug: bool) -> None:
+    try:
+        from unmask.train.checkpoint import CheckpointError, write_slim
+    except ImportError as e:
+        if debug:
+            raise
+        fail(missing_extra(e, "export") or f"{type(e).__name__}: {e}", EXIT_USAGE)
+    try:
+        path, ckpt = write_slim(source, target, fp16=fp16, runs=runs)
+    except CheckpointError as e:
+        if debug:
+            raise
+        fail(str(e), EXIT_FAILED)
+    except Exception as e:  # noqa: BLE001 - one line unless --debug
+        if debug:
+            raise
+        fail(f"{type(e).__name__}: {e}", EXIT_FAILED)
+    full, small = path.stat().st_size, target.stat().st_size
+    err.print(
+        printable(f"wrote {target} ({ckpt['arch']} {ckpt['preset']}, step {ckpt['step']}, generator + discriminators, "
+                  f"{ckpt['dtype']}, {small / 1e6:.1f} MB; {path} is {full / 1e6:.1f} MB); continue it with "
+                  f"`unmask train --init {target}`"),
+        highlight=False, markup=False,
+    )

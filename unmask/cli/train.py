@@ -69,7 +69,7 @@ def train(
     out_dir: Optional[Path] = typer.Option(None, "--out", help="Folder of runs [default: runs]."),
     name: Optional[str] = typer.Option(None, "--name", help="Run name (default: ARCH-PRESET-REGION-DATE)."),
     resume: Optional[str] = typer.Option(None, "--resume", help="Continue a run: its name under --out, its folder, or a checkpoint file."),
-    init: Optional[str] = typer.Option(None, "--init", help="Start a new run from another run's weights (checkpoint, run folder or name, or an exported .onnx generator): same arch and preset, fresh optimisers, step 0."),
+    init: Optional[str] = typer.Option(None, "--init", help="Start a new run from another run's weights (checkpoint, slim checkpoint from `unmask export --checkpoint`, run folder or name, or an exported .onnx generator): same arch and preset, fresh optimisers, step 0."),
     checkpoint_every: Optional[int] = typer.Option(None, "--checkpoint-every", min=1, help="Steps between checkpoints [default: 500]."),
     val_every: Optional[int] = typer.Option(None, "--val-every", min=1, help="Steps between validations [default: 1000]."),
     val_images: Optional[int] = typer.Option(None, "--val-images", min=1, help="Validation faces [default: 64]."),
@@ -185,6 +185,7 @@ def _train(given: dict[str, Any], weight: list[str], config: Path | None, resume
 
     if resume:
         cfg, ckpt = resume_config(resume, settings, runs=settings.get("out") or "runs")
+        _refuse_slim(ckpt)
     else:
         if "arch" not in settings:
             raise ConfigError("--arch is required (or --resume RUN, or arch in --config)")
@@ -213,6 +214,22 @@ def _train(given: dict[str, Any], weight: list[str], config: Path | None, resume
                       f"checkpoint {result.checkpoint}" + (f"; val {metrics}" if metrics else "")),
             highlight=False, markup=False,
         )
+
+
+def _refuse_slim(path: Path) -> None:
+    """A slim checkpoint has no optimiser or RNG state to resume from: a usage error that says what works."""
+    import torch
+
+    from unmask.train import checkpoint as ckpt_io
+    from unmask.train.config import ConfigError
+
+    try:  # memory-mapped: only the keys are read, not every weight
+        ck = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except Exception:  # noqa: BLE001 - resume_config has loaded it already; train() reports any real problem
+        return
+    if isinstance(ck, dict) and ckpt_io.is_slim(ck):
+        raise ConfigError(f"{path}: a slim checkpoint (weights only, no optimiser state) cannot resume a run; start "
+                          f"a new one from it with --init {path}")  # fmt: skip
 
 
 SHORT_LOGS = ("g/rec", "g/total", "d/total")

@@ -12,6 +12,13 @@ A checkpoint is a dict of plain types and tensors (so the safe unpickler reads i
 * ``metrics``: the last validation numbers; ``torch``: the torch version that wrote it.
 
 A run keeps ``RUN/checkpoints/last.pt``; see :func:`resolve`.
+
+A *slim* checkpoint (:func:`write_slim`, ``unmask export RUN --checkpoint OUT.pt [--fp16]``) keeps what continuing
+or fine-tuning needs on another machine: ``G`` and ``D`` (optionally float16), the settings and the training facts
+(``step``, ``samples``, ``wall``, ``metrics``, ``hole_fill``, ``torch``, ``saved``), with ``slim: True`` and
+``dtype``; no optimiser, scaler or RNG state, so it is about a third of a full checkpoint (a sixth in float16). It
+loads with :func:`load` like any other: ``unmask train --init OUT.pt`` warm-starts from it and ``unmask export
+OUT.pt`` exports it; only ``--resume`` needs a full one (:func:`is_slim`).
 """
 
 from __future__ import annotations
@@ -189,3 +196,55 @@ def load_module_state(module: torch.nn.Module, state: Mapping[str, Any], path: s
     except RuntimeError as e:
         detail = " ".join(str(e).split())[:240]
         raise CheckpointError(f"{path}: {what} weights do not fit this arch/preset ({detail})") from None
+
+
+# -- slim checkpoints --------------------------------------------------------------------------------------------
+SLIM_KEYS = ("format", "kind", "arch", "preset", "config", "step", "samples", "wall", "world_size", "metrics",
+             "hole_fill", "torch", "saved")  # fmt: skip
+"""What a slim checkpoint keeps besides ``G`` and ``D``."""
+
+
+def is_slim(ckpt: Mapping[str, Any]) -> bool:
+    """Whether a loaded checkpoint is slim (weights only: it can warm-start or export a model, not resume a run)."""
+    return bool(ckpt.get("slim"))
+
+
+def _weights(state: Mapping[str, Any], fp16: bool) -> dict[str, Any]:
+    """A state dict with each tensor in its own storage (so torch.save writes no more than it); with ``fp16``,
+    floating tensors as float16 unless that would overflow them (such a tensor stays float32)."""
+    out: dict[str, Any] = {}
+    for k, v in state.items():
+        if isinstance(v, torch.Tensor):
+            v = v.detach().cpu()
+            if fp16 and v.is_floating_point() and v.dtype != torch.float16:
+                h = v.to(torch.float16)
+                v = h if bool(torch.isfinite(h).all()) or not bool(torch.isfinite(v).all()) else v
+            v = v.contiguous().clone()
+        out[k] = v
+    return out
+
+
+def slim(ckpt: Mapping[str, Any], fp16: bool = False) -> dict[str, Any]:
+    """The slim form of a loaded checkpoint (see the module doc)."""
+    out = {k: ckpt[k] for k in SLIM_KEYS if k in ckpt}
+    out.update(slim=True, dtype="float16" if fp16 else "float32", G=_weights(ckpt["G"], fp16),
+               D=_weights(ckpt["D"], fp16))  # fmt: skip
+    return out
+
+
+def write_slim(
+    source: str | os.PathLike, out: str | os.PathLike, *, fp16: bool = False, runs: str | os.PathLike = "runs"
+) -> tuple[Path, dict[str, Any]]:
+    """Writes the slim form of checkpoint ``source`` (a file, run folder or run name under ``runs``) to ``out``,
+    atomically. Returns the checkpoint read and the slim one written. Raises :class:`CheckpointError`."""
+    path = resolve(source, runs)
+    ckpt = load(path)
+    out = Path(out)
+    if out.exists() and out.resolve() == path.resolve():
+        raise CheckpointError(f"{out}: is the checkpoint being slimmed; write the slim one to another file")
+    s = slim(ckpt, fp16)
+    try:
+        save_atomic(s, out)
+    except OSError as e:
+        raise CheckpointError(f"{out}: cannot write ({e.strerror or e})") from None
+    return path, s
