@@ -35,7 +35,7 @@ def _root(
 
 
 # One module per command; each defines register(app). Order is the order of `unmask --help`.
-COMMANDS = ("run", "models", "train", "export", "eval", "bench")
+COMMANDS = ("run", "models", "prepare", "train", "export", "eval", "bench")
 DEFAULT_COMMAND = "run"
 
 for _name in COMMANDS:

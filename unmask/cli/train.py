@@ -47,15 +47,16 @@ def arch_modules() -> list[str]:
 def register(app: typer.Typer) -> None:
     app.command(
         "train",
-        help="Train an inpainting generator on a folder of face photos (prepared once into a crop cache).",
+        help="Train an inpainting generator on a training set from `unmask prepare` (no mediapipe needed), or on a "
+        "folder of face photos (prepared once into a crop cache).",
     )(train)
 
 
 def train(
     arch: Optional[str] = typer.Option(None, "--arch", "-a", help=f"Architecture: {', '.join(arch_modules())}.", show_default=False),
     preset: Optional[Preset] = typer.Option(None, "--preset", help="Model size (default: the arch's)."),
-    data: Optional[Path] = typer.Option(None, "--data", help="Folder of face photos (default: $UNMASK_DATA or ../shared/data/celeba/train)."),
-    val: Optional[Path] = typer.Option(None, "--val", help="Validation photos (default: $UNMASK_VAL or ../shared/data/celeba/val)."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Training set made by `unmask prepare`, or a folder of face photos (default: $UNMASK_DATA or ../shared/data/celeba/train)."),
+    val: Optional[Path] = typer.Option(None, "--val", help="Validation set or photos (default: $UNMASK_VAL or ../shared/data/celeba/val)."),
     region: Optional[TrainRegion] = typer.Option(None, "--region", "-r", help="Region to learn [default: eyes]."),
     mask_mix: Optional[str] = typer.Option(None, "--mask-mix", help='Censor kinds and weights, e.g. "bar=0.5,pixelate=0.3,freeform=0.2".'),
     hole_fill: Optional[HoleFill] = typer.Option(None, "--hole-fill", help="Hole pixels of the input: zero, or keep the censor's pixels (default: the arch's)."),
@@ -121,6 +122,10 @@ def train(
     except Exception as e:  # noqa: BLE001 - one line unless --debug
         if debug:
             raise
+        if isinstance(e, ImportError) and (e.name or "").split(".")[0] == "mediapipe":
+            from unmask.data.prepare import detector_missing
+
+            fail(detector_missing(), EXIT_USAGE)
         missing = missing_extra(e, "train")
         if missing:
             fail(missing, EXIT_USAGE)
@@ -130,10 +135,12 @@ def train(
 
 
 def _is_usage(e: Exception) -> bool:
-    """Settings that cannot work (a missing or unknown option value, a bad config file): exit 2."""
-    from unmask.train.config import ConfigError  # torch-free
+    """Settings that cannot work (a missing or unknown option value, a bad config file, photos to prepare where
+    mediapipe is missing): exit 2."""
+    from unmask.data.prepare import DetectorMissing  # torch-free
+    from unmask.train.config import ConfigError
 
-    return isinstance(e, ConfigError)
+    return isinstance(e, (ConfigError, DetectorMissing))
 
 
 def _is_ours(e: Exception) -> bool:

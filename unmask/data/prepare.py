@@ -13,6 +13,9 @@ the crops change meaning), so a changed folder or code gets a fresh cache. Shard
 listed in the manifest as they complete: an interrupted pass resumes at the first missing shard. Photos without
 a usable face are counted and listed (with the reason) in the manifest.
 
+The cache is for this machine (its key holds the folder's absolute path). For a set that trains anywhere, without
+mediapipe, see :mod:`unmask.data.shards` (``unmask prepare PHOTOS -o SET``), which crops with the same recipe.
+
 The library never prints: pass ``progress(done, total, failed)`` to follow it.
 """
 
@@ -22,6 +25,7 @@ import hashlib
 import json
 import multiprocessing as mp
 import os
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +47,41 @@ Progress = Callable[[int, int, int], None]
 
 class PrepareError(RuntimeError):
     """The folder cannot be prepared (missing, empty, or no usable face at all)."""
+
+
+class DetectorMissing(PrepareError):
+    """Faces must be found in photos, and mediapipe (the face detector) cannot be imported here."""
+
+
+MEDIAPIPE = "mediapipe 0.10.21"
+MEDIAPIPE_PYTHONS = "3.9-3.12"
+"""The Python versions for which :data:`MEDIAPIPE` publishes wheels (none for 3.13 and later)."""
+
+
+def detector_missing(what: str = "finding faces in photos", why: str = "") -> str:
+    """One line: ``what`` needs mediapipe, which only has wheels for :data:`MEDIAPIPE_PYTHONS`; what to do instead
+    (install it, or prepare a training set where it installs and train from that)."""
+    here = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    if sys.version_info[:2] > (3, 12):
+        return (f"{what} needs {MEDIAPIPE}, which has wheels for Python {MEDIAPIPE_PYTHONS} only (this is Python "
+                f"{here}): prepare the photos there with `unmask prepare PHOTOS -o SET`, then train here from the set "
+                "(`unmask train --data SET --val VALSET`; no mediapipe needed)")  # fmt: skip
+    return (f"{what} needs {MEDIAPIPE} (wheels for Python {MEDIAPIPE_PYTHONS}), which cannot be imported here"
+            f"{f' ({why})' if why else ''}: pip install '{MEDIAPIPE.replace(' ', '==')}', or train from a set prepared "
+            "elsewhere with `unmask prepare PHOTOS -o SET` (`unmask train --data SET`; no mediapipe needed)")  # fmt: skip
+
+
+def require_detector(folder: str | os.PathLike | None = None) -> None:
+    """Raises :class:`DetectorMissing` (one line, naming ``folder``) when mediapipe cannot be found: before a pool
+    of workers is started that would each fail to load it."""
+    import importlib.util
+
+    try:
+        found = importlib.util.find_spec("mediapipe") is not None
+    except (ImportError, ValueError):
+        found = False
+    if not found:
+        raise DetectorMissing((f"{folder}: " if folder is not None else "") + detector_missing())
 
 
 @dataclass(frozen=True)
@@ -91,7 +130,12 @@ class FaceCropper:
         from unmask.face.detect import FaceFinder
 
         self.size = size
-        self.finder = FaceFinder(max_faces=1)
+        try:
+            self.finder = FaceFinder(max_faces=1)
+        except ImportError as e:
+            if (getattr(e, "name", None) or "").split(".")[0] != "mediapipe" and "mediapipe" not in str(e):
+                raise
+            raise DetectorMissing(detector_missing(why=str(e).splitlines()[0][:120] if str(e) else "")) from None
 
     def __call__(self, path: Path) -> tuple[np.ndarray, np.ndarray] | str:
         from unmask.face.align import align
@@ -232,6 +276,8 @@ def prepare(
         progress(done, total, failed)
     todo = [i for i in range((total + shard_size - 1) // shard_size) if i not in done_shards]
     if todo:
+        if cropper is FaceCropper:
+            require_detector(folder)
         todo_photos = [p for i in todo for p in photos[i * shard_size : (i + 1) * shard_size]]
         results = _results(todo_photos, cropper, size, workers)
         try:

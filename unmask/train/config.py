@@ -40,8 +40,10 @@ class ConfigError(ValueError):
 class TrainConfig:
     """Everything a training run depends on. Stored (as JSON) in every checkpoint and in ``RUN/config.json``.
 
-    ``None`` means: the arch's default (``preset``, ``lr``, ``d_lr``, ``hole_fill``), the shared data folder
-    (``data``, ``val``), or "no limit" (``max_steps``, ``max_minutes``). ``max_steps`` counts from the start of
+    ``data`` and ``val`` are each a training set written by ``unmask prepare`` (read as it is, no mediapipe) or a
+    folder of photos (cropped once into the crop cache, with mediapipe). ``None`` means: the arch's default
+    (``preset``, ``lr``, ``d_lr``, ``hole_fill``), the shared data folder (``data``, ``val``), or "no limit"
+    (``max_steps``, ``max_minutes``). ``max_steps`` counts from the start of
     the run, not from a resume. ``validate=False`` skips validation (no ``val`` folder needed). ``init`` warm-starts a
 new run from another run's weights (a checkpoint file, run folder or run name): same arch and preset, fresh
 optimisers, step 0 (e.g. fine-tuning a model on one region or another ``hole_fill``).

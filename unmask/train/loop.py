@@ -159,6 +159,13 @@ def _has_trainable(m: nn.Module) -> bool:
     return any(p.requires_grad for p in m.parameters())
 
 
+def _store(data: Any) -> Any:
+    """The faces of what :meth:`_Run._prepare` returned: a training set as it is, a crop cache's store."""
+    from unmask.data.prepare import CropStore, Prepared
+
+    return CropStore(data.root) if isinstance(data, Prepared) else data
+
+
 # -- the run -----------------------------------------------------------------------------------------------------
 def train(
     cfg: TrainConfig,
@@ -261,12 +268,22 @@ class _Run:
         )  # fmt: skip
 
     def _prepare(self, cfg: TrainConfig, folder: str, what: str, limit: int | None) -> Any:
+        """A training set made by ``unmask prepare`` (:class:`~unmask.data.shards.FaceSet`, read as it is: no
+        mediapipe), or the crop cache of a photo folder (:class:`~unmask.data.prepare.Prepared`)."""
         from unmask.data.prepare import prepare
+        from unmask.data.shards import FaceSet, is_face_set
+
+        size = self.preset.size
+        if is_face_set(folder):
+            faces = FaceSet(folder, size=size)  # every rank reads it; checksums checked
+            resized = f", served at {size} px" if faces.size != faces.stored_size else ""
+            self.emit(Event("note", message=f"{what} set {folder}: {faces.count} faces of {faces.total} photos "
+                                            f"({faces.stored_size} px{resized})"))  # fmt: skip
+            return faces
 
         def cb(done: int, total: int, failed: int) -> None:
             self.emit(Event("prepare", what=what, done=done, total=total, failed=failed))
 
-        size = self.preset.size
         if self.info.is_main:
             result = prepare(folder, size, cfg.cache, limit=limit, workers=max(1, cfg.workers or 1), progress=cb)
             D.barrier(self.info)
@@ -347,11 +364,10 @@ class _Run:
 
     def _make_loader(self) -> None:
         from unmask.data.dataset import CensorDataset, EpochSampler
-        from unmask.data.prepare import CropStore
 
         cfg, info = self.cfg, self.info
         self.kinds = kind_probs(cfg)
-        store = CropStore(self.train_set.root)
+        store = _store(self.train_set)
         self.dataset = CensorDataset(store, self.spec, self.kinds, self.r.hole_fill, train=True, seed=cfg.seed)
         self.sampler = EpochSampler(self.dataset, info.world_size, info.rank, seed=cfg.seed)
         if len(self.sampler) < cfg.batch_size:
@@ -376,11 +392,10 @@ class _Run:
         if not self.info.is_main or self.val_set is None:
             return
         from unmask.data.dataset import CensorDataset
-        from unmask.data.prepare import CropStore
         from unmask.train.validate import Validator
 
         cfg = self.cfg
-        store = CropStore(self.val_set.root)
+        store = _store(self.val_set)
         data = CensorDataset(store, self.spec, self.kinds, self.r.hole_fill, train=False, limit=cfg.val_images)
         self.validator = Validator(data, self.device, cfg.batch_size, cfg.lpips_weights, cfg.perceptual_weights)
         if self.validator.note:

@@ -1,0 +1,91 @@
+"""``unmask prepare PHOTOS -o SET``: find and align the face of every photo once, into a portable training set
+(:mod:`unmask.data.shards`) that ``unmask train --data SET`` reads on any machine, without mediapipe.
+
+Rerun the same command to resume an interrupted preparation (or to rewrite a shard that fails its checksum).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from unmask.cli._common import EXIT_FAILED, EXIT_USAGE, err, fail, is_tty, missing_extra, printable
+
+
+def register(app: typer.Typer) -> None:
+    app.command(
+        "prepare",
+        help="Crop and align the faces of a photo folder once into a portable training set (shards + manifest) "
+        "for `unmask train --data SET` on any machine.",
+    )(prepare)
+
+
+def prepare(
+    photos: Path = typer.Argument(..., help="Folder of face photos (its files, not subfolders).", show_default=False),
+    out: Path = typer.Option(..., "--out", "-o", help="Folder of the training set to write (new, or one to resume).", show_default=False),
+    size: int = typer.Option(128, "--size", min=8, max=4096, help="Crop side in pixels (smaller presets are served from it; paper presets at 256 need --size 256)."),
+    quality: int = typer.Option(92, "--quality", min=50, max=100, help="JPEG quality of the crops."),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Only the first N photos by name."),
+    workers: int = typer.Option(1, "--workers", min=1, help="Processes finding faces (each loads its own detector)."),
+    shard_size: int = typer.Option(1000, "--shard-size", min=1, help="Photos per shard."),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
+) -> None:
+    from unmask.data.prepare import DetectorMissing, PrepareError
+    from unmask.data.shards import SetError, write_set
+
+    view = _View()
+    try:
+        with view:
+            s = write_set(photos, out, size=size, quality=quality, shard_size=shard_size, limit=limit,
+                          workers=workers, progress=view.progress)  # fmt: skip
+    except (DetectorMissing, SetError) as e:
+        if debug:
+            raise
+        fail(str(e), EXIT_USAGE)
+    except PrepareError as e:
+        if debug:
+            raise
+        fail(str(e), EXIT_FAILED)
+    except Exception as e:  # noqa: BLE001 - one line unless --debug
+        if debug:
+            raise
+        missing = missing_extra(e, "prepare")
+        fail(missing or f"{type(e).__name__}: {e}", EXIT_USAGE if missing else EXIT_FAILED)
+    state = "already complete" if not s.written else (f"resumed, {s.resumed} shard(s) kept" if s.resumed else "")
+    unusable = f", {len(s.failed)} photo(s) without a usable face (listed in manifest.json)" if s.failed else ""
+    err.print(
+        printable(f"wrote {s.root}: {s.faces} faces of {s.photos} photos at {s.size} px{unusable}; {s.shards} shard(s), "
+                  f"{s.bytes / 1e6:.1f} MB" + (f" ({state})" if state else "")),
+        highlight=False, markup=False,
+    )
+
+
+class _View:
+    """A progress bar on a terminal; nothing otherwise (the summary line says what was done)."""
+
+    def __init__(self) -> None:
+        self._bar: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> "_View":
+        if is_tty():
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self._bar = Progress(TextColumn("finding faces"), BarColumn(bar_width=24), MofNCompleteColumn(),
+                                 TimeRemainingColumn(), TextColumn("{task.fields[info]}"), console=err,
+                                 transient=True)  # fmt: skip
+            self._bar.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(*exc)
+
+    def progress(self, done: int, total: int, failed: int) -> None:
+        if self._bar is None:
+            return
+        if self._task is None:
+            self._task = self._bar.add_task("prepare", total=total, info="")
+        self._bar.update(self._task, completed=done, info=f"{failed} unusable" if failed else "")
