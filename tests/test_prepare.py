@@ -356,3 +356,37 @@ def test_train_slim_and_export_from_a_set_with_mediapipe_blocked(real_set, tmp_p
         assert r["code"] == 2 and len(lines) == 1 and r["error"] is None, r
         assert "mediapipe 0.10.21" in lines[0] and "3.9-3.12" in lines[0] and "unmask prepare" in lines[0], r
     assert str(folder) in photo_train["output"]
+
+
+# -- the dependencies by Python version ------------------------------------------------------------------------------
+def test_dependencies_by_python_version():
+    """mediapipe (and the numpy<2 world it needs) only where its wheels exist; Python 3.13 gets numpy 2 instead."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+    from packaging.specifiers import SpecifierSet
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    assert SpecifierSet(project["requires-python"]).contains("3.13") and SpecifierSet(project["requires-python"]).contains("3.10")
+
+    def installed(py: str) -> dict[str, SpecifierSet]:
+        env = {"python_version": py, "python_full_version": py + ".0", "sys_platform": "linux",
+               "platform_machine": "x86_64"}  # fmt: skip
+        out: dict[str, SpecifierSet] = {}
+        for d in project["dependencies"]:
+            r = Requirement(d)
+            if r.marker is None or r.marker.evaluate(env):
+                assert r.name not in out, f"{r.name} listed twice for Python {py}"
+                out[r.name] = r.specifier
+        return out
+
+    for py in ("3.10", "3.12"):
+        deps = installed(py)
+        assert str(deps["mediapipe"]) == "==0.10.21"
+        assert not deps["numpy"].contains("2.0.0") and deps["numpy"].contains("1.26.4")
+        # the newest OpenCV and jaxlib need numpy 2: bounded so that pip does not backtrack through them
+        assert not deps["opencv-contrib-python"].contains("4.12.0.88") and deps["opencv-contrib-python"].contains("4.11.0.86")
+        assert not deps["jaxlib"].contains("0.7.2") and deps["jaxlib"].contains("0.7.1")
+    deps = installed("3.13")
+    assert not {"mediapipe", "jax", "jaxlib"} & set(deps)
+    assert deps["numpy"].contains("2.3.0") and deps["opencv-contrib-python"].contains("4.13.0.90")
