@@ -338,8 +338,9 @@ class _Run:
         )  # fmt: skip
 
     def _warm_start(self, source: str) -> None:
-        """Generator and discriminator weights from another run's checkpoint (``cfg.init``); optimisers, step
-        and RNG start fresh."""
+        """Generator and discriminator weights from another run's checkpoint (``cfg.init``: a full checkpoint, or
+        a slim one from ``unmask export --checkpoint``, whose float16 weights load into the float32 models), or the
+        generator of an exported ``.onnx`` model; optimisers, step and RNG start fresh."""
         if str(source).endswith(".onnx"):
             from unmask.train.onnx_init import OnnxInitError, load_onnx_weights, onnx_meta
 
