@@ -112,6 +112,10 @@ def missing_extra(e: BaseException, command: str | None = None) -> str | None:
     if not name or name.startswith("unmask"):
         return None
     what = f"`unmask {command}` needs" if command else "this needs"
+    if name == "mediapipe":  # no wheel on Python 3.13+: reinstalling cannot help
+        from unmask.data.prepare import detector_missing
+
+        return detector_missing(f"`unmask {command}`" if command else "finding faces")
     extra = EXTRA_OF.get(name)
     if extra == "core" or extra is None:
         return f"{what} the Python module {name!r}, which is not installed (reinstall unmask: pip install unmask)"

@@ -247,6 +247,10 @@ class _Run:
         if self.ckpt_path is None:
             return None
         ckpt = ckpt_io.load(self.ckpt_path, arch=arch)
+        if ckpt_io.is_slim(ckpt):
+            raise ckpt_io.CheckpointError(
+                f"{self.ckpt_path}: a slim checkpoint (weights only) cannot be resumed; start from it with --init"
+            )
         if ckpt["preset"] != self.r.preset:
             raise ckpt_io.CheckpointError(
                 f"{self.ckpt_path}: checkpoint of preset {ckpt['preset']!r}, not {self.r.preset!r}"
