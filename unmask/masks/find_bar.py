@@ -32,6 +32,10 @@ TOL_MIN, TOL_MAX = 14.0, 40.0  # colour distance tolerance (RGB, grey levels)
 OPEN = (0.035, 0.07, 0.12)  # opening radii tried, inter-ocular distances
 MIN_AREA = 0.25  # a bar covers at least this many square inter-ocular distances
 CHROMA = 60.0  # a bar whose channels differ this much is coloured: its JPEG-smeared edge is looked for
+BAND_HALF_LEN = 0.5  # inter-ocular distances along the eye line where a merged bar's rows are measured
+BAND_MAX_HALF_H = 0.5  # and how far across it they are looked for
+BAND_FILL = 0.8  # share of such a row the candidates fill for it to be the bar's
+BAND_MIN_H = 0.25  # a merged bar is at least this high (inter-ocular distances; a squint or a dark eye line is thinner)
 EDGE = 2  # px: how far the bar's edge transition (anti-aliasing, JPEG) is looked for
 CONTRAST = 40.0  # the bar and the colour beyond differ at least this much for a transition to be told
 MIX_MAX = 0.8  # a transition pixel is at most this far along from the bar's colour to the colour beyond
@@ -62,7 +66,9 @@ def find_bar(s: Search) -> Occluder | None:
         if bar is not None:
             break
     else:
-        return None
+        bar = _band(cand, w)  # merged too widely with its surroundings: keep the rows across the eye line it fills
+        if bar is None:
+            return None
     if float(med.max() - med.min()) >= CHROMA:  # JPEG smears colour (not brightness) over a pixel or two
         bar = _transition(bar, f, med, w.window)
     return Occluder("bar", s.box, upscaled(bar, w), margin_px(s.iod), s.iod)
@@ -141,6 +147,35 @@ def _transition(bar: np.ndarray, f: np.ndarray, colour: np.ndarray, window: np.n
     residual = np.linalg.norm(f - colour - t[..., None] * axis, axis=2)
     mix = near & (weight > 0.05) & (span > CONTRAST**2) & (t > -0.1) & (t < MIX_MAX) & (residual < MIX_RESIDUAL)
     return bar | component_at(np.where(mix, 255, 0).astype(np.uint8) | bar, bar)
+
+
+def _band(cand: np.ndarray, w: Search) -> np.ndarray | None:
+    """A bar that merges with same-coloured surroundings (black hair, a black background) too widely for an
+    opening to cut: the rows across the eye line (in the face's frame) that the candidates fill along the core,
+    and the candidates in those rows connected to the core. None when no such band of a bar's height exists."""
+    ys, xs = np.nonzero(w.core)
+    c = np.array([xs.mean(), ys.mean()])
+    gy, gx = np.mgrid[0 : cand.shape[0], 0 : cand.shape[1]]
+    v = np.rint((gx - c[0]) * w.up[0] + (gy - c[1]) * w.up[1]).astype(int)  # towards the forehead
+    u = (gx - c[0]) * w.up[1] - (gy - c[1]) * w.up[0]  # along the eye line
+    central = (np.abs(u) <= BAND_HALF_LEN * w.iod) & (w.window > 0)
+    lim = int(BAND_MAX_HALF_H * w.iod)
+    rows = np.arange(-lim, lim + 1)
+    fill = np.array([(cand[central & (v == r)] > 0).mean() if (central & (v == r)).any() else 0.0 for r in rows])
+    ok = fill >= BAND_FILL
+    if not ok[lim]:
+        return None
+    a = b = lim
+    while a > 0 and ok[a - 1]:
+        a -= 1
+    while b < len(ok) - 1 and ok[b + 1]:
+        b += 1
+    height = (b - a + 1) / w.iod
+    if not BAND_MIN_H <= height <= 2 * BAND_MAX_HALF_H - 0.05:
+        return None
+    band = np.where((v >= rows[a]) & (v <= rows[b]) & (cand > 0), 255, 0).astype(np.uint8)
+    bar = fill_holes(component_at(band, w.core))
+    return bar if np.count_nonzero(bar) >= MIN_AREA * w.iod**2 else None
 
 
 def _bar_like(bar: np.ndarray, w: Search) -> bool:
