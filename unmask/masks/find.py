@@ -248,7 +248,7 @@ def _iod(aligned: Aligned) -> float:
 
 
 def _from_crop(shape: tuple[int, ...], crop_mask: np.ndarray, inv: np.ndarray, kind: str, margin: int, iod: float) -> Occluder:
-    size = crop_mask.shape[0]
+    """A crop-frame mask (SxS uint8) warped into photo pixels (``inv``: crop -> photo) over its own box."""
     ys, xs = np.nonzero(crop_mask)
     pts = _photo(np.array([[xs.min(), ys.min()], [xs.max() + 1, ys.min()], [xs.max() + 1, ys.max() + 1],
                            [xs.min(), ys.max() + 1]], np.float64), inv)  # fmt: skip
@@ -257,9 +257,9 @@ def _from_crop(shape: tuple[int, ...], crop_mask: np.ndarray, inv: np.ndarray, k
     x1, y1 = int(min(np.ceil(pts[:, 0].max()) + 3, w)), int(min(np.ceil(pts[:, 1].max()) + 3, h))
     to_box = inv.copy()
     to_box[:, 2] -= (x0, y0)
-    mask = cv2.warpAffine(crop_mask, to_box, (x1 - x0, y1 - y0), flags=cv2.INTER_NEAREST, borderValue=0)
-    del size
-    return Occluder(kind, (x0, y0, x1, y1), mask, margin, iod)
+    mask = cv2.warpAffine(crop_mask, to_box, (max(x1 - x0, 1), max(y1 - y0, 1)), flags=cv2.INTER_NEAREST,
+                          borderValue=0)[: max(y1 - y0, 0), : max(x1 - x0, 0)]
+    return Occluder(kind, (x0, y0, max(x1, x0), max(y1, y0)), mask, margin, iod)
 
 
 REGION_FINDERS = {"eyes": ("pixelate", "bar"), "mouth": ("surgical",)}
