@@ -25,6 +25,7 @@ import numpy as np
 from unmask.masks.find import Occluder, Search, component_at, disc, downscaled, fill_holes, margin_px, upscaled
 
 CORE_SHARE = 0.7  # share of core pixels within tolerance of the median for a bar
+CORE_COVER = 0.85  # share of the core (the eye line) the found bar covers, at least
 MODE_SHARE = 0.9  # the same for the commonest flat colour near the eye line (when the core missed the bar)
 MODE_BAND = 0.25  # inter-ocular distances around the core searched for that colour
 FLAT_GRAD = 6.0  # grey levels: a gradient below this is flat
@@ -35,6 +36,7 @@ CHROMA = 60.0  # a bar whose channels differ this much is coloured: its JPEG-sme
 BAND_HALF_LEN = 0.5  # inter-ocular distances along the eye line where a merged bar's rows are measured
 BAND_MAX_HALF_H = 0.5  # and how far across it they are looked for
 BAND_FILL = 0.8  # share of such a row the candidates fill for it to be the bar's
+BAND_EDGE = 35.0  # colour change across a merged bar's top and bottom edges, at least
 BAND_MIN_H = 0.25  # a merged bar is at least this high (inter-ocular distances; a squint or a dark eye line is thinner)
 EDGE = 2  # px: how far the bar's edge transition (anti-aliasing, JPEG) is looked for
 CONTRAST = 40.0  # the bar and the colour beyond differ at least this much for a transition to be told
@@ -52,12 +54,13 @@ def find_bar(s: Search) -> Occluder | None:
     w = downscaled(s)
     f = w.rgb.astype(np.float32)
     found = _colour(f, w.core > 0)
-    if found is None:
+    if found is None and s.clipped:
         # the core missed the bar (landmarks of a face cut by the photo's border drift): the colour that most of
-        # the flat pixels along the eye line share, if a bar-like area of it lies there
+        # the flat pixels along the eye line share, if a bar-like area of it lies there. Only there: on a whole
+        # face that colour is skin.
         found = _colour(f, _mode_area(f, w), share=MODE_SHARE)
-        if found is None:
-            return None
+    if found is None:
+        return None
     med, tol = found
     dist = np.linalg.norm(f - med, axis=2)
     cand = np.where((dist <= tol) & (w.window > 0), 255, 0).astype(np.uint8)
@@ -69,6 +72,8 @@ def find_bar(s: Search) -> Occluder | None:
         bar = _band(cand, w)  # merged too widely with its surroundings: keep the rows across the eye line it fills
         if bar is None:
             return None
+    if not s.clipped and (bar[w.core > 0] > 0).mean() < CORE_COVER:
+        return None  # a bar hides the whole eye line; dark eyes or a shadow beside a bright nose bridge do not
     if float(med.max() - med.min()) >= CHROMA:  # JPEG smears colour (not brightness) over a pixel or two
         bar = _transition(bar, f, med, w.window)
     return Occluder("bar", s.box, upscaled(bar, w), margin_px(s.iod), s.iod)
@@ -173,6 +178,15 @@ def _band(cand: np.ndarray, w: Search) -> np.ndarray | None:
     height = (b - a + 1) / w.iod
     if not BAND_MIN_H <= height <= 2 * BAND_MAX_HALF_H - 0.05:
         return None
+    f = w.rgb.astype(np.float32)
+    edges = []
+    for inside, outside in ((rows[a], rows[a] - 2), (rows[b], rows[b] + 2)):  # a bar's top and bottom edges
+        pin, pout = central & (v == inside), central & (v == outside)
+        if not pin.any() or not pout.any():
+            return None
+        edges.append(float(np.linalg.norm(np.median(f[pin], 0) - np.median(f[pout], 0))))
+    if min(edges) < BAND_EDGE:
+        return None  # a bar has sharp top and bottom edges; a band of flat skin does not
     band = np.where((v >= rows[a]) & (v <= rows[b]) & (cand > 0), 255, 0).astype(np.uint8)
     bar = fill_holes(component_at(band, w.core))
     return bar if np.count_nonzero(bar) >= MIN_AREA * w.iod**2 else None
