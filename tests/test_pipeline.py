@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from unmask.face import landmarks as L
-from unmask.face.align import align, matrix_scale
+from unmask.face.align import align
 from unmask.masks import draw_censor
 from unmask.pipeline import FaceReport, Restorer, Result
 

@@ -99,6 +99,27 @@ def guarded(body: Callable[..., int], kwargs: dict[str, Any]) -> NoReturn:
     raise typer.Exit(code)
 
 
+@contextmanager
+def one_line_errors(command: str, debug: bool, *, usage: tuple[type[BaseException], ...] = (),
+                    failed: tuple[type[BaseException], ...] = (), other: int = EXIT_FAILED) -> Iterator[None]:
+    """Ends the command with one line for an exception raised inside: its message with exit 2 for the ``usage``
+    types and exit 1 for the ``failed`` ones; else the extra to install (exit 2) for a missing module, or the
+    exception's type and message with exit ``other``. ``debug`` lets it through (the traceback)."""
+    try:
+        yield
+    except typer.Exit:
+        raise
+    except Exception as e:  # noqa: BLE001 - one line unless --debug
+        if debug:
+            raise
+        if isinstance(e, usage):
+            fail(str(e), EXIT_USAGE)
+        if isinstance(e, failed):
+            fail(str(e), EXIT_FAILED)
+        missing = missing_extra(e, command)
+        fail(missing or f"{type(e).__name__}: {e}", EXIT_USAGE if missing else other)
+
+
 EXTRA_OF = {"torch": "train", "torchvision": "train", "onnx": "train", "onnxscript": "train", "tensorboard": "train",
             "lpips": "train", "onnxruntime": "core", "cv2": "core", "mediapipe": "core"}  # fmt: skip
 """Which extra of unmask brings a module (``core``: unmask itself)."""

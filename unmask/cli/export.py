@@ -13,7 +13,7 @@ from typing import Optional
 
 import typer
 
-from unmask.cli._common import EXIT_FAILED, EXIT_USAGE, err, fail, missing_extra, printable
+from unmask.cli._common import EXIT_USAGE, err, fail, one_line_errors, printable
 
 
 class Region(str, Enum):
@@ -47,27 +47,14 @@ def export(
         return
     if fp16:
         fail("--fp16 applies to --checkpoint OUT.pt only (ONNX models are exported in float32)")
-    try:
+    with one_line_errors("export", debug, other=EXIT_USAGE):
         from unmask.export import ExportError
         from unmask.export import export as do_export
         from unmask.train.checkpoint import CheckpointError
-    except ImportError as e:
-        if debug:
-            raise
-        fail(missing_extra(e, "export") or f"{type(e).__name__}: {e}", EXIT_USAGE)
 
     target = output or Path("models") / f"{name or default_name(source)}.onnx"
-    try:
+    with one_line_errors("export", debug, failed=(ExportError, CheckpointError)):
         report = do_export(source, target, name=name, region=region.value if region else None, runs=runs, tolerance=tolerance)
-    except (ExportError, CheckpointError) as e:
-        if debug:
-            raise
-        fail(str(e), EXIT_FAILED)
-    except Exception as e:  # noqa: BLE001 - one line unless --debug
-        if debug:
-            raise
-        missing = missing_extra(e, "export")
-        fail(missing or f"{type(e).__name__}: {e}", EXIT_USAGE if missing else EXIT_FAILED)
     t = report.meta.training
     err.print(
         printable(f"wrote {report.path} ({report.meta.arch} {report.meta.preset}, {report.meta.region}, "
@@ -86,22 +73,10 @@ def default_name(source: str) -> str:
 
 
 def _slim(source: str, target: Path, fp16: bool, runs: Path, debug: bool) -> None:
-    try:
+    with one_line_errors("export", debug, other=EXIT_USAGE):
         from unmask.train.checkpoint import CheckpointError, write_slim
-    except ImportError as e:
-        if debug:
-            raise
-        fail(missing_extra(e, "export") or f"{type(e).__name__}: {e}", EXIT_USAGE)
-    try:
+    with one_line_errors("export", debug, failed=(CheckpointError,)):
         path, ckpt = write_slim(source, target, fp16=fp16, runs=runs)
-    except CheckpointError as e:
-        if debug:
-            raise
-        fail(str(e), EXIT_FAILED)
-    except Exception as e:  # noqa: BLE001 - one line unless --debug
-        if debug:
-            raise
-        fail(f"{type(e).__name__}: {e}", EXIT_FAILED)
     full, small = path.stat().st_size, target.stat().st_size
     err.print(
         printable(f"wrote {target} ({ckpt['arch']} {ckpt['preset']}, step {ckpt['step']}, generator + discriminators, "

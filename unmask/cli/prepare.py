@@ -11,7 +11,7 @@ from typing import Any, Optional
 
 import typer
 
-from unmask.cli._common import EXIT_FAILED, EXIT_USAGE, err, fail, is_tty, missing_extra, printable
+from unmask.cli._common import err, is_tty, one_line_errors, printable
 
 
 def register(app: typer.Typer) -> None:
@@ -36,23 +36,9 @@ def prepare(
     from unmask.data.shards import SetError, write_set
 
     view = _View()
-    try:
-        with view:
-            s = write_set(photos, out, size=size, quality=quality, shard_size=shard_size, limit=limit,
-                          workers=workers, progress=view.progress)  # fmt: skip
-    except (DetectorMissing, SetError) as e:
-        if debug:
-            raise
-        fail(str(e), EXIT_USAGE)
-    except PrepareError as e:
-        if debug:
-            raise
-        fail(str(e), EXIT_FAILED)
-    except Exception as e:  # noqa: BLE001 - one line unless --debug
-        if debug:
-            raise
-        missing = missing_extra(e, "prepare")
-        fail(missing or f"{type(e).__name__}: {e}", EXIT_USAGE if missing else EXIT_FAILED)
+    with one_line_errors("prepare", debug, usage=(DetectorMissing, SetError), failed=(PrepareError,)), view:
+        s = write_set(photos, out, size=size, quality=quality, shard_size=shard_size, limit=limit,
+                      workers=workers, progress=view.progress)  # fmt: skip
     state = "already complete" if not s.written else (f"resumed, {s.resumed} shard(s) kept" if s.resumed else "")
     unusable = f", {len(s.failed)} photo(s) without a usable face (listed in manifest.json)" if s.failed else ""
     err.print(

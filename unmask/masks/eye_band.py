@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import cv2
 import numpy as np
 
 from unmask.masks.geometry import eye_frame, polygon_mask, rotated_rect
