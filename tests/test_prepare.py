@@ -1,6 +1,6 @@
 """Portable training sets: ``unmask prepare PHOTOS -o SET`` (checksummed tar shards + manifest), reading them
 (:class:`unmask.data.shards.FaceSet`), resuming and repairing a preparation, and training, slimming and exporting
-from a set in a process where ``import mediapipe`` is blocked.
+from a set in a process where ``import mediapipe`` is blocked, and evaluating on a set (``unmask eval SET``).
 
 The set logic runs on a fake cropper (no mediapipe); the real-photo tests use 16 photos of
 ``../shared/data/celeba/val`` (skipped when absent)."""
@@ -332,6 +332,8 @@ def test_train_slim_and_export_from_a_set_with_mediapipe_blocked(real_set, tmp_p
          "--max-steps", "3", "--name", "fromset", "--workers", "1"],  # a data-loader process reads the set too
         ["export", "fromset", "--runs", str(runs), "--checkpoint", str(tmp_path / "slim.pt"), "--fp16"],
         ["export", str(tmp_path / "slim.pt"), "-o", str(tmp_path / "m.onnx"), "--region", "eyes"],
+        ["eval", str(out), "--region", "eyes", "--model", str(tmp_path / "m.onnx"), "--baseline", "telea,none",
+         "--n", "5", "--no-lpips", "--json", "--threads", "1"],
         ["prepare", str(folder), "-o", str(tmp_path / "other")],
         ["train", *common, "--data", str(folder), "--no-val", "--max-steps", "1", "--name", "photos",
          "--cache", str(tmp_path / "cache"), "--workers", "0"],
@@ -342,19 +344,48 @@ def test_train_slim_and_export_from_a_set_with_mediapipe_blocked(real_set, tmp_p
     line = next((x for x in proc.stdout.splitlines() if x.startswith("RESULTS=")), None)
     assert line, proc.stdout[-3000:] + proc.stderr[-3000:]
     report = json.loads(line[len("RESULTS="):])
-    train, slim, onnx, prep, photo_train = report["results"]
-    for r in (train, slim, onnx):
+    train, slim, onnx, ev, prep, photo_train = report["results"]
+    for r in (train, slim, onnx, ev):
         assert r["code"] == 0 and r["attempts"] == 0, r
     assert report["loaded"] == []
     assert "max_steps: step 3" in train["output"] and "served at 32 px" in train["output"]
     ckpt = runs / "fromset" / "checkpoints" / "last.pt"
     assert ckpt.is_file() and (runs / "fromset" / "samples" / "step_0000002.png").is_file()
     assert (tmp_path / "slim.pt").stat().st_size < ckpt.stat().st_size / 3 and (tmp_path / "m.onnx").is_file()
+    scores = json.loads(next(x for x in ev["output"].splitlines() if x.startswith("{")))
+    assert scores["settings"]["source"] == "set" and scores["photos"] == scores["faces_scored"] == 5, scores
+    rows = {r["name"]: r for r in scores["rows"]}
+    assert set(rows) == {"m", "telea", "none"} and all(r["faces"] == 5 and r["outside_pixels"] == 0 for r in rows.values())
+    assert rows["telea"]["psnr"]["mean"] > rows["none"]["psnr"]["mean"] + 3, rows
     for r in (prep, photo_train):
         lines = [x for x in r["output"].strip().splitlines() if x.strip()]
         assert r["code"] == 2 and len(lines) == 1 and r["error"] is None, r
         assert "mediapipe 0.10.21" in lines[0] and "3.9-3.12" in lines[0] and "unmask prepare" in lines[0], r
     assert str(folder) in photo_train["output"]
+
+
+def test_eval_on_a_set_censors_its_crops_at_its_landmarks(real_set):
+    """``evaluate_set``: face i of the set is the photo, censored at its stored landmarks with seed + i (as
+    ``evaluate`` censors photo i), so the ``none`` baseline scores exactly that censored, JPEG'd crop."""
+    from unmask.evaluate import EvalSettings, build_methods, evaluate_set
+    from unmask.masks import draw_censor, jpeg
+    from unmask.metrics import psnr_hole, ssim_box
+
+    _, out = real_set
+    faces = FaceSet(out)
+    methods, kinds, _ = build_methods([], ["telea", "none"], "eyes")
+    settings = EvalSettings("eyes", "pixelate", n=4, seed=7)
+    report = evaluate_set(faces, methods, settings, kinds=kinds)
+    assert (report.source, report.data, report.photos, report.scored, report.lost) == ("set", str(out), 4, 4, 0)
+    for i, score in enumerate(report.scores("none")):
+        crop = faces.crop(i)
+        censored, hole = draw_censor(crop, faces.landmarks(i), "pixelate", np.random.default_rng(7 + i))
+        censored = jpeg(censored, settings.jpeg)
+        assert score.photo == faces.names[i] and score.hole_pixels == int((hole > 127).sum()) > 100
+        assert score.psnr == pytest.approx(psnr_hole(censored, crop, hole)) and score.ssim == pytest.approx(ssim_box(censored, crop, hole))
+    telea = report.rows()[0]
+    assert telea.name == "telea" and telea.faces == 4 and telea.outside_pixels == 0
+    assert report.to_dict()["settings"]["source"] == "set"
 
 
 # -- the dependencies by Python version ------------------------------------------------------------------------------

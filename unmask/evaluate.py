@@ -31,6 +31,9 @@ pixels actually hidden, identical for every method):
 * ``found``: whether the method's Restorer found a censor on the face at all (when not, the face is left as
   it was and scores as the censored photo).
 
+:func:`evaluate_set` scores the faces of a training set made by ``unmask prepare`` instead, without a detector
+(mediapipe): each aligned crop is the photo and its stored landmarks stand for steps 1 and 3.
+
 This module never prints. Array conventions: images HxWx3 uint8 RGB, masks HxW uint8 with 255 = hole.
 """
 
@@ -39,7 +42,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import cv2
 import numpy as np
@@ -48,9 +51,10 @@ from unmask.face.align import face_matrix, warp_to_crop
 from unmask.face.types import Face
 from unmask.masks import KIND_REGION, REGION_KINDS, draw_censor, jpeg
 from unmask.metrics import hole_iou, l1_hole, psnr_hole, spill, ssim_box, summarize
-from unmask.spec import REGIONS
+from unmask.spec import REGIONS, is_hole
 
 if TYPE_CHECKING:  # pragma: no cover
+    from unmask.data.shards import FaceSet
     from unmask.face.detect import FaceFinder
     from unmask.metrics import LPIPS
     from unmask.pipeline import Inpainter
@@ -215,7 +219,9 @@ class GridFace:
 class EvalReport:
     """Everything :func:`evaluate` measured. ``photos``: photos looked at; ``unreadable``: photos that could not
     be read; ``no_face``: clean photos with no face; ``lost``: censored faces not found again (excluded for every
-    method); ``scored``: faces scored by every method; ``data``: the folder the photos came from."""
+    method); ``scored``: faces scored by every method; ``data``: the folder the photos came from; ``source``:
+    ``"photos"`` (faces found by the detector, found again under the censor) or ``"set"`` (aligned crops and
+    landmarks of a training set, :func:`evaluate_set`)."""
 
     settings: EvalSettings
     methods: list[str]
@@ -229,6 +235,7 @@ class EvalReport:
     grid: list[GridFace] = field(default_factory=list)
     lpips: bool = True
     data: str = ""
+    source: str = "photos"
 
     def scores(self, method: str) -> list[FaceScore]:
         return [f for f in self.faces if f.method == method]
@@ -271,12 +278,13 @@ class EvalReport:
         return sum(f.outside for f in self.faces)
 
     def to_dict(self, per_face: bool = False) -> dict[str, Any]:
-        """``settings`` (data, region, censor, seed, n, lpips_size, lpips, mosaic_means), the counts, one ``rows`` entry per
+        """``settings`` (data, source, region, censor, seed, n, lpips_size, lpips, mosaic_means, jpeg), the counts, one ``rows`` entry per
         method and, with ``per_face``, every face's scores (``faces``)."""
         s = self.settings
         out: dict[str, Any] = {
             "settings": {
                 "data": self.data,
+                "source": self.source,
                 "region": s.region,
                 "censor": s.censor_kind,
                 "seed": s.seed,
@@ -339,14 +347,14 @@ def _mean(values: Sequence[float | None]) -> float | None:
 def outside_changed(out: np.ndarray, before: np.ndarray, hole: np.ndarray) -> int:
     """Pixels where ``out`` differs from ``before`` (HxWx3 uint8) outside ``hole`` (HxW uint8, 255 = restored)."""
     changed = np.any(out != before, axis=2)
-    return int(np.count_nonzero(changed & ~(hole > 127)))
+    return int(np.count_nonzero(changed & ~is_hole(hole)))
 
 
 def hole_coverage(censor: np.ndarray, restored: np.ndarray) -> float:
     """Fraction of the ``censor`` pixels (HxW uint8, 255 = hidden) inside the ``restored`` hole (HxW uint8)."""
-    c = censor > 127
+    c = is_hole(censor)
     n = int(np.count_nonzero(c))
-    return float(np.count_nonzero(c & (restored > 127)) / n) if n else 1.0
+    return float(np.count_nonzero(c & is_hole(restored)) / n) if n else 1.0
 
 
 def list_photos(folder: str | Path, n: int | None = None) -> list[Path]:
@@ -383,23 +391,91 @@ def evaluate(
     module docstring. ``lpips``: an :class:`unmask.metrics.LPIPS` (None: no LPIPS); ``finder``: a FaceFinder
     (made and closed here when None); ``kinds``: "model" / "baseline" per method for the report;
     ``on_photo(done, total)`` is called after each photo."""
-    from unmask.io import ImageError, read_image
-    from unmask.pipeline import Restorer
-
-    if not methods:
-        raise ValueError("no method to evaluate")
     photos = [Path(p) for p in photos][: settings.n]
-    kinds = dict(kinds or {})
-    for name, m in methods.items():
-        kinds.setdefault(name, "baseline" if getattr(getattr(m, "meta", None), "arch", "") == "baseline" else "model")
     parents = {str(p.parent) for p in photos}
-    report = EvalReport(settings, list(methods), kinds, lpips=lpips is not None,
-                        data=parents.pop() if len(parents) == 1 else "")
     own_finder = finder is None
     if finder is None:
         from unmask.face.detect import FaceFinder
 
         finder = FaceFinder()
+    try:
+        return _evaluate(_photo_samples(photos, finder), len(photos), lambda censored, face: match_face(finder.find(censored), face.box),
+                         methods, settings, lpips, kinds, on_photo, parents.pop() if len(parents) == 1 else "")  # fmt: skip
+    finally:
+        if own_finder:
+            finder.close()
+
+
+def evaluate_set(
+    faces: "FaceSet",
+    methods: Mapping[str, "Inpainter"],
+    settings: EvalSettings,
+    lpips: "LPIPS | None" = None,
+    kinds: Mapping[str, str] | None = None,
+    on_photo: Callable[[int, int], None] | None = None,
+) -> EvalReport:
+    """:func:`evaluate` on the first ``settings.n`` faces of a training set made by ``unmask prepare``
+    (:class:`unmask.data.shards.FaceSet`), without mediapipe: each aligned crop is the photo, and its stored
+    landmarks place the censor (step 2) and are handed to the methods as the face (step 3 is skipped: landmarks
+    from the clean face, not found again under the censor, so no face is lost and the censor finders are
+    given the landmarks a detector would have on the clean face). Scores as :func:`evaluate`'s."""
+    n = min(settings.n, len(faces))
+    return _evaluate(_set_samples(faces, n), n, lambda censored, face: face, methods, settings, lpips, kinds, on_photo,
+                     str(faces.root), source="set")  # fmt: skip
+
+
+def face_from_landmarks(landmarks: np.ndarray) -> Face:
+    """A :class:`Face` (no detector keypoints) whose box is the extent of ``landmarks`` (478x2, pixels)."""
+    lm = np.asarray(landmarks, np.float32)
+    x0, y0 = lm.min(axis=0)
+    x1, y1 = lm.max(axis=0)
+    return Face((float(x0), float(y0), float(x1), float(y1)), lm)
+
+
+_Sample = tuple[str, "np.ndarray | None", "Face | None"]
+"""(name, the clean RGB image or None when unreadable, its face or None when none was found)."""
+
+
+def _photo_samples(photos: Sequence[Path], finder: "FaceFinder") -> Iterator[_Sample]:
+    from unmask.io import ImageError, read_image
+
+    for path in photos:
+        try:
+            clean = read_image(path).rgb
+        except ImageError:
+            yield path.name, None, None
+            continue
+        faces = finder.find(clean)
+        yield path.name, clean, faces[0] if faces else None
+
+
+def _set_samples(faces: "FaceSet", n: int) -> Iterator[_Sample]:
+    for i in range(n):
+        yield faces.names[i], faces.crop(i), face_from_landmarks(faces.landmarks(i))
+
+
+def _evaluate(
+    samples: Iterable[_Sample],
+    total: int,
+    refind: Callable[[np.ndarray, Face], Face | None],
+    methods: Mapping[str, "Inpainter"],
+    settings: EvalSettings,
+    lpips: "LPIPS | None",
+    kinds: Mapping[str, str] | None,
+    on_photo: Callable[[int, int], None] | None,
+    data: str,
+    source: str = "photos",
+) -> EvalReport:
+    """The loop of :func:`evaluate` over ``samples``; ``refind(censored, face)``: the face to hand the methods
+    on the censored image (None: lost)."""
+    from unmask.pipeline import Restorer
+
+    if not methods:
+        raise ValueError("no method to evaluate")
+    kinds = dict(kinds or {})
+    for name, m in methods.items():
+        kinds.setdefault(name, "baseline" if getattr(getattr(m, "meta", None), "arch", "") == "baseline" else "model")
+    report = EvalReport(settings, list(methods), kinds, lpips=lpips is not None, data=data, source=source)
     given = _GivenFaces()
     restorers = {
         name: Restorer({settings.region: as_inpainter(m)}, region=settings.region, finder=given,  # type: ignore[arg-type]
@@ -408,44 +484,28 @@ def evaluate(
         if kinds[name] != "baseline"
     }
     size = settings.lpips_size
-    try:
-        for index, path in enumerate(photos):
-            report.photos += 1
-            try:
-                clean = read_image(path).rgb
-            except ImageError:
-                report.unreadable += 1
-                _tick(on_photo, index, photos)
-                continue
-            faces = finder.find(clean)
-            if not faces:
-                report.no_face += 1
-                _tick(on_photo, index, photos)
-                continue
-            face = faces[0]
+    for index, (name, clean, face) in enumerate(samples):
+        report.photos += 1
+        if clean is None:
+            report.unreadable += 1
+        elif face is None:
+            report.no_face += 1
+        else:
             rng = np.random.default_rng(settings.seed + index)
             censored, hole = draw_censor(clean, face.landmarks, settings.censor_kind, rng)
             if settings.jpeg:
                 censored = jpeg(censored, settings.jpeg)
-            match = match_face(finder.find(censored), face.box)
-            if match is None or not (hole > 127).any():
+            match = refind(censored, face)
+            if match is None or not is_hole(hole).any():
                 report.lost += 1
-                _tick(on_photo, index, photos)
-                continue
-            given.faces = [match]
-            outputs = _restore_all(methods, restorers, censored, hole)
-            _score(report, path.name, clean, censored, hole, face, outputs, lpips, size)
-            report.scored += 1
-            _tick(on_photo, index, photos)
-    finally:
-        if own_finder:
-            finder.close()
+            else:
+                given.faces = [match]
+                outputs = _restore_all(methods, restorers, censored, hole)
+                _score(report, name, clean, censored, hole, face, outputs, lpips, size)
+                report.scored += 1
+        if on_photo is not None:
+            on_photo(index + 1, total)
     return report
-
-
-def _tick(on_photo: Callable[[int, int], None] | None, index: int, photos: Sequence[Path]) -> None:
-    if on_photo is not None:
-        on_photo(index + 1, len(photos))
 
 
 @dataclass
@@ -504,7 +564,7 @@ def _score(
         names = list(crops)
         d = lpips([original] * len(names), [crops[k] for k in names])
         dists = {k: float(v) for k, v in zip(names, d)}
-    n_hole = int(np.count_nonzero(hole > 127))
+    n_hole = int(np.count_nonzero(is_hole(hole)))
     for name, o in outputs.items():
         report.faces.append(
             FaceScore(

@@ -143,6 +143,20 @@ def missing_extra(e: BaseException, command: str | None = None) -> str | None:
     return f"{what} the Python module {name!r}, which is not installed: pip install 'unmask[{extra}]'"
 
 
+def photos_or_fail(folder: Any, n: int) -> list:
+    """The first ``n`` photos of ``folder`` (sorted by name), or one line (exit 2) when it is not a folder or holds
+    none."""
+    from unmask.evaluate import list_photos
+
+    try:
+        photos = list_photos(folder, n)
+    except FileNotFoundError as e:
+        fail(str(e))
+    if not photos:
+        fail(f"{folder}: no photos found")
+    return photos
+
+
 def check_run_options(out_dir: Any, mask: Any, invert_mask: bool) -> None:
     """Usage errors of ``unmask run`` found before anything is loaded: ``--invert-mask`` without ``--mask``, an
     ``--out`` that is a file, not writable, or cannot be created."""

@@ -19,6 +19,7 @@ from unmask.cli._common import (
     guarded,
     is_tty,
     out,
+    photos_or_fail,
     safe,
     say,
     set_threads,
@@ -97,18 +98,10 @@ def _bench(folder, model, region, device, threads, batch, n, repeats, checkpoint
 
 
 def _photos(B: Any, folder: Optional[Path], n: int, tmp: Path, notes: list) -> list[Path]:
-    from unmask.evaluate import list_photos
-
     if folder is None:
         notes.append("no folder given: copies of scikit-image's astronaut portrait (512x512, one face)")
         return B.demo_photos(tmp / "photos", n)
-    try:
-        photos = list_photos(folder, n)
-    except FileNotFoundError as e:
-        fail(str(e))
-    if not photos:
-        fail(f"{folder}: no photos found")
-    return photos
+    return photos_or_fail(folder, n)
 
 
 def _load(model: Optional[str], region: str, device: str, threads: int) -> tuple[Any, str]:

@@ -1,5 +1,6 @@
 """``unmask eval DATA --region eyes|mouth``: censor clean faces, restore them with models and baselines, score the
-hidden pixels (PSNR, SSIM, L1, LPIPS) and check nothing changed outside the blend margin."""
+hidden pixels (PSNR, SSIM, L1, LPIPS) and check nothing changed outside the blend margin. ``DATA``: a folder of
+photos (faces found with mediapipe), or a training set made by ``unmask prepare`` (no mediapipe needed)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from unmask.cli._common import (
     guarded,
     is_tty,
     out,
+    photos_or_fail,
     safe,
     say,
     set_threads,
@@ -36,7 +38,7 @@ def register(app: typer.Typer) -> None:
 
 
 def evaluate(
-    data: Path = typer.Argument(..., help="Folder of clean face photos (the first --n, sorted by name).", show_default=False),
+    data: Path = typer.Argument(..., help="Folder of clean face photos (the first --n, sorted by name), or a training set made by `unmask prepare` (its first --n faces; no mediapipe needed).", show_default=False),
     region: Region = typer.Option(..., "--region", "-r", help="Which region to hide and restore."),
     censor: Optional[Censor] = typer.Option(None, "--censor", help="Censor drawn on each face (default: bar for eyes, surgical for mouth)."),
     model: Optional[list[str]] = typer.Option(None, "--model", "-m", help="Model name or .onnx path; repeat for several. Default: the region's default model, if installed."),
@@ -61,7 +63,8 @@ def evaluate(
 
 def _eval(data, region, censor, model, baseline, n, seed, as_json, per_face, grid, grid_faces, mosaic_means, jpeg_quality, no_lpips,
           lpips_weights, features_weights, device, threads, debug) -> int:  # noqa: ANN001 - mirrors evaluate()
-    from unmask.evaluate import EvalSettings, evaluate, list_photos, make_grid
+    from unmask.data.shards import is_face_set
+    from unmask.evaluate import EvalSettings, evaluate, evaluate_set, make_grid
 
     set_threads(threads)
     try:
@@ -69,12 +72,8 @@ def _eval(data, region, censor, model, baseline, n, seed, as_json, per_face, gri
                                 mosaic_means=mosaic_means, jpeg=jpeg_quality)
     except ValueError as e:
         fail(str(e))
-    try:
-        photos = list_photos(data, n)
-    except FileNotFoundError as e:
-        fail(str(e))
-    if not photos:
-        fail(f"{data}: no photos found")
+    faces = _face_set(data) if is_face_set(data) else None
+    photos = photos_or_fail(data, n) if faces is None else []
     baselines = [b.strip() for b in baseline.split(",") if b.strip()]
     models = list(model or [])
     if not models:
@@ -85,8 +84,11 @@ def _eval(data, region, censor, model, baseline, n, seed, as_json, per_face, gri
     for note in notes:
         say(f"note: {note}")
     lpips = None if no_lpips else _lpips(lpips_weights, features_weights, threads)
-    with _Progress(len(photos)) as progress:
-        report = evaluate(photos, methods, settings, lpips=lpips, kinds=kinds, on_photo=progress.update)
+    with _Progress(min(n, len(faces)) if faces is not None else len(photos)) as progress:
+        if faces is not None:
+            report = evaluate_set(faces, methods, settings, lpips=lpips, kinds=kinds, on_photo=progress.update)
+        else:
+            report = evaluate(photos, methods, settings, lpips=lpips, kinds=kinds, on_photo=progress.update)
     if grid is not None:
         if report.grid:
             _write_png(grid, make_grid(report))
@@ -102,6 +104,16 @@ def _eval(data, region, censor, model, baseline, n, seed, as_json, per_face, gri
         err.print(f"[bold red]error:[/] {safe(bad)} changed {report.outside_total} pixels outside the hole it restored", markup=True)
         return EXIT_FAILED
     return EXIT_OK
+
+
+def _face_set(data: Path) -> Any:
+    """The training set at ``data`` (checksums checked), or one line naming what is wrong with it."""
+    from unmask.data.shards import FaceSet, SetError
+
+    try:
+        return FaceSet(data)
+    except SetError as e:
+        fail(str(e))
 
 
 def wide_console(console: Any) -> Any:
@@ -177,7 +189,9 @@ def _table(report: Any) -> Any:
         + (f"; {report.no_face} without a face" if report.no_face else "")
         + (f"; {report.unreadable} unreadable" if report.unreadable else "")
         + (f"; {report.lost} lost after censoring (not found again, excluded for every method)" if report.lost else "")
-        + f". Censored photos JPEG q{s.jpeg}." if s.jpeg else ". Censored photos not compressed."
+        + (f". Censored photos JPEG q{s.jpeg}." if s.jpeg else ". Censored photos not compressed.")
+        + (" Faces of a training set: its aligned crops, with its stored landmarks (not found again under the censor)."
+           if report.source == "set" else "")
     ) + (
         " Mean [95% interval]. PSNR/L1 in the hidden pixels, SSIM on their box, LPIPS on the aligned face;"
         " hole IoU: the restored hole against the censor's true pixels (missed: faces where no censor was found);"
