@@ -24,6 +24,8 @@ from typing import Sequence
 
 import numpy as np
 
+from unmask.spec import HOLE, is_hole
+
 BASELINES = ("telea", "ns", "none")
 RADIUS = 5
 DEFAULT_SIZE = 128
@@ -75,19 +77,19 @@ class Baseline:
             raise ValueError(f"mask {mask.shape} does not match crop {image.shape[:2]}")
         if self._flag is None:
             return image.copy()
-        hole = (mask > 127).astype(np.uint8) * 255
+        hole = np.where(is_hole(mask), HOLE, 0).astype(np.uint8)
         if not hole.any():
             return image.copy()
         out = cv2.inpaint(np.ascontiguousarray(image), hole, RADIUS, self._flag)
         # OpenCV writes only the hole, but make "outside the hole is unchanged" a guarantee, not a hope.
-        return np.where(hole[..., None] > 0, out, image)
+        return np.where(is_hole(hole)[..., None], out, image)
 
     def inpaint_photo(self, rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
         """``rgb`` (HxWx3 uint8) inpainted where ``mask`` (HxW uint8, >127 = hole) at the photo's own resolution,
         as a new array (the way ``unmask eval`` runs the baselines on the censor's true pixels). Only a box
         around the hole is processed; everything else is copied."""
         out = np.array(rgb, copy=True)
-        ys, xs = np.nonzero(mask > 127)
+        ys, xs = np.nonzero(is_hole(mask))
         if not len(ys):
             return out
         pad = 2 * RADIUS + 2

@@ -33,6 +33,7 @@ from unmask.edges import EdgeGuide
 from unmask.inputs import Job, Skip
 from unmask.io import DEFAULT_MAX_PIXELS, ImageError, Provenance, read_image, remove_stale_temps, write_image
 from unmask.pipeline import Restorer
+from unmask.spec import is_hole
 
 MIN_SIDE = 16  # photos smaller than this hold no face we can find
 STATUSES = ("restored", "no-face", "exists", "skipped", "failed", "notice")
@@ -396,16 +397,16 @@ def load_user_mask(path: str | Path, invert: bool, max_pixels: int = DEFAULT_MAX
     """A user's mask file as HxW uint8 with 255 = hole (white = hole, or black with ``invert``)."""
     loaded = read_image(path, max_pixels)
     gray = loaded.rgb.mean(axis=2)
-    hole = gray >= 128
+    hole = is_hole(gray)
     if invert:
         hole = ~hole
     return (hole * 255).astype(np.uint8)
 
 
 def load_user_edges(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> EdgeGuide:
-    """A user's edge map file: white (grey >= 128) = edge, black = no edge; where the file has an alpha channel,
-    transparent pixels (alpha < 128) give no edges and leave the model's own prediction there."""
+    """A user's edge map file: white (grey above 127) = edge, black = no edge; where the file has an alpha channel,
+    transparent pixels (alpha up to 127) give no edges and leave the model's own prediction there."""
     loaded = read_image(path, max_pixels)
-    edges = np.where(loaded.rgb.mean(axis=2) >= 128, 255, 0).astype(np.uint8)
-    where = np.full(edges.shape, 255, np.uint8) if loaded.alpha is None else np.where(loaded.alpha >= 128, 255, 0).astype(np.uint8)
+    edges = np.where(is_hole(loaded.rgb.mean(axis=2)), 255, 0).astype(np.uint8)
+    where = np.full(edges.shape, 255, np.uint8) if loaded.alpha is None else np.where(is_hole(loaded.alpha), 255, 0).astype(np.uint8)
     return EdgeGuide(edges, where)

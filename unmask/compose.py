@@ -15,6 +15,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from unmask.spec import is_hole
+
 MAX_SHIFT = 40.0  # largest per-channel colour correction, in grey levels
 
 
@@ -24,7 +26,7 @@ def hole_alpha(occluder: np.ndarray, margin: int) -> tuple[np.ndarray, np.ndarra
     part of the margin, falls towards 0 across the outer half of the margin (a margin of one pixel is replaced
     whole: it holds the censor's anti-aliased edge), and is exactly 0 outside the hole, so no pixel beyond the
     censor + margin can change."""
-    occ = occluder > 0
+    occ = is_hole(occluder)
     if not occ.any():
         z = np.zeros(occluder.shape, np.float32)
         return np.zeros(occluder.shape, np.uint8), z

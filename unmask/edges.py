@@ -18,6 +18,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from unmask.spec import is_hole
+
 SIGMA_PER_PX = 1.0 / 128.0
 LOW, HIGH = 20.0, 40.0
 """Canny hysteresis thresholds on the L2 gradient magnitude of the blurred grey image (0..255 scale)."""
@@ -50,8 +52,8 @@ def guide_map(guide: EdgeGuide | None, shape: tuple[int, int]) -> np.ndarray:
     if guide is not None:
         if guide.edges.shape != tuple(shape):
             raise ValueError(f"guide is {guide.edges.shape}, the crop {tuple(shape)}")
-        held = guide.where > 127
-        out[held] = (guide.edges[held] > 127).astype(np.float32)
+        held = is_hole(guide.where)
+        out[held] = is_hole(guide.edges[held]).astype(np.float32)
     return out
 
 
@@ -67,5 +69,5 @@ def canny_edges(
     blurred = cv2.GaussianBlur(gray, (0, 0), sigma)
     edges = (cv2.Canny(blurred, float(thresholds[0]), float(thresholds[1]), L2gradient=True) > 0).astype(np.float32)
     if hole is not None:
-        edges[hole > 127] = 0.0
+        edges[is_hole(hole)] = 0.0
     return edges

@@ -26,9 +26,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from unmask.edges import NO_GUIDE
+from unmask.codec import Codec
+from unmask.edges import EdgeGuide
 from unmask.io import default_file_mode
-from unmask.spec import META_KEY, REGIONS, ArchSpec, ModelMeta, meta_from_spec
+from unmask.spec import HOLE, META_KEY, REGIONS, ArchSpec, ModelMeta, meta_from_spec
 from unmask.train import checkpoint as ckpt_io
 
 OPSET = 17
@@ -51,28 +52,24 @@ class ExportReport:
 
 
 def example_inputs(spec: ArchSpec, size: int, batch: int, hole_fill: str, seed: int = 0) -> tuple[torch.Tensor, ...]:
-    """Random generator inputs of the shapes and ranges the spec describes: ``image`` (holes filled per
-    ``hole_fill``), ``mask`` (a random box per sample, 1 = hole) and the extra inputs (binary ``edges``; ``guide``: -1 or 0/1)."""
-    g = torch.Generator().manual_seed(seed)
-    lo, hi = spec.value_range
-    image = torch.rand(batch, 3, size, size, generator=g) * (hi - lo) + lo
-    mask = torch.zeros(batch, 1, size, size)
+    """Generator inputs made by :mod:`unmask.codec` (as the runtime makes them) from random crops, a random box
+    hole per sample and, for a ``guide`` input, random user edges on the odd samples (none on the even ones)."""
+    rng = np.random.default_rng(seed)
+    crops = list(rng.integers(0, 256, (batch, size, size, 3), dtype=np.uint8))
+    holes, guides = [], []
     for i in range(batch):
-        h, w = (int(v) for v in torch.randint(size // 8, size // 2 + 1, (2,), generator=g))
-        y, x = (int(v) for v in torch.randint(0, size - max(h, w) + 1, (2,), generator=g))
-        mask[i, :, y : y + h, x : x + w] = 1.0
-    if hole_fill == "zero":
-        image = image * (1.0 - mask)
-    extras = []
-    for name in spec.extra_inputs:
-        if name == "edges":
-            extras.append((torch.rand(batch, 1, size, size, generator=g) > 0.85).float() * (1.0 - mask))
-        elif name == "guide":  # user edges for the odd samples, none (-1) for the even ones
-            given = (torch.rand(batch, 1, size, size, generator=g) > 0.85).float()
-            extras.append(torch.where(torch.arange(batch).view(-1, 1, 1, 1) % 2 == 1, given, torch.full_like(given, NO_GUIDE)))
-        else:
-            raise ExportError(f"arch {spec.name!r} has input {name!r}, for which export has no example")
-    return (image, mask, *extras)
+        h, w = rng.integers(size // 8, size // 2 + 1, 2)
+        y, x = rng.integers(0, size - max(h, w) + 1, 2)
+        hole = np.zeros((size, size), np.uint8)
+        hole[y : y + h, x : x + w] = HOLE
+        holes.append(hole)
+        lines = np.where(rng.random((size, size)) > 0.85, 255, 0).astype(np.uint8)
+        guides.append(EdgeGuide(lines, np.full((size, size), 255, np.uint8)) if i % 2 else None)
+    try:
+        feed = Codec.of_spec(spec, hole_fill).encode(crops, holes, guides)
+    except ValueError as e:
+        raise ExportError(f"arch {spec.name!r}: {e}") from None
+    return tuple(torch.from_numpy(feed[name]) for name in ("image", "mask", *spec.extra_inputs))
 
 
 def _generator(ckpt: dict[str, Any], path: Path) -> tuple[nn.Module, ArchSpec, str, dict[str, Any]]:

@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
+from unmask.spec import is_hole
+
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
@@ -46,7 +48,7 @@ def _hole_bool(hole: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     hole = np.asarray(hole)
     if hole.ndim != 2 or hole.shape != tuple(shape[:2]):
         raise ValueError(f"hole must be HxW matching the image {shape[:2]}, got {hole.shape}")
-    m = hole > 127
+    m = is_hole(hole)
     if not m.any():
         raise ValueError("hole is empty: nothing to measure")
     return m
@@ -113,7 +115,7 @@ def ssim_box(pred: np.ndarray, target: np.ndarray, hole: np.ndarray) -> float:
 
 def hole_iou(hole: np.ndarray, truth: np.ndarray) -> float:
     """Intersection over union of two HxW masks (values above 127 count); 1 when both are empty."""
-    a, b = hole > 127, truth > 127
+    a, b = is_hole(hole), is_hole(truth)
     union = int(np.count_nonzero(a | b))
     return float(np.count_nonzero(a & b) / union) if union else 1.0
 
@@ -124,7 +126,7 @@ def spill(out: np.ndarray, before: np.ndarray, censor: np.ndarray, distance: flo
     more than ``level`` grey levels in some channel, divided by the censor's pixel count."""
     import cv2
 
-    c = censor > 127
+    c = is_hole(censor)
     n = int(np.count_nonzero(c))
     if not n:
         return 0.0

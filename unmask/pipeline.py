@@ -24,6 +24,7 @@ from unmask.face.detect import FaceFinder
 from unmask.face.types import Face
 from unmask.masks.find import Occluder, find_occluder, landmark_occluder, user_occluder
 from unmask.mosaic import keep_block_means, mosaic_from_lattice
+from unmask.spec import HOLE, is_hole
 
 AUTO_ORDER = ("eyes", "mouth")  # regions ``auto`` searches, in order
 AUTO_SIZE = 128  # crop side at which ``auto`` aligns a face for a region it has no model for
@@ -268,4 +269,4 @@ def guide_to_crop(guide: EdgeGuide, matrix: np.ndarray, size: int) -> EdgeGuide:
         edges = cv2.dilate(edges, np.ones((k, k), np.uint8))
     warped = warp_to_crop(edges, matrix, size)
     where = warp_to_crop(guide.where, matrix, size)
-    return EdgeGuide(np.where(warped >= 128, 255, 0).astype(np.uint8), np.where(where > 127, 255, 0).astype(np.uint8))
+    return EdgeGuide(np.where(is_hole(warped), HOLE, 0).astype(np.uint8), np.where(is_hole(where), HOLE, 0).astype(np.uint8))

@@ -19,6 +19,8 @@ import json
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Mapping
 
+import numpy as np
+
 META_KEY = "unmask"
 """ONNX metadata_props key holding the JSON of :class:`ModelMeta`."""
 
@@ -27,6 +29,13 @@ META_FORMAT = 1
 
 HOLE = 255
 """Value of a hole pixel in a uint8 mask."""
+
+
+def is_hole(mask: np.ndarray) -> np.ndarray:
+    """Which pixels of a uint8 mask (``HxW``, :data:`HOLE` = hole) are hole: those above half of :data:`HOLE`.
+    The one test every reader of a mask (a hole, a user's mask, an edge map, a censor) uses, so a resampled or
+    anti-aliased mask means the same everywhere."""
+    return np.asarray(mask) > HOLE // 2
 
 REGIONS = ("eyes", "mouth")
 """Regions a model can be trained for and the pipeline can restore (``auto`` picks one of these per face)."""

@@ -16,10 +16,12 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+import numpy as np
 import torch
 from torch import nn
 
-from unmask.spec import ArchSpec, Preset
+from unmask.codec import hole_of
+from unmask.spec import ArchSpec, Preset, is_hole
 
 Batch = Mapping[str, torch.Tensor]
 Logs = dict[str, float]
@@ -88,6 +90,12 @@ class ArchTrainer(nn.Module):
         return self.G
 
 
+def check_size(spec: ArchSpec, preset: Preset) -> None:
+    """Raises ValueError unless ``preset.size`` is a multiple of the arch's ``pad_multiple``."""
+    if preset.size % spec.pad_multiple:
+        raise ValueError(f"{spec.name} needs a size divisible by {spec.pad_multiple} (got {preset.size})")
+
+
 def requires_features(weights: Mapping[str, float], keys: tuple[str, ...]) -> bool:
     """True when any of ``keys`` has a non-zero weight (so a feature network must be loaded)."""
     return any(float(weights.get(k, 0.0)) != 0.0 for k in keys)
@@ -100,9 +108,9 @@ def hole_boxes(mask: torch.Tensor, side: int) -> torch.Tensor:
     """
     n, _, h, w = mask.shape
     out = torch.empty(n, 2, dtype=torch.long)
-    m = mask.detach().to("cpu")[:, 0] > 0.5
+    m = is_hole(hole_of(mask.detach().float().cpu().numpy()[:, 0]))
     for i in range(n):
-        ys, xs = torch.nonzero(m[i], as_tuple=True)
+        ys, xs = np.nonzero(m[i])
         if len(ys) == 0:
             cy, cx = h // 2, w // 2
         else:

@@ -43,7 +43,7 @@ import torch
 from torch import nn
 
 from unmask.archs import register
-from unmask.archs._base import ArchTrainer, Batch, Logs, crop_boxes, hole_boxes
+from unmask.archs._base import ArchTrainer, Batch, Logs, check_size, crop_boxes, hole_boxes
 from unmask.archs._blocks import (
     ConvBlock,
     Discriminator,
@@ -162,8 +162,7 @@ class GlobalLocalDiscriminator(nn.Module):
 
 
 def build_generator(preset: Preset) -> nn.Module:
-    if preset.size % 4:
-        raise ValueError(f"dmfn needs a size divisible by 4 (got {preset.size})")
+    check_size(SPEC, preset)
     return DMFNGenerator(preset.width, preset.blocks)
 
 

@@ -63,7 +63,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from unmask.archs import register
-from unmask.archs._base import ArchTrainer, Batch, Logs
+from unmask.archs._base import ArchTrainer, Batch, Logs, check_size
 from unmask.archs._blocks import Discriminator, GatedConv2d, GatedResBlock, activation, frozen
 from unmask.archs._blocks import same_conv
 from unmask.edges import DEFAULT_CANNY, canny_edges  # noqa: F401 - canny_edges re-exported
@@ -202,8 +202,7 @@ class EdgeConnectGenerator(nn.Module):
 
 
 def build_generator(preset: Preset) -> nn.Module:
-    if preset.size % 4:
-        raise ValueError(f"edgeconnect needs a size divisible by 4 (got {preset.size})")
+    check_size(SPEC, preset)
     ex = preset.extra
     return EdgeConnectGenerator(
         preset.width, preset.blocks, int(ex.get("edge_width", preset.width)), int(ex.get("edge_blocks", preset.blocks))

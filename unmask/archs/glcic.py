@@ -42,7 +42,7 @@ import torch
 from torch import nn
 
 from unmask.archs import register
-from unmask.archs._base import ArchTrainer, Batch, Logs, crop_boxes, hole_boxes
+from unmask.archs._base import ArchTrainer, Batch, Logs, check_size, crop_boxes, hole_boxes
 from unmask.archs._blocks import ConvBlock, Discriminator, UpBlock, composite, down_layers, frozen, masked_input
 from unmask.archs._blocks import same_conv
 from unmask.losses import adversarial, l1, mse
@@ -109,8 +109,7 @@ class CompletionNetwork(nn.Module):
 
 
 def build_generator(preset: Preset) -> nn.Module:
-    if preset.size % 4:
-        raise ValueError(f"glcic needs a size divisible by 4 (got {preset.size})")
+    check_size(SPEC, preset)
     return CompletionNetwork(preset.width, preset.blocks)
 
 

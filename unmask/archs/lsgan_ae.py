@@ -34,7 +34,7 @@ import torch
 from torch import nn
 
 from unmask.archs import register
-from unmask.archs._base import ArchTrainer, Batch, Logs
+from unmask.archs._base import ArchTrainer, Batch, Logs, check_size
 from unmask.archs._blocks import ConvBlock, Discriminator, UpBlock, composite, down_layers, frozen, init_kaiming
 from unmask.archs._blocks import init_normal
 from unmask.archs._blocks import masked_input, norm_layer, same_conv
@@ -140,8 +140,9 @@ class LSGANAEGenerator(nn.Module):
 
 
 def build_generator(preset: Preset) -> nn.Module:
-    if preset.size % (1 << preset.blocks) or preset.size % 4:
-        raise ValueError(f"lsgan-ae: size {preset.size} must be divisible by 2**blocks and by 4")
+    check_size(SPEC, preset)
+    if preset.size % (1 << preset.blocks):
+        raise ValueError(f"lsgan-ae: size {preset.size} must be divisible by 2**blocks")
     ex = preset.extra
     return LSGANAEGenerator(
         preset.width, preset.blocks, int(ex.get("refine_width", preset.width)), int(ex.get("refine_blocks", 2))

@@ -2,8 +2,8 @@
 
 Each sample is a dict of float32 tensors, ``C x S x S``: ``target`` (clean crop) and ``image`` (censored crop, hole
 filled per ``hole_fill``) in the arch's value range, ``mask`` (1 = hole) and, when the arch lists it in
-``extra_inputs``, ``edges`` (Canny of the target, in [0, 1]; :func:`unmask.edges.canny_edges` with the thresholds of
-the arch's ``runtime_options``, which the runtime uses too).
+``extra_inputs``, ``edges`` (Canny of the target) and ``guide`` (-1). The conversion is :mod:`unmask.codec`'s, the
+one the runtime and export use too.
 
 Randomness is a pure function of ``(seed, epoch, index)``: a sample does not depend on which worker or rank
 loads it, or on what was loaded before, so a resumed run sees exactly the batches an uninterrupted one would.
@@ -19,58 +19,32 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, DistributedSampler
 
+from unmask.codec import Codec, crops_of, image_tensor
 from unmask.data.augment import flip_face
 from unmask.data.prepare import CropStore
-from unmask.edges import DEFAULT_CANNY, NO_GUIDE, canny_edges
-from unmask.spec import HOLE, HOLE_FILLS, ArchSpec
+from unmask.spec import ArchSpec
 
 VAL_SEED = 20240601
 """Seed of the fixed validation masks (independent of the training seed, so runs compare)."""
 
 
-def to_range(rgb: np.ndarray, value_range: tuple[float, float]) -> torch.Tensor:
-    """HxWx3 uint8 -> 3xHxW float32 in ``value_range``."""
-    lo, hi = value_range
-    t = torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).float()
-    return t * ((hi - lo) / 255.0) + lo
-
-
 def from_range(x: torch.Tensor, value_range: tuple[float, float]) -> np.ndarray:
-    """Nx3xHxW (or 3xHxW) in ``value_range`` -> NxHxWx3 (or HxWx3) uint8, clipped and rounded."""
-    lo, hi = value_range
-    y = ((x.detach().float().cpu() - lo) * (255.0 / (hi - lo))).clamp(0, 255).round().to(torch.uint8)
-    return y.movedim(-3, -1).numpy()
+    """Nx3xHxW (or 3xHxW) in ``value_range`` -> NxHxWx3 (or HxWx3) uint8 (:func:`unmask.codec.crops_of`)."""
+    return crops_of(x.detach().float().cpu().numpy(), value_range)
 
 
 def make_sample(
-    crop: np.ndarray,
-    landmarks: np.ndarray,
-    kind: str,
-    rng: np.random.Generator,
-    spec: ArchSpec,
-    hole_fill: str,
+    crop: np.ndarray, landmarks: np.ndarray, kind: str, rng: np.random.Generator, codec: Codec
 ) -> dict[str, torch.Tensor]:
-    """One censored sample of a clean aligned ``crop`` (SxSx3 uint8, ``landmarks`` 478x2 in crop px)."""
+    """One censored sample of a clean aligned ``crop`` (SxSx3 uint8, ``landmarks`` 478x2 in crop px): the
+    ``target`` and the model inputs :meth:`unmask.codec.Codec.encode` makes (no user edges: ``guide`` is -1;
+    an arch may give true edges for some samples while training)."""
     from unmask.masks import censor
 
     censored, hole = censor(crop, landmarks, kind, rng)
-    mask = torch.from_numpy((hole >= HOLE // 2).astype(np.float32))[None]
-    target = to_range(crop, spec.value_range)
-    image = to_range(censored, spec.value_range)
-    if hole_fill == "zero":
-        image = image * (1.0 - mask)
-    elif hole_fill != "keep":
-        raise ValueError(f"hole_fill must be one of {', '.join(HOLE_FILLS)} (got {hole_fill!r})")
-    sample = {"target": target, "image": image, "mask": mask}
-    for name in spec.extra_inputs:
-        if name == "edges":
-            thresholds = tuple(spec.runtime_options.get("canny", DEFAULT_CANNY))
-            sample["edges"] = torch.from_numpy(canny_edges(crop, thresholds=thresholds))[None]
-        elif name == "guide":  # no user edges (an arch may give true edges for some samples while training)
-            sample["guide"] = torch.full_like(mask, NO_GUIDE)
-        else:
-            raise ValueError(f"arch {spec.name!r} needs input {name!r}, which the dataset cannot make")
-    return sample
+    feed = codec.encode([censored], [hole], truth=[crop])
+    sample = {"target": image_tensor(crop, codec.value_range), **{k: v[0] for k, v in feed.items()}}
+    return {k: torch.from_numpy(v) for k, v in sample.items()}
 
 
 class CensorDataset(Dataset):
@@ -101,6 +75,7 @@ class CensorDataset(Dataset):
             raise ValueError("no censor kind to sample")
         self.probs = p / p.sum()
         self.hole_fill = hole_fill
+        self.codec = Codec.of_spec(spec, hole_fill)
         self.train = train
         self.seed = int(seed)
         self.flip = flip and train
@@ -128,7 +103,7 @@ class CensorDataset(Dataset):
         kind = self.kinds[int(rng.choice(len(self.kinds), p=self.probs))]
         if self.flip and rng.random() < 0.5:
             crop, lm = flip_face(crop, lm)
-        return make_sample(crop, lm, kind, rng, self.spec, self.hole_fill)
+        return make_sample(crop, lm, kind, rng, self.codec)
 
 
 class EpochSampler(DistributedSampler):

@@ -16,6 +16,7 @@ from unmask.masks.freeform import freeform_mask
 from unmask.masks.geometry import dilate
 from unmask.masks.hole import hole_mask
 from unmask.masks.surgical import draw_surgical
+from unmask.spec import is_hole
 
 CENSOR_KINDS = ("bar", "pixelate", "surgical", "freeform")
 KIND_REGION = {"bar": "eyes", "pixelate": "eyes", "surgical": "mouth", "freeform": None}
@@ -36,7 +37,7 @@ def draw_censor(img: np.ndarray, pts: np.ndarray, kind: str, rng: np.random.Gene
             rng = np.random.default_rng(0)
         m = freeform_mask(img.shape, rng)
         out = img.copy()
-        out[m > 0] = 0
+        out[is_hole(m)] = 0
         return out, m
     raise ValueError(f"unknown censor kind {kind!r} (choose from {', '.join(CENSOR_KINDS)})")
 

@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from unmask.edges import DEFAULT_CANNY, EdgeGuide, canny_edges, guide_map
+from unmask.codec import CHANNELS, Codec
+from unmask.edges import EdgeGuide
 from unmask.runtime.session import CPU, CUDA, create_session
 from unmask.spec import META_KEY, ModelMeta
 
@@ -25,10 +26,6 @@ class ModelError(ValueError):
 
 MAX_SIZE = 4096
 """Largest crop side a model's metadata may declare (the shipped models use 128-256)."""
-
-CHANNELS = {"image": 3, "mask": 1, "edges": 1, "guide": 1}
-"""Channels of every input the runtime can feed (see :meth:`Model.to_tensors`); the output has 3."""
-
 
 @dataclass
 class Model:
@@ -53,27 +50,19 @@ class Model:
         """Whether the model follows a user's edges (it has a ``guide`` input)."""
         return "guide" in self.meta.inputs
 
+    @property
+    def codec(self) -> Codec:
+        """The conversions of crops and holes to this model's tensors and back, as its metadata says."""
+        return Codec.of_meta(self.meta)
+
     def to_tensors(
         self, crops: list[np.ndarray], holes: list[np.ndarray], guides: list[EdgeGuide | None] | None = None
     ) -> dict[str, np.ndarray]:
         """The model's input feed for a batch of crops and holes (and the user's edges per crop, in crop pixels,
-        for models that take them)."""
-        lo, hi = self.meta.value_range
-        x = np.stack(crops).astype(np.float32) / 255.0 * (hi - lo) + lo  # N,S,S,3
-        m = (np.stack(holes) > 127).astype(np.float32)[..., None]  # N,S,S,1
-        if self.meta.hole_fill == "zero":
-            x = x * (1.0 - m)
-        feed = {"image": np.ascontiguousarray(x.transpose(0, 3, 1, 2)), "mask": np.ascontiguousarray(m.transpose(0, 3, 1, 2))}
-        if "edges" in self.meta.inputs:
-            th = tuple(self.meta.options.get("canny", DEFAULT_CANNY))
-            e = np.stack([canny_edges(c, h, th) for c, h in zip(crops, holes)])[:, None]
-            feed["edges"] = e.astype(np.float32)
-        if "guide" in self.meta.inputs:
-            per = guides if guides is not None else [None] * len(crops)
-            feed["guide"] = np.stack([guide_map(g, c.shape[:2]) for g, c in zip(per, crops)])[:, None]
-        elif guides is not None and any(g is not None for g in guides):
+        for models that take them): :meth:`unmask.codec.Codec.encode`."""
+        if not self.takes_edges and guides is not None and any(g is not None for g in guides):
             raise ModelError(f"{self.path}: model {self.name} cannot follow given edges (no 'guide' input)")
-        return feed
+        return self.codec.encode(crops, holes, guides if self.takes_edges else None)
 
     def from_tensor(self, y: np.ndarray, n: int | None = None) -> list[np.ndarray]:
         """Crops (SxSx3 uint8) of the model's output ``y`` (Nx3xSxS in ``value_range``). Raises :class:`ModelError`
@@ -90,9 +79,7 @@ class Model:
                 f"{self.path}: model {self.name} produced non-finite values (NaN or infinity) for face(s) {bad} "
                 f"of {y.shape[0]}; nothing of its output is used"
             )
-        lo, hi = self.meta.value_range
-        y = (y.transpose(0, 2, 3, 1) - lo) / (hi - lo) * 255.0
-        return list(np.clip(y + 0.5, 0, 255).astype(np.uint8))
+        return list(self.codec.decode(y))
 
     def run(
         self, crops: list[np.ndarray], holes: list[np.ndarray], guides: list[EdgeGuide | None] | None = None

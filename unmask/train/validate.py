@@ -18,8 +18,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from unmask.codec import hole_of
 from unmask.data.dataset import CensorDataset, from_range
-from unmask.spec import HOLE
 
 GRID_ROWS = 8
 """Samples shown in the validation grid."""
@@ -93,7 +93,7 @@ class Validator:
                 mask = batch["mask"].float()
                 comp = out * mask + batch["target"].float() * (1.0 - mask)
                 comp_u8, target_u8 = from_range(comp, vr), from_range(batch["target"], vr)
-                holes = (mask[:, 0].cpu().numpy() > 0.5).astype(np.uint8) * HOLE
+                holes = hole_of(mask[:, 0].cpu().numpy())
                 for c, t, h in zip(comp_u8, target_u8, holes):
                     if not h.any():
                         continue
