@@ -48,7 +48,7 @@ import cv2
 import numpy as np
 
 from unmask.face.align import face_matrix, warp_to_crop
-from unmask.face.types import Face
+from unmask.face.types import Face, box_iou
 from unmask.masks import KIND_REGION, REGION_KINDS, draw_censor, jpeg
 from unmask.metrics import hole_iou, l1_hole, psnr_hole, spill, ssim_box, summarize
 from unmask.spec import REGIONS, is_hole
@@ -320,13 +320,8 @@ class _GivenFaces:
         pass
 
 
-def iou(a: Sequence[float], b: Sequence[float]) -> float:
-    """Intersection over union of two (x0, y0, x1, y1) boxes."""
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
+iou = box_iou
+"""Box IoU under its older name here (:func:`unmask.face.types.box_iou`)."""
 
 
 def match_face(faces: Iterable[Face], box: Sequence[float], min_iou: float = MATCH_IOU) -> Face | None:

@@ -6,16 +6,16 @@ Only the generator is exported (``trainer.export_module()``), with ``torch.onnx.
 arch's spec (:func:`unmask.spec.meta_from_spec`), the hole fill the model was trained with, and training facts
 (steps, samples, wall time, data folder, validation metrics, torch version, dates).
 
-Before the file is moved into place (atomically), ``onnx.checker`` validates it and ONNX Runtime (CPU) runs it on
+Before the file is written (atomically, :func:`unmask.io.write_atomic`), ``onnx.checker`` validates it and ONNX Runtime (CPU) runs it on
 random inputs at a batch size other than the traced one; the largest absolute difference from PyTorch must stay
 within ``tolerance`` (default 1e-3), or :class:`ExportError` is raised and nothing is written.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
-import tempfile
 import warnings
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -28,7 +28,7 @@ from torch import nn
 
 from unmask.codec import Codec
 from unmask.edges import EdgeGuide
-from unmask.io import default_file_mode
+from unmask.io import default_file_mode, write_atomic
 from unmask.spec import HOLE, META_KEY, REGIONS, ArchSpec, ModelMeta, meta_from_spec
 from unmask.train import checkpoint as ckpt_io
 
@@ -162,46 +162,37 @@ def export(
     )
     size = spec.preset(preset_name).size
     input_names = list(meta.inputs)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
+    traced = io.BytesIO()
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            G,
+            example_inputs(spec, size, TRACE_BATCH, hole_fill, seed=0),
+            traced,
+            dynamo=False,
+            opset_version=opset,
+            input_names=input_names,
+            output_names=[meta.output],
+            dynamic_axes={n: {0: "batch"} for n in [*input_names, meta.output]},
+        )
+    model = onnx.load_from_string(traced.getvalue())
+    entry = model.metadata_props.add()
+    entry.key, entry.value = META_KEY, meta.to_json()
     try:
-        with torch.no_grad(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(
-                G,
-                example_inputs(spec, size, TRACE_BATCH, hole_fill, seed=0),
-                str(tmp),
-                dynamo=False,
-                opset_version=opset,
-                input_names=input_names,
-                output_names=[meta.output],
-                dynamic_axes={n: {0: "batch"} for n in [*input_names, meta.output]},
-            )
-        model = onnx.load(str(tmp))
-        entry = model.metadata_props.add()
-        entry.key, entry.value = META_KEY, meta.to_json()
-        try:
-            onnx.checker.check_model(model)
-        except onnx.checker.ValidationError as e:
-            raise ExportError(f"exported graph fails onnx.checker ({str(e).splitlines()[0][:200]})") from None
-        with open(tmp, "wb") as f:
-            f.write(model.SerializeToString())
-            f.flush()
-            os.fsync(f.fileno())
-        diff = parity(G, tmp, spec, size, hole_fill)
-        if not diff <= tolerance:
-            raise ExportError(f"ONNX Runtime differs from PyTorch by {diff:.3g} (> {tolerance:g}); nothing written")
-        os.chmod(tmp, default_file_mode())
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
+        onnx.checker.check_model(model)
+    except onnx.checker.ValidationError as e:
+        raise ExportError(f"exported graph fails onnx.checker ({str(e).splitlines()[0][:200]})") from None
+    data = model.SerializeToString()
+    diff = parity(G, data, spec, size, hole_fill)
+    if not diff <= tolerance:
+        raise ExportError(f"ONNX Runtime differs from PyTorch by {diff:.3g} (> {tolerance:g}); nothing written")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(out, data, default_file_mode())
     return ExportReport(path=out, meta=meta, max_abs_diff=diff, checkpoint=path)
 
 
-def parity(G: nn.Module, onnx_path: Path, spec: ArchSpec, size: int, hole_fill: str, seed: int = 1) -> float:
-    """Largest absolute difference between ``G`` (PyTorch, eval) and the ONNX file run by ONNX Runtime on CPU,
+def parity(G: nn.Module, onnx_model: Path | bytes, spec: ArchSpec, size: int, hole_fill: str, seed: int = 1) -> float:
+    """Largest absolute difference between ``G`` (PyTorch, eval) and the ONNX model (a file or its bytes) run by ONNX Runtime on CPU,
     on random inputs at batch :data:`CHECK_BATCH` (so the dynamic batch axis is exercised too)."""
     import onnxruntime as ort
 
@@ -209,7 +200,7 @@ def parity(G: nn.Module, onnx_path: Path, spec: ArchSpec, size: int, hole_fill: 
     inputs = example_inputs(spec, size, CHECK_BATCH, hole_fill, seed=seed)
     with torch.no_grad():
         ref = G(*inputs).float().numpy()
-    sess = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    sess = ort.InferenceSession(onnx_model if isinstance(onnx_model, bytes) else str(onnx_model), providers=["CPUExecutionProvider"])
     names = [i.name for i in sess.get_inputs()]
     (got,) = sess.run(None, {n: t.numpy() for n, t in zip(names, inputs)})
     if got.shape != ref.shape:

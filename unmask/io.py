@@ -32,9 +32,9 @@ import tempfile
 import threading
 import warnings
 from dataclasses import asdict, dataclass
-from io import BytesIO
+from io import BytesIO, RawIOBase
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, BinaryIO, Iterable, Iterator
 
 import numpy as np
 from PIL import ExifTags, Image, ImageCms, ImageFile, ImageOps, PngImagePlugin, UnidentifiedImageError
@@ -587,24 +587,78 @@ def _write_all(fd: int, data: bytes) -> None:
 
 def write_atomic(path: str | os.PathLike[str], data: bytes, mode: int | None = None) -> None:
     """Writes ``data`` (an encoded file, complete in memory) to ``path`` so that ``path`` is either untouched or
-    holds all of ``data``: a temporary file owned by this process in the same folder, every byte written (a short
-    write is an error), fsync, the size checked on the file itself, then :func:`os.replace`. ``mode``: the new
-    file's permissions (default: an existing ``path``'s, else those a plainly created file gets). The parent
-    folder must exist. Raises ``OSError``; on any failure the temporary file is removed."""
+    holds all of ``data`` (:func:`atomic_file`). ``mode``: the new file's permissions (default: an existing
+    ``path``'s, else those a plainly created file gets). The parent folder must exist. Raises ``OSError``; on any
+    failure the temporary file is removed."""
+    with atomic_file(path, mode) as f:
+        f.write(data)
+
+
+class _CheckedWriter(RawIOBase):
+    """A write-only binary file on ``fd`` that writes every byte it is given or raises (:func:`_write_all`), and
+    counts them."""
+
+    def __init__(self, fd: int) -> None:
+        super().__init__()
+        self.fd, self.written = fd, 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:  # type: ignore[override]
+        view = memoryview(data).cast("B")
+        _write_all(self.fd, view)
+        self.written += len(view)
+        return len(view)
+
+
+@contextlib.contextmanager
+def atomic_file(path: str | os.PathLike[str], mode: int | None = None) -> Iterator[BinaryIO]:
+    """The library's one atomic write, for every writer (images, models, checkpoints, training sets): yields a
+    binary file to write ``path``'s new content to (``f.write``, ``torch.save(obj, f)``, ``np.save(f, a)``);
+    every byte is written or ``OSError`` is raised (a short write, from a full disk or a file-size limit, is an
+    error), the size is checked on the file itself, and only then does the file replace ``path``
+    (:func:`atomic_path`: fsync, ``mode``, rename). On any error ``path`` is untouched and no temporary file
+    stays."""
+    with atomic_path(path, mode) as tmp:
+        fd = os.open(tmp, os.O_WRONLY | os.O_TRUNC)
+        try:
+            f = _CheckedWriter(fd)
+            yield f  # type: ignore[misc]
+            size = os.fstat(fd).st_size
+            if size != f.written:
+                raise OSError(errno.EIO, f"short write ({size} of {f.written} bytes reached the disk)")
+        finally:
+            os.close(fd)
+
+
+def temp_path(path: str | os.PathLike[str]) -> Path:
+    """A new empty file owned by this process next to ``path``, named as :func:`remove_stale_temps` knows
+    (``.NAME.PID.XXXXXXXX.tmp``), for the caller to write and remove."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(path), suffix=TEMP_SUFFIX, dir=path.parent)
+    os.close(fd)
+    return Path(tmp)
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike[str], mode: int | None = None) -> Iterator[Path]:
+    """For outputs too large to hold in memory (videos): yields a temporary path owned by this process next to
+    ``path`` (the ``.NAME.PID.XXXXXXXX.tmp`` form :func:`remove_stale_temps` knows) for the caller to write; when
+    the block ends without error the file is fsynced, given ``mode`` (as :func:`write_atomic`) and renamed to
+    ``path``; on any error, ``KeyboardInterrupt`` included, it is removed and ``path`` is untouched."""
     path = Path(path)
     if mode is None:
         try:
             mode = stat.S_IMODE(os.stat(path).st_mode)
         except OSError:
             mode = default_file_mode()
-    fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(path), suffix=TEMP_SUFFIX, dir=path.parent)
+    tmp = temp_path(path)
     try:
+        yield tmp
+        fd = os.open(tmp, os.O_RDONLY)
         try:
-            _write_all(fd, data)
             os.fsync(fd)
-            size = os.fstat(fd).st_size
-            if size != len(data):
-                raise OSError(errno.EIO, f"short write ({size} of {len(data)} bytes reached the disk)")
             os.fchmod(fd, mode)
         finally:
             os.close(fd)
@@ -624,6 +678,14 @@ def encode_image(image: Image.Image, fmt: str, **options: Any) -> bytes:
     if not data:
         raise ValueError("the encoder produced no data")
     return data
+
+
+def write_png(path: str | os.PathLike[str], rgb: np.ndarray) -> None:
+    """A picture the library makes itself (a validation or evaluation grid; not a restored photo, so no
+    provenance tag): ``rgb`` (HxWx3 uint8) as PNG, parent folders created, written by :func:`write_atomic`."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, encode_image(Image.fromarray(np.ascontiguousarray(rgb)), "PNG"))
 
 
 def _write_error(e: OSError) -> ImageError:
@@ -701,9 +763,19 @@ def write_image(
 
 def read_provenance(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXELS) -> dict[str, Any] | None:
     """The provenance JSON embedded by :func:`write_image` (PNG text, XMP, EXIF, GIF comment or TIFF description),
-    or ``None`` when the file carries none. Raises :class:`ImageError` if the file cannot be opened."""
+    or by the video path in a video's container metadata, or ``None`` when the file carries none. Raises
+    :class:`ImageError` if the file cannot be opened."""
     path = Path(path)
     _check_file(path)
+    from unmask.video.formats import is_video_name
+
+    if is_video_name(path):
+        from unmask.video.stream import VideoError, read_video_provenance
+
+        try:
+            return read_video_provenance(path)
+        except VideoError as e:
+            raise ImageError(str(e), "corrupt") from None
     try:
         with open(path, "rb") as f, _pil_guards(max_pixels):
             im = Image.open(f, formats=READ_FORMATS)

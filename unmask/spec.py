@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
-import numpy as np
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
 
 META_KEY = "unmask"
 """ONNX metadata_props key holding the JSON of :class:`ModelMeta`."""
@@ -34,7 +35,10 @@ HOLE = 255
 def is_hole(mask: np.ndarray) -> np.ndarray:
     """Which pixels of a uint8 mask (``HxW``, :data:`HOLE` = hole) are hole: those above half of :data:`HOLE`.
     The one test every reader of a mask (a hole, a user's mask, an edge map, a censor) uses, so a resampled or
-    anti-aliased mask means the same everywhere."""
+    anti-aliased mask means the same everywhere. (numpy is imported here, not with the module: the CLI's
+    choices come from this module and ``unmask --help`` stays instant.)"""
+    import numpy as np
+
     return np.asarray(mask) > HOLE // 2
 
 REGIONS = ("eyes", "mouth")

@@ -65,6 +65,7 @@ def _eval(data, region, censor, model, baseline, n, seed, as_json, per_face, gri
           lpips_weights, features_weights, device, threads, debug) -> int:  # noqa: ANN001 - mirrors evaluate()
     from unmask.data.shards import is_face_set
     from unmask.evaluate import EvalSettings, evaluate, evaluate_set, make_grid
+    from unmask.io import write_png
 
     set_threads(threads)
     try:
@@ -91,7 +92,7 @@ def _eval(data, region, censor, model, baseline, n, seed, as_json, per_face, gri
             report = evaluate(photos, methods, settings, lpips=lpips, kinds=kinds, on_photo=progress.update)
     if grid is not None:
         if report.grid:
-            _write_png(grid, make_grid(report))
+            write_png(grid, make_grid(report))
             say(f"grid written to {grid}")
         else:
             err.print("note: no face was scored, no grid written", highlight=False, markup=False)
@@ -162,16 +163,6 @@ def _lpips(weights: Optional[Path], features: Optional[Path], threads: int) -> A
         return LPIPS(weights, features)
     except (WeightsNotFound, ValueError) as e:
         fail(f"{e} (pass --lpips-weights/--features-weights, or --no-lpips)")
-
-
-def _write_png(path: Path, rgb: Any) -> None:
-    """The grid, written atomically (encoded in memory, every byte checked, renamed into place)."""
-    from PIL import Image
-
-    from unmask.io import encode_image, write_atomic
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, encode_image(Image.fromarray(rgb), "PNG"))
 
 
 def _fmt(v: Optional[tuple[float, float, float]], nd: int) -> str:

@@ -26,12 +26,13 @@ import json
 import multiprocessing as mp
 import os
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 import numpy as np
+
+from unmask.io import EXTENSIONS, atomic_file, write_atomic
 
 VERSION = 1
 """Version of the crop recipe; part of the cache key."""
@@ -99,8 +100,6 @@ class Prepared:
 # -- listing and keys --------------------------------------------------------------------------------------------
 def list_photos(folder: str | os.PathLike) -> list[Path]:
     """Image files (extensions of :data:`unmask.io.EXTENSIONS`, not hidden) directly in ``folder``, by name."""
-    from unmask.io import EXTENSIONS
-
     folder = Path(folder)
     if not folder.is_dir():
         raise PrepareError(f"{folder}: not a folder of photos")
@@ -194,29 +193,12 @@ def _results(
 
 # -- the pass ----------------------------------------------------------------------------------------------------
 def _write_npy(path: Path, array: np.ndarray) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.save(f, array)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path) as f:
+        np.save(f, array)
 
 
 def _write_json(path: Path, obj: object) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(obj, f, indent=1)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, json.dumps(obj, indent=1).encode("utf-8"))
 
 
 def _read_manifest(root: Path) -> dict | None:

@@ -26,7 +26,7 @@ from typing import Iterator
 import cv2
 import numpy as np
 
-from unmask.face.types import Face
+from unmask.face.types import Face, box_iou
 
 DETECT_SIDE = 1024
 MESH_SIDE = 384
@@ -231,17 +231,9 @@ def _nms(dets: list[_Det]) -> list[_Det]:
     dets = sorted(dets, key=lambda d: -(d.box[2] - d.box[0]) * (d.box[3] - d.box[1]))
     kept: list[_Det] = []
     for d in dets:
-        if all(_iou(d.box, k.box) < NMS_IOU and _inside(d.box, k.box) < NMS_INSIDE for k in kept):
+        if all(box_iou(d.box, k.box) < NMS_IOU and _inside(d.box, k.box) < NMS_INSIDE for k in kept):
             kept.append(d)
     return kept
-
-
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = ix * iy
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def _inside(a: np.ndarray, b: np.ndarray) -> float:

@@ -25,6 +25,7 @@ import numpy as np
 from unmask.face.align import Aligned, template, warp_to_crop
 from unmask.masks.geometry import eye_frame, inflate, polygon_mask, rotated_rect
 from unmask.masks.surgical import surgical_polygon
+from unmask.spec import HOLE, is_hole
 
 WORK_IOD = 96.0
 """Inter-ocular distance (px) above which the window is searched downscaled to it (and the result scaled up)."""
@@ -237,7 +238,7 @@ def user_occluder(user_mask: np.ndarray, aligned: Aligned) -> Occluder | None:
     if x1 <= x0 or y1 <= y0:
         return None
     inside = polygon_mask((y1 - y0, x1 - x0), quad - np.array([x0, y0], np.float64))
-    mask = np.where((user_mask[y0:y1, x0:x1] > 127) & (inside > 0), 255, 0).astype(np.uint8)
+    mask = np.where(is_hole(user_mask[y0:y1, x0:x1]) & (inside > 0), HOLE, 0).astype(np.uint8)
     if not mask.any():
         return None
     return Occluder("user", (x0, y0, x1, y1), mask, 0, _iod(aligned))

@@ -27,7 +27,6 @@ import os
 import pickle
 import random
 import re
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any, Mapping
@@ -87,49 +86,15 @@ def restore_rng(state: Mapping[str, Any]) -> None:
 
 # -- writing ---------------------------------------------------------------------------------------------------
 def save_atomic(obj: Any, path: str | os.PathLike) -> Path:
-    """``torch.save`` to a temporary file beside ``path``, fsync, then ``os.replace``: a crash at any moment
-    leaves either the old file or the new one, never a torn one."""
+    """``torch.save`` to ``path`` through :func:`unmask.io.atomic_file`: a crash at any moment leaves either the
+    old file or the new one, never a torn one (stale temporary files: :func:`unmask.io.remove_stale_temps`)."""
+    from unmask.io import atomic_file
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    _fsync_dir(path.parent)
+    with atomic_file(path) as f:
+        torch.save(obj, f)
     return path
-
-
-def remove_stale_temps(path: str | os.PathLike) -> list[Path]:
-    """Deletes temporary files that :func:`save_atomic` left beside ``path`` when its process was killed
-    mid-write (only call this while no other process writes ``path``). Returns what was removed."""
-    path = Path(path)
-    removed = []
-    for tmp in path.parent.glob(f".{path.name}.*.tmp"):
-        tmp.unlink(missing_ok=True)
-        removed.append(tmp)
-    return removed
-
-
-def _fsync_dir(folder: Path) -> None:
-    try:
-        dfd = os.open(folder, os.O_RDONLY)
-    except OSError:  # e.g. Windows: directories cannot be opened
-        return
-    try:
-        os.fsync(dfd)
-    except OSError:
-        pass
-    finally:
-        os.close(dfd)
 
 
 # -- reading ---------------------------------------------------------------------------------------------------

@@ -39,6 +39,7 @@ import torch
 from torch import nn
 from torch.utils.data import default_collate
 
+from unmask.io import remove_stale_temps, write_atomic
 from unmask.train import checkpoint as ckpt_io
 from unmask.train import dist as D
 from unmask.train.config import ConfigError, Resolved, TrainConfig, default_data, kind_probs, resolved
@@ -238,8 +239,8 @@ class _Run:
         self._wrap()
         if info.is_main:
             self.run_dir.mkdir(parents=True, exist_ok=True)
-            ckpt_io.remove_stale_temps(self.last)
-            (self.run_dir / "config.json").write_text(self.cfg.to_json() + "\n", encoding="utf-8")
+            remove_stale_temps([self.last])
+            write_atomic(self.run_dir / "config.json", (self.cfg.to_json() + "\n").encode("utf-8"))
         self.log = RunLog(self.run_dir, info.is_main)
 
     # -- setup ----------------------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from torch import nn
 
 from unmask.codec import hole_of
 from unmask.data.dataset import CensorDataset, from_range
+from unmask.io import write_png
 
 GRID_ROWS = 8
 """Samples shown in the validation grid."""
@@ -113,16 +114,6 @@ class Validator:
         if grid_path is not None and grid:
             write_png(grid_path, np.concatenate(grid, axis=0))
         return metrics
-
-
-def write_png(path: Path, rgb: np.ndarray) -> None:
-    """Writes ``rgb`` (HxWx3 uint8) as PNG, atomically (temp file + rename)."""
-    from PIL import Image
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    Image.fromarray(rgb).save(tmp, format="PNG")
-    tmp.replace(path)
 
 
 @contextlib.contextmanager
