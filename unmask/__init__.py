@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from unmask.spec import MAX_FACES
+
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
@@ -27,7 +29,7 @@ def restore(
     model: str | None = None,
     device: str = "auto",
     mask: "np.ndarray | None" = None,
-    max_faces: int = 20,
+    max_faces: int = MAX_FACES,
     force: bool = False,
 ) -> "Result":
     """Restores what the censor hides over the ``region`` ("eyes", "mouth" or "auto") of every face in ``rgb``

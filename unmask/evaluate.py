@@ -49,9 +49,9 @@ import numpy as np
 
 from unmask.face.align import face_matrix, warp_to_crop
 from unmask.face.types import Face, box_iou
-from unmask.masks import KIND_REGION, REGION_KINDS, draw_censor, jpeg
+from unmask.masks import draw_censor, jpeg
 from unmask.metrics import hole_iou, l1_hole, psnr_hole, spill, ssim_box, summarize
-from unmask.spec import REGIONS, is_hole
+from unmask.spec import KIND_REGION, REGION_KINDS, REGIONS, is_hole
 
 if TYPE_CHECKING:  # pragma: no cover
     from unmask.data.shards import FaceSet
@@ -59,7 +59,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from unmask.metrics import LPIPS
     from unmask.pipeline import Inpainter
 
-DEFAULT_CENSOR = {"eyes": "bar", "mouth": "surgical"}
+DEFAULT_CENSOR = {region: kinds[0] for region, kinds in REGION_KINDS.items()}
 """Censor drawn per region when none is named."""
 
 LPIPS_SIZE = 128

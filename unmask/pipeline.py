@@ -24,9 +24,8 @@ from unmask.face.detect import FaceFinder
 from unmask.face.types import Face
 from unmask.masks.find import Occluder, find_occluder, landmark_occluder, user_occluder
 from unmask.mosaic import keep_block_means, mosaic_from_lattice
-from unmask.spec import HOLE, is_hole
+from unmask.spec import AUTO, HOLE, MAX_FACES, MIN_FACE, REGIONS, RUN_REGIONS, is_hole
 
-AUTO_ORDER = ("eyes", "mouth")  # regions ``auto`` searches, in order
 AUTO_SIZE = 128  # crop side at which ``auto`` aligns a face for a region it has no model for
 RING = 0.08  # width of the colour-matching ring around a hole, in inter-ocular distances
 
@@ -117,15 +116,15 @@ class Restorer:
         self,
         models: Mapping[str, Inpainter],
         region: str = "eyes",
-        max_faces: int = 20,
-        min_face: int = 24,
+        max_faces: int = MAX_FACES,
+        min_face: int = MIN_FACE,
         finder: FaceFinder | None = None,
         keep_mosaic: bool = True,
         force: bool = False,
     ) -> None:
-        if region not in ("eyes", "mouth", "auto"):
-            raise ValueError(f"unknown region {region!r} (choose eyes, mouth or auto)")
-        if region != "auto" and region not in models:
+        if region not in RUN_REGIONS:
+            raise ValueError(f"unknown region {region!r} (choose from {', '.join(RUN_REGIONS)})")
+        if region != AUTO and region not in models:
             raise ValueError(f"no model for region {region!r}")
         if not models:
             raise ValueError("no model given")
@@ -152,7 +151,7 @@ class Restorer:
         photo resolution), or the report of a face left untouched. ``auto`` looks for an eye censor (a mosaic,
         then a bar) and then for a mask, and takes the first found: a censor, not the look of the face, decides;
         a region requested by name is searched alone."""
-        regions = list(AUTO_ORDER) if self.region == "auto" else [self.region]
+        regions = list(REGIONS) if self.region == AUTO else [self.region]
         tried = []
         for region in regions:
             model = self.models.get(region)
@@ -165,14 +164,14 @@ class Restorer:
                 tried.append(region)
                 continue
             note = "; landmarks disagreed with the detector, aligned on its keypoints" if on_keypoints else ""
-            asked = "auto" if self.region == "auto" else f"region {region} requested"
+            asked = AUTO if self.region == AUTO else f"region {region} requested"
             if occ is not None:
                 return region, f"{asked}: found a {occ.kind} censor ({occ.area} px){note}", aligned, occ
             tried.append(region)
-            if self.force and self.region != "auto":
+            if self.force and self.region != AUTO:
                 occ = landmark_occluder(rgb, aligned, region)
                 return region, f"{asked}: no censor found; restored the landmark region (--force){note}", aligned, occ
-        if self.region == "auto":
+        if self.region == AUTO:
             return FaceReport(face.box, face.score, None, f"nothing covered (no censor found over the {' or '.join(tried)})", "clean")
         region = self.region
         why = f"region {region} requested: no censor found over the {region}: left untouched (--force restores the {region} region anyway)"
@@ -204,7 +203,7 @@ class Restorer:
         with _timed(timings, "align"):
             for face in faces:
                 if user_mask is not None:
-                    key = self.region if self.region != "auto" else next(iter(self.models))
+                    key = self.region if self.region != AUTO else next(iter(self.models))
                     job = self._user_job(rgb, face, user_mask, key)
                     if job is None:
                         reports.append(FaceReport(face.box, face.score, None, "outside the user's mask", "outside-mask"))

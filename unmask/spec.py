@@ -41,8 +41,43 @@ def is_hole(mask: np.ndarray) -> np.ndarray:
 
     return np.asarray(mask) > HOLE // 2
 
+
+# -- the public choices: defined here once; the library checks against them and the CLI builds its options from them
 REGIONS = ("eyes", "mouth")
-"""Regions a model can be trained for and the pipeline can restore (``auto`` picks one of these per face)."""
+"""Regions a model can be trained for and the pipeline can restore, in the order ``auto`` searches them."""
+
+AUTO = "auto"
+"""The region that asks the pipeline to find, per face, which of :data:`REGIONS` is hidden."""
+
+RUN_REGIONS = (*REGIONS, AUTO)
+"""Regions a restore can be asked for."""
+
+MIX = "mix"
+"""The training region that learns all of :data:`REGIONS` (each sample one of them)."""
+
+TRAIN_REGIONS = (*REGIONS, MIX)
+"""Regions a model can be trained on."""
+
+KIND_REGION: Mapping[str, str | None] = {"bar": "eyes", "pixelate": "eyes", "surgical": "mouth", "freeform": None}
+"""Censor kinds and the region each hides (``freeform``: random strokes anywhere, a training-only kind)."""
+
+CENSOR_KINDS = tuple(KIND_REGION)
+"""Every censor kind training can draw."""
+
+REGION_KINDS: Mapping[str, tuple[str, ...]] = {r: tuple(k for k, v in KIND_REGION.items() if v == r) for r in REGIONS}
+"""The censor kinds of each region, its commonest first (the default of ``unmask eval --censor``)."""
+
+FACE_CENSORS = tuple(k for k, v in KIND_REGION.items() if v is not None)
+"""The censor kinds people put on faces (what ``unmask eval`` can draw and the finders look for)."""
+
+DEVICES = ("auto", "cpu", "cuda")
+"""Where models run (ONNX Runtime) and train (PyTorch): ``auto`` takes CUDA when it really works there."""
+
+MAX_FACES = 20
+"""Default of the most faces restored per photo (largest first)."""
+
+MIN_FACE = 24
+"""Default of the smallest face side (pixels) searched for and restored."""
 
 HOLE_FILLS = ("zero", "keep")
 """How hole pixels of the model input are filled: ``zero`` writes 0 (mid-grey in [-1, 1]); ``keep`` leaves the

@@ -11,11 +11,13 @@ import sys
 import unicodedata
 from contextlib import contextmanager
 from enum import Enum
-from typing import Any, Callable, Iterator, NoReturn
+from typing import Any, Callable, Iterable, Iterator, NoReturn
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+
+from unmask.spec import DEVICES, FACE_CENSORS, HOLE_FILLS, REGIONS, RUN_REGIONS, TRAIN_REGIONS
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -204,25 +206,15 @@ def set_threads(threads: int) -> None:
         cv2.setNumThreads(threads)
 
 
-# Choices shared by several commands (typer needs Enums for choice lists). Regions and devices are the library's.
-class Region(str, Enum):
-    eyes = "eyes"
-    mouth = "mouth"
+def choices(name: str, values: Iterable[str]) -> Any:
+    """A choice list for typer (which needs an Enum) of the library's own ``values``: the CLI retypes none."""
+    return Enum(name, [(v, v) for v in values], type=str)
 
 
-class RegionOrAuto(str, Enum):
-    eyes = "eyes"
-    mouth = "mouth"
-    auto = "auto"
-
-
-class Device(str, Enum):
-    auto = "auto"
-    cpu = "cpu"
-    cuda = "cuda"
-
-
-class Censor(str, Enum):
-    bar = "bar"
-    pixelate = "pixelate"
-    surgical = "surgical"
+# Choices shared by several commands, each built from the tuple that defines it in unmask.spec
+Region = choices("Region", REGIONS)
+RegionOrAuto = choices("RegionOrAuto", RUN_REGIONS)
+TrainRegion = choices("TrainRegion", TRAIN_REGIONS)
+Device = choices("Device", DEVICES)
+Censor = choices("Censor", FACE_CENSORS)
+HoleFill = choices("HoleFill", HOLE_FILLS)

@@ -7,18 +7,12 @@ with ``unmask train --init OUT.pt``. Needs torch only (no onnx, no mediapipe).""
 
 from __future__ import annotations
 
-from enum import Enum
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from unmask.cli._common import EXIT_USAGE, err, fail, one_line_errors, printable
-
-
-class Region(str, Enum):
-    eyes = "eyes"
-    mouth = "mouth"
+from unmask.cli._common import EXIT_USAGE, Region, err, fail, one_line_errors, printable
 
 
 def register(app: typer.Typer) -> None:

@@ -23,6 +23,7 @@ from unmask.cli._common import (
     set_threads,
 )
 from unmask.cli._common import RegionOrAuto as Region
+from unmask.spec import AUTO, MAX_FACES, MIN_FACE
 
 
 def register(app: typer.Typer) -> None:
@@ -40,8 +41,8 @@ def run(
     edges: Optional[Path] = typer.Option(None, "--edges", readable=False, help="Your own edges for the holes (EdgeConnect models): an image of the photo's size, white = edge; transparent pixels leave the model's own edges."),
     mosaic_means: bool = typer.Option(True, "--mosaic-means/--no-mosaic-means", help="Where the censor is a mosaic, keep the block means it shows (only the detail is invented)."),
     force: bool = typer.Option(False, "--force", help="Where no censor is found over the region, restore the whole landmark region anyway (default: leave the face untouched)."),
-    max_faces: int = typer.Option(20, "--max-faces", min=1, help="At most this many faces per photo, largest first."),
-    min_face: int = typer.Option(24, "--min-face", min=1, help="Skip faces smaller than this (pixels)."),
+    max_faces: int = typer.Option(MAX_FACES, "--max-faces", min=1, help="At most this many faces per photo, largest first."),
+    min_face: int = typer.Option(MIN_FACE, "--min-face", min=1, help="Skip faces smaller than this (pixels)."),
     compare: bool = typer.Option(False, "--compare", help="Also write NAME.compare.png: input | result."),
     save_mask: bool = typer.Option(False, "--save-mask", help="Also write NAME.mask.png: the restored region."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Redo outputs that exist (default: skip them, so runs resume)."),
@@ -67,7 +68,7 @@ def _load_models(model: Optional[str], region: str, device: str, threads: int, d
             raise
         fail(str(e).strip("'\""))
     m = next(iter(models.values()))
-    if model and region != "auto" and m.meta.region != region:
+    if model and region != AUTO and m.meta.region != region:
         say(f"note: model {m.name} was trained for the {m.meta.region}; using it for the {region}")
     return models
 

@@ -10,30 +10,24 @@ from __future__ import annotations
 import os
 import pkgutil
 import signal
-from enum import Enum
 from pathlib import Path
 from typing import Any, Optional
 
 import typer
 
-from unmask.cli._common import EXIT_FAILED, EXIT_USAGE, Device, check_threads, err, fail, is_tty, missing_extra, printable
-
-
-class Preset(str, Enum):
-    tiny = "tiny"
-    small = "small"
-    paper = "paper"
-
-
-class TrainRegion(str, Enum):
-    eyes = "eyes"
-    mouth = "mouth"
-    mix = "mix"
-
-
-class HoleFill(str, Enum):
-    zero = "zero"
-    keep = "keep"
+from unmask.cli._common import (
+    EXIT_FAILED,
+    EXIT_USAGE,
+    Device,
+    HoleFill,
+    TrainRegion,
+    check_threads,
+    err,
+    fail,
+    is_tty,
+    missing_extra,
+    printable,
+)
 
 
 def arch_modules() -> list[str]:
@@ -54,7 +48,7 @@ def register(app: typer.Typer) -> None:
 
 def train(
     arch: Optional[str] = typer.Option(None, "--arch", "-a", help=f"Architecture: {', '.join(arch_modules())}.", show_default=False),
-    preset: Optional[Preset] = typer.Option(None, "--preset", help="Model size (default: the arch's)."),
+    preset: Optional[str] = typer.Option(None, "--preset", help="Model size: one of the arch's presets, which an unknown one lists (default: the arch's)."),
     data: Optional[Path] = typer.Option(None, "--data", help="Training set made by `unmask prepare`, or a folder of face photos (default: $UNMASK_DATA or ../shared/data/celeba/train)."),
     val: Optional[Path] = typer.Option(None, "--val", help="Validation set or photos (default: $UNMASK_VAL or ../shared/data/celeba/val)."),
     region: Optional[TrainRegion] = typer.Option(None, "--region", "-r", help="Region to learn [default: eyes]."),
@@ -87,7 +81,7 @@ def train(
 ) -> None:
     given = {
         "arch": arch,
-        "preset": preset.value if preset else None,
+        "preset": preset,
         "data": str(data) if data else None,
         "val": str(val) if val else None,
         "region": region.value if region else None,

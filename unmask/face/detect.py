@@ -27,6 +27,7 @@ import cv2
 import numpy as np
 
 from unmask.face.types import Face, box_iou
+from unmask.spec import MAX_FACES, MIN_FACE
 
 DETECT_SIDE = 1024
 MESH_SIDE = 384
@@ -82,7 +83,7 @@ class FaceFinder:
     side) are dropped, and counted in :attr:`last_too_small`.
     """
 
-    def __init__(self, max_faces: int = 20, min_face: int = 24, min_confidence: float = 0.5) -> None:
+    def __init__(self, max_faces: int = MAX_FACES, min_face: int = MIN_FACE, min_confidence: float = 0.5) -> None:
         _quiet_mediapipe()
         import mediapipe as mp  # heavy import, kept local
 

@@ -16,11 +16,7 @@ from unmask.masks.freeform import freeform_mask
 from unmask.masks.geometry import dilate
 from unmask.masks.hole import hole_mask
 from unmask.masks.surgical import draw_surgical
-from unmask.spec import is_hole
-
-CENSOR_KINDS = ("bar", "pixelate", "surgical", "freeform")
-KIND_REGION = {"bar": "eyes", "pixelate": "eyes", "surgical": "mouth", "freeform": None}
-REGION_KINDS = {"eyes": ("bar", "pixelate"), "mouth": ("surgical",)}
+from unmask.spec import CENSOR_KINDS, KIND_REGION, REGION_KINDS, is_hole
 
 
 def draw_censor(img: np.ndarray, pts: np.ndarray, kind: str, rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:

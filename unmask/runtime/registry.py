@@ -8,7 +8,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from unmask.spec import REGIONS
+from unmask.spec import AUTO, REGIONS
 
 ENV_MODELS = "UNMASK_MODELS"
 _REPO_MODELS = Path(__file__).resolve().parents[2] / "models"
@@ -129,15 +129,15 @@ def load_models(model: str | None, region: str, device: str = "auto", threads: i
 
     if model:
         m = load_model(find_model(model, None), device, threads)
-        return {m.meta.region if region == "auto" else region: m}
-    regions = REGIONS if region == "auto" else (region,)
+        return {m.meta.region if region == AUTO else region: m}
+    regions = REGIONS if region == AUTO else (region,)
     models = {}
     for r in regions:
         try:
             models[r] = load_model(find_model(None, r), device, threads)
         except LookupError:
-            if region != "auto":
+            if region != AUTO:
                 raise
     if not models:
-        raise LookupError("no model installed for eyes or mouth: see `unmask models`, or pass --model PATH")
+        raise LookupError(f"no model installed for {' or '.join(REGIONS)}: see `unmask models`, or pass --model PATH")
     return models

@@ -11,7 +11,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-DEVICES = ("auto", "cpu", "cuda")
+from unmask.spec import DEVICES
+
 CUDA = "CUDAExecutionProvider"
 CPU = "CPUExecutionProvider"
 

@@ -14,11 +14,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Mapping
 
-from unmask.masks import CENSOR_KINDS, REGION_KINDS
-from unmask.spec import HOLE_FILLS, REGIONS, ArchSpec
-
-TRAIN_REGIONS = (*REGIONS, "mix")
-"""Regions a model can be trained on: one of the runtime regions, or ``mix`` (both, half each)."""
+from unmask.spec import CENSOR_KINDS, DEVICES, HOLE_FILLS, KIND_REGION, MIX, REGIONS, TRAIN_REGIONS, ArchSpec
 
 DEFAULT_MASK_MIX: Mapping[str, Mapping[str, float]] = {
     "eyes": {"bar": 0.5, "pixelate": 0.3, "freeform": 0.2},
@@ -26,7 +22,6 @@ DEFAULT_MASK_MIX: Mapping[str, Mapping[str, float]] = {
 }
 """Censor kinds sampled per region when ``--mask-mix`` is not given: mostly what the model will meet."""
 
-DEVICES = ("auto", "cpu", "cuda")
 ENV_DATA = "UNMASK_DATA"
 ENV_VAL = "UNMASK_VAL"
 _SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "celeba"
@@ -167,7 +162,7 @@ def check_mask_mix(mix: Mapping[str, float], region: str) -> None:
             raise ConfigError(f"unknown censor kind {kind!r} in mask mix (choose from {', '.join(CENSOR_KINDS)})")
         if w < 0:
             raise ConfigError(f"mask mix weight of {kind!r} is negative")
-        if region in REGION_KINDS and kind != "freeform" and kind not in REGION_KINDS[region]:
+        if region in REGIONS and KIND_REGION[kind] not in (None, region):
             raise ConfigError(f"censor kind {kind!r} does not cover the {region} region")
     if sum(mix.values()) <= 0:
         raise ConfigError("mask mix weights sum to 0")
@@ -179,13 +174,13 @@ def kind_probs(cfg: TrainConfig) -> dict[str, float]:
     One region: ``mask_mix`` (or :data:`DEFAULT_MASK_MIX`), normalised. ``mix``: each region half the time, each
     with its kinds (a user ``mask_mix`` is split by the region its kinds cover; ``freeform`` belongs to both).
     """
-    regions = REGIONS if cfg.region == "mix" else (cfg.region,)
+    regions = REGIONS if cfg.region == MIX else (cfg.region,)
     out: dict[str, float] = {}
     for r in regions:
         if cfg.mask_mix is None:
             mix = dict(DEFAULT_MASK_MIX[r])
         else:
-            mix = {k: float(w) for k, w in cfg.mask_mix.items() if k == "freeform" or k in REGION_KINDS[r]}
+            mix = {k: float(w) for k, w in cfg.mask_mix.items() if KIND_REGION.get(k) in (None, r)}
         total = sum(mix.values())
         if total <= 0:
             raise ConfigError(f"mask mix {dict(cfg.mask_mix or {})} holds no censor kind for region {r!r}")
