@@ -13,6 +13,9 @@ OUT=${OUT:-/tmp/unmask-bench}
 VAL=${VAL:-../shared/data/celeba/val}
 TRAIN=${TRAIN:-../shared/data/celeba/train}
 THREADS=${THREADS:-2}
+# the library reads its weights only from options or these variables
+export UNMASK_PERCEPTUAL_WEIGHTS=${UNMASK_PERCEPTUAL_WEIGHTS:-../shared/weights/squeezenet1_1_features.pth}
+export UNMASK_LPIPS_WEIGHTS=${UNMASK_LPIPS_WEIGHTS:-../shared/weights/lpips_squeeze_v0.1.pth}
 EVAL_N=${EVAL_N:-200}
 mkdir -p "$OUT"
 

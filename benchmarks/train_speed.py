@@ -25,6 +25,7 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--data", default="../shared/data/celeba/val")
+    ap.add_argument("--features", default=os.environ.get("UNMASK_PERCEPTUAL_WEIGHTS", "../shared/weights/squeezenet1_1_features.pth"))
     ap.add_argument("--archs", default="")
     ap.add_argument("--json", default="")
     args = ap.parse_args()
@@ -53,7 +54,7 @@ def main() -> None:
         data_fps = (len(batches) - 1) * args.batch / max(time.perf_counter() - t, 1e-9)
 
         weights = merge_weights(spec, None)
-        features = SqueezeFeatures() if requires_features(weights, getattr(mod.Trainer, "feature_keys", ())) else None
+        features = SqueezeFeatures(args.features) if requires_features(weights, getattr(mod.Trainer, "feature_keys", ())) else None
         G, D = mod.build_generator(preset), mod.build_discriminators(preset)
         tr = mod.Trainer(spec, preset, G, D, weights, features)
         opt_g = torch.optim.Adam(G.parameters(), lr=spec.lr, betas=spec.betas)

@@ -16,9 +16,10 @@ from torch import nn
 
 ENV_FEATURES = "UNMASK_PERCEPTUAL_WEIGHTS"
 ENV_LPIPS = "UNMASK_LPIPS_WEIGHTS"
-_SHARED = Path(__file__).resolve().parent.parent.parent / "shared" / "weights"
-DEFAULT_FEATURES = _SHARED / "squeezenet1_1_features.pth"
-DEFAULT_LPIPS = _SHARED / "lpips_squeeze_v0.1.pth"
+FEATURES_FILE = "squeezenet1_1_features.pth"
+LPIPS_FILE = "lpips_squeeze_v0.1.pth"
+"""The usual names of the two weights files (torchvision's SqueezeNet 1.1 features; the lpips package's v0.1
+heads), for messages: the library looks for no file it is not given."""
 
 # LPIPS slices of torchvision's squeezenet1_1().features: [0:2], [2:5], [5:8], [8:10], [10:11], [11:12], [12:13]
 SLICES = ((0, 2), (2, 5), (5, 8), (8, 10), (10, 11), (11, 12), (12, 13))
@@ -31,17 +32,17 @@ class WeightsNotFound(FileNotFoundError):
     pass
 
 
-def resolve_weights(path: str | os.PathLike | None, env: str, default: Path, what: str) -> Path:
-    """The weights file to use: ``path``, else ``$env``, else ``default`` (``../shared/weights``) if present."""
-    for cand in (path, os.environ.get(env), default):
+def resolve_weights(path: str | os.PathLike | None, env: str, what: str, example: str) -> Path:
+    """The weights file to use: ``path``, else ``$env``; raises :class:`WeightsNotFound` when neither names a file
+    (``example``: the file's usual name, for the message)."""
+    for cand in (path, os.environ.get(env)):
         if cand:
             p = Path(cand)
             if p.is_file():
                 return p
-            if cand is not default:
-                raise WeightsNotFound(f"{p}: {what} weights not found")
+            raise WeightsNotFound(f"{p}: {what} weights not found")
     raise WeightsNotFound(
-        f"no {what} weights: pass a path or set {env} (e.g. ../shared/weights/{default.name}), "
+        f"no {what} weights: pass a path or set {env} (a file such as {example}), "
         "or switch off the losses that need them"
     )
 
@@ -75,7 +76,7 @@ class SqueezeFeatures(nn.Module):
 
     def __init__(self, weights: str | os.PathLike | None = None, levels: int = 7) -> None:
         super().__init__()
-        path = resolve_weights(weights, ENV_FEATURES, DEFAULT_FEATURES, "SqueezeNet 1.1 feature")
+        path = resolve_weights(weights, ENV_FEATURES, "SqueezeNet 1.1 feature", FEATURES_FILE)
         self.features = _squeezenet11_features()
         state = torch.load(path, map_location="cpu", weights_only=True)
         try:

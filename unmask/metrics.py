@@ -8,7 +8,8 @@ an error: there is nothing to measure.
 * :func:`ssim_box`: SSIM on the hole's bounding box, after putting ``target``'s pixels outside the hole into
   ``pred`` (the composited result the pipeline produces), so only what was synthesised is judged, with its
   surroundings as context.
-* :class:`LPIPS`: LPIPS v0.1 (SqueezeNet) on whole images; needs torch and the weights in ``../shared/weights``.
+* :class:`LPIPS`: LPIPS v0.1 (SqueezeNet) on whole images; needs torch and the weights (given, or named by
+  ``$UNMASK_LPIPS_WEIGHTS`` and ``$UNMASK_PERCEPTUAL_WEIGHTS``).
 * :func:`summarize`: mean and a 95% bootstrap interval over per-image values.
 
 This module imports torch and scikit-image only where they are needed, so it imports without either.
@@ -190,7 +191,7 @@ class LPIPS:
     mean; the distance is the sum over slices. Lower is more similar; 0 for identical images.
 
     ``weights``: the linear heads (``lin0.model.1.weight`` .. ``lin6.model.1.weight``), default
-    ``$UNMASK_LPIPS_WEIGHTS`` or ``../shared/weights/lpips_squeeze_v0.1.pth``; ``features_weights``: the
+    ``$UNMASK_LPIPS_WEIGHTS`` (a ``lpips_squeeze_v0.1.pth``); ``features_weights``: the
     backbone, as :class:`unmask.features.SqueezeFeatures` resolves it. Raises
     :class:`unmask.features.WeightsNotFound` when either is missing. Requires torch.
     """
@@ -204,9 +205,9 @@ class LPIPS:
     ) -> None:
         import torch
 
-        from unmask.features import CHANNELS, DEFAULT_LPIPS, ENV_LPIPS, SqueezeFeatures, resolve_weights
+        from unmask.features import CHANNELS, ENV_LPIPS, LPIPS_FILE, SqueezeFeatures, resolve_weights
 
-        path = resolve_weights(weights, ENV_LPIPS, DEFAULT_LPIPS, "LPIPS SqueezeNet v0.1")
+        path = resolve_weights(weights, ENV_LPIPS, "LPIPS SqueezeNet v0.1", LPIPS_FILE)
         state = torch.load(path, map_location="cpu", weights_only=True)
         heads = []
         for i, c in enumerate(CHANNELS):

@@ -4,7 +4,8 @@ The canonical face is :data:`TEMPLATE`, the mean 478-point FaceMesh shape in uni
 of the crop), built by ``scripts/make_template.py`` from five anchors placed at :data:`ANCHORS`. A face is
 aligned by a least-squares similarity fit of its landmarks onto the template, using only the landmarks that
 the region being restored does not cover (:func:`fit_weights`): landmarks under an eye bar or a surgical mask
-drift (MEASURED.md), the rest of the face does not. Training uses the same function, so a training crop and
+drift (measured on 80 faces: the eye centres 0.10 inter-ocular distances under a bar, the mouth 0.11 under a
+mask), the rest of the face does not (under 0.02). Training uses the same function, so a training crop and
 an inference crop of the same photo match.
 
 ``Aligned.matrix`` maps image pixels to crop pixels (2x3, ``crop = M @ [x, y, 1]``).

@@ -4,14 +4,14 @@ Two stages, so that group photos, small faces and 24-megapixel photos all work:
 
 1. ``FaceDetection`` (full-range model, then short-range) on a copy of the photo downscaled to at most
    :data:`DETECT_SIDE` pixels, retried with a black border (:data:`PAD_RETRY`) when nothing is found: tight
-   crops with a censor bar are often missed without it (MEASURED.md: 82/100 found as is, 97/100 padded).
+   crops with a censor bar are often missed without it (of 100 tight crops with a bar: 82 found as is, 97 padded).
    Photos of :data:`TILE_FROM` pixels and more are also searched in 3x3 overlapping half-size tiles: the
    full-range model sees the whole photo at 192 px, where the faces of a group photo are too small (a 5x4 grid
    of 200 px faces: 18 of 20 found on the whole photo, 7 of 20 with 80 px gaps between them; 20 of 20 with tiles).
 2. ``FaceMesh`` (refined eyes, lips and irises: 478 points) on a square crop around each detection, padded
    with black where it leaves the photo and resized to at most :data:`MESH_SIDE` pixels.
 
-Landmarks under a bar or mask drift (MEASURED.md); the detection keypoints are kept for a cross-check and the
+Landmarks under a bar or mask drift (see :mod:`unmask.face.align`); the detection keypoints are kept for a cross-check and the
 alignment fits only landmarks outside the region being restored (see :mod:`unmask.face.align`).
 """
 

@@ -24,7 +24,6 @@ DEFAULT_MASK_MIX: Mapping[str, Mapping[str, float]] = {
 
 ENV_DATA = "UNMASK_DATA"
 ENV_VAL = "UNMASK_VAL"
-_SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "celeba"
 
 
 class ConfigError(ValueError):
@@ -217,12 +216,9 @@ def load_file(path: str | os.PathLike) -> dict[str, Any]:
 
 
 def default_data(which: str) -> str | None:
-    """The photo folder used when none is given: ``$UNMASK_DATA``/``$UNMASK_VAL``, else ``../shared``'s CelebA."""
-    env = os.environ.get(ENV_DATA if which == "train" else ENV_VAL)
-    if env:
-        return env
-    p = _SHARED_DATA / which
-    return str(p) if p.is_dir() else None
+    """The training (``which="train"``) or validation set used when none is given: ``$UNMASK_DATA`` /
+    ``$UNMASK_VAL``, else None (the library assumes no folder beside it)."""
+    return os.environ.get(ENV_DATA if which == "train" else ENV_VAL) or None
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 Per step: ``trainer.phases(step)``, then a generator step (``generator_loss``, backward, Adam) and a
 discriminator step on the detached output (``discriminator_loss``, backward, Adam), as ``unmask.archs._base``
 describes. On CUDA: autocast (bfloat16 where supported, else float16 with a ``GradScaler``) and channels_last;
-on CPU: float32, contiguous (MEASURED.md: bf16 autocast gave no speed-up there).
+on CPU: float32, contiguous (bfloat16 autocast was measured to give no speed-up there).
 
 Determinism: models are initialised from ``seed``; every sample's masks and flips are a function of
 ``(seed, epoch, index)`` (:mod:`unmask.data.dataset`); the sampler, Adam, the scaler and the torch/numpy/Python
@@ -41,7 +41,7 @@ from torch.utils.data import default_collate
 
 from unmask.io import remove_stale_temps, write_atomic
 from unmask.train import checkpoint as ckpt_io
-from unmask.train import dist as D
+from unmask.train import dist
 from unmask.train.config import ConfigError, Resolved, TrainConfig, default_data, kind_probs, resolved
 from unmask.train.events import Event, Meter, Progress, RunLog, TrainResult
 
@@ -75,7 +75,7 @@ def precision(device: torch.device, amp: bool) -> tuple[torch.memory_format, tor
     """Memory format and autocast dtype of a run on ``device``.
 
     CUDA: channels_last, and with ``amp`` bfloat16 autocast where the GPU supports it, else float16 (which turns the
-    run's ``GradScaler`` on). CPU: contiguous float32, no autocast (MEASURED.md: bf16 autocast gave no speed-up)."""
+    run's ``GradScaler`` on). CPU: contiguous float32, no autocast (no speed-up from bfloat16 autocast measured there)."""
     if device.type != "cuda":
         return torch.contiguous_format, None
     dtype = (torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16) if amp else None
@@ -183,7 +183,7 @@ def train(
     device = pick_device(cfg.device)
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
-    info = D.init(device.type)
+    info = dist.init(device.type)
     if device.type == "cuda":
         device = torch.device("cuda", info.local_rank)
     run: _Run | None = None
@@ -193,7 +193,7 @@ def train(
     finally:
         if run is not None:
             run.close()
-        D.shutdown(info)
+        dist.shutdown(info)
 
 
 class _Run:
@@ -202,7 +202,7 @@ class _Run:
     def __init__(
         self,
         cfg: TrainConfig,
-        info: D.DistInfo,
+        info: dist.DistInfo,
         device: torch.device,
         resume_from: str | os.PathLike | None,
         progress: Progress | None,
@@ -216,11 +216,11 @@ class _Run:
             raise ConfigError(f"unknown arch {cfg.arch!r} (choose from {', '.join(archs.names())})")
         self.module = archs.get(cfg.arch)
         self.spec = self.module.SPEC
-        self.r: Resolved = resolved(cfg, self.spec)
-        self.preset = self.spec.preset(self.r.preset)
+        self.arch_settings: Resolved = resolved(cfg, self.spec)
+        self.preset = self.spec.preset(self.arch_settings.preset)
         self.ckpt_path = Path(resume_from) if resume_from is not None else None
         self.ckpt = self._read_checkpoint(cfg.arch)
-        name = cfg.name or D.broadcast(info, _default_name(cfg, self.r.preset))
+        name = cfg.name or dist.broadcast(info, _default_name(cfg, self.arch_settings.preset))
         self.run_dir = Path(cfg.out) / name
         self.last = self.run_dir / "checkpoints" / ckpt_io.LAST
         if self.ckpt is None and self.last.exists():
@@ -252,9 +252,9 @@ class _Run:
             raise ckpt_io.CheckpointError(
                 f"{self.ckpt_path}: a slim checkpoint (weights only) cannot be resumed; start from it with --init"
             )
-        if ckpt["preset"] != self.r.preset:
+        if ckpt["preset"] != self.arch_settings.preset:
             raise ckpt_io.CheckpointError(
-                f"{self.ckpt_path}: checkpoint of preset {ckpt['preset']!r}, not {self.r.preset!r}"
+                f"{self.ckpt_path}: checkpoint of preset {ckpt['preset']!r}, not {self.arch_settings.preset!r}"
             )
         return ckpt
 
@@ -268,7 +268,7 @@ class _Run:
         self.train_set = self._prepare(cfg, data, "train", None)
         self.val_set = self._prepare(cfg, val, "val", cfg.val_images + max(8, cfg.val_images // 4)) if val else None
         return cfg.merged(
-            {"name": name, "preset": self.r.preset, "data": str(Path(data).resolve()),
+            {"name": name, "preset": self.arch_settings.preset, "data": str(Path(data).resolve()),
              "val": str(Path(val).resolve()) if val else cfg.val}
         )  # fmt: skip
 
@@ -291,9 +291,9 @@ class _Run:
 
         if self.info.is_main:
             result = prepare(folder, size, cfg.cache, limit=limit, workers=max(1, cfg.workers or 1), progress=cb)
-            D.barrier(self.info)
+            dist.barrier(self.info)
         else:
-            D.barrier(self.info)
+            dist.barrier(self.info)
             result = prepare(folder, size, cfg.cache, limit=limit)
         return result
 
@@ -301,24 +301,24 @@ class _Run:
         """Models (seeded), trainer, optimisers, autocast and scaler."""
         from unmask.archs._base import requires_features
 
-        cfg, r, device = self.cfg, self.r, self.device
+        cfg, settings, device = self.cfg, self.arch_settings, self.device
         seed_all(cfg.seed)
         self.G = self.module.build_generator(self.preset)
-        self.Dm = self.module.build_discriminators(self.preset)
+        self.D = self.module.build_discriminators(self.preset)
         features = None
-        if requires_features(r.weights, tuple(getattr(self.module.Trainer, "feature_keys", ()))):
+        if requires_features(settings.weights, tuple(getattr(self.module.Trainer, "feature_keys", ()))):
             from unmask.features import SqueezeFeatures
 
             features = SqueezeFeatures(cfg.perceptual_weights)
-        self.trainer = self.module.Trainer(self.spec, self.preset, self.G, self.Dm, r.weights, features).to(device)
+        self.trainer = self.module.Trainer(self.spec, self.preset, self.G, self.D, settings.weights, features).to(device)
         self.trainer.train()
         self.memory_format, self.amp_dtype = precision(device, cfg.amp)
         if self.memory_format == torch.channels_last:
             self.trainer.to(memory_format=torch.channels_last)
-        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=r.lr, betas=r.betas)
+        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=settings.lr, betas=settings.betas)
         self.opt_d = None
-        if _has_trainable(self.Dm):
-            self.opt_d = torch.optim.Adam(self.Dm.parameters(), lr=r.d_lr, betas=r.betas)
+        if _has_trainable(self.D):
+            self.opt_d = torch.optim.Adam(self.D.parameters(), lr=settings.d_lr, betas=settings.betas)
         self.scaler = torch.amp.GradScaler(device.type, enabled=self.amp_dtype == torch.float16)
 
     def _restore(self) -> _State:
@@ -328,7 +328,7 @@ class _Run:
                 self._warm_start(self.cfg.init)
             return _State()
         ckpt_io.load_module_state(self.G, ck["G"], path, "generator")
-        ckpt_io.load_module_state(self.Dm, ck["D"], path, "discriminator")
+        ckpt_io.load_module_state(self.D, ck["D"], path, "discriminator")
         try:
             self.opt_g.load_state_dict(ck["opt_g"])
             if self.opt_d is not None:
@@ -351,9 +351,9 @@ class _Run:
 
             try:
                 meta = onnx_meta(source)
-                if meta.get("arch") != self.cfg.arch or meta.get("preset") != self.r.preset:
+                if meta.get("arch") != self.cfg.arch or meta.get("preset") != self.arch_settings.preset:
                     raise OnnxInitError(
-                        f"{source}: a {meta.get('arch')} {meta.get('preset')} model, not {self.cfg.arch} {self.r.preset}"
+                        f"{source}: a {meta.get('arch')} {meta.get('preset')} model, not {self.cfg.arch} {self.arch_settings.preset}"
                     )
                 load_onnx_weights(self.G, source)
             except OnnxInitError as e:
@@ -363,10 +363,10 @@ class _Run:
             return
         path = ckpt_io.resolve(source, self.cfg.out)
         ck = ckpt_io.load(path, arch=self.cfg.arch)
-        if ck["preset"] != self.r.preset:
-            raise ckpt_io.CheckpointError(f"{path}: checkpoint of preset {ck['preset']!r}, not {self.r.preset!r}")
+        if ck["preset"] != self.arch_settings.preset:
+            raise ckpt_io.CheckpointError(f"{path}: checkpoint of preset {ck['preset']!r}, not {self.arch_settings.preset!r}")
         ckpt_io.load_module_state(self.G, ck["G"], path, "generator")
-        ckpt_io.load_module_state(self.Dm, ck["D"], path, "discriminator")
+        ckpt_io.load_module_state(self.D, ck["D"], path, "discriminator")
 
     def _make_loader(self) -> None:
         from unmask.data.dataset import CensorDataset, EpochSampler
@@ -374,7 +374,7 @@ class _Run:
         cfg, info = self.cfg, self.info
         self.kinds = kind_probs(cfg)
         store = _store(self.train_set)
-        self.dataset = CensorDataset(store, self.spec, self.kinds, self.r.hole_fill, train=True, seed=cfg.seed)
+        self.dataset = CensorDataset(store, self.spec, self.kinds, self.arch_settings.hole_fill, train=True, seed=cfg.seed)
         self.sampler = EpochSampler(self.dataset, info.world_size, info.rank, seed=cfg.seed)
         if len(self.sampler) < cfg.batch_size:
             raise ConfigError(
@@ -402,14 +402,14 @@ class _Run:
 
         cfg = self.cfg
         store = _store(self.val_set)
-        data = CensorDataset(store, self.spec, self.kinds, self.r.hole_fill, train=False, limit=cfg.val_images)
+        data = CensorDataset(store, self.spec, self.kinds, self.arch_settings.hole_fill, train=False, limit=cfg.val_images)
         self.validator = Validator(data, self.device, cfg.batch_size, cfg.lpips_weights, cfg.perceptual_weights)
         if self.validator.note:
             self.emit(Event("note", message=self.validator.note))
 
     def _wrap(self) -> None:
         """Under ``torchrun``: the generator and each trainable discriminator in DistributedDataParallel."""
-        self.Ds = {k: self.Dm[k] for k in self.Dm}
+        self.Ds = {k: self.D[k] for k in self.D}
         if not self.info.enabled:
             return
         from torch.nn.parallel import DistributedDataParallel as DDP
@@ -435,30 +435,30 @@ class _Run:
         amp = f", {str(self.amp_dtype).replace('torch.', '')} autocast" if self.amp_dtype else ""
         bad = f" ({len(self.train_set.failed)} photos unusable)" if self.train_set.failed else ""
         return (
-            f"{self.cfg.arch} ({self.r.preset}, {self.preset.size}px), {len(self.dataset)} faces{bad}, "
+            f"{self.cfg.arch} ({self.arch_settings.preset}, {self.preset.size}px), {len(self.dataset)} faces{bad}, "
             f"{self.info.world_size} process(es) on {self.device.type}{amp}, run {self.run_dir}"
         )
 
     def save(self) -> Path:
         """Writes ``checkpoints/last.pt`` (rank 0; every rank contributes its RNG state)."""
         st, cfg = self.state, self.cfg
-        rngs = D.gather(self.info, ckpt_io.capture_rng())
+        rngs = dist.gather(self.info, ckpt_io.capture_rng())
         if self.info.is_main:
             ckpt_io.save_atomic(
                 {
-                    "format": ckpt_io.FORMAT, "kind": ckpt_io.KIND, "arch": cfg.arch, "preset": self.r.preset,
-                    "config": cfg.to_json(), "G": self.G.state_dict(), "D": self.Dm.state_dict(),
+                    "format": ckpt_io.FORMAT, "kind": ckpt_io.KIND, "arch": cfg.arch, "preset": self.arch_settings.preset,
+                    "config": cfg.to_json(), "G": self.G.state_dict(), "D": self.D.state_dict(),
                     "opt_g": self.opt_g.state_dict(), "opt_d": self.opt_d.state_dict() if self.opt_d else {},
                     "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else {},
                     "step": st.step, "samples": st.samples, "wall": st.wall, "epoch": st.epoch,
                     "epoch_samples": st.epoch_samples, "world_size": self.info.world_size, "rng": rngs,
-                    "metrics": dict(st.metrics), "hole_fill": self.r.hole_fill, "torch": str(torch.__version__),
+                    "metrics": dict(st.metrics), "hole_fill": self.arch_settings.hole_fill, "torch": str(torch.__version__),
                     "saved": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 },
                 self.last,
             )  # fmt: skip
             self.emit(Event("checkpoint", step=st.step, max_steps=cfg.max_steps, path=self.last))
-        D.barrier(self.info)
+        dist.barrier(self.info)
         return self.last
 
     def validate(self) -> None:
@@ -474,7 +474,7 @@ class _Run:
                 )
             self.log.write("val", st.step, st.metrics)
             self.emit(Event("val", step=st.step, max_steps=self.cfg.max_steps, logs=dict(st.metrics), path=grid))
-        D.barrier(self.info)
+        dist.barrier(self.info)
 
     def close(self) -> None:
         self.log.close()
@@ -513,7 +513,7 @@ class _Run:
                 meter.add(logs)
                 out_of_time = cfg.max_minutes is not None and time.monotonic() - t0 >= cfg.max_minutes * 60
                 asked = should_stop() if should_stop is not None else False
-                out_of_time, asked = D.any_flags(info, [out_of_time, asked], self.device)
+                out_of_time, asked = dist.any_flags(info, [out_of_time, asked], self.device)
                 if finished():
                     reason = "max_steps"
                 elif out_of_time or asked:
@@ -532,7 +532,7 @@ class _Run:
                 st.epoch += 1
                 st.epoch_samples = 0
                 skip = 0
-        D.sync_buffers(info, self.G, self.Dm)
+        dist.sync_buffers(info, self.G, self.D)
         if last_val != st.step:
             self.validate()
         if last_ckpt != st.step or not self.last.exists():
@@ -548,7 +548,7 @@ class _Run:
     def _log_step(self, meter: Meter, window: list, t0: float) -> None:
         st = self.state
         now = time.monotonic()
-        means = D.mean_logs(self.info, meter.pop(), self.device)
+        means = dist.mean_logs(self.info, meter.pop(), self.device)
         rate = window[1] / max(now - window[0], 1e-9)
         window[0], window[1] = now, 0
         self.log.write("train", st.step, means, samples=st.samples, samples_per_s=rate)
@@ -572,7 +572,7 @@ def _step(run: _Run, batch: dict[str, torch.Tensor], phases: set[str]) -> tuple[
             loss_g, lg, fake = trainer.generator_loss(batch)
         opt_g.zero_grad(set_to_none=True)
         scaler.scale(loss_g).backward()
-        (bad,) = D.any_flags(info, [not math.isfinite(float(loss_g.detach()))], device)
+        (bad,) = dist.any_flags(info, [not math.isfinite(float(loss_g.detach()))], device)
         if bad:
             opt_g.zero_grad(set_to_none=True)
         else:
@@ -587,7 +587,7 @@ def _step(run: _Run, batch: dict[str, torch.Tensor], phases: set[str]) -> tuple[
             loss_d, ld = trainer.discriminator_loss(batch, fake.detach())
         opt_d.zero_grad(set_to_none=True)
         scaler.scale(loss_d).backward()
-        (bad_d,) = D.any_flags(info, [not math.isfinite(float(loss_d.detach()))], device)
+        (bad_d,) = dist.any_flags(info, [not math.isfinite(float(loss_d.detach()))], device)
         if bad_d:
             opt_d.zero_grad(set_to_none=True)
             bad = True
