@@ -21,6 +21,7 @@ The library never prints: pass ``progress(done, total, failed)`` to follow it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import multiprocessing as mp
@@ -191,6 +192,53 @@ def _results(
         yield from pool.imap(_crop_in_worker, photos, chunksize=8)
 
 
+Shard = tuple[int, int, int, list[tuple[int, Path, np.ndarray, np.ndarray]], list[list[str]]]
+"""One cropped shard: (index, first photo, end photo, usable, unusable); usable: (photo index, photo, crop SxSx3
+uint8, landmarks float32) per photo with a face; unusable: [name, reason] per photo without."""
+
+
+def cropped_shards(
+    folder: Path,
+    photos: Sequence[Path],
+    todo: Sequence[int],
+    shard_size: int,
+    cropper: Callable[[int], Cropper],
+    size: int,
+    workers: int,
+    tick: Callable[[int, int], None] | None = None,
+) -> Iterator[Shard]:
+    """The shards ``todo`` (of ``shard_size`` photos each) of ``photos`` cropped by ``cropper(size)`` (in
+    ``workers`` processes), one :data:`Shard` at a time, in order; ``tick(usable, unusable)`` after each photo
+    with the counts of its shard so far. Raises :class:`PrepareError` for a crop of the wrong shape and, when the
+    default face cropper is needed, :class:`DetectorMissing`. Close the iterator when leaving it early."""
+    if not todo:
+        return
+    if cropper is FaceCropper:
+        require_detector(folder)
+    results = _results([p for i in todo for p in photos[i * shard_size : (i + 1) * shard_size]], cropper, size, workers)
+    try:
+        for i in todo:
+            start, end = i * shard_size, min((i + 1) * shard_size, len(photos))
+            usable: list[tuple[int, Path, np.ndarray, np.ndarray]] = []
+            bad: list[list[str]] = []
+            for k, p in enumerate(photos[start:end], start):
+                r = next(results)
+                if isinstance(r, str):
+                    bad.append([p.name, r])
+                else:
+                    crop, lm = r
+                    if crop.shape != (size, size, 3) or crop.dtype != np.uint8:
+                        raise PrepareError(f"cropper returned {crop.shape} {crop.dtype} for {p.name}")
+                    usable.append((k, p, crop, np.asarray(lm, np.float32)))
+                if tick is not None:
+                    tick(len(usable), len(bad))
+            yield i, start, end, usable, bad
+    finally:
+        close = getattr(results, "close", None)
+        if close is not None:
+            close()
+
+
 # -- the pass ----------------------------------------------------------------------------------------------------
 def _write_npy(path: Path, array: np.ndarray) -> None:
     with atomic_file(path) as f:
@@ -257,40 +305,22 @@ def prepare(
     if progress is not None:
         progress(done, total, failed)
     todo = [i for i in range((total + shard_size - 1) // shard_size) if i not in done_shards]
-    if todo:
-        if cropper is FaceCropper:
-            require_detector(folder)
-        todo_photos = [p for i in todo for p in photos[i * shard_size : (i + 1) * shard_size]]
-        results = _results(todo_photos, cropper, size, workers)
-        try:
-            for i in todo:
-                start, end = i * shard_size, min((i + 1) * shard_size, total)
-                crops, lms, names, bad = [], [], [], []
-                for p in photos[start:end]:
-                    r = next(results)
-                    if isinstance(r, str):
-                        bad.append([p.name, r])
-                    else:
-                        crop, lm = r
-                        if crop.shape != (size, size, 3) or crop.dtype != np.uint8:
-                            raise PrepareError(f"cropper returned {crop.shape} {crop.dtype} for {p.name}")
-                        crops.append(crop)
-                        lms.append(np.asarray(lm, np.float32))
-                        names.append(p.name)
-                    if progress is not None:
-                        progress(done + len(crops) + len(bad), total, failed + len(bad))
-                entry = {"index": i, "start": start, "end": end, "count": len(crops), "names": names, "failed": bad}
-                if crops:
-                    _write_npy(root / f"crops_{i:05d}.npy", np.stack(crops))
-                    _write_npy(root / f"landmarks_{i:05d}.npy", np.stack(lms))
-                done_shards[i] = entry
-                manifest["shards"] = [done_shards[k] for k in sorted(done_shards)]
-                _write_json(root / MANIFEST, manifest)
-                done, failed = counts()
-        finally:
-            close = getattr(results, "close", None)
-            if close is not None:
-                close()
+
+    def tick(usable: int, unusable: int) -> None:
+        if progress is not None:
+            progress(done + usable + unusable, total, failed + unusable)
+
+    with contextlib.closing(cropped_shards(folder, photos, todo, shard_size, cropper, size, workers, tick)) as shards:
+        for i, start, end, usable, bad in shards:
+            names = [p.name for _, p, _, _ in usable]
+            entry = {"index": i, "start": start, "end": end, "count": len(usable), "names": names, "failed": bad}
+            if usable:
+                _write_npy(root / f"crops_{i:05d}.npy", np.stack([c for _, _, c, _ in usable]))
+                _write_npy(root / f"landmarks_{i:05d}.npy", np.stack([lm for _, _, _, lm in usable]))
+            done_shards[i] = entry
+            manifest["shards"] = [done_shards[k] for k in sorted(done_shards)]
+            _write_json(root / MANIFEST, manifest)
+            done, failed = counts()
     if not manifest.get("complete"):
         manifest["complete"] = True
         _write_json(root / MANIFEST, manifest)

@@ -40,6 +40,7 @@ missing shard is a :class:`SetError` naming the file, and ``unmask prepare`` run
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import io
@@ -55,16 +56,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from unmask.data.prepare import (
-    VERSION,
-    Cropper,
-    FaceCropper,
-    PrepareError,
-    Progress,
-    _results,
-    list_photos,
-    require_detector,
-)
+from unmask.data.prepare import VERSION, Cropper, FaceCropper, PrepareError, Progress, cropped_shards, list_photos
 
 FORMAT = "unmask-faces"
 FORMAT_VERSION = 1
@@ -304,42 +296,26 @@ def write_set(
     if progress is not None:
         progress(done, total, failed)
     written = 0
-    if todo:
-        if cropper is FaceCropper:
-            require_detector(folder)
-        todo_photos = [p for i in todo for p in photos[i * shard_size : (i + 1) * shard_size]]
-        results = _results(todo_photos, cropper, size, workers)
-        try:
-            for i in todo:
-                start, end = i * shard_size, min((i + 1) * shard_size, total)
-                samples: list[tuple[str, bytes, np.ndarray]] = []
-                names, bad = [], []
-                for k, p in enumerate(photos[start:end], start):
-                    r = next(results)
-                    if isinstance(r, str):
-                        bad.append([p.name, r])
-                    else:
-                        crop, lm = r
-                        if crop.shape != (size, size, 3) or crop.dtype != np.uint8:
-                            raise PrepareError(f"cropper returned {crop.shape} {crop.dtype} for {p.name}")
-                        lm = np.asarray(lm, np.float32)
-                        if lm.shape != (POINTS, 2) or not np.isfinite(lm).all() or np.abs(lm).max() > 60000:
-                            raise PrepareError(f"cropper returned landmarks {lm.shape} out of range for {p.name}")
-                        samples.append((f"{k:0{_KEY_DIGITS}d}", encode_jpeg(crop, quality), lm))
-                        names.append(p.name)
-                    if progress is not None:
-                        progress(done + len(names) + len(bad), total, failed + len(bad))
-                data = build_shard(samples)
-                _write(out / SHARD_NAME.format(i), data)
-                kept[i] = {"file": SHARD_NAME.format(i), "sha256": _sha256(data), "bytes": len(data),
-                           "faces": len(names), "photos": [start, end], "names": names, "unusable": bad}  # fmt: skip
-                written += 1
-                record(complete=False)
-                done, failed = counts()
-        finally:
-            close = getattr(results, "close", None)
-            if close is not None:
-                close()
+
+    def tick(usable: int, unusable: int) -> None:
+        if progress is not None:
+            progress(done + usable + unusable, total, failed + unusable)
+
+    with contextlib.closing(cropped_shards(folder, photos, todo, shard_size, cropper, size, workers, tick)) as shards:
+        for i, start, end, usable, bad in shards:
+            samples: list[tuple[str, bytes, np.ndarray]] = []
+            for k, p, crop, lm in usable:
+                if lm.shape != (POINTS, 2) or not np.isfinite(lm).all() or np.abs(lm).max() > 60000:
+                    raise PrepareError(f"cropper returned landmarks {lm.shape} out of range for {p.name}")
+                samples.append((f"{k:0{_KEY_DIGITS}d}", encode_jpeg(crop, quality), lm))
+            data = build_shard(samples)
+            _write(out / SHARD_NAME.format(i), data)
+            kept[i] = {"file": SHARD_NAME.format(i), "sha256": _sha256(data), "bytes": len(data),
+                       "faces": len(usable), "photos": [start, end], "names": [p.name for _, p, _, _ in usable],
+                       "unusable": bad}  # fmt: skip
+            written += 1
+            record(complete=False)
+            done, failed = counts()
     if written or not manifest.get("complete"):
         record(complete=True)
     shards = manifest["shards"]
