@@ -398,11 +398,11 @@ def test_dependencies_by_python_version():
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
     assert SpecifierSet(project["requires-python"]).contains("3.13") and SpecifierSet(project["requires-python"]).contains("3.10")
 
-    def installed(py: str) -> dict[str, SpecifierSet]:
+    def installed(py: str, extra: str | None = None) -> dict[str, SpecifierSet]:
         env = {"python_version": py, "python_full_version": py + ".0", "sys_platform": "linux",
                "platform_machine": "x86_64"}  # fmt: skip
         out: dict[str, SpecifierSet] = {}
-        for d in project["dependencies"]:
+        for d in project["dependencies"] if extra is None else project["optional-dependencies"][extra]:
             r = Requirement(d)
             if r.marker is None or r.marker.evaluate(env):
                 assert r.name not in out, f"{r.name} listed twice for Python {py}"
@@ -416,6 +416,13 @@ def test_dependencies_by_python_version():
         # the newest OpenCV and jaxlib need numpy 2: bounded so that pip does not backtrack through them
         assert not deps["opencv-contrib-python"].contains("4.12.0.88") and deps["opencv-contrib-python"].contains("4.11.0.86")
         assert not deps["jaxlib"].contains("0.7.2") and deps["jaxlib"].contains("0.7.1")
+        # ... and so do the newest releases of what jax, scikit-image, matplotlib and the train extra pull
+        for name, first_numpy2_only, kept in [("ml-dtypes", "0.6.0", "0.5.4"), ("scipy", "1.18.0", "1.17.1"),
+                                              ("tifffile", "2026.4.11", "2026.3.3"), ("contourpy", "1.4.0", "1.3.3")]:
+            assert not deps[name].contains(first_numpy2_only) and deps[name].contains(kept), name
+        onnx = installed(py, "train")["onnx"]
+        assert not onnx.contains("1.23.0") and onnx.contains("1.22.0")
     deps = installed("3.13")
-    assert not {"mediapipe", "jax", "jaxlib"} & set(deps)
+    assert not {"mediapipe", "jax", "jaxlib", "ml-dtypes", "tifffile", "contourpy"} & set(deps)
     assert deps["numpy"].contains("2.3.0") and deps["opencv-contrib-python"].contains("4.13.0.90")
+    assert deps["scipy"].contains("1.18.1") and installed("3.13", "train")["onnx"].contains("1.23.2")
