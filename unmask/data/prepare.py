@@ -66,11 +66,13 @@ def detector_missing(what: str = "finding faces in photos", why: str = "") -> st
     here = f"{sys.version_info[0]}.{sys.version_info[1]}"
     if sys.version_info[:2] > (3, 12):
         return (f"{what} needs {MEDIAPIPE}, which has wheels for Python {MEDIAPIPE_PYTHONS} only (this is Python "
-                f"{here}): prepare the photos there with `unmask prepare PHOTOS -o SET`, then train here from the set "
-                "(`unmask train --data SET --val VALSET`; no mediapipe needed)")  # fmt: skip
+                f"{here}): prepare the photos there with `unmask prepare PHOTOS -o SET`, then train and evaluate "
+                "here from the set (`unmask train --data SET --val VALSET`, `unmask eval SET`; no mediapipe "
+                "needed)")  # fmt: skip
     return (f"{what} needs {MEDIAPIPE} (wheels for Python {MEDIAPIPE_PYTHONS}), which cannot be imported here"
             f"{f' ({why})' if why else ''}: pip install '{MEDIAPIPE.replace(' ', '==')}', or train from a set prepared "
-            "elsewhere with `unmask prepare PHOTOS -o SET` (`unmask train --data SET`; no mediapipe needed)")  # fmt: skip
+            "elsewhere with `unmask prepare PHOTOS -o SET` (`unmask train --data SET`, `unmask eval SET`; no mediapipe "
+            "needed)")  # fmt: skip
 
 
 def require_detector(folder: str | os.PathLike | None = None) -> None:
