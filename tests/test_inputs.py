@@ -87,7 +87,7 @@ def test_explicit_paths_that_are_not_images(here: Path) -> None:
     assert jobs == []
     reasons = dict(skips)
     assert reasons["missing.jpg"] == "no such file or directory"
-    assert reasons["notes.txt"].startswith("not an image extension (.txt")
+    assert reasons["notes.txt"].startswith("not an image or video extension (.txt")
     assert reasons["shots.png"].startswith("is a directory, not an image")
     assert reasons["dangling.jpg"] == "broken symbolic link"
 

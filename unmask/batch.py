@@ -19,7 +19,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 try:
     import fcntl
@@ -33,6 +33,10 @@ from unmask.edges import EdgeGuide
 from unmask.inputs import Job, Skip
 from unmask.io import DEFAULT_MAX_PIXELS, ImageError, Provenance, read_image, remove_stale_temps, write_image
 from unmask.pipeline import Restorer
+from unmask.video.formats import is_video_name
+
+if TYPE_CHECKING:  # pragma: no cover
+    from unmask.video.restore import VideoSettings
 from unmask.spec import is_hole
 
 MIN_SIDE = 16  # photos smaller than this hold no face we can find
@@ -54,12 +58,14 @@ class Record:
     seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
+    video: dict | None = None  # a video's frames, frames restored, frames with no face, fps and seconds per stage
 
     @property
     def failed(self) -> bool:
         return self.status == "failed"
 
     def to_dict(self) -> dict:
+        video = {} if self.video is None else {"video": self.video}
         return {
             "input": self.input,
             "output": self.output,
@@ -70,6 +76,7 @@ class Record:
             "error": self.error,
             "warnings": self.warnings,
             "seconds": round(self.seconds, 4),
+            **video,
         }
 
 
@@ -83,6 +90,7 @@ class BatchOptions:
     user_mask_path: str | None = None
     user_edges: EdgeGuide | None = None
     user_edges_path: str | None = None
+    video: VideoSettings | None = None  # codec, CRF, steadiness of videos (None: the defaults)
 
 
 def sidecar(output: Path, what: str) -> Path:
@@ -95,7 +103,10 @@ EXTRAS = {"compare": "compare image", "mask": "mask image"}
 
 
 def extras(job: Job, options: BatchOptions) -> list[tuple[str, Path]]:
-    """The extra images ``options`` asks of ``job``: ``(kind, path)`` for ``--compare`` and ``--save-mask``."""
+    """The extra images ``options`` asks of ``job``: ``(kind, path)`` for ``--compare`` and ``--save-mask``
+    (none for a video)."""
+    if is_video_name(job.source):
+        return []
     wanted = [("compare", options.compare), ("mask", options.save_mask)]
     return [(what, sidecar(job.output, what)) for what, on in wanted if on]
 
@@ -220,9 +231,11 @@ def lock_output_folder(out_dir: str | os.PathLike[str]) -> Iterator[Path]:
             os.close(fd)  # releases the lock
 
 
-def run_batch(items: Iterable[Job | Skip], restorer: Restorer, options: BatchOptions) -> Iterator[Record]:
+def run_batch(items: Iterable[Job | Skip], restorer: Restorer, options: BatchOptions,
+              on_frame: Callable[[Job, int, int], None] | None = None) -> Iterator[Record]:  # fmt: skip
     """One :class:`Record` per job or skip, in order (preceded by a notice when temporary files that a killed run
-    left next to this batch's outputs were removed)."""
+    left next to this batch's outputs were removed). Videos go through :func:`process_video`, which calls
+    ``on_frame(job, frames done, frames declared)`` after each frame."""
     items = list(items)
     clashes = plan_clashes(items, options)
     every = [p for i in items if isinstance(i, Job) for p in outputs(i, options)]
@@ -235,11 +248,15 @@ def run_batch(items: Iterable[Job | Skip], restorer: Restorer, options: BatchOpt
             yield Record(str(item.path), None, "failed" if item.failed else "notice", error=item.reason)
         elif k in clashes:
             yield Record(str(item.source), None, "failed", error=clashes[k])
+        elif is_video_name(item.source):
+            yield process_video(item, restorer, options, on_frame)
         else:
             yield process(item, restorer, options)
 
 
 def _one_line(e: BaseException) -> str:
+    if isinstance(e, MemoryError):
+        return "out of memory"
     if isinstance(e, OSError) and e.strerror:
         text = e.strerror + (f": {e.filename}" if e.filename else "")
     else:
@@ -277,10 +294,7 @@ def process(job: Job, restorer: Restorer, options: BatchOptions) -> Record:
         rec.faces = [f.to_dict() for f in result.faces]
         rec.regions = result.regions
         rec.model = ",".join(sorted({f.model for f in result.faces if f.model}))
-        for m in restorer.models.values():
-            rec.warnings += getattr(m, "warnings", [])[:]
-            if hasattr(m, "warnings"):
-                m.warnings.clear()
+        rec.warnings += _model_warnings(restorer)
         if result.too_small:
             rec.warnings.append(f"{result.too_small} face(s) smaller than the minimum face size skipped")
         beyond = _faces_beyond_limit(restorer, loaded.rgb, len(result.faces))
@@ -330,6 +344,59 @@ def process(job: Job, restorer: Restorer, options: BatchOptions) -> Record:
         rec.seconds = time.perf_counter() - t0
         rec.timings = timings
     return rec
+
+
+def process_video(job: Job, restorer: Restorer, options: BatchOptions,
+                  on_frame: Callable[[Job, int, int], None] | None = None) -> Record:  # fmt: skip
+    """Restores one video (:func:`unmask.video.restore.restore_video`: every frame, audio copied, written
+    atomically); as :func:`process`, every failure becomes a ``failed`` record with one line."""
+    from unmask.video.restore import restore_video
+
+    t0 = time.perf_counter()
+    rec = Record(str(job.source), str(job.output), "failed")
+    try:
+        if not options.overwrite and os.path.exists(job.output):
+            rec.status = "exists"
+            return rec
+        if options.user_mask is not None or options.user_edges is not None:
+            raise ValueError("--mask and --edges are for photos, not videos (a video's faces move)")
+        if options.compare or options.save_mask:
+            rec.warnings.append("--compare and --save-mask are for photos: none written for a video")
+
+        def tag(stats) -> Provenance:  # noqa: ANN001 - VideoStats
+            return Provenance(sorted(stats.regions), ",".join(sorted(stats.models)), _versions(restorer, stats.models),
+                              __version__, stats.faces)  # fmt: skip
+
+        progress = None if on_frame is None else (lambda done, total: on_frame(job, done, total))
+        stats = restore_video(job.source, job.output, restorer, options.video, tag, progress)
+        if stats.skipped is not None:
+            rec.status, rec.error = "skipped", _earlier_output(stats.skipped)
+            return rec
+        rec.video, rec.timings = stats.to_dict(), stats.timings
+        rec.regions, rec.model = sorted(stats.regions), ",".join(sorted(stats.models))
+        rec.warnings += stats.warnings + _model_warnings(restorer)
+        if not stats.frames_restored:
+            rec.status = "no-face"
+            rec.error = "no face found in any frame" if stats.frames_no_face == stats.frames else "no censor found on any face in any frame"
+            return rec
+        rec.status = "restored"
+    except Exception as e:  # noqa: BLE001 - one input must not stop the batch: a failed record, one line
+        rec.error = _one_line(e)
+    finally:
+        if rec.status not in ("exists", "restored"):
+            rec.output = None  # no output was written for it
+        rec.seconds = time.perf_counter() - t0
+    return rec
+
+
+def _model_warnings(restorer: Restorer) -> list[str]:
+    """The warnings the models gathered since last asked (a CUDA failure that fell back to CPU), cleared."""
+    out: list[str] = []
+    for m in restorer.models.values():
+        out += getattr(m, "warnings", [])[:]
+        if hasattr(m, "warnings"):
+            m.warnings.clear()
+    return out
 
 
 def _earlier_output(tag: dict) -> str:

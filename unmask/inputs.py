@@ -6,8 +6,8 @@ entries sorted by name, depth first. It reads no image; :func:`unmask.io.read_im
 
 Decisions:
 
-* a file given explicitly is a job when its extension is an image extension (:data:`unmask.io.EXTENSIONS`, any case),
-  else a Skip; inside a folder, files with other extensions are ignored silently;
+* a file given explicitly is a job when its extension is an image extension (:data:`unmask.io.EXTENSIONS`, any case)
+  or a video extension (:data:`unmask.video.stream.VIDEO_EXTENSIONS`), else a Skip; inside a folder, files with other extensions are ignored silently;
 * names starting with ``.`` (``.DS_Store``, macOS ``._x.jpg`` companions, ``.git``, our own temporary files) are
   ignored inside folders;
 * a folder given explicitly whose name has an image extension (``shots.png/``) is a Skip "is a directory": an
@@ -19,7 +19,8 @@ Decisions:
 * the output folder is never scanned (so ``-o photos/restored`` can sit inside ``photos``), and the whole listing is
   taken before anything is written, so results never become inputs;
 * ``a/b/c.jpg`` found under the given folder ``a`` goes to ``out/b/c.jpg``; a file ``x/c.jpg`` given alone to
-  ``out/c.jpg``; the extension becomes ``fmt``'s when given (see :func:`unmask.io.output_suffix`);
+  ``out/c.jpg``; the extension becomes ``fmt``'s when given (see :func:`unmask.io.output_suffix`); a video keeps its
+  own (same container);
 * an output that would leave the output folder, that is (or links to) any input file, or that another input already
   maps to, is a Skip: inputs are never written to, and no output is written twice; so is an output that a symbolic
   link inside the output folder would send elsewhere.
@@ -34,6 +35,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
 from .io import EXTENSIONS, output_suffix
+from .video.formats import VIDEO_EXTENSIONS, is_video_name
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,11 @@ def is_image_name(name: str) -> bool:
     return Path(name).suffix.lower() in EXTENSIONS
 
 
+def is_input_name(name: str) -> bool:
+    """Whether ``name`` has an extension unmask restores: a photo's or a video's."""
+    return is_image_name(name) or is_video_name(name)
+
+
 def map_output(out_dir: Path, parts: Sequence[str], fmt: str | None = None) -> Path:
     """``out_dir / parts...`` with the last part's extension mapped by :func:`unmask.io.output_suffix`.
 
@@ -72,7 +79,8 @@ def map_output(out_dir: Path, parts: Sequence[str], fmt: str | None = None) -> P
         if part in ("", ".", "..") or "\x00" in part or any(s in part for s in seps) or Path(part).is_absolute():
             raise ValueError(f"output name {'/'.join(parts)!r} would leave the output folder")
     name = Path(parts[-1])
-    out = Path(out_dir).joinpath(*parts[:-1], name.stem + output_suffix(name.suffix, fmt))
+    suffix = name.suffix if is_video_name(name) else output_suffix(name.suffix, fmt)
+    out = Path(out_dir).joinpath(*parts[:-1], name.stem + suffix)
     base = os.path.normpath(os.path.abspath(out_dir))
     if os.path.commonpath([base, os.path.normpath(os.path.abspath(out))]) != base:
         raise ValueError(f"output name {'/'.join(parts)!r} would leave the output folder")
@@ -116,7 +124,7 @@ class _Walker:
             self.items.append(Skip(path, f"cannot access: {e.strerror or e}"))
             return
         if stat.S_ISDIR(st.st_mode):
-            if is_image_name(path.name):
+            if is_input_name(path.name):
                 self.items.append(Skip(path, "is a directory, not an image (pass its contents to process them)"))
                 return
             key = (st.st_dev, st.st_ino)
@@ -127,9 +135,10 @@ class _Walker:
             self.walk(path, (), {key: path})
         elif not stat.S_ISREG(st.st_mode):
             self.items.append(Skip(path, "not a regular file"))
-        elif not is_image_name(path.name):
+        elif not is_input_name(path.name):
             known = ", ".join(sorted(EXTENSIONS))
-            self.items.append(Skip(path, f"not an image extension ({path.suffix or 'none'}; unmask reads {known})"))
+            videos = ", ".join(sorted(VIDEO_EXTENSIONS))
+            self.items.append(Skip(path, f"not an image or video extension ({path.suffix or 'none'}; unmask reads {known}; {videos})"))
         else:
             self.job(path, (path.name,))
 
@@ -157,9 +166,9 @@ class _Walker:
                 if self.recursive:
                     self.subfolder(path, rel + (entry.name,), ancestors)
             elif is_file:
-                if is_image_name(entry.name):
+                if is_input_name(entry.name):
                     self.job(path, rel + (entry.name,))
-            elif is_image_name(entry.name):
+            elif is_input_name(entry.name):
                 broken = entry.is_symlink() and not os.path.exists(path)
                 self.items.append(Skip(path, "broken symbolic link" if broken else "not a regular file"))
         if subfolders and not self.recursive:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Iterator, Mapping, Protocol
+from typing import Callable, Iterator, Mapping, Protocol
 
 import numpy as np
 
@@ -81,7 +81,10 @@ class Result:
 
 
 @dataclass
-class _Job:
+class FaceJob:
+    """One face to restore: where its censor is (``occluder``, photo pixels), the face aligned for the model
+    (``aligned``), the hole in that crop (``hole``) and the model (``model_key``, a key of ``Restorer.models``)."""
+
     face: Face
     region: str
     decision: str
@@ -93,7 +96,8 @@ class _Job:
 
 
 @contextmanager
-def _timed(timings: dict[str, float], stage: str) -> Iterator[None]:
+def timed(timings: dict[str, float], stage: str) -> Iterator[None]:
+    """Adds the seconds the block takes to ``timings[stage]``."""
     t0 = time.perf_counter()
     try:
         yield
@@ -146,12 +150,12 @@ class Restorer:
         self.close()
 
     # -- the steps ------------------------------------------------------------------------------------------------
-    def locate(self, rgb: np.ndarray, face: Face) -> tuple[str, str, Aligned, Occluder] | FaceReport:
+    def locate(self, rgb: np.ndarray, face: Face, region: str | None = None) -> tuple[str, str, Aligned, Occluder] | FaceReport:
         """Where ``face`` is censored: (region, decision, the face aligned for that region's model, the censor at
         photo resolution), or the report of a face left untouched. ``auto`` looks for an eye censor (a mosaic,
         then a bar) and then for a mask, and takes the first found: a censor, not the look of the face, decides;
-        a region requested by name is searched alone."""
-        regions = list(REGIONS) if self.region == AUTO else [self.region]
+        a region requested by name is searched alone. ``region`` (with ``auto``) searches that region alone."""
+        regions = [region] if region else list(REGIONS) if self.region == AUTO else [self.region]
         tried = []
         for region in regions:
             model = self.models.get(region)
@@ -195,12 +199,11 @@ class Restorer:
             if blind:
                 raise ValueError(f"model {getattr(self.models[blind[0]], 'name', blind[0])} cannot follow given edges (use an EdgeConnect model)")
         timings: dict[str, float] = {}
-        with _timed(timings, "detect+landmarks"):
+        with timed(timings, "detect+landmarks"):
             faces = self.finder.find(rgb)
-        out = rgb.copy()
         reports: list[FaceReport] = []
-        jobs: list[_Job] = []
-        with _timed(timings, "align"):
+        jobs: list[FaceJob] = []
+        with timed(timings, "align"):
             for face in faces:
                 if user_mask is not None:
                     key = self.region if self.region != AUTO else next(iter(self.models))
@@ -210,26 +213,55 @@ class Restorer:
                         continue
                     jobs.append(job)
                     continue
-                located = self.locate(rgb, face)
-                if isinstance(located, FaceReport):
-                    reports.append(located)
-                    continue
-                region, decision, aligned, occ = located
-                jobs.append(_Job(face, region, decision, aligned, occ, occ.crop_hole(aligned.matrix, aligned.size), region))
+                planned = self.plan(rgb, face)
+                (reports if isinstance(planned, FaceReport) else jobs).append(planned)
+        out, painted, hole_img = self.paint(rgb, jobs, want_mask=want_mask, edges=edges, timings=timings)
+        reports += painted
+        reports.sort(key=lambda r: -(r.box[2] - r.box[0]) * (r.box[3] - r.box[1]))
+        return Result(out, reports, hole_img, self.finder.last_too_small, timings)
+
+    def plan(self, rgb: np.ndarray, face: Face, region: str | None = None) -> FaceJob | FaceReport:
+        """:meth:`locate` as a job for :meth:`paint` (the hole warped into the face's crop), or the report of a
+        face left untouched."""
+        located = self.locate(rgb, face, region)
+        if isinstance(located, FaceReport):
+            return located
+        region, decision, aligned, occ = located
+        return FaceJob(face, region, decision, aligned, occ, occ.crop_hole(aligned.matrix, aligned.size), region)
+
+    def paint(
+        self,
+        rgb: np.ndarray,
+        jobs: list[FaceJob],
+        *,
+        want_mask: bool = False,
+        edges: EdgeGuide | None = None,
+        timings: dict[str, float] | None = None,
+        adjust: Callable[[list[FaceJob], list[np.ndarray]], list[np.ndarray]] | None = None,
+    ) -> tuple[np.ndarray, list[FaceReport], np.ndarray | None]:
+        """Runs the models on ``jobs`` (batched per model) and pastes each result into a copy of ``rgb``, in the
+        job's hole only. Returns (restored photo, one report per job, union of the holes when ``want_mask``).
+        ``adjust(jobs, crops)`` may replace the generator's crops before they are pasted (the video path blends
+        them over time); ``timings`` gains ``infer`` and ``blend``."""
+        timings = {} if timings is None else timings
+        out = rgb.copy()
+        reports: list[FaceReport] = []
         hole_img = np.zeros(rgb.shape[:2], np.uint8) if want_mask else None
         if edges is not None:
             for j in jobs:
                 j.guide = guide_to_crop(edges, j.aligned.matrix, j.aligned.size)
-        for key in {j.model_key for j in jobs}:
+        for key in dict.fromkeys(j.model_key for j in jobs):
             batch = [j for j in jobs if j.model_key == key]
             model = self.models[key]
             crops, holes = [j.aligned.crop for j in batch], [j.hole for j in batch]
-            with _timed(timings, "infer"):
+            with timed(timings, "infer"):
                 if edges is None:
                     outputs = model.run(crops, holes)
                 else:
                     outputs = model.run(crops, holes, [j.guide for j in batch])
-            with _timed(timings, "blend"):
+            if adjust is not None:
+                outputs = adjust(batch, outputs)
+            with timed(timings, "blend"):
                 for j, crop_out in zip(batch, outputs):
                     occ = j.occluder
                     hole, alpha = hole_alpha(occ.mask, occ.margin)
@@ -244,16 +276,15 @@ class Restorer:
                         hole_img[y0:y1, x0:x1] |= hole
                     name = getattr(model, "name", key)
                     reports.append(FaceReport(j.face.box, j.face.score, j.region, j.decision, "restored", str(name)))
-        reports.sort(key=lambda r: -(r.box[2] - r.box[0]) * (r.box[3] - r.box[1]))
-        return Result(out, reports, hole_img, self.finder.last_too_small, timings)
+        return out, reports, hole_img
 
-    def _user_job(self, rgb: np.ndarray, face: Face, user_mask: np.ndarray, key: str) -> _Job | None:
+    def _user_job(self, rgb: np.ndarray, face: Face, user_mask: np.ndarray, key: str) -> FaceJob | None:
         model = self.models[key]
         aligned = align(rgb, face, model.size, None)
         occ = user_occluder(user_mask, aligned)
         if occ is None:
             return None
-        return _Job(face, key, "user mask", aligned, occ, occ.crop_hole(aligned.matrix, aligned.size), key)
+        return FaceJob(face, key, "user mask", aligned, occ, occ.crop_hole(aligned.matrix, aligned.size), key)
 
 
 def guide_to_crop(guide: EdgeGuide, matrix: np.ndarray, size: int) -> EdgeGuide:

@@ -46,19 +46,24 @@ def bench(
     scaling: bool = typer.Option(False, "--scaling", help="Also: 1 vs 8 faces, 0.3-24 MP photos, batch 1/4/8, memory of a 24 MP photo with 10 faces."),
     no_folder: bool = typer.Option(False, "--no-folder", help="Skip the folder run."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout instead of tables."),
+    video: bool = typer.Option(False, "--video", help="Time the video path instead: 720p clips made of the folder's first faces (or the astronaut) with 1 and 4 censored faces, file to file, per stage."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
 ) -> None:
     guarded(_bench, locals())
 
 
 def _bench(folder, model, region, device, threads, batch, n, repeats, checkpoint, scaling, no_folder, as_json,
-           debug) -> int:  # noqa: ANN001 - mirrors bench()
+           video, debug) -> int:  # noqa: ANN001 - mirrors bench()
     from unmask import bench as B
     from unmask.pipeline import Restorer
 
     threads = B.resolve_threads(threads)
     set_threads(threads)
     inpainter, ref = _load(model, region.value, device.value, threads)
+    if video:
+        from unmask.cli.video import bench_videos
+
+        return bench_videos(folder, inpainter, getattr(inpainter, "name", ref), region.value, threads, as_json)
     info = _model_info(inpainter, ref)
     report = B.BenchReport(model=info, threads=threads, device=device.value)
     with B.temp_dir() as tmp:

@@ -27,6 +27,8 @@ from unmask.cli._common import (
     set_threads,
 )
 
+from unmask.video.formats import is_video_name
+
 TABLE_WIDTH = 150  # the intervals need room; pipes and files get this width too
 
 
@@ -38,7 +40,7 @@ def register(app: typer.Typer) -> None:
 
 
 def evaluate(
-    data: Path = typer.Argument(..., help="Folder of clean face photos (the first --n, sorted by name), or a training set made by `unmask prepare` (its first --n faces; no mediapipe needed).", show_default=False),
+    data: Path = typer.Argument(..., help="Folder of clean face photos (the first --n, sorted by name), a training set made by `unmask prepare` (its first --n faces; no mediapipe needed), or a clean video (every frame censored; hole PSNR and flicker, steady vs frame by frame).", show_default=False),
     region: Region = typer.Option(..., "--region", "-r", help="Which region to hide and restore."),
     censor: Optional[Censor] = typer.Option(None, "--censor", help="Censor drawn on each face (default: bar for eyes, surgical for mouth)."),
     model: Optional[list[str]] = typer.Option(None, "--model", "-m", help="Model name or .onnx path; repeat for several. Default: the region's default model, if installed."),
@@ -73,6 +75,10 @@ def _eval(data, region, censor, model, baseline, n, seed, as_json, per_face, gri
                                 mosaic_means=mosaic_means, jpeg=jpeg_quality)
     except ValueError as e:
         fail(str(e))
+    if is_video_name(data) and data.is_file():  # a clean video: steady vs per-frame restoring, flicker
+        from unmask.cli.video import eval_video
+
+        return eval_video(data, region.value, settings.censor_kind, model, seed, as_json, device.value, threads)
     faces = _face_set(data) if is_face_set(data) else None
     photos = photos_or_fail(data, n) if faces is None else []
     baselines = [b.strip() for b in baseline.split(",") if b.strip()]

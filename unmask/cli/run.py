@@ -1,11 +1,11 @@
-"""``unmask [run] INPUT...``: restore censored faces in photos and folders (the default command)."""
+"""``unmask [run] INPUT...``: restore censored faces in photos, videos and folders (the default command)."""
 
 from __future__ import annotations
 
 import json
 import time
 from pathlib import Path
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 
@@ -19,15 +19,20 @@ from unmask.cli._common import (
     guarded,
     is_tty,
     output_lock,
+    printable,
     say,
     set_threads,
 )
 from unmask.cli._common import RegionOrAuto as Region
 from unmask.spec import AUTO, MAX_FACES, MIN_FACE
+from unmask.video.formats import CODECS, DEFAULT_CODEC, DEFAULT_CRF, MAX_CRF, WEBM_CODEC, is_video_name
+
+FRAME_LINE_S = 10.0
+"""Seconds between the progress lines of a video when stderr is not a terminal."""
 
 
 def register(app: typer.Typer) -> None:
-    app.command("run", help="Restore censored faces in photos and folders (default command: `unmask PHOTO...`).")(run)
+    app.command("run", help="Restore censored faces in photos, videos and folders (default command: `unmask PHOTO...`).")(run)
 
 
 def run(
@@ -47,7 +52,9 @@ def run(
     save_mask: bool = typer.Option(False, "--save-mask", help="Also write NAME.mask.png: the restored region."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Redo outputs that exist (default: skip them, so runs resume)."),
     recursive: bool = typer.Option(False, "--recursive", "-R", help="Search subfolders (symbolic links followed, loops detected)."),
-    fmt: Optional[str] = typer.Option(None, "--format", help="Output format (png, jpg, webp, tif); default: the input's."),
+    fmt: Optional[str] = typer.Option(None, "--format", help="Output format (png, jpg, webp, tif); default: the input's. Videos keep their container."),
+    codec: Optional[str] = typer.Option(None, "--codec", help=f"Video encoder: {', '.join(CODECS)} (default {DEFAULT_CODEC}; {WEBM_CODEC} for .webm). Audio is copied as it is."),
+    crf: int = typer.Option(DEFAULT_CRF, "--crf", min=0, max=MAX_CRF, help="Video quality: the encoder's constant rate factor (lower is better and larger)."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per input on stdout, then a summary object."),
     threads: int = typer.Option(0, "--threads", min=0, help="CPU threads for inference (0 = all cores)."),
     max_pixels: int = typer.Option(100_000_000, "--max-pixels", min=1, help="Refuse photos declaring more pixels (decompression bombs)."),
@@ -74,7 +81,7 @@ def _load_models(model: Optional[str], region: str, device: str, threads: int, d
 
 
 def _run(inputs, region, out_dir, model, device, mask, invert_mask, edges, mosaic_means, force, max_faces, min_face, compare, save_mask,
-         overwrite, recursive, fmt, as_json, threads, max_pixels, debug) -> int:  # noqa: ANN001 - mirrors run()
+         overwrite, recursive, fmt, codec, crf, as_json, threads, max_pixels, debug) -> int:  # noqa: ANN001 - mirrors run()
     from unmask.batch import BatchOptions, load_user_edges, load_user_mask, run_batch, summary
     from unmask.inputs import discover
     from unmask.io import ImageError
@@ -87,6 +94,7 @@ def _run(inputs, region, out_dir, model, device, mask, invert_mask, edges, mosai
         items = list(discover(inputs, out_dir, recursive=recursive, fmt=fmt))
     except ValueError as e:
         fail(str(e))
+    video = _video_settings(items, codec, crf)
     user_mask = None
     if mask is not None:
         try:
@@ -109,7 +117,7 @@ def _run(inputs, region, out_dir, model, device, mask, invert_mask, edges, mosai
     say(f"models {names} on {describe_providers(first.providers)}")
     options = BatchOptions(overwrite=overwrite, compare=compare, save_mask=save_mask, max_pixels=max_pixels,
                            user_mask=user_mask, user_mask_path=str(mask) if mask else None,
-                           user_edges=user_edges, user_edges_path=str(edges) if edges else None)
+                           user_edges=user_edges, user_edges_path=str(edges) if edges else None, video=video)
     records = []
     t0 = time.perf_counter()
     n_jobs = sum(1 for i in items if getattr(i, "failed", True))  # jobs and failed skips; notices are not counted
@@ -117,7 +125,7 @@ def _run(inputs, region, out_dir, model, device, mask, invert_mask, edges, mosai
             Restorer(models, region=region.value, max_faces=max_faces, min_face=min_face, keep_mosaic=mosaic_means, force=force) as restorer:
         progress = _Progress(n_jobs, as_json)
         with progress:
-            for rec in run_batch(items, restorer, options):
+            for rec in run_batch(items, restorer, options, on_frame=progress.frame):
                 records.append(rec)
                 progress.advance(rec)
                 if as_json:
@@ -133,8 +141,25 @@ def _run(inputs, region, out_dir, model, device, mask, invert_mask, edges, mosai
     return EXIT_FAILED if counts["failed"] else EXIT_OK
 
 
+def _video_settings(items: list, codec: Optional[str], crf: int):  # noqa: ANN202 - VideoSettings
+    """The settings of the videos among ``items``; a ``--codec`` one of their containers cannot hold is a usage
+    error, said before any model is loaded."""
+    from unmask.inputs import Job
+    from unmask.video.restore import VideoSettings
+    from unmask.video.stream import check_codec
+
+    for item in items:
+        if isinstance(item, Job) and is_video_name(item.source):
+            try:
+                check_codec(item.output.suffix, codec)
+            except ValueError as e:
+                fail(f"{item.source}: {e}")
+    return VideoSettings(codec=codec, crf=crf)
+
+
 class _Progress:
-    """A rich progress bar on a terminal (photos, faces, photos/s, ETA); plain lines otherwise."""
+    """A rich progress bar on a terminal (inputs, faces, inputs/s, ETA; and a video's frames, fps and ETA while
+    it runs); plain lines otherwise (a video's progress every :data:`FRAME_LINE_S` seconds)."""
 
     def __init__(self, total: int, quiet_lines: bool) -> None:
         self.total = total
@@ -144,6 +169,8 @@ class _Progress:
         self.tty = is_tty()
         self.quiet_lines = quiet_lines
         self._bar = None
+        self._video: tuple[str, Any, float] | None = None  # input, its frames task, start
+        self._said = 0.0
 
     def __enter__(self) -> "_Progress":
         if self.tty:
@@ -157,22 +184,46 @@ class _Progress:
 
             self._bar = Progress(
                 TextColumn("restoring"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[faces]} faces"),
-                TextColumn("{task.fields[rate]} photos/s"), TimeRemainingColumn(), console=err, transient=False,
+                TextColumn("{task.fields[rate]}"), TimeRemainingColumn(), console=err, transient=False,
             )  # fmt: skip
             self._bar.__enter__()
-            self._task = self._bar.add_task("restore", total=self.total, faces=0, rate="-")
+            self._task = self._bar.add_task("restoring", total=self.total, faces=0, rate="- photos/s")
         return self
 
     def __exit__(self, *exc: object) -> None:
         if self._bar is not None:
             self._bar.__exit__(*exc)
 
+    def frame(self, job, done: int, total: int) -> None:  # noqa: ANN001 - inputs.Job
+        """A video's progress: ``done`` frames of ``total`` (0: the file does not say)."""
+        now = time.perf_counter()
+        if self._video is None or self._video[0] != str(job.source):
+            task = None
+            if self._bar is not None:
+                task = self._bar.add_task(f"  {printable(job.source.name)}", total=total or None, faces="", rate="- fps")
+            self._video = (str(job.source), task, now)
+            self._said = now
+        _, task, start = self._video
+        fps = done / max(now - start, 1e-9)
+        if self._bar is not None:
+            self._bar.update(task, completed=done, rate=f"{fps:.1f} fps", faces=f"{done}/{total or '?'} frames")
+        elif not self.quiet_lines and now - self._said >= FRAME_LINE_S:
+            self._said = now
+            eta = f", about {(total - done) / fps:.0f} s left" if total and fps > 0 else ""
+            say(f"  {job.source}: {done}/{total or '?'} frames, {fps:.1f} fps{eta}")
+
+    def _end_video(self) -> None:
+        if self._video is not None and self._bar is not None and self._video[1] is not None:
+            self._bar.remove_task(self._video[1])
+        self._video = None
+
     def advance(self, rec) -> None:  # noqa: ANN001 - batch.Record
         if rec.status == "notice":
             say(f"note: {rec.input}: {rec.error}")
             return
+        self._end_video()
         self.done += 1
-        self.faces += sum(f["status"] == "restored" for f in rec.faces)
+        self.faces += sum(f["status"] == "restored" for f in rec.faces) + (rec.video or {}).get("faces", 0)
         rate = self.done / max(time.perf_counter() - self.t0, 1e-9)
         if self._bar is not None or self.quiet_lines:  # failures and warnings: one line each
             if rec.status == "failed":
@@ -180,9 +231,11 @@ class _Progress:
             for w in rec.warnings:
                 say(f"warning: {rec.input}: {w}")
         if self._bar is not None:
-            self._bar.update(self._task, advance=1, faces=self.faces, rate=f"{rate:.2f}")
+            self._bar.update(self._task, advance=1, faces=self.faces, rate=f"{rate:.2f} photos/s")
         elif not self.quiet_lines:
-            what = {"restored": f"restored {sum(f['status'] == 'restored' for f in rec.faces)} face(s) -> {rec.output}",
+            restored = (f"restored {rec.video['frames_restored']} of {rec.video['frames']} frames ({rec.video['fps']} fps)"
+                        if rec.video else f"restored {sum(f['status'] == 'restored' for f in rec.faces)} face(s)")
+            what = {"restored": f"{restored} -> {rec.output}",
                     "no-face": f"no face ({rec.error})", "exists": "skipped: output exists",
                     "skipped": f"skipped: {rec.error}", "failed": f"failed: {rec.error}"}[rec.status]
             warned = "".join(f"; warning: {w}" for w in rec.warnings)  # on the input's own line

@@ -170,6 +170,12 @@ class FaceFinder:
                     out.append(t)
         return out
 
+    def landmarks(self, rgb: np.ndarray, box: tuple[float, float, float, float] | np.ndarray) -> np.ndarray | None:
+        """The 478 landmarks (image px) of the face in detection box ``box`` (x0, y0, x1, y1), FaceMesh alone, or
+        None when it finds no face there: how a video follows a face between detections."""
+        with native_stderr_silenced():
+            return self._landmarks(rgb, np.asarray(box, np.float64))
+
     def close(self) -> None:
         for d in self._detectors:
             d.close()

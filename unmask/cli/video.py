@@ -1,0 +1,144 @@
+"""The video parts of ``unmask eval CLIP`` and ``unmask bench --video``: thin, they call :mod:`unmask.video` and
+render what it returns."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Optional
+
+from unmask.cli._common import EXIT_OK, err, fail, is_tty, out, photos_or_fail, safe, say
+
+
+class _Frames:
+    """A transient frames bar on a terminal (frames, fps, ETA); nothing elsewhere."""
+
+    def __init__(self, label: str, total: int) -> None:
+        self.label, self.total, self._bar, self._task = label, total, None, None
+
+    def __enter__(self) -> "_Frames":
+        if is_tty():
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self._bar = Progress(TextColumn(self.label), BarColumn(), MofNCompleteColumn(), TextColumn("frames"),
+                                 TimeRemainingColumn(), console=err, transient=True)  # fmt: skip
+            self._bar.__enter__()
+            self._task = self._bar.add_task(self.label, total=self.total or None)
+        return self
+
+    def update(self, done: int, total: int | None = None) -> None:
+        if self._bar is not None:
+            self._bar.update(self._task, completed=done, total=total or self.total or None)
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.__exit__(*exc)
+
+
+def eval_video(clip: Path, region: str, kind: str, models: Optional[list[str]], seed: int, as_json: bool,
+               device: str, threads: int) -> int:  # fmt: skip
+    """``unmask eval CLIP``: each face of the clean video censored on every frame, restored steadily and frame by
+    frame; hole PSNR against Telea and the flicker ratio of each."""
+    from rich.table import Table
+
+    from unmask.cli.eval import wide_console
+    from unmask.cli.run import _load_models
+    from unmask.pipeline import Restorer
+    from unmask.video.flicker import TARGET_RATIO, censored_frames, evaluate_frames
+    from unmask.video.stream import VideoError, VideoReader
+
+    if models and len(models) > 1:
+        fail("a video is evaluated with one model (give one --model)")
+    loaded = _load_models(models[0] if models else None, region, device, threads)
+    try:
+        with VideoReader(clip) as r:
+            total = r.info.frames
+    except VideoError as e:
+        fail(f"{clip}: {e}", 1)
+    with Restorer(loaded, region) as restorer, _Frames("evaluating", total) as bar:
+        try:
+            report = evaluate_frames(censored_frames(clip, restorer.finder, kind, seed), restorer, on_frame=bar.update)
+        except VideoError as e:
+            fail(f"{clip}: {e}", 1)
+    data = report.to_dict()
+    data["clip"], data["region"], data["censor"], data["model"] = str(clip), region, kind, ",".join(m.name for m in loaded.values())
+    if as_json:
+        print(json.dumps(data), flush=True)
+        return EXIT_OK
+    t = Table(title=f"{safe(clip.name)}: {report.frames} frames, {report.censored} with a {kind} censor; flicker of the "
+                    f"original in the holes {report.clean.mean:.2f} grey levels per frame")  # fmt: skip
+    for c in ("method", "hole PSNR dB (mean)", "worst frame", "flicker", "flicker ratio", "frames restored"):
+        t.add_column(c, justify="left" if c == "method" else "right")
+    for row in data["rows"]:
+        t.add_row(row["method"], f"{row['psnr_mean']:.2f}", f"{row['psnr_min']:.2f}", f"{row['flicker']:.2f}",
+                  f"{row['flicker_ratio']:.2f}", str(row["frames_restored"]))  # fmt: skip
+    wide_console(out).print(t)
+    verdict = "meets" if report.steady_ratio <= TARGET_RATIO else "misses"
+    say(f"steady: hole PSNR above Telea's on {report.above()} of {report.censored} censored frames; flicker ratio "
+        f"{report.steady_ratio:.2f} ({verdict} the target <= {TARGET_RATIO}), per-frame baseline {report.naive_ratio:.2f}", out)
+    return EXIT_OK
+
+
+def bench_videos(folder: Optional[Path], inpainter: Any, name: str, region: str, threads: int, as_json: bool) -> int:
+    """``unmask bench --video``: 720p clips with 1 and 4 censored faces restored file to file, per stage."""
+    from rich.table import Table
+
+    from unmask import bench as B
+    from unmask.cli.eval import wide_console
+    from unmask.pipeline import Restorer
+    from unmask.spec import KIND_REGION
+    from unmask.video import bench as VB
+    from unmask.video.restore import STAGES
+
+    kind = next(k for k, r in KIND_REGION.items() if r == region)
+    report = VB.VideoBenchReport([], threads, name)
+    with Restorer({region: inpainter}, region) as restorer, B.temp_dir() as tmp:
+        stills = _stills(folder, restorer.finder, report.notes)
+        with _Frames("restoring", int(VB.SECONDS * VB.FPS)) as bar:
+            report.clips = VB.bench_video(restorer, stills, tmp, censor=kind, on_frame=bar.update)
+    if as_json:
+        print(json.dumps(report.to_dict()), flush=True)
+        return EXIT_OK
+    con = wide_console(out)
+    load = "" if report.load is None else f"; load average {report.load[0]:.1f} at the start"
+    say(f"model {name}, {threads} threads{load}", con)
+    t = Table(title=f"video, file to file ({VB.SIZE[0]}x{VB.SIZE[1]}, {VB.SECONDS:g} s at {VB.FPS} fps, {kind} "
+                    "censors): ms per frame")  # fmt: skip
+    for c in ("faces", "fps", *STAGES, "CPU ms (all threads)", "peak MiB"):
+        t.add_column(c, justify="right")
+    for c in report.clips:
+        t.add_row(str(c.faces), f"{c.fps:.2f}", *(f"{c.ms_per_frame(s):.1f}" for s in STAGES),
+                  f"{c.cpu_ms_per_frame:.0f}", f"{c.rss_peak / B.MIB:.0f}")  # fmt: skip
+    con.print(t)
+    for tg in report.targets():
+        res = "pass" if tg.passed else "miss"
+        say(f"target {tg.name}: {tg.limit}, measured {tg.measured}: {res} ({tg.note})", con)
+    for note in report.notes:
+        say(f"note: {note}", con)
+    return EXIT_OK
+
+
+def _stills(folder: Optional[Path], finder: Any, notes: list) -> list:
+    """(photo, landmarks) of the first photos of ``folder`` holding a face (up to 4), else the astronaut."""
+    from unmask.io import ImageError, read_image
+
+    if folder is None:
+        from skimage import data
+
+        notes.append("no folder given: clips made of scikit-image's astronaut portrait")
+        rgb = data.astronaut()
+        return [(rgb, finder.find(rgb)[0].landmarks)]
+    stills = []
+    for p in photos_or_fail(folder, 50):
+        try:
+            rgb = read_image(p).rgb
+        except ImageError:
+            continue
+        faces = finder.find(rgb)
+        if faces:
+            stills.append((rgb, faces[0].landmarks))
+        if len(stills) == 4:
+            break
+    if not stills:
+        fail(f"{folder}: no photo with a face found")
+    return stills

@@ -1,0 +1,222 @@
+"""Following faces from frame to frame: identity by overlap, landmarks smoothed over time.
+
+Full detection (:meth:`FaceFinder.find`: FaceDetection, tiles on large frames, then FaceMesh) runs every
+``detect_every`` frames, and on any frame where a face was lost; in between, each face is followed by FaceMesh
+alone on a box placed from its previous landmarks (:meth:`FaceFinder.landmarks`), a few times cheaper. A
+detection joins the track whose box it overlaps most (intersection over union at least :data:`MATCH_IOU`);
+the rest start new tracks. A face FaceMesh cannot find again is kept, unchanged, for up to :data:`KEEP_MISSES`
+frames (``stale``) and then dropped.
+
+Landmarks and detector keypoints are smoothed with a One-Euro filter (Casiez, Roussel and Vogel, CHI 2012): a
+low-pass filter whose cutoff rises with the speed of the face, so a still face does not jitter and a moving one
+does not lag. The speed is one number per face (the median speed of its landmarks, in face sizes per second),
+so the whole shape is smoothed alike and keeps its form; it is the speed of the face as a whole (shift, zoom and
+turn, :func:`rigid_speed`), so the landmarks' own jitter does not open the filter. Time comes from the frames'
+timestamps: a variable frame rate is smoothed by real time.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from unmask.face.align import fit_similarity
+from unmask.face.types import box_iou as iou
+from unmask.face.detect import FaceFinder
+from unmask.face.types import Face
+
+DETECT_EVERY = 5
+"""Frames between full detections (FaceMesh alone follows the faces in between); 1 detects on every frame."""
+
+MATCH_IOU = 0.3
+"""A detection continues a track when their boxes overlap at least this much."""
+
+SAME_IOU = 0.6
+"""Two tracks whose boxes overlap this much follow the same face: the younger one is dropped."""
+
+KEEP_MISSES = 3
+"""Frames a face FaceMesh loses is kept (stale) before its track ends."""
+
+MIN_CUTOFF = 1.0
+"""One-Euro cutoff (Hz) of a still face."""
+
+BETA = 15.0
+"""One-Euro: how fast the cutoff rises with speed (Hz per face size per second): a face crossing its own size in a
+second is followed with about 1% of its size of lag."""
+
+D_CUTOFF = 1.0
+"""One-Euro: cutoff (Hz) of the speed estimate."""
+
+
+def _alpha(dt: float, cutoff: float) -> float:
+    tau = 1.0 / (2.0 * math.pi * cutoff)
+    return 1.0 / (1.0 + tau / dt)
+
+
+class OneEuro:
+    """One-Euro filter of an array of points (Nx2): ``f(x, t, scale)`` returns the smoothed points at time ``t``
+    (seconds); ``scale`` (pixels) makes the speed, and so :data:`BETA`, independent of the face's size."""
+
+    def __init__(self, min_cutoff: float = MIN_CUTOFF, beta: float = BETA, d_cutoff: float = D_CUTOFF) -> None:
+        self.min_cutoff, self.beta, self.d_cutoff = min_cutoff, beta, d_cutoff
+        self.x: np.ndarray | None = None
+        self.dx: np.ndarray | None = None
+        self.t = 0.0
+
+    def __call__(self, x: np.ndarray, t: float, scale: float) -> np.ndarray:
+        x = np.asarray(x, np.float64)
+        if self.x is None or self.x.shape != x.shape:
+            self.x, self.dx, self.t = x.copy(), np.zeros_like(x), t
+            return x.copy()
+        dt = t - self.t
+        if dt <= 1e-6:  # a repeated timestamp: nothing to learn about speed
+            return self.x.copy()
+        a_d = _alpha(dt, self.d_cutoff)
+        self.dx = a_d * (x - self.x) / dt + (1.0 - a_d) * self.dx
+        speed = rigid_speed(self.x, self.dx) / max(scale, 1e-6)
+        a = _alpha(dt, self.min_cutoff + self.beta * speed)
+        self.x = a * x + (1.0 - a) * self.x
+        self.t = t
+        return self.x.copy()
+
+
+def rigid_speed(points: np.ndarray, velocity: np.ndarray) -> float:
+    """How fast a shape moves as a whole (pixels per second): the speed of its centre plus that of its edge under
+    the best linear fit of the velocities about the centre (zoom, rotation). Independent noise of the points
+    averages out of both, so a still face jittering reads as still."""
+    pts = np.asarray(points, np.float64).reshape(-1, 2)
+    vel = np.asarray(velocity, np.float64).reshape(-1, 2)
+    centred = pts - pts.mean(0)
+    shift = vel.mean(0)
+    radius = float(np.sqrt((centred**2).sum(1).mean()))
+    if len(pts) < 3 or radius <= 0:
+        return float(np.linalg.norm(shift))
+    fit, *_ = np.linalg.lstsq(centred, vel - shift, rcond=None)
+    return float(np.linalg.norm(shift) + np.linalg.norm(fit, 2) * radius)
+
+
+def _bbox(points: np.ndarray) -> np.ndarray:
+    return np.array([points[:, 0].min(), points[:, 1].min(), points[:, 0].max(), points[:, 1].max()], np.float64)
+
+
+@dataclass
+class Track:
+    """One face followed over frames. ``face``: its smoothed landmarks, keypoints and box at the last frame it was
+    seen; ``stale``: frames since then (0: seen in the current frame); ``age``: frames since it started."""
+
+    id: int
+    face: Face
+    stale: int = 0
+    age: int = 0
+    _raw: np.ndarray = field(default=None, repr=False)  # type: ignore[assignment] - last unsmoothed landmarks
+    _box_offset: np.ndarray = field(default=None, repr=False)  # type: ignore[assignment] - detection box vs landmarks
+    _anchor: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False)  # landmarks, keypoints at detection
+    _points: OneEuro = field(default_factory=OneEuro, repr=False)
+    _keys: OneEuro = field(default_factory=OneEuro, repr=False)
+
+    def box_from(self, landmarks: np.ndarray) -> np.ndarray:
+        """A detection-like box for ``landmarks`` (the offset between the two learnt at the last detection)."""
+        bb = _bbox(landmarks)
+        side = max(bb[2] - bb[0], bb[3] - bb[1], 1.0)
+        return bb + self._box_offset * side
+
+    def observe(self, face: Face, t: float, smooth: bool, detected: bool) -> None:
+        """Takes this frame's ``face`` (raw landmarks; from a detection when ``detected``), smoothed when ``smooth``."""
+        raw = face.landmarks.astype(np.float64)
+        if detected or self._box_offset is None:
+            bb = _bbox(raw)
+            side = max(bb[2] - bb[0], bb[3] - bb[1], 1.0)
+            self._box_offset = (np.asarray(face.box, np.float64) - bb) / side
+            if face.keypoints is not None:
+                self._anchor = (raw, np.asarray(face.keypoints, np.float64))
+        keypoints = face.keypoints
+        if not detected and self._anchor is not None:  # the detector's keypoints, moved with the face
+            m = fit_similarity(self._anchor[0], raw)
+            keypoints = self._anchor[1] @ m[:, :2].T + m[:, 2]
+        scale = max(face.size, 1.0)
+        lm = self._points(raw, t, scale) if smooth else raw
+        kp = None
+        if keypoints is not None:
+            kp = self._keys(np.asarray(keypoints, np.float64), t, scale) if smooth else np.asarray(keypoints, np.float64)
+        box = tuple(float(v) for v in self.box_from(lm))
+        self.face = Face(box=box, landmarks=lm.astype(np.float32), keypoints=None if kp is None else kp.astype(np.float32),
+                         score=face.score)  # fmt: skip
+        self._raw = raw
+        self.stale = 0
+
+
+class Tracker:
+    """Faces of consecutive frames with stable identities (see the module docstring). ``step(rgb, t)`` returns
+    the tracks seen in this frame, largest face first, and with ``keep_stale`` also those lost for at most
+    :data:`KEEP_MISSES` frames. ``smooth=False`` gives every frame's raw landmarks (identities still tracked)."""
+
+    def __init__(self, finder: FaceFinder, detect_every: int = DETECT_EVERY, smooth: bool = True,
+                 max_faces: int | None = None) -> None:  # fmt: skip
+        self.finder = finder
+        self.detect_every = max(1, int(detect_every))
+        self.smooth = smooth
+        self.max_faces = max_faces or getattr(finder, "max_faces", 20)
+        self.tracks: list[Track] = []
+        self.frame = 0
+        self._next_id = 0
+        self._lost = False
+        self.detections = 0
+
+    def step(self, rgb: np.ndarray, t: float) -> list[Track]:
+        detect = self.frame % self.detect_every == 0 or self._lost or not self.tracks
+        self.frame += 1
+        seen: set[int] = set()
+        if detect:
+            self.detections += 1
+            faces = self.finder.find(rgb)
+            for track, face in self._match(faces):
+                if track is None:
+                    track = Track(self._next_id, face)
+                    self._next_id += 1
+                    self.tracks.append(track)
+                track.observe(face, t, self.smooth, detected=True)
+                seen.add(track.id)
+        min_face = getattr(self.finder, "min_face", 0)
+        for track in self.tracks:
+            if track.id in seen:
+                continue
+            lm = self.finder.landmarks(rgb, track.box_from(track._raw))
+            if lm is not None:
+                box = track.box_from(lm)
+                if max(box[2] - box[0], box[3] - box[1]) >= min_face:
+                    track.observe(Face(tuple(float(v) for v in box), lm, None, track.face.score), t, self.smooth, False)
+                    seen.add(track.id)
+                    continue
+            track.stale += 1
+        self._lost = any(tr.stale for tr in self.tracks)
+        self.tracks = [tr for tr in self.tracks if tr.stale <= KEEP_MISSES]
+        self._drop_duplicates()
+        for tr in self.tracks:
+            tr.age += 1
+        self.tracks.sort(key=lambda tr: -tr.face.width * tr.face.height)
+        return [tr for tr in self.tracks if tr.stale == 0][: self.max_faces]
+
+    def _match(self, faces: list[Face]) -> list[tuple[Track | None, Face]]:
+        """Each face with the track it continues (None: a new face), greedily by overlap."""
+        pairs = sorted(((iou(tr.face.box, f.box), i, j) for i, tr in enumerate(self.tracks) for j, f in enumerate(faces)),
+                       reverse=True)  # fmt: skip
+        taken_t, taken_f, out = set(), set(), []
+        for overlap, i, j in pairs:
+            if overlap < MATCH_IOU:
+                break
+            if i in taken_t or j in taken_f:
+                continue
+            taken_t.add(i)
+            taken_f.add(j)
+            out.append((self.tracks[i], faces[j]))
+        out += [(None, f) for j, f in enumerate(faces) if j not in taken_f]
+        return out
+
+    def _drop_duplicates(self) -> None:
+        kept: list[Track] = []
+        for tr in sorted(self.tracks, key=lambda tr: (tr.stale, -tr.age)):
+            if all(iou(tr.face.box, k.face.box) < SAME_IOU for k in kept):
+                kept.append(tr)
+        self.tracks = kept
