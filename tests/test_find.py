@@ -132,3 +132,85 @@ def test_no_censor_on_bare_validation_faces(val_faces, finder) -> None:  # noqa:
             checked += 1
             found += _find(clean, face, "eyes") is not None
     assert checked >= 8 and found == 0
+
+
+def _stripes(rgb: np.ndarray, truth: np.ndarray, base, ink, period: int, dots: bool = False) -> np.ndarray:  # noqa: ANN001
+    """``rgb`` with the pixels of ``truth`` painted ``base`` with a print of ``ink``: diagonal stripes, or dots."""
+    gy, gx = np.mgrid[0 : rgb.shape[0], 0 : rgb.shape[1]]
+    if dots:
+        on = np.hypot(np.mod(gx, period) - period / 2, np.mod(gy, period) - period / 2) < period * 0.3
+    else:
+        on = np.mod(gx + gy, period) < period * 0.4
+    out = rgb.copy()
+    cover = truth > 0
+    out[cover] = np.where(on[cover][:, None], np.asarray(ink, np.uint8), np.asarray(base, np.uint8))
+    return out
+
+
+@pytest.mark.parametrize("base, ink, dots", [((205, 160, 140), (150, 60, 70), False), ((230, 200, 190), (60, 90, 160), True)])
+def test_printed_masks_in_skin_tones_are_found(astronaut, astronaut_face, base, ink, dots: bool) -> None:  # noqa: ANN001
+    """A print is told from a bare face by its repeat, not its colours: these are near the skin's and spread
+    widely (the plain-cover rules refuse them)."""
+    _, truth = draw_censor(astronaut, astronaut_face.landmarks, "surgical")
+    d = eye_frame(astronaut_face.landmarks)[3]
+    censored = jpeg(_stripes(astronaut, truth, base, ink, max(4, int(0.2 * d)), dots), 90)
+    occ = _find(censored, astronaut_face, "mouth")
+    assert occ is not None and occ.kind == "surgical"
+    assert _iou(occ, truth) >= 0.8, _iou(occ, truth)
+
+
+def test_repetition_tells_a_print_from_a_face(astronaut, astronaut_face) -> None:  # noqa: ANN001
+    from unmask.masks.find_mask import PRINT_REPEAT, repetition
+
+    _, truth = draw_censor(astronaut, astronaut_face.landmarks, "surgical")
+    d = eye_frame(astronaut_face.landmarks)[3]
+    printed = _stripes(astronaut, truth, (205, 160, 140), (150, 60, 70), int(0.2 * d))
+    assert repetition(printed, truth > 0, d) >= PRINT_REPEAT
+    assert repetition(astronaut, truth > 0, d) < PRINT_REPEAT  # the bare lower face under the same outline
+
+
+def test_a_bar_merged_with_black_hair_at_a_tilt(astronaut, astronaut_face) -> None:  # noqa: ANN001
+    """A black bar, turned 8 degrees, running into a black area (hair, a dark background) as high as the face
+    at one end: too wide a bridge for an opening; found by its crisp rows at its own tilt."""
+    censored, truth = _bar(astronaut, astronaut_face.landmarks, (0, 0, 0), angle=8)
+    c, _, _, d = eye_frame(astronaut_face.landmarks)
+    ys, xs = np.nonzero(truth)
+    hair = censored.copy()
+    hair[int(c[1] - 1.2 * d) : int(c[1] + 1.2 * d), : xs.min() + int(0.1 * d)] = 0  # black from the bar's end outwards
+    occ = _find(jpeg(hair, 90), astronaut_face, "eyes")
+    assert occ is not None and occ.kind == "bar"
+    hole = occ.in_photo(truth.shape, occ.hole()) > 0
+    assert hole[truth > 0].mean() >= 0.97
+    face_side = np.zeros_like(truth)
+    face_side[:, xs.min() + int(0.15 * d) :] = 255
+    assert hole[(truth == 0) & (face_side > 0)].sum() <= 0.1 * np.count_nonzero(truth), "little beyond the bar on the face"
+
+
+def test_a_bar_beside_a_misplaced_eye_line(astronaut, astronaut_face) -> None:  # noqa: ANN001
+    """Landmarks can put the eye line off the bar (an open mouth, a hand on the face): a flat bar of a colour no
+    skin has, a little above the line, is still found, as a clean rectangle (not below: there a mask's top
+    lies, see the next test)."""
+    pts = astronaut_face.landmarks.copy()
+    c, u, n, d = eye_frame(pts)  # n: towards the chin
+    moved = pts - n * 0.3 * d  # a bar drawn 0.3 inter-ocular distances above the line the landmarks give
+    censored, truth = _bar(astronaut, moved, (20, 200, 40), half_h=0.2)
+    occ = _find(jpeg(censored, 90), astronaut_face, "eyes")
+    assert occ is not None and occ.kind == "bar"
+    assert _iou(occ, truth) >= 0.8, _iou(occ, truth)
+
+
+def test_a_colour_running_down_past_the_eye_window_is_no_bar(astronaut, astronaut_face) -> None:  # noqa: ANN001
+    """The top of a mask, seen through an eye line that drifting lower-face landmarks put on it, fills the eye
+    window down to its bottom: not a bar (auto then goes on to find the mask). Nor is a flat pleat of a mask
+    just below the eye line."""
+    c, u, n, d = eye_frame(astronaut_face.landmarks)
+    gy, gx = np.mgrid[0 : astronaut.shape[0], 0 : astronaut.shape[1]]
+    below = (gx - c[0]) * n[0] + (gy - c[1]) * n[1]  # towards the chin
+    across = np.abs((gx - c[0]) * u[0] + (gy - c[1]) * u[1])
+    flat = astronaut.copy()
+    flat[(below > -0.12 * d) & (across < 1.4 * d)] = (140, 190, 220)
+    assert _find(jpeg(flat, 90), astronaut_face, "eyes") is None
+    pleat = astronaut.copy()
+    pleat[(below > 0.2 * d) & (across < 1.4 * d)] = (140, 190, 220)
+    pleat[(below > 0.2 * d) & (below < 0.45 * d) & (across < 1.4 * d)] = (150, 205, 235)  # one pleat, a bar's shape
+    assert _find(jpeg(pleat, 90), astronaut_face, "eyes") is None

@@ -19,15 +19,31 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import cv2
 import numpy as np
 
-from unmask.masks.find import Occluder, Search, component_at, disc, downscaled, fill_holes, margin_px, upscaled
+from unmask.masks.find import (
+    Occluder,
+    Search,
+    component_at,
+    disc,
+    downscaled,
+    fill_holes,
+    margin_px,
+    upscaled,
+)
 
 CORE_SHARE = 0.7  # share of core pixels within tolerance of the median for a bar
 CORE_COVER = 0.85  # share of the core (the eye line) the found bar covers, at least
 MODE_SHARE = 0.9  # the same for the commonest flat colour near the eye line (when the core missed the bar)
 MODE_BAND = 0.25  # inter-ocular distances around the core searched for that colour
+SHIFT_STEP, SHIFT_MAX, SHIFT_TURN = 0.1, 0.5, 8.0  # core moved across the eye line (IOD) and turned (degrees)
+SHIFT_TOL = 24.0  # a moved core's colour tolerance at most (flat: JPEG noise, not skin's texture)
+SHIFT_RECT_FILL = 0.85
+SKIN_RB = 12.0
+BELOW, BELOW_SHARE = 0.1, 0.5  # see _runs_below  # red above blue by this much: a skin or hair tone
 FLAT_GRAD = 6.0  # grey levels: a gradient below this is flat
 TOL_MIN, TOL_MAX = 14.0, 40.0  # colour distance tolerance (RGB, grey levels)
 OPEN = (0.035, 0.07, 0.12)  # opening radii tried, inter-ocular distances
@@ -37,6 +53,7 @@ BAND_HALF_LEN = 0.5  # inter-ocular distances along the eye line where a merged 
 BAND_MAX_HALF_H = 0.5  # and how far across it they are looked for
 BAND_FILL = 0.8  # share of such a row the candidates fill for it to be the bar's
 BAND_EDGE = 35.0  # colour change across a merged bar's top and bottom edges, at least
+BAND_TILT = 14.0  # degrees either side of the eye line where a merged bar's rows are looked for
 BAND_MIN_H = 0.25  # a merged bar is at least this high (inter-ocular distances; a squint or a dark eye line is thinner)
 EDGE = 2  # px: how far the bar's edge transition (anti-aliasing, JPEG) is looked for
 CONTRAST = 40.0  # the bar and the colour beyond differ at least this much for a transition to be told
@@ -54,13 +71,21 @@ def find_bar(s: Search) -> Occluder | None:
     w = downscaled(s)
     f = w.rgb.astype(np.float32)
     found = _colour(f, w.core > 0)
+    if found is not None and _skin_hue(found[0]) and found[1] > SHIFT_TOL:
+        found = None  # a skin-toned eye line that is not flat: skin, not a bar of that colour
     if found is None and s.clipped:
         # the core missed the bar (landmarks of a face cut by the photo's border drift): the colour that most of
-        # the flat pixels along the eye line share, if a bar-like area of it lies there. Only there: on a whole
-        # face that colour is skin.
+        # the flat pixels along the eye line share, if a bar-like area of it lies there and it is not a skin
+        # tone. Only there: on a whole face that colour is skin.
         found = _colour(f, _mode_area(f, w), share=MODE_SHARE)
-    if found is None:
-        return None
+        if found is not None and _skin_hue(found[0]):
+            found = None
+    moved = found is None
+    if moved:
+        shifted = _shifted_core(f, w)  # the landmarks put the eye line beside the bar (an open mouth, a hand)
+        if shifted is None:
+            return None
+        w, found = shifted
     med, tol = found
     dist = np.linalg.norm(f - med, axis=2)
     cand = np.where((dist <= tol) & (w.window > 0), 255, 0).astype(np.uint8)
@@ -74,6 +99,10 @@ def find_bar(s: Search) -> Occluder | None:
             return None
     if not s.clipped and (bar[w.core > 0] > 0).mean() < CORE_COVER:
         return None  # a bar hides the whole eye line; dark eyes or a shadow beside a bright nose bridge do not
+    if moved and not _rectangle(bar):
+        return None
+    if _runs_below(bar, w):
+        return None  # the top of a mask seen by an eye line the drifting lower-face landmarks put too low
     if float(med.max() - med.min()) >= CHROMA:  # JPEG smears colour (not brightness) over a pixel or two
         bar = _transition(bar, f, med, w.window)
     return Occluder("bar", s.box, upscaled(bar, w), margin_px(s.iod), s.iod)
@@ -88,6 +117,56 @@ def _colour(f: np.ndarray, area: np.ndarray, share: float = CORE_SHARE) -> tuple
     dist = np.linalg.norm(f[area] - med, axis=1)
     tol = float(np.clip(3.0 * np.percentile(dist, 75) + 6.0, TOL_MIN, TOL_MAX))
     return (med, tol) if (dist <= tol).mean() >= share else None
+
+
+def _shifted_core(f: np.ndarray, w: Search) -> tuple[Search, tuple[np.ndarray, float]] | None:
+    """``w`` with its core moved up from the eye line (up to :data:`SHIFT_MAX` inter-ocular distances, slightly
+    turned) onto a flat area of a colour no skin has (black, grey, white, a vivid colour: not hair's or skin's
+    browns), and that colour; None when there is none. A bar found from such a core must be a clean rectangle
+    (:func:`_rectangle`): this is a second guess, made only when the eye line the landmarks give is not covered."""
+    ys, xs = np.nonzero(w.core)
+    centre = (float(xs.mean()), float(ys.mean()))
+    steps = np.arange(SHIFT_STEP, SHIFT_MAX + 1e-6, SHIFT_STEP)
+    for offset in steps:  # upwards only: below the eye line lies a mask's top, pleats of a flat colour
+        for turn in (0.0, -SHIFT_TURN, SHIFT_TURN):
+            m = cv2.getRotationMatrix2D(centre, turn, 1.0)
+            m[:, 2] += offset * w.iod * np.array([w.up[0], w.up[1]])
+            core = cv2.warpAffine(w.core, m, w.core.shape[::-1], flags=cv2.INTER_NEAREST)
+            core &= np.where(w.window > 0, 255, 0).astype(np.uint8)
+            if np.count_nonzero(core) < 0.8 * np.count_nonzero(w.core):
+                continue
+            found = _colour(f, core > 0, share=MODE_SHARE)
+            if found is None or found[1] > SHIFT_TOL or _skin_hue(found[0]):
+                continue
+            return replace(w, core=core), found
+    return None
+
+
+def _runs_below(bar: np.ndarray, w: Search) -> bool:
+    """Whether ``bar`` fills the window's lowest rows (within :data:`BELOW` inter-ocular distances of its bottom
+    edge) over most of its own length: the colour goes on below the window, as a mask's does, and a bar's
+    does not (a bar is at most about 0.6 inter-ocular distances high, centred on the eye line)."""
+    ys, xs = np.nonzero(w.core)
+    gy, gx = np.mgrid[0 : bar.shape[0], 0 : bar.shape[1]]
+    v = (gx - xs.mean()) * w.up[0] + (gy - ys.mean()) * w.up[1]
+    u = (gx - xs.mean()) * w.up[1] - (gy - ys.mean()) * w.up[0]
+    inside = bar > 0
+    along = (u >= u[inside].min()) & (u <= u[inside].max())
+    low = (w.window > 0) & along & (v <= v[w.window > 0].min() + BELOW * w.iod)
+    return bool(low.any()) and float(inside[low].mean()) >= BELOW_SHARE
+
+
+def _skin_hue(colour: np.ndarray) -> bool:
+    """Whether ``colour`` (RGB) could be skin or hair: red above green above blue, clearly, and not vivid."""
+    r, g, b = (float(c) for c in colour)
+    return r > g > b and r - b > SKIN_RB and r - b < CHROMA * 2
+
+
+def _rectangle(bar: np.ndarray) -> bool:
+    """Whether ``bar`` fills its smallest enclosing rectangle almost entirely (a drawn bar, square or slightly
+    rounded corners)."""
+    rect = cv2.minAreaRect(cv2.findNonZero(bar))
+    return np.count_nonzero(bar) / max(rect[1][0] * rect[1][1], 1.0) >= SHIFT_RECT_FILL
 
 
 def _mode_area(f: np.ndarray, w: Search) -> np.ndarray:
@@ -156,17 +235,28 @@ def _transition(bar: np.ndarray, f: np.ndarray, colour: np.ndarray, window: np.n
 
 def _band(cand: np.ndarray, w: Search) -> np.ndarray | None:
     """A bar that merges with same-coloured surroundings (black hair, a black background) too widely for an
-    opening to cut: the rows across the eye line (in the face's frame) that the candidates fill along the core,
-    and the candidates in those rows connected to the core. None when no such band of a bar's height exists."""
+    opening to cut: the rows across the bar (at the tilt, within :data:`BAND_TILT` of the eye line, where its
+    rows are crispest) that the candidates fill along the core, and the candidates in those rows connected to
+    the core. None when no such band of a bar's height exists."""
     ys, xs = np.nonzero(w.core)
     c = np.array([xs.mean(), ys.mean()])
     gy, gx = np.mgrid[0 : cand.shape[0], 0 : cand.shape[1]]
-    v = np.rint((gx - c[0]) * w.up[0] + (gy - c[1]) * w.up[1]).astype(int)  # towards the forehead
-    u = (gx - c[0]) * w.up[1] - (gy - c[1]) * w.up[0]  # along the eye line
-    central = (np.abs(u) <= BAND_HALF_LEN * w.iod) & (w.window > 0)
     lim = int(BAND_MAX_HALF_H * w.iod)
     rows = np.arange(-lim, lim + 1)
-    fill = np.array([(cand[central & (v == r)] > 0).mean() if (central & (v == r)).any() else 0.0 for r in rows])
+    best = None
+    for tilt in sorted(np.arange(-BAND_TILT, BAND_TILT + 1, 2.0), key=abs):
+        t = np.deg2rad(tilt)
+        up = np.array([w.up[0] * np.cos(t) - w.up[1] * np.sin(t), w.up[0] * np.sin(t) + w.up[1] * np.cos(t)])
+        v = np.rint((gx - c[0]) * up[0] + (gy - c[1]) * up[1]).astype(int)  # towards the forehead
+        u = (gx - c[0]) * up[1] - (gy - c[1]) * up[0]  # along the bar
+        central = (np.abs(u) <= BAND_HALF_LEN * w.iod) & (w.window > 0) & (np.abs(v) <= lim)
+        n = np.bincount(v[central] + lim, minlength=len(rows))
+        filled = np.bincount(v[central] + lim, weights=cand[central] > 0, minlength=len(rows))
+        fill = np.where(n > 0, filled / np.maximum(n, 1), 0.0)
+        blurred = int(((fill > 0.15) & (fill < BAND_FILL)).sum())  # rows the bar's edges cross at a wrong tilt
+        if best is None or blurred < best[0]:
+            best = (blurred, v, central, fill)
+    _, v, central, fill = best
     ok = fill >= BAND_FILL
     if not ok[lim]:
         return None
