@@ -238,11 +238,13 @@ class Restorer:
         edges: EdgeGuide | None = None,
         timings: dict[str, float] | None = None,
         adjust: Callable[[list[FaceJob], list[np.ndarray]], list[np.ndarray]] | None = None,
+        reuse: Callable[[FaceJob], np.ndarray | None] | None = None,
     ) -> tuple[np.ndarray, list[FaceReport], np.ndarray | None]:
         """Runs the models on ``jobs`` (batched per model) and pastes each result into a copy of ``rgb``, in the
         job's hole only. Returns (restored photo, one report per job, union of the holes when ``want_mask``).
-        ``adjust(jobs, crops)`` may replace the generator's crops before they are pasted (the video path blends
-        them over time); ``timings`` gains ``infer`` and ``blend``."""
+        ``reuse(job)`` may give a job's crop instead of the model (the video path, for a face that did not change
+        since the last frame); ``adjust(jobs, crops)`` may replace the crops before they are pasted (it blends them
+        over time); ``timings`` gains ``infer`` and ``blend``."""
         timings = {} if timings is None else timings
         out = rgb.copy()
         reports: list[FaceReport] = []
@@ -253,12 +255,18 @@ class Restorer:
         for key in dict.fromkeys(j.model_key for j in jobs):
             batch = [j for j in jobs if j.model_key == key]
             model = self.models[key]
-            crops, holes = [j.aligned.crop for j in batch], [j.hole for j in batch]
+            given = [None if reuse is None else reuse(j) for j in batch]
+            todo = [j for j, g in zip(batch, given) if g is None]
+            crops, holes = [j.aligned.crop for j in todo], [j.hole for j in todo]
             with timed(timings, "infer"):
-                if edges is None:
-                    outputs = model.run(crops, holes)
+                if not todo:
+                    ran = []
+                elif edges is None:
+                    ran = model.run(crops, holes)
                 else:
-                    outputs = model.run(crops, holes, [j.guide for j in batch])
+                    ran = model.run(crops, holes, [j.guide for j in todo])
+            fresh = iter(ran)
+            outputs = [g if g is not None else next(fresh) for g in given]
             if adjust is not None:
                 outputs = adjust(batch, outputs)
             with timed(timings, "blend"):

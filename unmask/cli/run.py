@@ -94,7 +94,7 @@ def _run(inputs, region, out_dir, model, device, mask, invert_mask, edges, mosai
         items = list(discover(inputs, out_dir, recursive=recursive, fmt=fmt))
     except ValueError as e:
         fail(str(e))
-    video = _video_settings(items, codec, crf)
+    video = _video_settings(items, codec, crf, max_pixels)
     user_mask = None
     if mask is not None:
         try:
@@ -141,7 +141,7 @@ def _run(inputs, region, out_dir, model, device, mask, invert_mask, edges, mosai
     return EXIT_FAILED if counts["failed"] else EXIT_OK
 
 
-def _video_settings(items: list, codec: Optional[str], crf: int):  # noqa: ANN202 - VideoSettings
+def _video_settings(items: list, codec: Optional[str], crf: int, max_pixels: int):  # noqa: ANN202 - VideoSettings
     """The settings of the videos among ``items``; a ``--codec`` one of their containers cannot hold is a usage
     error, said before any model is loaded."""
     from unmask.inputs import Job
@@ -154,7 +154,7 @@ def _video_settings(items: list, codec: Optional[str], crf: int):  # noqa: ANN20
                 check_codec(item.output.suffix, codec)
             except ValueError as e:
                 fail(f"{item.source}: {e}")
-    return VideoSettings(codec=codec, crf=crf)
+    return VideoSettings(codec=codec, crf=crf, max_pixels=max_pixels)
 
 
 class _Progress:

@@ -104,11 +104,11 @@ def bench_videos(folder: Optional[Path], inpainter: Any, name: str, region: str,
     say(f"model {name}, {threads} threads{load}", con)
     t = Table(title=f"video, file to file ({VB.SIZE[0]}x{VB.SIZE[1]}, {VB.SECONDS:g} s at {VB.FPS} fps, {kind} "
                     "censors): ms per frame")  # fmt: skip
-    for c in ("faces", "fps", *STAGES, "CPU ms (all threads)", "peak MiB"):
+    for c in ("faces", "fps", *STAGES, "CPU ms (all threads)", "MiB after 1 s", "MiB at the end", "peak MiB"):
         t.add_column(c, justify="right")
     for c in report.clips:
         t.add_row(str(c.faces), f"{c.fps:.2f}", *(f"{c.ms_per_frame(s):.1f}" for s in STAGES),
-                  f"{c.cpu_ms_per_frame:.0f}", f"{c.rss_peak / B.MIB:.0f}")  # fmt: skip
+                  f"{c.cpu_ms_per_frame:.0f}", *(f"{v / B.MIB:.0f}" for v in (c.rss_second, c.rss_end, c.rss_peak)))  # fmt: skip
     con.print(t)
     for tg in report.targets():
         res = "pass" if tg.passed else "miss"

@@ -5,7 +5,8 @@ the faces move, each censored on every frame, a sine tone; encoded as H.264 at C
 then restored file to file by :func:`unmask.video.restore.restore_video` exactly as ``unmask clip.mp4`` does.
 Reported per clip: frames per second of the whole run and seconds per frame in decode, detect (faces and
 landmarks, tracking), censor (alignment and the censor finders), generator, paste, encode and finish, and the
-process's resident memory (peak, sampled every 20 ms, and at the start) and its CPU time per frame (all threads),
+process's resident memory (peak, sampled every 20 ms; at the start, after the first second of frames and after
+the last, which shows whether it grows with the video's length) and its CPU time per frame (all threads),
 which other work on the machine does not inflate as it does the wall time.
 """
 
@@ -17,7 +18,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from unmask.bench import MIB, RssSampler, Target, load_average
+from unmask.bench import MIB, RssSampler, Target, current_rss, load_average
 from unmask.pipeline import Restorer
 from unmask.video.restore import STAGES, VideoSettings, restore_video
 from unmask.video.synth import Actor, clip_frames, write_clip
@@ -46,6 +47,8 @@ class VideoBench:
     rss_peak: int
     restored: int = 0
     cpu_seconds: float = 0.0
+    rss_second: int = 0  # after the first second of frames
+    rss_end: int = 0  # after the last frame
 
     @property
     def fps(self) -> float:
@@ -131,8 +134,17 @@ def bench_video(restorer: Restorer, stills: Sequence[tuple[np.ndarray, np.ndarra
     for k in counts:
         clip = make_bench_clip(folder / f"clip-{k}.mp4", stills, k, censor, size, seconds)
         cpu = cpu_seconds()
+        marks: dict[str, int] = {}
+
+        def frame(done: int, total: int) -> None:
+            if done == FPS:
+                marks["second"] = current_rss()
+            marks["end"] = current_rss()
+            if on_frame is not None:
+                on_frame(done, total)
+
         with RssSampler() as rss:
-            stats = restore_video(clip, folder / "out" / clip.name, restorer, settings, on_frame=on_frame)
+            stats = restore_video(clip, folder / "out" / clip.name, restorer, settings, on_frame=frame)
         out.append(VideoBench(k, stats.frames, size, stats.seconds, dict(stats.timings), rss.start, rss.peak,
-                              stats.frames_restored, cpu_seconds() - cpu))  # fmt: skip
+                              stats.frames_restored, cpu_seconds() - cpu, marks.get("second", 0), marks.get("end", 0)))  # fmt: skip
     return out

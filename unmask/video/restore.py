@@ -10,7 +10,9 @@ generator and pastes the hole), adding what a sequence needs so the restored fac
   pixel on the censor's edge does not switch between known and invented from frame to frame (only this frame's
   censor is pasted);
 * the generator's crop is blended with the previous frame's (:data:`BLEND`, less as the face itself changes:
-  :data:`BLEND_CHANGE`); the crops are aligned faces, so this averages the same face point over time;
+  :data:`BLEND_CHANGE`); the crops are aligned faces, so this averages the same face point over time; a face that
+  did not change at all gets the previous crop again without a generator run, every other frame at most
+  (:data:`REUSE_CHANGE`);
 * ``auto`` keeps a face's region until another region's censor is found on :data:`SWITCH_FRAMES` frames in a row;
 * a censor the finder misses on a frame is carried along with the face for up to :data:`HOLD_FRAMES` frames, but
   only while the pixels under it still match the censor last found (:data:`HOLD_DIFF`): a censor that really went
@@ -34,7 +36,7 @@ import cv2
 import numpy as np
 
 from unmask.face.align import align_checked
-from unmask.io import Provenance, temp_path
+from unmask.io import DEFAULT_MAX_PIXELS, Provenance, temp_path
 from unmask.masks.find import Occluder, disc
 from unmask.pipeline import FaceJob, FaceReport, Restorer, timed
 from unmask.video.formats import DEFAULT_CRF, VIDEO_EXTENSIONS
@@ -47,6 +49,14 @@ BLEND = 0.5
 BLEND_CHANGE = 12.0
 """Mean change (grey levels) of a face's known crop pixels since the previous frame at which that frame's crop no
 longer counts (the face turned, spoke, the light changed): the weight falls linearly from :data:`BLEND` to 0."""
+
+REUSE_CHANGE = 3.0
+"""A face whose known crop pixels changed by less than this (mean, grey levels) since the previous frame gets that
+frame's generator crop again instead of a new run (aligned crops: it moves with the face); at most every other
+frame (:data:`REUSE_RUN`), so a slow change is still followed."""
+
+REUSE_RUN = 1
+"""Frames in a row that may reuse a generator crop."""
 
 SWITCH_FRAMES = 3
 """Frames in a row on which ``auto`` must find another region's censor (or none) before a face's region changes."""
@@ -69,13 +79,15 @@ adds the provenance tag and renames the output into place)."""
 class VideoSettings:
     """``codec``: a key of :data:`unmask.video.stream.CODECS` (None: H.264, VP9 for WebM); ``crf``: the encoder's
     constant rate factor; ``steady``: tracking, smoothing and blending (False: every frame on its own);
-    ``detect_every``: frames between full face detections; ``threads``: encoder threads (0: FFmpeg's choice)."""
+    ``detect_every``: frames between full face detections; ``threads``: encoder threads (0: FFmpeg's choice);
+    ``max_pixels``: larger frames are refused (as photos are, :data:`unmask.io.DEFAULT_MAX_PIXELS`)."""
 
     codec: str | None = None
     crf: int = DEFAULT_CRF
     steady: bool = True
     detect_every: int = DETECT_EVERY
     threads: int = 0
+    max_pixels: int = DEFAULT_MAX_PIXELS
 
 
 @dataclass
@@ -105,6 +117,7 @@ class _FaceState:
     crop_hole: np.ndarray | None = None  # last frame's own hole in the crop
     crop_in: np.ndarray | None = None  # last frame's crop (float32)
     crop_out: np.ndarray | None = None  # last frame's blended generator crop (float32)
+    reused: int = 0  # frames in a row that reused it
     model_key: str = ""
 
 
@@ -143,7 +156,8 @@ class VideoRestorer:
         self.states = {k: v for k, v in self.states.items() if k in live}
         sub: dict[str, float] = {}
         out, painted, hole = r.paint(rgb, jobs, want_mask=self.want_mask, timings=sub,
-                                     adjust=lambda batch, crops: self._blend(owners, batch, crops))  # fmt: skip
+                                     adjust=lambda batch, crops: self._blend(owners, batch, crops),
+                                     reuse=lambda job: self._reuse(owners[id(job)], job))  # fmt: skip
         self._add(sub)
         return FrameResult(out, reports + painted, hole, len(tracks))
 
@@ -230,6 +244,20 @@ class VideoRestorer:
         why = f"{prev.decision.split(';')[0]}; not found in this frame: carried from the previous one"
         return FaceJob(face, prev.region, why, aligned, moved, moved.crop_hole(aligned.matrix, aligned.size), prev.model_key)
 
+    def _reuse(self, st: _FaceState, job: FaceJob) -> np.ndarray | None:
+        """The face's previous generator crop when the face did not change since (see :data:`REUSE_CHANGE`)."""
+        prev = st.crop_out
+        if prev is None or st.crop_in is None or prev.shape[:2] != job.hole.shape or st.reused >= REUSE_RUN:
+            st.reused = 0
+            return None
+        known = job.hole == 0
+        now = job.aligned.crop.astype(np.float32)
+        if not known.any() or float(np.abs(now[known] - st.crop_in[known]).mean()) >= REUSE_CHANGE:
+            st.reused = 0
+            return None
+        st.reused += 1
+        return np.clip(prev + 0.5, 0, 255).astype(np.uint8)
+
     def _blend(self, owners: dict[int, _FaceState], jobs: list[FaceJob], crops: list[np.ndarray]) -> list[np.ndarray]:
         """The generator's crops blended with each face's previous ones (crop space: the faces are aligned)."""
         out = []
@@ -315,6 +343,9 @@ def restore_video(source: str | os.PathLike[str], output: str | os.PathLike[str]
         if info.provenance is not None:
             stats.skipped = info.provenance
             return stats
+        if info.width * info.height > settings.max_pixels:
+            raise VideoError(f"frames of {info.width}x{info.height} exceed the limit of {settings.max_pixels / 1e6:.1f} "
+                             "megapixels (raise --max-pixels to allow them)")  # fmt: skip
         if info.dropped:
             stats.warnings.append(f"{', '.join(sorted(set(info.dropped)))} stream(s) not copied (video and audio only)")
         vr = VideoRestorer(restorer, settings)
