@@ -18,8 +18,8 @@ import pytest
 
 av = pytest.importorskip("av")
 
-from unmask.video.formats import VIDEO_EXTENSIONS  # noqa: E402
-from unmask.video.synth import Actor, clip_frames, write_clip  # noqa: E402
+from unmask.video.formats import VIDEO_EXTENSIONS
+from unmask.video.synth import Actor, clip_frames, write_clip
 
 REPO = Path(__file__).resolve().parents[1]
 PHOTOS = ("182654.jpg", "182707.jpg")  # a face the bar, mosaic and mask finders all find; a second face
@@ -28,7 +28,7 @@ FPS = 25
 
 
 @pytest.fixture(scope="module")
-def stills(val_dir: Path, finder) -> list[tuple[np.ndarray, np.ndarray]]:  # noqa: ANN001
+def stills(val_dir: Path, finder) -> list[tuple[np.ndarray, np.ndarray]]:
     """(photo, landmarks) of the two validation faces the clips are made of."""
     from unmask.io import read_image
 
@@ -44,7 +44,7 @@ def stills(val_dir: Path, finder) -> list[tuple[np.ndarray, np.ndarray]]:  # noq
     return out
 
 
-def actors(stills, censor: str = "bar", until: float = 1.0, second: bool = True) -> list[Actor]:  # noqa: ANN001
+def actors(stills, censor: str = "bar", until: float = 1.0, second: bool = True) -> list[Actor]:
     (p1, l1), (p2, l2) = stills
     cast = [Actor(p1, l1, 0.8, (0.38, 0.5), censor=censor, until=until)]
     if second:
@@ -52,7 +52,7 @@ def actors(stills, censor: str = "bar", until: float = 1.0, second: bool = True)
     return cast
 
 
-def make(path: Path, stills, seconds: float = 1.0, size: tuple[int, int] = SIZE, **kw) -> Path:  # noqa: ANN001
+def make(path: Path, stills, seconds: float = 1.0, size: tuple[int, int] = SIZE, **kw) -> Path:
     rotation, vfr = kw.pop("rotation", 0), kw.pop("vfr", False)
     write_clip(path, clip_frames(actors(stills, **kw), size, seconds, FPS, vfr=vfr), FPS, rotation=rotation)
     return path
@@ -92,7 +92,7 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
 
 @pytest.mark.parametrize("ext,rotation,vfr", [(".mp4", 0, False), (".mov", 90, False), (".mkv", 0, True),
                                               (".webm", 0, False), (".avi", 0, False)])  # fmt: skip
-def test_a_video_keeps_its_stream_properties_and_audio(cli, stills, tmp_path: Path, ext: str, rotation: int,  # noqa: ANN001
+def test_a_video_keeps_its_stream_properties_and_audio(cli, stills, tmp_path: Path, ext: str, rotation: int,
                                                        vfr: bool) -> None:  # fmt: skip
     src = make(tmp_path / f"clip{ext}", stills, rotation=rotation, vfr=vfr)
     res = cli(src, "-o", tmp_path / "out", "--json")
@@ -135,11 +135,11 @@ def test_pixels_left_alone_keep_their_colour() -> None:
     img = cv2.resize(rng.integers(0, 256, (12, 16, 3)).astype(np.uint8), (320, 240), interpolation=cv2.INTER_CUBIC)
     ours = to_rgb(av.VideoFrame.from_ndarray(cv2.cvtColor(img, cv2.COLOR_RGB2YUV_I420), format=PIXEL_FORMAT))
     theirs = av.VideoFrame.from_ndarray(img, format="rgb24").reformat(format=PIXEL_FORMAT).to_ndarray(format="rgb24")
-    bias = lambda out: float(np.abs((out.astype(np.float64) - img).mean(axis=(0, 1))).max())  # noqa: E731
-    assert bias(ours) < 0.2 < 0.8 < bias(theirs)
+    bias = lambda out: float(np.abs((out.astype(np.float64) - img).mean(axis=(0, 1))).max())
+    assert bias(ours) < 0.2 and bias(theirs) > 0.8
 
 
-def test_faces_of_a_turned_video_are_found_upright(stills, tmp_path: Path, tiny_models, finder) -> None:  # noqa: ANN001
+def test_faces_of_a_turned_video_are_found_upright(stills, tmp_path: Path, tiny_models, finder) -> None:
     """The frames of a clip stored turned by 90 degrees (display matrix) are restored: the face is found only
     because they are turned upright first."""
     from unmask.pipeline import Restorer
@@ -154,7 +154,7 @@ def test_faces_of_a_turned_video_are_found_upright(stills, tmp_path: Path, tiny_
     assert stats.frames == 25 and stats.frames_restored >= 24
 
 
-def test_codec_and_crf(cli, stills, tmp_path: Path) -> None:  # noqa: ANN001
+def test_codec_and_crf(cli, stills, tmp_path: Path) -> None:
     src = make(tmp_path / "clip.mp4", stills, second=False)
     sizes = {}
     for crf in (12, 40):
@@ -176,7 +176,7 @@ def test_codec_and_crf(cli, stills, tmp_path: Path) -> None:  # noqa: ANN001
 
 
 @pytest.mark.parametrize("censor", ["bar", "pixelate", "surgical"])
-def test_steady_video_beats_telea_every_frame_and_does_not_flicker(stills, finder, censor: str,  # noqa: ANN001
+def test_steady_video_beats_telea_every_frame_and_does_not_flicker(stills, finder, censor: str,
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
     """The shipped default model through the video path: hole PSNR above Telea (given the true censor) on every
     censored frame, flicker ratio at most 1.5 and below the per-frame baseline's."""
@@ -197,7 +197,7 @@ def test_steady_video_beats_telea_every_frame_and_does_not_flicker(stills, finde
     assert rep.steady_ratio < rep.naive_ratio, (rep.steady_ratio, rep.naive_ratio)
 
 
-def test_frames_and_faces_without_a_censor_are_left_as_they_are(stills, tiny_models, finder) -> None:  # noqa: ANN001
+def test_frames_and_faces_without_a_censor_are_left_as_they_are(stills, tiny_models, finder) -> None:
     """The first face's bar ends halfway; a second, bare face enters then. Once the bar is gone no pixel of any
     frame changes (the censor carried over a missed frame must not be painted on a bare face), and the bare face
     is never touched while the bar is there."""
@@ -230,7 +230,7 @@ class _Scripted:
         self.face = Face((10.0, 10.0, 50.0, 50.0), np.zeros((478, 2), np.float32))
         self.asked: list[str | None] = []
 
-    def plan(self, rgb, face, region=None):  # noqa: ANN001, ANN201
+    def plan(self, rgb, face, region=None):
         from unmask.masks.find import Occluder
         from unmask.pipeline import FaceJob, FaceReport
 
@@ -284,7 +284,7 @@ def test_one_euro_steadies_a_still_face_and_follows_a_moving_one() -> None:
 # ------------------------------------------------------------------------------------------------- safety
 
 
-def test_a_folder_of_videos_and_photos_resumes(cli, stills, tmp_path: Path, censored_astronaut) -> None:  # noqa: ANN001
+def test_a_folder_of_videos_and_photos_resumes(cli, stills, tmp_path: Path, censored_astronaut) -> None:
     from conftest import json_lines, save_image
 
     folder = tmp_path / "in"
@@ -318,7 +318,7 @@ with Restorer(load_models(None, "eyes", "cpu", 1), "eyes") as r:
 """
 
 
-def test_a_killed_or_interrupted_run_leaves_no_output_and_the_next_run_cleans_up(cli, stills, tmp_path: Path,  # noqa: ANN001
+def test_a_killed_or_interrupted_run_leaves_no_output_and_the_next_run_cleans_up(cli, stills, tmp_path: Path,
                                                                                  subprocess_env: dict, tiny_models, finder) -> None:  # fmt: skip
     from unmask.pipeline import Restorer
     from unmask.video.restore import restore_video
@@ -349,7 +349,7 @@ def test_a_killed_or_interrupted_run_leaves_no_output_and_the_next_run_cleans_up
     assert [p.name for p in out.iterdir()] == ["clip.mp4"]
 
 
-def test_an_error_midway_fails_the_video_in_one_line_and_writes_nothing(cli, stills, tmp_path: Path,  # noqa: ANN001
+def test_an_error_midway_fails_the_video_in_one_line_and_writes_nothing(cli, stills, tmp_path: Path,
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
     from unmask.video import restore
 
@@ -357,7 +357,7 @@ def test_an_error_midway_fails_the_video_in_one_line_and_writes_nothing(cli, sti
     calls = {"n": 0}
     step = restore.VideoRestorer.step
 
-    def failing(self, rgb, t):  # noqa: ANN001, ANN202
+    def failing(self, rgb, t):
         calls["n"] += 1
         if calls["n"] == 8:
             raise RuntimeError("boom at frame 8")
@@ -371,7 +371,7 @@ def test_an_error_midway_fails_the_video_in_one_line_and_writes_nothing(cli, sti
     assert list(out.iterdir()) == []
 
 
-def test_broken_videos_fail_in_one_line(cli, stills, tmp_path: Path) -> None:  # noqa: ANN001
+def test_broken_videos_fail_in_one_line(cli, stills, tmp_path: Path) -> None:
     folder = tmp_path / "in"
     folder.mkdir()
     good = make(tmp_path / "good.mp4", stills, seconds=0.4, second=False)

@@ -183,11 +183,11 @@ class _Progress:
             )
 
             self._bar = Progress(
-                TextColumn("restoring"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[faces]} faces"),
+                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[what]}"),
                 TextColumn("{task.fields[rate]}"), TimeRemainingColumn(), console=err, transient=False,
             )  # fmt: skip
             self._bar.__enter__()
-            self._task = self._bar.add_task("restoring", total=self.total, faces=0, rate="- photos/s")
+            self._task = self._bar.add_task("restoring", total=self.total, what="0 faces", rate="- photos/s")
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -200,13 +200,13 @@ class _Progress:
         if self._video is None or self._video[0] != str(job.source):
             task = None
             if self._bar is not None:
-                task = self._bar.add_task(f"  {printable(job.source.name)}", total=total or None, faces="", rate="- fps")
+                task = self._bar.add_task(f"  {printable(job.source.name)}", total=total or None, what="frames", rate="- fps")
             self._video = (str(job.source), task, now)
             self._said = now
         _, task, start = self._video
         fps = done / max(now - start, 1e-9)
         if self._bar is not None:
-            self._bar.update(task, completed=done, rate=f"{fps:.1f} fps", faces=f"{done}/{total or '?'} frames")
+            self._bar.update(task, completed=done, rate=f"{fps:.1f} fps")
         elif not self.quiet_lines and now - self._said >= FRAME_LINE_S:
             self._said = now
             eta = f", about {(total - done) / fps:.0f} s left" if total and fps > 0 else ""
@@ -231,7 +231,7 @@ class _Progress:
             for w in rec.warnings:
                 say(f"warning: {rec.input}: {w}")
         if self._bar is not None:
-            self._bar.update(self._task, advance=1, faces=self.faces, rate=f"{rate:.2f} photos/s")
+            self._bar.update(self._task, advance=1, what=f"{self.faces} faces", rate=f"{rate:.2f} photos/s")
         elif not self.quiet_lines:
             restored = (f"restored {rec.video['frames_restored']} of {rec.video['frames']} frames ({rec.video['fps']} fps)"
                         if rec.video else f"restored {sum(f['status'] == 'restored' for f in rec.faces)} face(s)")

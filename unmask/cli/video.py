@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from unmask.cli._common import EXIT_OK, err, fail, is_tty, out, photos_or_fail, safe, say
 
@@ -16,7 +16,7 @@ class _Frames:
     def __init__(self, label: str, total: int) -> None:
         self.label, self.total, self._bar, self._task = label, total, None, None
 
-    def __enter__(self) -> "_Frames":
+    def __enter__(self) -> _Frames:
         if is_tty():
             from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -35,7 +35,7 @@ class _Frames:
             self._bar.__exit__(*exc)
 
 
-def eval_video(clip: Path, region: str, kind: str, models: Optional[list[str]], seed: int, as_json: bool,
+def eval_video(clip: Path, region: str, kind: str, models: list[str] | None, seed: int, as_json: bool,
                device: str, threads: int) -> int:  # fmt: skip
     """``unmask eval CLIP``: each face of the clean video censored on every frame, restored steadily and frame by
     frame; hole PSNR against Telea and the flicker ratio of each."""
@@ -79,7 +79,7 @@ def eval_video(clip: Path, region: str, kind: str, models: Optional[list[str]], 
     return EXIT_OK
 
 
-def bench_videos(folder: Optional[Path], inpainter: Any, name: str, region: str, threads: int, as_json: bool) -> int:
+def bench_videos(folder: Path | None, inpainter: Any, name: str, region: str, threads: int, as_json: bool) -> int:
     """``unmask bench --video``: 720p clips with 1 and 4 censored faces restored file to file, per stage."""
     from rich.table import Table
 
@@ -118,7 +118,7 @@ def bench_videos(folder: Optional[Path], inpainter: Any, name: str, region: str,
     return EXIT_OK
 
 
-def _stills(folder: Optional[Path], finder: Any, notes: list) -> list:
+def _stills(folder: Path | None, finder: Any, notes: list) -> list:
     """(photo, landmarks) of the first photos of ``folder`` holding a face (up to 4), else the astronaut."""
     from unmask.io import ImageError, read_image
 

@@ -28,9 +28,9 @@ from __future__ import annotations
 import contextlib
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import cv2
 import numpy as np
@@ -178,7 +178,7 @@ class VideoRestorer:
             self.timings[dst] = self.timings.get(dst, 0.0) + sub.get(src, 0.0)
 
     # -- a face's decision over time -------------------------------------------------------------------------------
-    def _plan(self, rgb: np.ndarray, face, st: _FaceState) -> FaceJob | FaceReport:  # noqa: ANN001 - Face
+    def _plan(self, rgb: np.ndarray, face, st: _FaceState) -> FaceJob | FaceReport:
         r = self.restorer
         planned = r.plan(rgb, face)
         if r.region == "auto":
@@ -209,7 +209,7 @@ class VideoRestorer:
         st.job, st.patch = planned, rgb[y0:y1, x0:x1].copy()
         return planned
 
-    def _carry(self, rgb: np.ndarray, face, st: _FaceState) -> FaceJob | None:  # noqa: ANN001 - Face
+    def _carry(self, rgb: np.ndarray, face, st: _FaceState) -> FaceJob | None:
         """Last frame's censor moved with the face into this frame, if the pixels under it still match it."""
         prev = st.job
         assert prev is not None and st.patch is not None
@@ -329,9 +329,9 @@ def restore_video(source: str | os.PathLike[str], output: str | os.PathLike[str]
     restored it is copied with the provenance tag (``tag(stats)``, default: from the stats) into ``output``
     atomically, else nothing is written. Any failure or interruption leaves no ``output`` and no temporary file
     (a killed process's are removed by the next run: :func:`unmask.io.remove_stale_temps`). ``on_frame(done,
-    total)`` is called after each frame (``total``: the count the file declares, 0 when unknown). Raises
-    :class:`unmask.video.stream.VideoError` for a file that cannot be read or written, ``ValueError`` for a
-    codec that the output's container cannot hold."""
+    total)`` is called after each frame (``total``: the count the file declares or its duration implies, 0 when
+    unknown). Raises :class:`unmask.video.stream.VideoError` for a file that cannot be read or written,
+    ``ValueError`` for a codec that the output's container cannot hold."""
     settings = settings or VideoSettings()
     output = Path(output)
     codec = check_codec(output.suffix, settings.codec)
@@ -370,7 +370,7 @@ def restore_video(source: str | os.PathLike[str], output: str | os.PathLike[str]
                     with timed(stats.timings, "encode"):
                         writer.write(res.rgb, item.pts)
                     if on_frame is not None:
-                        on_frame(stats.frames, info.frames)
+                        on_frame(stats.frames, info.expected_frames)
             stats.timings.update(vr.timings)
             if stats.frames_restored:
                 provenance = tag(stats) if tag is not None else Provenance(

@@ -16,10 +16,11 @@ from __future__ import annotations
 import itertools
 import os
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import cv2
 import numpy as np
@@ -76,6 +77,13 @@ class VideoInfo:
     dropped: list[str] = field(default_factory=list)
     provenance: dict[str, Any] | None = None
     colour: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def expected_frames(self) -> int:
+        """The declared frame count, else one estimated from the duration (0 when neither is known): for progress."""
+        if self.frames:
+            return self.frames
+        return int(round(self.duration * float(self.fps))) if self.duration else 0
 
 
 def load_av() -> Any:
@@ -203,7 +211,7 @@ class VideoReader:
         except Exception as e:  # noqa: BLE001 - damage in the middle of the file
             raise _error(e) from None
 
-    def __iter__(self) -> Iterator["Frame | Any"]:
+    def __iter__(self) -> Iterator[Frame | Any]:
         packet_type = av_packet_type()
         turns = _quarter_turns(self.info.rotation)
         tb, step = float(self.info.time_base), 1.0 / float(self.info.fps)
@@ -232,7 +240,7 @@ class VideoReader:
     def close(self) -> None:
         self.container.close()
 
-    def __enter__(self) -> "VideoReader":
+    def __enter__(self) -> VideoReader:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -365,7 +373,7 @@ class VideoWriter:
             raise _write_error(e) from None
         self.container.close()
 
-    def __enter__(self) -> "VideoWriter":
+    def __enter__(self) -> VideoWriter:
         return self
 
     def __exit__(self, exc_type: object, *exc: object) -> None:
@@ -393,15 +401,14 @@ def finish(encoded: str | os.PathLike[str], output: str | os.PathLike[str], fmt:
     """Copies ``encoded`` (written by :class:`VideoWriter`) into ``output`` packet by packet with the provenance tag
     in the container's metadata, atomically (:func:`unmask.io.atomic_path`): ``output`` is complete or untouched."""
     av = load_av()
-    with atomic_path(output) as tmp:
-        with av.open(str(encoded), "r") as src, av.open(str(tmp), "w", format=fmt) as dst:
-            streams = {s: dst.add_stream_from_template(s) for s in src.streams}
-            dst.metadata.update({**{k: v for k, v in dict(src.metadata or {}).items() if k not in _DROP_META}, TAG_KEY: tag_text(tag)})
-            for packet in src.demux():
-                if packet.dts is None and packet.size == 0:
-                    continue
-                packet.stream = streams[packet.stream]
-                dst.mux(packet)
+    with atomic_path(output) as tmp, av.open(str(encoded), "r") as src, av.open(str(tmp), "w", format=fmt) as dst:
+        streams = {s: dst.add_stream_from_template(s) for s in src.streams}
+        dst.metadata.update({**{k: v for k, v in dict(src.metadata or {}).items() if k not in _DROP_META}, TAG_KEY: tag_text(tag)})
+        for packet in src.demux():
+            if packet.dts is None and packet.size == 0:
+                continue
+            packet.stream = streams[packet.stream]
+            dst.mux(packet)
 
 
 def read_video_provenance(path: str | os.PathLike[str]) -> dict[str, Any] | None:

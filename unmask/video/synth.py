@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from fractions import Fraction
-from typing import Iterator, Sequence
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -196,7 +196,7 @@ def write_clip(path: str | os.PathLike[str], frames: Iterator[np.ndarray | Synth
     return count
 
 
-def _tone(stream, out, start: int, end: int) -> int:  # noqa: ANN001 - av stream and container
+def _tone(stream, out, start: int, end: int) -> int:
     av = load_av()
     chunk = 1024 if stream.codec_context.name != "libopus" else 960
     while start + chunk <= end:

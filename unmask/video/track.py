@@ -119,7 +119,7 @@ class Track:
     _points: OneEuro = field(default_factory=OneEuro, repr=False)
 
     @classmethod
-    def start(cls, id: int, face: Face) -> "Track":
+    def start(cls, id: int, face: Face) -> Track:
         """A track for a newly detected ``face`` (its detection box and the landmarks found in it); the offset
         between the two is learnt once, so every later FaceMesh box frames the face the same way."""
         track = cls(id, face, age=-1)
