@@ -407,3 +407,30 @@ def _audio_only(path: Path) -> Path:
 
 def test_every_container_is_known() -> None:
     assert {".mp4", ".mov", ".mkv", ".webm", ".avi"} <= set(VIDEO_EXTENSIONS)
+
+
+def test_eval_of_a_clean_video_reports_flicker_for_each_method(cli, stills, tmp_path: Path) -> None:  # noqa: ANN001
+    clip = tmp_path / "clean.mkv"
+    write_clip(clip, clip_frames(actors(stills, second=False), SIZE, 0.6, FPS), FPS, censored=False)
+    res = cli("eval", clip, "--region", "eyes", "--json")
+    assert res.exit_code == 0, res.stderr
+    report = json.loads(res.stdout)
+    rows = {r["method"]: r for r in report["rows"]}
+    assert set(rows) == {"steady", "per-frame", "telea", "none"} and report["frames"] == 15
+    assert report["censored_frames"] == 15 and report["clean_flicker"] > 0
+    assert rows["steady"]["frames_restored"] >= 14 and rows["telea"]["frames_restored"] == 0
+    assert all(r["flicker_ratio"] > 0 for r in rows.values())
+
+
+def test_video_bench_times_every_stage(stills, tiny_models, finder, tmp_path: Path) -> None:  # noqa: ANN001
+    from unmask.pipeline import Restorer
+    from unmask.video.bench import bench_video
+    from unmask.video.restore import STAGES
+
+    r = Restorer(tiny_models, "eyes", finder=finder)
+    clips = bench_video(r, stills, tmp_path, counts=(1, 2), size=(256, 192), seconds=1.2)
+    assert [c.faces for c in clips] == [1, 2]
+    for c in clips:
+        assert c.frames == 30 and c.restored >= 28 and c.fps > 0 and c.cpu_seconds > 0
+        assert set(c.stages) >= set(STAGES) - {"finish"} and all(c.stages[s] > 0 for s in ("decode", "detect", "generator", "encode"))
+        assert 0 < c.rss_start <= c.rss_peak and c.rss_second > 0 and c.rss_end > 0
