@@ -185,3 +185,25 @@ def align_checked(rgb: np.ndarray, face: Face, size: int, region: str | None = N
     crop = warp_to_crop(rgb, m, size)
     lm = (face.landmarks.astype(np.float64) @ m[:, :2].T + m[:, 2]).astype(np.float32)
     return Aligned(crop=crop, matrix=m, landmarks=lm, size=size), True
+
+
+TEMPLATE_TOLERANCE = 0.25
+"""Median distance (inter-ocular distances of the template) between a face's landmarks, fitted onto the template by
+a similarity, and the template's own points, beyond which the landmarks are not a face's. On 339 faces of the
+detection benchmark (bare, barred, pixelated, masked; turned 0-45 degrees; benchmarks/detect_recall.py): median
+0.06, 99th percentile 0.14, largest 0.17."""
+
+
+def template_error(landmarks: np.ndarray) -> float:
+    """Median distance, in the template's inter-ocular distances, between ``landmarks`` (478x2, any frame) fitted
+    onto the template (all points, similarity) and the template."""
+    t = template()
+    m = fit_similarity(landmarks, t)
+    fitted = np.asarray(landmarks, np.float64) @ m[:, :2].T + m[:, 2]
+    return float(np.median(np.linalg.norm(fitted - t, axis=1)) / (ANCHORS[1, 0] - ANCHORS[0, 0]))
+
+
+def fits_template(landmarks: np.ndarray) -> bool:
+    """Whether ``landmarks`` have a face's shape: :func:`template_error` within :data:`TEMPLATE_TOLERANCE`."""
+    return template_error(landmarks) <= TEMPLATE_TOLERANCE
+

@@ -1,48 +1,99 @@
-"""Face detection and landmarks with mediapipe 0.10.21's legacy solutions (models bundled in the wheel).
+"""Face detection and landmarks with mediapipe 0.10.21's legacy models (bundled in the wheel).
 
-Two stages, so that group photos, small faces and 24-megapixel photos all work:
+Three steps, so that group photos, small faces, turned faces, censored faces and 24-megapixel photos all work:
 
-1. ``FaceDetection`` (full-range model, then short-range) on a copy of the photo downscaled to at most
-   :data:`DETECT_SIDE` pixels, retried with a black border (:data:`PAD_RETRY`) when nothing is found: tight
-   crops with a censor bar are often missed without it (of 100 tight crops with a bar: 82 found as is, 97 padded).
-   Photos of :data:`TILE_FROM` pixels and more are also searched in 3x3 overlapping half-size tiles: the
-   full-range model sees the whole photo at 192 px, where the faces of a group photo are too small (a 5x4 grid
-   of 200 px faces: 18 of 20 found on the whole photo, 7 of 20 with 80 px gaps between them; 20 of 20 with tiles).
-2. ``FaceMesh`` (refined eyes, lips and irises: 478 points) on a square crop around each detection, padded
-   with black where it leaves the photo and resized to at most :data:`MESH_SIDE` pixels.
+1. Candidates (:mod:`unmask.face.candidates`): the full-range detector on the downscaled photo and its tiles
+   (small bare faces), and the short-range detector on the padded photo and a pyramid of windows (censored
+   faces, which the full-range model mostly misses), merged by overlap.
+2. Landmarks on every candidate, best score first (:mod:`unmask.face.mesh`: FaceMesh's landmark model on a
+   region placed from the candidate's box, turned by its keypoints), retried on the other candidates of the same
+   face and on other turns (:func:`_tries`) until the model's face-presence score reaches :data:`PRESENCE`:
+   the eye keypoints of a face under a bar, or the mouth of one under a mask, can be far off and the region
+   turned wrongly. When none places it, the short-range detector looks again around the candidate
+   (:func:`unmask.face.candidates.around`, :data:`AROUND`). The landmarks then place the region once more (as
+   mediapipe's tracking does) when it moved.
+3. A face is kept when its landmarks fit the face template (:func:`unmask.face.align.fits_template`), when the
+   short-range detector, shown the face turned upright, finds it too (:meth:`FaceFinder._upright`: textures the
+   landmark model takes for faces fail this), and when it is not a face already kept. The ``max_faces`` largest
+   are returned, the others reported as beyond the limit, and candidates smaller than ``min_face`` as too small
+   (:class:`Found`).
 
-Landmarks under a bar or mask drift (see :mod:`unmask.face.align`); the detection keypoints are kept for a cross-check and the
-alignment fits only landmarks outside the region being restored (see :mod:`unmask.face.align`).
+Turned faces are found by turning the landmark region, not the photo: on the benchmark's canvases (faces turned
+up to 45 degrees) the short-range windows find them as they are, and a detector pass on turned copies of a
+1600x1200 photo would cost about 40 more detector runs per turn.
+
+Landmarks under a bar or mask drift (see :mod:`unmask.face.align`); the detection keypoints are kept for a
+cross-check (when the landmarks were placed by them) and the alignment fits only landmarks outside the region
+being restored.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Iterator
 
-import cv2
 import numpy as np
 
+from unmask.face import candidates as C
+from unmask.face.align import fits_template
+from unmask.face.mesh import (
+    ROI_SCALE,
+    Roi,
+    RoiMesh,
+    eye_line_angle,
+    roi_from_box,
+    roi_from_landmarks,
+    upright,
+)
 from unmask.face.types import Face, box_iou
 from unmask.spec import MAX_FACES, MIN_FACE
 
-DETECT_SIDE = 1024
-MESH_SIDE = 384
-MESH_CONTEXT = 1.9  # side of the FaceMesh crop, in detection-box sizes
-PAD_RETRY = 0.25
-NMS_IOU = 0.4
-NMS_INSIDE = 0.6  # a box lying this much inside a larger kept one is the same face (cut by a tile edge)
-TILE_FROM = 640  # long side (after the DETECT_SIDE downscale) from which tiles are searched too
+PRESENCE = 0.5
+"""Face-presence score of the landmark model from which a candidate is a face (mediapipe's own threshold). On
+the benchmark canvases (benchmarks/detect_recall.py) 99% of the faces score 0.8-1.0, most candidates that are
+no face below 0.1."""
+TURNS = (0.0, math.radians(45), math.radians(-45))
+"""Turns of the landmark region tried after those the candidates' keypoints give (eye line, eyes-to-mouth axis)."""
+MAX_TRIES = 6
+"""Landmark runs per face at most before the candidate is given up."""
+SAME_TURN = math.radians(15)
+SAME_BOX = 0.6
+"""Two tries closer than SAME_TURN in turn, on boxes overlapping by SAME_BOX (IoU) or more, are one."""
+OTHERS = 2
+"""Merged candidates of the same face (after the best) whose boxes and keypoints are tried too."""
+REPLACE = (0.8, 1.25, 0.1, math.radians(10))
+"""The landmarks place the region again when its side changes beyond this ratio range, its centre moves more than
+this share of its side, or its turn by more than this."""
+AROUND = (2.0, 3.0)
+"""Views around a candidate the landmark model did not take (:func:`unmask.face.candidates.around`), in its sizes."""
+AROUND_TRIES = 2
+"""Landmark runs per candidate found around another (its eye line, then its next turn)."""
+UPRIGHT_CONTEXTS = (2.0, 1.3)
+"""The upright check's views: this many landmark regions around the face, turned upright, at the short-range
+model's input side (the face then fills a third, then half of it); the second only when the first is not sure."""
+UPRIGHT_SCORE = (0.3, 0.6)
+"""The short-range model's score on the upright views, at the centre, below which a face is dropped, and from
+which it is kept without more; in between, the face needs :data:`UNSURE_NEEDS`."""
+UNSURE_NEEDS = (0.6, 2)
+"""What a face the upright check is unsure of needs: a detection score of at least this, and this many detections
+(merged candidates). Measured on 264 faces of the benchmark canvases and 150 canvases without faces: the 3 real
+faces in that band scored 0.61-0.77 with 2-3 detections, the 5 textures 0.52-0.57 with 1-2."""
+CENTRE = 0.15
+"""The upright view's detection counts when its centre is within this share of the view's side of the middle."""
 
 
 @dataclass
-class _Det:
-    box: np.ndarray  # x0, y0, x1, y1 in image px
-    keypoints: np.ndarray  # 6x2 image px
-    score: float
+class Found:
+    """What :meth:`FaceFinder.search` found: ``faces`` (largest first, at most ``max_faces``), ``beyond`` (faces
+    past that limit, largest first) and ``too_small`` (detector boxes smaller than ``min_face``: no landmarks)."""
+
+    faces: list[Face]
+    beyond: list[Face] = field(default_factory=list)
+    too_small: list[tuple[float, float, float, float]] = field(default_factory=list)
 
 
 def _quiet_mediapipe() -> None:
@@ -80,7 +131,7 @@ class FaceFinder:
     :meth:`close`.
 
     ``max_faces``: at most this many, largest first. ``min_face``: faces whose box is smaller (pixels, larger
-    side) are dropped, and counted in :attr:`last_too_small`.
+    side) are dropped, and counted in :attr:`last_too_small`. ``min_confidence``: the detectors' threshold.
     """
 
     def __init__(self, max_faces: int = MAX_FACES, min_face: int = MIN_FACE, min_confidence: float = 0.5) -> None:
@@ -92,92 +143,54 @@ class FaceFinder:
         self.last_too_small = 0
         fd = mp.solutions.face_detection
         with native_stderr_silenced():
-            self._build(mp, fd, min_confidence)
+            self._build(fd, min_confidence)
 
-    def _build(self, mp, fd, min_confidence: float) -> None:  # noqa: ANN001 - mediapipe modules
-        self._detectors = [
-            fd.FaceDetection(model_selection=1, min_detection_confidence=min_confidence),
-            fd.FaceDetection(model_selection=0, min_detection_confidence=min_confidence),
-        ]
-        self._mesh = mp.solutions.face_mesh.FaceMesh(
-            static_image_mode=True, max_num_faces=1, refine_landmarks=True, min_detection_confidence=0.3
-        )
+    def _build(self, fd, min_confidence: float) -> None:  # noqa: ANN001 - mediapipe module
+        self._full = fd.FaceDetection(model_selection=1, min_detection_confidence=min_confidence)
+        self._short = fd.FaceDetection(model_selection=0, min_detection_confidence=min_confidence)
+        self._check = fd.FaceDetection(model_selection=0, min_detection_confidence=UPRIGHT_SCORE[0])
+        self._mesh = RoiMesh()
         # The graphs' threads log their set-up ("Feedback manager requires ...") asynchronously, after the
         # constructors return; one blank frame through each graph waits for that while stderr is silenced.
         blank = np.zeros((64, 64, 3), np.uint8)
-        for d in self._detectors:
+        for d in (self._full, self._short, self._check):
             d.process(blank)
-        self._mesh.process(blank)
+        self._mesh.run(blank, Roi((32.0, 32.0), 48.0))
 
     # -- public -----------------------------------------------------------------------------------------------
     def find(self, rgb: np.ndarray) -> list[Face]:
-        """All faces in ``rgb`` (HxWx3 uint8), largest first, each with landmarks in image pixels."""
-        self.last_too_small = 0
+        """All faces in ``rgb`` (HxWx3 uint8), largest first, at most ``max_faces``, each with landmarks in image
+        pixels."""
+        return self.search(rgb).faces
+
+    def search(self, rgb: np.ndarray) -> Found:
+        """The faces of ``rgb`` (HxWx3 uint8), and those left out (beyond ``max_faces``, smaller than
+        ``min_face``); see the module."""
         with native_stderr_silenced():
-            return self._find(rgb)
+            found = self._search(rgb)
+        self.last_too_small = len(found.too_small)
+        return found
 
-    def _find(self, rgb: np.ndarray) -> list[Face]:
-        dets = self.detect(rgb)
-        faces: list[Face] = []
-        for det in dets:
-            if max(det.box[2] - det.box[0], det.box[3] - det.box[1]) < self.min_face:
-                self.last_too_small += 1
-                continue
-            pts = self._landmarks(rgb, det.box)
-            if pts is None:
-                continue
-            faces.append(
-                Face(
-                    box=tuple(float(v) for v in det.box),
-                    landmarks=pts,
-                    keypoints=det.keypoints.astype(np.float32),
-                    score=det.score,
-                )
-            )
-            if len(faces) >= self.max_faces:
-                break
-        return faces
-
-    def detect(self, rgb: np.ndarray) -> list[_Det]:
-        """Face boxes and keypoints (image px), largest first, non-overlapping."""
-        h, w = rgb.shape[:2]
-        scale = min(1.0, DETECT_SIDE / max(h, w))
-        small = rgb if scale == 1.0 else cv2.resize(rgb, (round(w * scale), round(h * scale)), interpolation=cv2.INTER_AREA)
-        for pad_frac in (0.0, PAD_RETRY):
-            img, pad = _pad(small, pad_frac)
-            for det in self._detectors:
-                res = det.process(img)
-                found = [_to_det(d, img.shape, pad, scale) for d in res.detections or []]
-                if det is self._detectors[0] and pad_frac == 0.0 and max(small.shape[:2]) >= TILE_FROM:
-                    found += self._tiles(small, scale)
-                if found:
-                    return _nms(found)
-        return []
-
-    def _tiles(self, small: np.ndarray, scale: float) -> list[_Det]:
-        """Full-range detections in 3x3 overlapping half-size tiles of ``small`` (boxes in image px)."""
-        sh, sw = small.shape[:2]
-        th, tw = sh // 2, sw // 2
-        out: list[_Det] = []
-        for y0 in np.linspace(0, sh - th, 3).astype(int):
-            for x0 in np.linspace(0, sw - tw, 3).astype(int):
-                tile = np.ascontiguousarray(small[y0 : y0 + th, x0 : x0 + tw])
-                res = self._detectors[0].process(tile)
-                for d in res.detections or []:
-                    t = _to_det(d, tile.shape, 0, 1.0)
-                    t.box = (t.box + np.array([x0, y0, x0, y0])) / scale
-                    t.keypoints = (t.keypoints + np.array([x0, y0])) / scale
-                    out.append(t)
-        return out
-
-    def landmarks(self, rgb: np.ndarray, box: tuple[float, float, float, float] | np.ndarray) -> np.ndarray | None:
-        """The 478 landmarks (image px) of the face in detection box ``box`` (x0, y0, x1, y1), FaceMesh alone, or
-        None when it finds no face there: how a video follows a face between detections."""
+    def detect(self, rgb: np.ndarray) -> list[C.Candidate]:
+        """The candidates of step 1, one per face (best score first), boxes and keypoints in image px."""
         with native_stderr_silenced():
-            return self._landmarks(rgb, np.asarray(box, np.float64))
+            return self._candidates(rgb)
+
+    def landmarks(self, rgb: np.ndarray, box: tuple[float, float, float, float] | np.ndarray,
+                  angle: float | None = None) -> np.ndarray | None:  # fmt: skip
+        """The 478 landmarks (image px) of the face in detection box ``box`` (x0, y0, x1, y1), turned by
+        ``angle`` (radians, clockwise on screen; None: upright, then the other :data:`TURNS`), the landmark
+        model alone, or None when it finds no face there: how a video follows a face between detections."""
+        turns = (angle,) if angle is not None else TURNS
+        with native_stderr_silenced():
+            for turn in turns:
+                pts, presence = self._mesh.run(rgb, roi_from_box(np.asarray(box, np.float64), angle=turn))
+                if presence >= PRESENCE:
+                    return pts
+        return None
 
     def close(self) -> None:
-        for d in self._detectors:
+        for d in (self._full, self._short, self._check):
             d.close()
         self._mesh.close()
 
@@ -188,64 +201,121 @@ class FaceFinder:
         self.close()
 
     # -- internals ----------------------------------------------------------------------------------------------
-    def _landmarks(self, rgb: np.ndarray, box: np.ndarray) -> np.ndarray | None:
-        cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
-        side = MESH_CONTEXT * max(box[2] - box[0], box[3] - box[1])
-        x0, y0 = int(round(cx - side / 2)), int(round(cy - side / 2))
-        s = int(round(side))
-        crop = _crop_padded(rgb, x0, y0, s)
-        k = min(1.0, MESH_SIDE / s)
-        if k < 1.0:
-            crop = cv2.resize(crop, (round(s * k), round(s * k)), interpolation=cv2.INTER_AREA)
-        res = self._mesh.process(np.ascontiguousarray(crop))
-        if not res.multi_face_landmarks:
+    def _candidates(self, rgb: np.ndarray) -> list[C.Candidate]:
+        small, scale = C.downscaled(rgb)
+        return C.merge(C.full_range(self._full, small, scale) + C.windows(self._short, small, scale, self.min_face))
+
+    def _search(self, rgb: np.ndarray) -> Found:
+        faces: list[Face] = []
+        too_small: list[tuple[float, float, float, float]] = []
+        for head in self._candidates(rgb):
+            if head.size < self.min_face:
+                too_small.append(tuple(float(v) for v in head.box))
+                continue
+            if any(C.same_face(head.box, np.asarray(f.box)) for f in faces):
+                continue
+            face = self._face(rgb, head)
+            if face is not None and not any(C.same_face(np.asarray(face.box), np.asarray(f.box)) for f in faces):
+                faces.append(face)
+        faces.sort(key=lambda f: -f.width * f.height)
+        return Found(faces[: self.max_faces], faces[self.max_faces :], too_small)
+
+    def _face(self, rgb: np.ndarray, head: C.Candidate) -> Face | None:
+        """The face of candidate ``head`` (and its merged others, or the candidates :func:`C.around` finds when
+        none of them places the landmark model), or None when the landmark model sees none there or the landmarks
+        fail the checks."""
+        cands = [head] + head.others
+        found = self._landmarks(rgb, _tries(head))
+        if found is None:
+            for cand in C.merge(C.around(self._short, rgb, head.box, AROUND)):
+                cands.append(cand)
+                found = self._landmarks(rgb, _tries(cand)[:AROUND_TRIES])
+                if found is not None:
+                    break
+        if found is None:
             return None
-        ch, cw = crop.shape[:2]
-        pts = np.array([(p.x * cw, p.y * ch) for p in res.multi_face_landmarks[0].landmark], dtype=np.float32)
-        pts = pts / k + np.array([x0, y0], dtype=np.float32)
-        return pts
+        pts, roi, placed_by = found
+        again = roi_from_landmarks(pts)
+        if _moved(roi, again):
+            pts2, presence2 = self._mesh.run(rgb, again)
+            if presence2 >= PRESENCE:
+                pts, again = pts2, roi_from_landmarks(pts2)
+        if not fits_template(pts) or not self._upright(rgb, again, cands):
+            return None
+        return Face(
+            box=_box(again),
+            landmarks=pts,
+            keypoints=None if placed_by is None else placed_by.keypoints.astype(np.float32),
+            score=head.score,
+        )
+
+    def _landmarks(self, rgb: np.ndarray, tries: list[tuple[C.Candidate, float, bool]]) -> tuple[np.ndarray, Roi, C.Candidate | None] | None:
+        """The landmarks of the first try whose region the landmark model finds a face in (presence at least
+        :data:`PRESENCE`): (landmarks, the region, the candidate when its own keypoints turned the region)."""
+        for cand, angle, own in tries:
+            roi = roi_from_box(cand.box, angle=angle)
+            pts, presence = self._mesh.run(rgb, roi)
+            if presence >= PRESENCE:
+                return pts, roi, cand if own else None
+        return None
+
+    def _upright(self, rgb: np.ndarray, roi: Roi, cands: list[C.Candidate]) -> bool:
+        """The check of an independent model: the short-range detector must find the face, turned upright and
+        centred, in one of its views (see :data:`UPRIGHT_SCORE`, :data:`UNSURE_NEEDS`). On 150 procedural canvases
+        without faces, 7 textures passed the landmark model (presence 0.9-1.0) and this check dropped 5."""
+        score = 0.0
+        for context in UPRIGHT_CONTEXTS:
+            res = self._check.process(upright(rgb, roi, C.SHORT_INPUT, context))
+            for d in res.detections or []:
+                bb = d.location_data.relative_bounding_box
+                if abs(bb.xmin + bb.width / 2 - 0.5) <= CENTRE and abs(bb.ymin + bb.height / 2 - 0.5) <= CENTRE:
+                    score = max(score, float(d.score[0]) if d.score else 0.0)
+            if score >= UPRIGHT_SCORE[1]:
+                return True
+        return score >= UPRIGHT_SCORE[0] and cands[0].score >= UNSURE_NEEDS[0] and len(cands) >= UNSURE_NEEDS[1]
 
 
-def _pad(img: np.ndarray, frac: float) -> tuple[np.ndarray, int]:
-    if frac <= 0:
-        return img, 0
-    p = int(round(frac * max(img.shape[:2])))
-    return cv2.copyMakeBorder(img, p, p, p, p, cv2.BORDER_CONSTANT, value=(0, 0, 0)), p
+def _tries(head: C.Candidate) -> list[tuple[C.Candidate, float, bool]]:
+    """(candidate, turn, whether the turn is the candidate's own) to try in order: the best candidate turned by
+    its eye line, the next :data:`OTHERS` (other boxes) by theirs, the best one by its eyes-to-mouth axis and by
+    each of :data:`TURNS`, then the others by their axes; repeats (a turn within :data:`SAME_TURN` on a box
+    overlapping by :data:`SAME_BOX`) dropped, at most :data:`MAX_TRIES`."""
+    out: list[tuple[C.Candidate, float, bool]] = []
+
+    def add(cand: C.Candidate, angle: float, own: bool) -> None:
+        angle = math.atan2(math.sin(angle), math.cos(angle))
+        for c, a, _ in out:
+            if abs(math.atan2(math.sin(angle - a), math.cos(angle - a))) < SAME_TURN and box_iou(cand.box, c.box) >= SAME_BOX:
+                return
+        out.append((cand, angle, own))
+
+    cands = [head] + head.others[:OTHERS]
+    for cand in cands:
+        add(cand, eye_line_angle(cand.keypoints[0], cand.keypoints[1]), True)
+    add(head, _axis_angle(head.keypoints), True)
+    for angle in TURNS:
+        add(head, angle, False)
+    for cand in cands[1:]:
+        add(cand, _axis_angle(cand.keypoints), True)
+    return out[:MAX_TRIES]
 
 
-def _crop_padded(img: np.ndarray, x0: int, y0: int, s: int) -> np.ndarray:
-    """The ``s x s`` window at (x0, y0), black where it leaves the image. Copies only the window."""
-    h, w = img.shape[:2]
-    out = np.zeros((s, s, 3), dtype=img.dtype)
-    sx0, sy0, sx1, sy1 = max(x0, 0), max(y0, 0), min(x0 + s, w), min(y0 + s, h)
-    if sx1 > sx0 and sy1 > sy0:
-        out[sy0 - y0 : sy1 - y0, sx0 - x0 : sx1 - x0] = img[sy0:sy1, sx0:sx1]
-    return out
+def _axis_angle(kp: np.ndarray) -> float:
+    """The turn the keypoints' mouth-to-eyes axis gives ("up" in the face; the eye line is not seen under a bar)."""
+    axis = (kp[0] + kp[1]) / 2 - kp[3]
+    return math.atan2(axis[0], -axis[1])
 
 
-def _to_det(d, shape: tuple[int, ...], pad: int, scale: float) -> _Det:  # noqa: ANN001 (mediapipe proto)
-    h, w = shape[:2]
-    loc = d.location_data
-    bb = loc.relative_bounding_box
-    box = np.array([bb.xmin * w, bb.ymin * h, (bb.xmin + bb.width) * w, (bb.ymin + bb.height) * h])
-    kps = np.array([(k.x * w, k.y * h) for k in loc.relative_keypoints], dtype=np.float64)
-    box = (box - pad) / scale
-    kps = (kps - pad) / scale
-    return _Det(box=box, keypoints=kps, score=float(d.score[0]) if d.score else 0.0)
+def _moved(a: Roi, b: Roi) -> bool:
+    lo, hi, shift, turn = REPLACE
+    ratio = b.side / max(a.side, 1e-6)
+    d = math.hypot(b.centre[0] - a.centre[0], b.centre[1] - a.centre[1]) / max(a.side, 1e-6)
+    dturn = abs(math.atan2(math.sin(b.angle - a.angle), math.cos(b.angle - a.angle)))
+    return not lo <= ratio <= hi or d > shift or dturn > turn
 
 
-def _nms(dets: list[_Det]) -> list[_Det]:
-    dets = sorted(dets, key=lambda d: -(d.box[2] - d.box[0]) * (d.box[3] - d.box[1]))
-    kept: list[_Det] = []
-    for d in dets:
-        if all(box_iou(d.box, k.box) < NMS_IOU and _inside(d.box, k.box) < NMS_INSIDE for k in kept):
-            kept.append(d)
-    return kept
-
-
-def _inside(a: np.ndarray, b: np.ndarray) -> float:
-    """The fraction of box ``a`` that lies inside box ``b`` (a face cut by a tile edge lies inside the whole one)."""
-    ix = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    iy = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    area = (a[2] - a[0]) * (a[3] - a[1])
-    return ix * iy / area if area > 0 else 0.0
+def _box(roi: Roi) -> tuple[float, float, float, float]:
+    """The detection-like box of a landmark region: its centre, a side of the region's over
+    :data:`unmask.face.mesh.ROI_SCALE` (the landmarks' extent in the face's own frame)."""
+    half = roi.side / ROI_SCALE / 2
+    return (roi.centre[0] - half, roi.centre[1] - half, roi.centre[0] + half, roi.centre[1] + half)
