@@ -94,7 +94,7 @@ def test_faces_beyond_max_faces_and_too_small_are_reported(pool, finder) -> None
         found = picky.search(canvas.rgb)
     assert len(found.faces) < n and picky.last_too_small == len(found.too_small) >= 1
     x0, y0, x1, y1 = smallest.box
-    assert any(x0 <= (b[0] + b[2]) / 2 <= x1 and y0 <= (b[1] + b[3]) / 2 <= y1 for b in found.too_small)
+    assert any(x0 <= (b[0] + b[2]) / 2 <= x1 and y0 <= (b[1] + b[3]) / 2 <= y1 for b, _ in found.too_small)
 
 
 # ------------------------------------------------------------------------------------------------ reading order
@@ -123,3 +123,97 @@ def test_choice() -> None:
         Choice(indices=(1,), largest=True)
     with pytest.raises(ValueError):
         Choice(indices=(-1,))
+
+
+# ------------------------------------------------------------------------------------------------ choosing, CLI
+
+
+@pytest.fixture
+def three_faces(censored_astronaut, tmp_path: Path) -> Path:  # noqa: ANN001
+    """A row of three barred faces, numbered 0 (large, left), 1 and 2 (smaller, mirrored on the right)."""
+    import cv2
+
+    from conftest import save_image
+
+    big = censored_astronaut[0]
+    small = cv2.resize(big, (320, 320), interpolation=cv2.INTER_AREA)
+    canvas = np.full((512, 512 + 2 * 320, 3), 200, np.uint8)
+    canvas[:, :512] = big
+    canvas[47 : 47 + 320, 512:832] = small
+    canvas[47 : 47 + 320, 832:] = small[:, ::-1]
+    return save_image(tmp_path / "in" / "row.png", canvas)
+
+
+def _record(res) -> dict:  # noqa: ANN001
+    from conftest import json_lines
+
+    assert res.exit_code == 0, res.stderr
+    (rec,), _ = json_lines(res.stdout)
+    return rec
+
+
+def _changed(out: Path, photo: Path, box: list[float]) -> bool:
+    from unmask.io import read_image
+
+    x0, y0, x1, y1 = (int(round(v)) for v in box)
+    return not np.array_equal(read_image(out).rgb[y0:y1, x0:x1], read_image(photo).rgb[y0:y1, x0:x1])
+
+
+def test_json_numbers_every_face_left_to_right(cli, three_faces: Path, tmp_path: Path) -> None:  # noqa: ANN001
+    rec = _record(cli(three_faces, "-o", tmp_path / "out", "--json"))
+    faces = rec["faces"]
+    assert [f["index"] for f in faces] == [0, 1, 2] and [f["status"] for f in faces] == ["restored"] * 3
+    assert faces[0]["box"][0] < faces[1]["box"][0] < faces[2]["box"][0]
+
+
+def test_faces_chooses_by_number(cli, three_faces: Path, tmp_path: Path) -> None:  # noqa: ANN001
+    out = tmp_path / "out"
+    res = cli(three_faces, "-o", out, "--json", "--faces", "0,2")
+    faces = _record(res)["faces"]
+    assert [f["status"] for f in faces] == ["restored", "skipped", "restored"]
+    assert faces[1]["decision"] == "not chosen (--faces 0,2)"
+    assert _changed(out / "row.png", three_faces, faces[0]["box"]) and _changed(out / "row.png", three_faces, faces[2]["box"])
+    assert not _changed(out / "row.png", three_faces, faces[1]["box"]), "face 1 left as it was"
+    plain = cli(three_faces, "-o", tmp_path / "plain", "--faces", "0,2")
+    (line,) = [ln for ln in plain.stderr.splitlines() if ln.startswith("[1/1]")]
+    assert "restored 2 face(s)" in line and "faces: 0 restored eyes, 1 not chosen, 2 restored eyes" in line
+
+
+def test_largest_restores_one_face(cli, three_faces: Path, tmp_path: Path) -> None:  # noqa: ANN001
+    faces = _record(cli(three_faces, "-o", tmp_path / "out", "--json", "--largest"))["faces"]
+    assert [f["status"] for f in faces] == ["restored", "skipped", "skipped"]
+    assert all(f["decision"] == "not the largest face (--largest)" for f in faces[1:])
+
+
+def test_face_numbers_are_checked(cli, three_faces: Path, tmp_path: Path) -> None:  # noqa: ANN001
+    rec = _record(cli(three_faces, "-o", tmp_path / "o1", "--json", "--faces", "5"))
+    assert rec["status"] == "no-face" and rec["warnings"] == ["no face numbered 5 in this photo (3 found)"]
+    for bad in (["--faces", "one"], ["--faces", "0", "--largest"], ["--faces", "-1"]):
+        res = cli(three_faces, "-o", tmp_path / "o2", *bad)
+        assert res.exit_code == 2 and res.stderr.startswith("error:") and len(res.stderr.strip().splitlines()) == 1, bad
+
+
+def test_show_faces_draws_boxes_numbers_and_decisions(cli, three_faces: Path, tmp_path: Path) -> None:  # noqa: ANN001
+    from unmask.io import read_image
+    from unmask.show import COLOURS
+
+    shown = tmp_path / "shown.png"
+    faces = _record(cli(three_faces, "-o", tmp_path / "out", "--json", "--faces", "1", "--show-faces", shown))["faces"]
+    picture = read_image(shown).rgb
+    photo = read_image(three_faces).rgb
+    assert picture.shape == photo.shape
+    for f in faces:  # the box's left edge, mid-height, in the status's colour
+        x0, y0, x1, y1 = (int(round(v)) for v in f["box"])
+        assert tuple(picture[(y0 + y1) // 2, x0]) == COLOURS[f["status"]], f
+    inside = picture[int(faces[0]["box"][1]) + 5 : int(faces[0]["box"][3]) - 5, int(faces[0]["box"][0]) + 5 : int(faces[0]["box"][2]) - 5]
+    assert np.array_equal(inside, photo[int(faces[0]["box"][1]) + 5 : int(faces[0]["box"][3]) - 5,
+                                        int(faces[0]["box"][0]) + 5 : int(faces[0]["box"][2]) - 5]), "the input, not the result"  # fmt: skip
+    # several photos: a folder, one picture per photo, also for a photo where nothing was restored
+    from conftest import save_image
+
+    save_image(three_faces.parent / "blank.png", np.full((300, 400, 3), 90, np.uint8))
+    res = cli(three_faces.parent, "-o", tmp_path / "out2", "--show-faces", tmp_path / "pictures")
+    assert res.exit_code == 0, res.stderr
+    assert sorted(p.name for p in (tmp_path / "pictures").iterdir()) == ["blank.faces.png", "row.faces.png"]
+    res = cli(three_faces.parent, "-o", tmp_path / "out3", "--show-faces", shown)  # a file for two photos
+    assert res.exit_code == 2 and "--show-faces" in res.stderr and "folder" in res.stderr

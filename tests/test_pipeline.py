@@ -84,8 +84,7 @@ def test_faces_of_a_photo_are_batched(finder, tiny_models, censored_astronaut) -
     r = Restorer({"eyes": flat}, region="eyes", finder=finder).restore(two)
     assert len(r.faces) == 2 and r.restored == 2
     assert flat.calls == [2], "one model call for all faces of the photo"
-    areas = [(f.box[2] - f.box[0]) * (f.box[3] - f.box[1]) for f in r.faces]
-    assert areas == sorted(areas, reverse=True), "largest first"
+    assert [f.index for f in r.faces] == [0, 1] and r.faces[0].box[0] < r.faces[1].box[0], "numbered left to right"
 
 
 def test_auto_leaves_a_clean_face_unchanged(finder, tiny_models, astronaut) -> None:  # noqa: ANN001
@@ -150,7 +149,9 @@ def test_no_face_and_too_small(finder, tiny_models) -> None:  # noqa: ANN001
 
     with FaceFinder(min_face=400) as picky:
         r = Restorer(tiny_models, region="eyes", finder=picky).restore(data.astronaut())
-    assert r.faces == [] and r.too_small == 1
+    assert r.too_small == 1 and r.restored == 0
+    (skipped,) = r.faces  # reported, not restored
+    assert skipped.status == "skipped" and skipped.decision.startswith("too small") and "--min-face 400" in skipped.decision
 
 
 def test_settings_are_checked(finder, tiny_models) -> None:  # noqa: ANN001

@@ -479,7 +479,9 @@ def test_faces_beyond_max_faces_are_reported(cli, two_faces: Path, tmp_path: Pat
     res = cli(two_faces, "-o", tmp_path / "o2", "--json", "--max-faces", "1")
     assert res.exit_code == 0, res.stderr
     (rec,), _ = _json_lines(res.stdout)
-    assert rec["status"] == "restored" and len(rec["faces"]) == 1
+    assert rec["status"] == "restored" and sorted(f["status"] for f in rec["faces"]) == ["restored", "skipped"]
+    (beyond,) = [f for f in rec["faces"] if f["status"] == "skipped"]  # reported, with its number (issue 15)
+    assert beyond["decision"] == "beyond the 1 largest faces (--max-faces 1)" and beyond["index"] in (0, 1)
     (warning,) = rec["warnings"]
     assert "2 faces found but --max-faces is 1" in warning and "1 left untouched" in warning
     assert f"warning: {two_faces}: {warning}" in res.stderr.splitlines()

@@ -167,7 +167,8 @@ def test_group_photo_of_20_faces(cli, val_faces: list[Path], finder, tmp_path: P
     assert read_provenance(tmp_path / "out" / "group.png")["faces"] == 20
     res = cli(path, "-o", tmp_path / "out5", "--json", "--max-faces", "5", "--force")
     (rec,), _ = _json_lines(res.stdout)
-    assert len(rec["faces"]) == 5
+    assert len(rec["faces"]) == 20 and sum(f["status"] == "restored" for f in rec["faces"]) == 5
+    assert all("--max-faces 5" in f["decision"] for f in rec["faces"] if f["status"] == "skipped")
 
 
 def test_group_photo_of_20_censored_faces(val_faces: list[Path], finder) -> None:  # noqa: ANN001

@@ -19,7 +19,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator, Mapping
 
 try:
     import fcntl
@@ -31,8 +31,9 @@ import numpy as np
 from unmask import __version__
 from unmask.edges import EdgeGuide
 from unmask.inputs import Job, Skip
-from unmask.io import DEFAULT_MAX_PIXELS, ImageError, Provenance, read_image, remove_stale_temps, write_image
+from unmask.io import DEFAULT_MAX_PIXELS, ImageError, Provenance, read_image, remove_stale_temps, write_image, write_png
 from unmask.pipeline import Restorer
+from unmask.show import draw_faces
 from unmask.video.formats import is_video_name
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -91,6 +92,7 @@ class BatchOptions:
     user_edges: EdgeGuide | None = None
     user_edges_path: str | None = None
     video: VideoSettings | None = None  # codec, CRF, steadiness of videos (None: the defaults)
+    show_faces: Mapping[Path, Path] | None = None  # where each photo's faces picture goes (faces_pictures)
 
 
 def sidecar(output: Path, what: str) -> Path:
@@ -98,7 +100,7 @@ def sidecar(output: Path, what: str) -> Path:
     return output.with_name(f"{output.stem}.{what}.png")
 
 
-EXTRAS = {"compare": "compare image", "mask": "mask image"}
+EXTRAS = {"compare": "compare image", "mask": "mask image", "faces": "faces picture"}
 """Extra images a job may write next to its output (:func:`sidecar` names) and how a message calls them."""
 
 
@@ -108,7 +110,27 @@ def extras(job: Job, options: BatchOptions) -> list[tuple[str, Path]]:
     if is_video_name(job.source):
         return []
     wanted = [("compare", options.compare), ("mask", options.save_mask)]
-    return [(what, sidecar(job.output, what)) for what, on in wanted if on]
+    shown = [("faces", options.show_faces[job.source])] if options.show_faces and job.source in options.show_faces else []
+    return [(what, sidecar(job.output, what)) for what, on in wanted if on] + shown
+
+
+def faces_pictures(items: Iterable[Job | Skip], target: Path, out_dir: Path) -> dict[Path, Path]:
+    """Where ``--show-faces TARGET`` puts each photo's faces picture (:func:`unmask.show.draw_faces`): ``target``
+    itself for a run of one photo (unless it is a folder), else ``TARGET/<the output's place under out_dir>``
+    named ``NAME.faces.png``; ``ValueError`` when ``target`` is a file and there are several photos."""
+    jobs = [i for i in items if isinstance(i, Job) and not is_video_name(i.source)]
+    if len(jobs) == 1 and not target.is_dir():
+        return {jobs[0].source: target}
+    if target.exists() and not target.is_dir():
+        raise ValueError(f"--show-faces {target} is a file: for {len(jobs)} photos give a folder")
+    out: dict[Path, Path] = {}
+    for job in jobs:
+        try:
+            rel = job.output.relative_to(out_dir)
+        except ValueError:
+            rel = Path(job.output.name)
+        out[job.source] = sidecar(target / rel, "faces")
+    return out
 
 
 def outputs(job: Job, options: BatchOptions) -> list[Path]:
@@ -297,9 +319,14 @@ def process(job: Job, restorer: Restorer, options: BatchOptions) -> Record:
         rec.warnings += _model_warnings(restorer)
         if result.too_small:
             rec.warnings.append(f"{result.too_small} face(s) smaller than the minimum face size skipped")
-        beyond = _faces_beyond_limit(restorer, loaded.rgb, len(result.faces))
+        beyond = _faces_beyond_limit(restorer, len(result.faces) - result.too_small, result.beyond)
         if beyond:
             rec.warnings.append(beyond)
+        missing = restorer.choose.missing(len(result.faces))
+        if missing:
+            rec.warnings.append(f"no face numbered {', '.join(map(str, missing))} in this photo ({len(result.faces)} found)")
+        if options.show_faces and job.source in options.show_faces:  # also when nothing was restored
+            write_png(options.show_faces[job.source], draw_faces(loaded.rgb, result.faces))  # no tag: nothing synthetic
         if result.restored == 0:
             rec.status = "no-face"
             if not result.faces:
@@ -318,14 +345,11 @@ def process(job: Job, restorer: Restorer, options: BatchOptions) -> Record:
         for what, path in extras(job, options):  # the main output last: it marks the input as done
             if what == "compare":
                 image = np.concatenate([loaded.rgb, result.rgb], axis=1)
-            elif result.hole is not None:
+            elif what == "mask" and result.hole is not None:
                 image = np.repeat(result.hole[..., None], 3, axis=2)
             else:
-                continue
-            try:
-                write_image(path, image, tag=tag, format="PNG")
-            except ImageError as e:
-                raise ImageError(f"{EXTRAS[what]} {path.name}: {e}", e.kind) from None
+                continue  # the faces picture is written already
+            _write_extra(what, path, image, tag)
         write_image(job.output, result.rgb, like=loaded, tag=tag)
         written = True
         timings["write"] = time.perf_counter() - t
@@ -405,23 +429,21 @@ def _earlier_output(tag: dict) -> str:
     return f"already an output of unmask ({what} restored{model}; it carries the provenance tag): not restored again"
 
 
-def _faces_beyond_limit(restorer: Restorer, rgb: np.ndarray, found: int) -> str | None:
-    """A warning when the face finder stopped at its ``max_faces`` and the photo holds more faces (counted by a
-    second detection pass, run only then)."""
-    finder = getattr(restorer, "finder", None)
-    limit = getattr(finder, "max_faces", None)
-    if not limit or found < limit or not hasattr(finder, "detect"):
+def _faces_beyond_limit(restorer: Restorer, found: int, beyond: int) -> str | None:
+    """A warning when the photo holds more faces than the finder's ``max_faces`` (``beyond`` of them past it)."""
+    limit = getattr(getattr(restorer, "finder", None), "max_faces", None)
+    if not beyond or not limit:
         return None
-    from unmask.face.detect import native_stderr_silenced
+    return (f"{found} faces found but --max-faces is {limit}: only the {limit} largest were considered, "
+            f"{beyond} left untouched (raise --max-faces)")  # fmt: skip
 
-    min_face = getattr(finder, "min_face", 0)
-    with native_stderr_silenced():
-        dets = finder.detect(rgb)
-    big = sum(1 for d in dets if max(d.box[2] - d.box[0], d.box[3] - d.box[1]) >= min_face)
-    if big <= limit:
-        return None
-    return (f"{big} faces found but --max-faces is {limit}: only the {limit} largest were considered, "
-            f"{big - limit} left untouched (raise --max-faces)")  # fmt: skip
+
+def _write_extra(what: str, path: Path, image: np.ndarray, tag: Provenance) -> None:
+    """Writes an extra image (PNG); a failure names it."""
+    try:
+        write_image(path, image, tag=tag, format="PNG")
+    except ImageError as e:
+        raise ImageError(f"{EXTRAS[what]} {path.name}: {e}", e.kind) from None
 
 
 def _versions(restorer: Restorer, used: set[str]) -> str:

@@ -1,6 +1,7 @@
 """One photo in, one result out: arrays in, arrays out, no printing, no files.
 
-For each face (largest first, up to ``max_faces``): decide the region (given, or ``auto`` from the pixels),
+Faces are numbered in reading order (:mod:`unmask.face.choose`), those found too small or beyond ``max_faces``
+too, and the user's choice (``choose``) picks among them. For each chosen face: decide the region (given, or ``auto`` from the pixels),
 align the face to the model's canonical crop fitting only the landmarks that region does not cover, find the
 censor itself in the photo (:func:`unmask.masks.find.find_occluder`; the landmarks only say where to look) or
 take the user's mask, run the model on all faces of the photo in one batch with the hole = the censor plus a
@@ -20,7 +21,8 @@ import numpy as np
 from unmask.compose import hole_alpha, paste_in_box
 from unmask.edges import EdgeGuide
 from unmask.face.align import Aligned, align, align_checked, matrix_scale, warp_to_crop
-from unmask.face.detect import FaceFinder
+from unmask.face.choose import Choice, reading_order
+from unmask.face.detect import FaceFinder, Found
 from unmask.face.types import Face
 from unmask.masks.find import Occluder, find_occluder, landmark_occluder, user_occluder
 from unmask.mosaic import keep_block_means, mosaic_from_lattice
@@ -45,8 +47,9 @@ class FaceReport:
     score: float
     region: str | None
     decision: str
-    status: str  # "restored", "clean" (auto found nothing covered), "not-covered" (no censor over the region), "outside-mask"
+    status: str  # "restored", "clean" (auto found nothing covered), "not-covered" (no censor over the region), "outside-mask", "skipped"
     model: str = ""
+    index: int | None = None  # the face's number in reading order (unmask.face.choose), as the report shows it
 
     def to_dict(self) -> dict:
         return {
@@ -56,20 +59,23 @@ class FaceReport:
             "decision": self.decision,
             "status": self.status,
             "model": self.model,
+            "index": self.index,
         }
 
 
 @dataclass
 class Result:
-    """``rgb``: the restored photo (HxWx3 uint8, a new array); ``faces``: one report per face found;
+    """``rgb``: the restored photo (HxWx3 uint8, a new array); ``faces``: one report per face found, in reading
+    order (``index``), those skipped too (status ``skipped``: too small, beyond ``max_faces``, not chosen);
     ``hole``: HxW uint8 union of the restored holes in photo pixels (only with ``want_mask``);
-    ``too_small``: faces skipped for ``min_face``; ``timings``: seconds per stage."""
+    ``too_small``, ``beyond``: faces skipped for ``min_face`` and ``max_faces``; ``timings``: seconds per stage."""
 
     rgb: np.ndarray
     faces: list[FaceReport]
     hole: np.ndarray | None = None
     too_small: int = 0
     timings: dict[str, float] = field(default_factory=dict)
+    beyond: int = 0
 
     @property
     def restored(self) -> int:
@@ -93,6 +99,7 @@ class FaceJob:
     hole: np.ndarray  # in the crop, for the model
     model_key: str
     guide: EdgeGuide | None = None
+    index: int | None = None  # the face's number in reading order
 
 
 @contextmanager
@@ -113,7 +120,8 @@ class Restorer:
     left as they are. ``finder``: a :class:`FaceFinder` (made here when None; closed by :meth:`close`).
     ``keep_mosaic``: where the censor is a mosaic, the restored blocks keep the mosaic's block means
     (:mod:`unmask.mosaic`). ``force``: where no censor is found over the region, restore the landmark region
-    anyway (default: leave the face untouched and say so).
+    anyway (default: leave the face untouched and say so). ``choose``: which faces to restore
+    (:class:`unmask.face.choose.Choice`: numbers in reading order, or the largest; default all).
     """
 
     def __init__(
@@ -125,6 +133,7 @@ class Restorer:
         finder: FaceFinder | None = None,
         keep_mosaic: bool = True,
         force: bool = False,
+        choose: Choice | None = None,
     ) -> None:
         if region not in RUN_REGIONS:
             raise ValueError(f"unknown region {region!r} (choose from {', '.join(RUN_REGIONS)})")
@@ -138,6 +147,7 @@ class Restorer:
         self._own_finder = finder is None
         self.keep_mosaic = keep_mosaic
         self.force = force
+        self.choose = choose or Choice()
 
     def close(self) -> None:
         if self._own_finder:
@@ -200,25 +210,47 @@ class Restorer:
                 raise ValueError(f"model {getattr(self.models[blind[0]], 'name', blind[0])} cannot follow given edges (use an EdgeConnect model)")
         timings: dict[str, float] = {}
         with timed(timings, "detect+landmarks"):
-            faces = self.finder.find(rgb)
-        reports: list[FaceReport] = []
+            found = self.finder.search(rgb) if hasattr(self.finder, "search") else Found(self.finder.find(rgb))
+        chosen, reports = self.survey(found)
         jobs: list[FaceJob] = []
         with timed(timings, "align"):
-            for face in faces:
+            for index, face in chosen:
                 if user_mask is not None:
                     key = self.region if self.region != AUTO else next(iter(self.models))
-                    job = self._user_job(rgb, face, user_mask, key)
-                    if job is None:
-                        reports.append(FaceReport(face.box, face.score, None, "outside the user's mask", "outside-mask"))
-                        continue
-                    jobs.append(job)
-                    continue
-                planned = self.plan(rgb, face)
+                    planned = self._user_job(rgb, face, user_mask, key)
+                    if planned is None:
+                        planned = FaceReport(face.box, face.score, None, "outside the user's mask", "outside-mask")
+                else:
+                    planned = self.plan(rgb, face)
+                planned.index = index
                 (reports if isinstance(planned, FaceReport) else jobs).append(planned)
         out, painted, hole_img = self.paint(rgb, jobs, want_mask=want_mask, edges=edges, timings=timings)
         reports += painted
-        reports.sort(key=lambda r: -(r.box[2] - r.box[0]) * (r.box[3] - r.box[1]))
-        return Result(out, reports, hole_img, self.finder.last_too_small, timings)
+        reports.sort(key=lambda r: r.index)
+        too_small = len(found.too_small) if hasattr(self.finder, "search") else self.finder.last_too_small
+        return Result(out, reports, hole_img, too_small, timings, len(found.beyond))
+
+    def survey(self, found: Found) -> tuple[list[tuple[int, Face]], list[FaceReport]]:
+        """Every face of ``found`` numbered in reading order: (number, face) for those to restore, and a report
+        (status ``skipped``) for those left out: too small, beyond ``max_faces``, or not chosen (:attr:`choose`)."""
+        min_face, max_faces = getattr(self.finder, "min_face", 0), getattr(self.finder, "max_faces", 0)
+        entries: list[tuple[tuple[float, float, float, float], float, Face | None, str | None]] = [
+            *((f.box, f.score, f, None) for f in found.faces),
+            *((f.box, f.score, None, f"beyond the {max_faces} largest faces (--max-faces {max_faces})") for f in found.beyond),
+            *((b, score, None, f"too small ({max(b[2] - b[0], b[3] - b[1]):.0f} px; --min-face {min_face})")
+              for b, score in found.too_small),
+        ]  # fmt: skip
+        restorable = [f.box for f in found.faces]
+        chosen: list[tuple[int, Face]] = []
+        skipped: list[FaceReport] = []
+        for index, k in enumerate(reading_order([e[0] for e in entries])):
+            box, score, face, why = entries[k]
+            why = why or self.choose.why_not(index, box, restorable)
+            if why is None:
+                chosen.append((index, face))
+            else:
+                skipped.append(FaceReport(box, score, None, why, "skipped", index=index))
+        return chosen, skipped
 
     def plan(self, rgb: np.ndarray, face: Face, region: str | None = None) -> FaceJob | FaceReport:
         """:meth:`locate` as a job for :meth:`paint` (the hole warped into the face's crop), or the report of a
@@ -283,7 +315,7 @@ class Restorer:
                         x0, y0, x1, y1 = occ.box
                         hole_img[y0:y1, x0:x1] |= hole
                     name = getattr(model, "name", key)
-                    reports.append(FaceReport(j.face.box, j.face.score, j.region, j.decision, "restored", str(name)))
+                    reports.append(FaceReport(j.face.box, j.face.score, j.region, j.decision, "restored", str(name), j.index))
         return out, reports, hole_img
 
     def _user_job(self, rgb: np.ndarray, face: Face, user_mask: np.ndarray, key: str) -> FaceJob | None:

@@ -48,6 +48,9 @@ def run(
     force: bool = typer.Option(False, "--force", help="Where no censor is found over the region, restore the whole landmark region anyway (default: leave the face untouched)."),
     max_faces: int = typer.Option(MAX_FACES, "--max-faces", min=1, help="At most this many faces per photo, largest first."),
     min_face: int = typer.Option(MIN_FACE, "--min-face", min=1, help="Skip faces smaller than this (pixels)."),
+    faces: Optional[str] = typer.Option(None, "--faces", help="Restore only these faces, numbered as the report numbers them (left to right, top to bottom from 0), e.g. 0,2."),
+    largest: bool = typer.Option(False, "--largest", help="Restore only the largest face of each photo."),
+    show_faces: Optional[Path] = typer.Option(None, "--show-faces", help="Write the photo with each face's box, number and decision drawn: to FILE for one photo, into a folder for several (NAME.faces.png)."),
     compare: bool = typer.Option(False, "--compare", help="Also write NAME.compare.png: input | result."),
     save_mask: bool = typer.Option(False, "--save-mask", help="Also write NAME.mask.png: the restored region."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Redo outputs that exist (default: skip them, so runs resume)."),
@@ -80,9 +83,10 @@ def _load_models(model: Optional[str], region: str, device: str, threads: int, d
     return models
 
 
-def _run(inputs, region, out_dir, model, device, mask, invert_mask, edges, mosaic_means, force, max_faces, min_face, compare, save_mask,
-         overwrite, recursive, fmt, codec, crf, as_json, threads, max_pixels, debug) -> int:  # noqa: ANN001 - mirrors run()
-    from unmask.batch import BatchOptions, load_user_edges, load_user_mask, run_batch, summary
+def _run(inputs, region, out_dir, model, device, mask, invert_mask, edges, mosaic_means, force, max_faces, min_face, faces, largest,
+         show_faces, compare, save_mask, overwrite, recursive, fmt, codec, crf, as_json, threads, max_pixels, debug) -> int:  # noqa: ANN001 - mirrors run()
+    from unmask.batch import BatchOptions, faces_pictures, load_user_edges, load_user_mask, run_batch, summary
+    from unmask.face.choose import Choice
     from unmask.inputs import discover
     from unmask.io import ImageError
     from unmask.pipeline import Restorer
@@ -95,6 +99,11 @@ def _run(inputs, region, out_dir, model, device, mask, invert_mask, edges, mosai
     except ValueError as e:
         fail(str(e))
     video = _video_settings(items, codec, crf, max_pixels)
+    try:
+        choice = Choice(indices=_numbers(faces), largest=largest)
+        pictures = faces_pictures(items, show_faces, out_dir) if show_faces is not None else None
+    except ValueError as e:
+        fail(str(e))
     user_mask = None
     if mask is not None:
         try:
@@ -117,12 +126,14 @@ def _run(inputs, region, out_dir, model, device, mask, invert_mask, edges, mosai
     say(f"models {names} on {describe_providers(first.providers)}")
     options = BatchOptions(overwrite=overwrite, compare=compare, save_mask=save_mask, max_pixels=max_pixels,
                            user_mask=user_mask, user_mask_path=str(mask) if mask else None,
-                           user_edges=user_edges, user_edges_path=str(edges) if edges else None, video=video)
+                           user_edges=user_edges, user_edges_path=str(edges) if edges else None, video=video,
+                           show_faces=pictures)
     records = []
     t0 = time.perf_counter()
     n_jobs = sum(1 for i in items if getattr(i, "failed", True))  # jobs and failed skips; notices are not counted
     with output_lock(out_dir, items), \
-            Restorer(models, region=region.value, max_faces=max_faces, min_face=min_face, keep_mosaic=mosaic_means, force=force) as restorer:
+            Restorer(models, region=region.value, max_faces=max_faces, min_face=min_face, keep_mosaic=mosaic_means, force=force,
+                     choose=choice) as restorer:
         progress = _Progress(n_jobs, as_json)
         with progress:
             for rec in run_batch(items, restorer, options, on_frame=progress.frame):
@@ -139,6 +150,16 @@ def _run(inputs, region, out_dir, model, device, mask, invert_mask, edges, mosai
         print(json.dumps({"summary": counts, "seconds": round(wall, 3)}), flush=True)
     err.print(line, highlight=False)
     return EXIT_FAILED if counts["failed"] else EXIT_OK
+
+
+def _numbers(text: Optional[str]) -> Optional[tuple[int, ...]]:
+    """``--faces 0,2`` as (0, 2); ``ValueError`` naming the option for anything else."""
+    if text is None:
+        return None
+    try:
+        return tuple(int(part) for part in text.split(","))
+    except ValueError:
+        raise ValueError(f"--faces {text!r}: give face numbers separated by commas, e.g. 0,2") from None
 
 
 def _video_settings(items: list, codec: Optional[str], crf: int, max_pixels: int):  # noqa: ANN202 - VideoSettings
@@ -239,4 +260,13 @@ class _Progress:
                     "no-face": f"no face ({rec.error})", "exists": "skipped: output exists",
                     "skipped": f"skipped: {rec.error}", "failed": f"failed: {rec.error}"}[rec.status]
             warned = "".join(f"; warning: {w}" for w in rec.warnings)  # on the input's own line
-            say(f"[{self.done}/{self.total}] {rec.input}: {what}{warned} ({rate:.2f} photos/s)")
+            say(f"[{self.done}/{self.total}] {rec.input}: {what}{_faces_part(rec.faces)}{warned} ({rate:.2f} photos/s)")
+
+
+def _faces_part(faces: list[dict]) -> str:
+    """``; faces: 0 restored eyes, 1 no censor, 2 too small`` for a photo's faces (numbers as the report's)."""
+    from unmask.show import label
+
+    if not faces:
+        return ""
+    return "; faces: " + ", ".join(f"{f['index']} {label(f['status'], f['decision'], f['region'])}" for f in faces)

@@ -60,6 +60,10 @@ class Choice:
     def everything(self) -> bool:
         return self.indices is None and not self.largest
 
+    def missing(self, count: int) -> list[int]:
+        """The chosen numbers that no face of a photo with ``count`` numbered faces has."""
+        return [i for i in self.indices or () if i >= count]
+
     def why_not(self, index: int, box: Box, boxes: Sequence[Box]) -> str | None:
         """Why face ``index`` (box ``box``, among the restorable faces' ``boxes``) is not chosen, or None."""
         if self.indices is not None and index not in self.indices:

@@ -89,11 +89,12 @@ CENTRE = 0.15
 @dataclass
 class Found:
     """What :meth:`FaceFinder.search` found: ``faces`` (largest first, at most ``max_faces``), ``beyond`` (faces
-    past that limit, largest first) and ``too_small`` (detector boxes smaller than ``min_face``: no landmarks)."""
+    past that limit, largest first) and ``too_small`` (detections smaller than ``min_face``, not looked at further:
+    (box, score) each)."""
 
     faces: list[Face]
     beyond: list[Face] = field(default_factory=list)
-    too_small: list[tuple[float, float, float, float]] = field(default_factory=list)
+    too_small: list[tuple[tuple[float, float, float, float], float]] = field(default_factory=list)
 
 
 def _quiet_mediapipe() -> None:
@@ -207,10 +208,10 @@ class FaceFinder:
 
     def _search(self, rgb: np.ndarray) -> Found:
         faces: list[Face] = []
-        too_small: list[tuple[float, float, float, float]] = []
+        too_small: list[tuple[tuple[float, float, float, float], float]] = []
         for head in self._candidates(rgb):
             if head.size < self.min_face:
-                too_small.append(tuple(float(v) for v in head.box))
+                too_small.append((tuple(float(v) for v in head.box), head.score))
                 continue
             if any(C.same_face(head.box, np.asarray(f.box)) for f in faces):
                 continue
@@ -218,6 +219,7 @@ class FaceFinder:
             if face is not None and not any(C.same_face(np.asarray(face.box), np.asarray(f.box)) for f in faces):
                 faces.append(face)
         faces.sort(key=lambda f: -f.width * f.height)
+        too_small = [(b, score) for b, score in too_small if not any(_inside(b, f.box) for f in faces)]  # part of a face
         return Found(faces[: self.max_faces], faces[self.max_faces :], too_small)
 
     def _face(self, rgb: np.ndarray, head: C.Candidate) -> Face | None:
@@ -312,6 +314,12 @@ def _moved(a: Roi, b: Roi) -> bool:
     d = math.hypot(b.centre[0] - a.centre[0], b.centre[1] - a.centre[1]) / max(a.side, 1e-6)
     dturn = abs(math.atan2(math.sin(b.angle - a.angle), math.cos(b.angle - a.angle)))
     return not lo <= ratio <= hi or d > shift or dturn > turn
+
+
+def _inside(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    """Whether the centre of box ``a`` lies inside box ``b``."""
+    cx, cy = (a[0] + a[2]) / 2, (a[1] + a[3]) / 2
+    return b[0] <= cx <= b[2] and b[1] <= cy <= b[3]
 
 
 def _box(roi: Roi) -> tuple[float, float, float, float]:
