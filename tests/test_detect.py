@@ -42,7 +42,7 @@ def test_a_canvas_without_faces_has_none(finder) -> None:  # noqa: ANN001
 
 
 def test_the_upright_check_drops_a_texture_the_landmark_model_takes_for_a_face(finder, monkeypatch) -> None:  # noqa: ANN001
-    texture = bench.faceless_canvas(96, seed=7).rgb  # value noise where FaceMesh sees a face (presence ~1)
+    texture = bench.faceless_canvas(104, seed=7).rgb  # value noise where FaceMesh sees a face (presence ~1)
     assert finder.find(texture) == []
     monkeypatch.setattr(type(finder), "_upright", lambda *a, **k: True)
     assert len(finder.find(texture)) == 1, "without the check the texture is taken for a face"

@@ -11,7 +11,7 @@ Three steps, so that group photos, small faces, turned faces, censored faces and
    the eye keypoints of a face under a bar, or the mouth of one under a mask, can be far off and the region
    turned wrongly. When none places it, the short-range detector looks again around the candidate
    (:func:`unmask.face.candidates.around`, :data:`AROUND`). The landmarks then place the region once more (as
-   mediapipe's tracking does) when it moved.
+   mediapipe's tracking does), so a face is framed alike whichever candidate found it.
 3. A face is kept when its landmarks fit the face template (:func:`unmask.face.align.fits_template`), when the
    short-range detector, shown the face turned upright, finds it too (:meth:`FaceFinder._upright`: textures the
    landmark model takes for faces fail this), and when it is not a face already kept. The ``max_faces`` largest
@@ -65,9 +65,6 @@ SAME_BOX = 0.6
 """Two tries closer than SAME_TURN in turn, on boxes overlapping by SAME_BOX (IoU) or more, are one."""
 OTHERS = 2
 """Merged candidates of the same face (after the best) whose boxes and keypoints are tried too."""
-REPLACE = (0.8, 1.25, 0.1, math.radians(10))
-"""The landmarks place the region again when its side changes beyond this ratio range, its centre moves more than
-this share of its side, or its turn by more than this."""
 AROUND = (2.0, 3.0)
 """Views around a candidate the landmark model did not take (:func:`unmask.face.candidates.around`), in its sizes."""
 AROUND_TRIES = 2
@@ -80,9 +77,15 @@ UPRIGHT_SCORE = (0.3, 0.6)
 which it is kept without more; in between, the face needs :data:`UNSURE_NEEDS`."""
 UNSURE_NEEDS = (0.6, 2)
 """What a face the upright check is unsure of needs: a detection score of at least this, and this many detections
-(merged candidates). Measured on 264 faces of the benchmark canvases and 150 canvases without faces: the 3 real
-faces in that band scored 0.61-0.77 with 2-3 detections, the 5 textures 0.52-0.57 with 1-2."""
+(merged candidates). Measured on 269 faces of the benchmark canvases and 150 canvases without faces: the 5 real
+faces in that band scored 0.61-0.77 with 2-4 detections, the 3 textures 0.53-0.57."""
 CENTRE = 0.15
+TRACK_CONTEXT = 1.9
+"""The view around a given box in which :meth:`FaceFinder.landmarks` lets the detector place the region (the crop
+side the FaceMesh solution was given before, in box sizes)."""
+BOX_SHARE = 0.9
+"""A face's box side as a share of its landmarks' extent, so that a found face's box is framed as the detectors'
+boxes are (0.81-1.01 of the extent, 10th-90th percentile, median 0.90, on 59 faces of the benchmark canvases)."""
 """The upright view's detection counts when its centre is within this share of the view's side of the middle."""
 
 
@@ -177,15 +180,18 @@ class FaceFinder:
         with native_stderr_silenced():
             return self._candidates(rgb)
 
-    def landmarks(self, rgb: np.ndarray, box: tuple[float, float, float, float] | np.ndarray,
-                  angle: float | None = None) -> np.ndarray | None:  # fmt: skip
-        """The 478 landmarks (image px) of the face in detection box ``box`` (x0, y0, x1, y1), turned by
-        ``angle`` (radians, clockwise on screen; None: upright, then the other :data:`TURNS`), the landmark
-        model alone, or None when it finds no face there: how a video follows a face between detections."""
-        turns = (angle,) if angle is not None else TURNS
+    def landmarks(self, rgb: np.ndarray, box: tuple[float, float, float, float] | np.ndarray) -> np.ndarray | None:
+        """The 478 landmarks (image px) of the face in detection box ``box`` (x0, y0, x1, y1), or None when the
+        landmark model finds no face there: how a video follows a face between detections. As mediapipe's own
+        FaceMesh on a crop does: the short-range detector places the region in a view of :data:`TRACK_CONTEXT`
+        times the box (its detection nearest the middle, turned by its eye line); without one, the box itself,
+        upright and then at the other :data:`TURNS`."""
+        box = np.asarray(box, np.float64)
         with native_stderr_silenced():
-            for turn in turns:
-                pts, presence = self._mesh.run(rgb, roi_from_box(np.asarray(box, np.float64), angle=turn))
+            near = [c for c in C.around(self._short, rgb, box, (TRACK_CONTEXT,)) if C.same_face(c.box, box)]
+            tries = [(c, eye_line_angle(c.keypoints[0], c.keypoints[1])) for c in sorted(near, key=lambda c: -c.score)[:1]]
+            for cand, angle in tries + [(C.Candidate(box, np.zeros((6, 2)), 0.0, "given"), turn) for turn in TURNS]:
+                pts, presence = self._mesh.run(rgb, roi_from_box(cand.box, angle=angle))
                 if presence >= PRESENCE:
                     return pts
         return None
@@ -237,11 +243,10 @@ class FaceFinder:
         if found is None:
             return None
         pts, roi, placed_by = found
-        again = roi_from_landmarks(pts)
-        if _moved(roi, again):
-            pts2, presence2 = self._mesh.run(rgb, again)
-            if presence2 >= PRESENCE:
-                pts, again = pts2, roi_from_landmarks(pts2)
+        again = roi_from_landmarks(pts)  # placed again by the landmarks: the same face, framed alike whatever found it
+        pts2, presence2 = self._mesh.run(rgb, again)
+        if presence2 >= PRESENCE:
+            pts, again = pts2, roi_from_landmarks(pts2)
         if not fits_template(pts) or not self._upright(rgb, again, cands):
             return None
         return Face(
@@ -264,7 +269,8 @@ class FaceFinder:
     def _upright(self, rgb: np.ndarray, roi: Roi, cands: list[C.Candidate]) -> bool:
         """The check of an independent model: the short-range detector must find the face, turned upright and
         centred, in one of its views (see :data:`UPRIGHT_SCORE`, :data:`UNSURE_NEEDS`). On 150 procedural canvases
-        without faces, 7 textures passed the landmark model (presence 0.9-1.0) and this check dropped 5."""
+        without faces (benchmarks/detect_recall.py, seed 7) 8 textures passed the landmark model (presence 0.9-1.0)
+        and this check dropped 4 of them; it dropped 1 of 269 faces of the benchmark canvases."""
         score = 0.0
         for context in UPRIGHT_CONTEXTS:
             res = self._check.process(upright(rgb, roi, C.SHORT_INPUT, context))
@@ -308,14 +314,6 @@ def _axis_angle(kp: np.ndarray) -> float:
     return math.atan2(axis[0], -axis[1])
 
 
-def _moved(a: Roi, b: Roi) -> bool:
-    lo, hi, shift, turn = REPLACE
-    ratio = b.side / max(a.side, 1e-6)
-    d = math.hypot(b.centre[0] - a.centre[0], b.centre[1] - a.centre[1]) / max(a.side, 1e-6)
-    dturn = abs(math.atan2(math.sin(b.angle - a.angle), math.cos(b.angle - a.angle)))
-    return not lo <= ratio <= hi or d > shift or dturn > turn
-
-
 def _inside(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
     """Whether the centre of box ``a`` lies inside box ``b``."""
     cx, cy = (a[0] + a[2]) / 2, (a[1] + a[3]) / 2
@@ -323,7 +321,8 @@ def _inside(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
 
 
 def _box(roi: Roi) -> tuple[float, float, float, float]:
-    """The detection-like box of a landmark region: its centre, a side of the region's over
-    :data:`unmask.face.mesh.ROI_SCALE` (the landmarks' extent in the face's own frame)."""
-    half = roi.side / ROI_SCALE / 2
+    """The detection-like box of a landmark region (from :func:`roi_from_landmarks`): centred on it, with a side of
+    :data:`BOX_SHARE` of the landmarks' extent, as the detector's own boxes are, so that a region placed from it
+    (:func:`unmask.face.mesh.roi_from_box`, as :meth:`FaceFinder.landmarks` does) is the detector's."""
+    half = roi.side / ROI_SCALE * BOX_SHARE / 2
     return (roi.centre[0] - half, roi.centre[1] - half, roi.centre[0] + half, roi.centre[1] + half)

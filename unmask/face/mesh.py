@@ -27,9 +27,9 @@ ROI_SCALE = 1.5
 """Side of the landmark model's square region, in detection-box (or landmark-extent) sizes: mediapipe's own
 (``FaceDetectionFrontDetectionToRoi``, ``FaceLandmarkLandmarksToRoi``)."""
 
-ROI_SIDE = 256
-"""The region's neighbourhood is cut from the photo and resized so the region is at most this many pixels (the
-model sees 192): a 24-megapixel photo costs no more than a small one."""
+ROI_SIDE = 192
+"""The region's neighbourhood is cut from the photo and area-averaged so the region is at most this many pixels:
+the model's own input side, so a 24-megapixel photo costs no more than a small one and gives the same landmarks."""
 
 
 @dataclass(frozen=True)
