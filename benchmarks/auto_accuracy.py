@@ -19,10 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-from unmask.evaluate import list_photos
 from unmask.face.detect import FaceFinder
 from unmask.io import read_image
 from unmask.masks import draw_censor, jpeg
+from unmask.measure.evaluate import list_photos
 from unmask.pipeline import Restorer
 
 EXPECTED = {"clean": None, "bar": "eyes", "pixelate": "eyes", "surgical": "mouth"}

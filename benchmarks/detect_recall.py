@@ -31,9 +31,9 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from unmask.evaluate import list_photos
 from unmask.io import read_image
 from unmask.masks import draw_censor, jpeg
+from unmask.measure.evaluate import list_photos
 
 CANVAS = (1200, 1600)  # h, w
 GRID = (2, 2)  # cells: rows, columns

@@ -4,7 +4,7 @@
 #   . .venv/bin/activate && benchmarks/run_all.sh            # from the repository root; about 25 min on 2 cores
 #
 # Raw JSON and grids go to $OUT (default /tmp/unmask-bench); benchmarks/report.py turns them into the tables of
-# RESULTS.md ($OUT/tables.md). Until trained models ship, the speed runs use generators of the arch registry
+# RESULTS.md ($OUT/tables.md), judging the speed runs against the project's targets (benchmarks/targets.py). Until trained models ship, the speed runs use generators of the arch registry
 # exported with random weights (benchmarks/export_untrained.py): untrained weights, speed only.
 set -euo pipefail
 cd "$(dirname "$0")/.."

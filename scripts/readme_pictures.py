@@ -16,10 +16,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from unmask.evaluate import list_photos
 from unmask.face.detect import FaceFinder
 from unmask.io import read_image
 from unmask.masks import KIND_REGION, draw_censor, jpeg
+from unmask.measure.evaluate import list_photos
 from unmask.pipeline import Restorer
 from unmask.runtime.registry import load_models
 

@@ -95,11 +95,11 @@ def val_faces(val_dir: Path) -> list[Path]:
 
 
 @pytest.fixture(scope="session")
-def lpips():  # noqa: ANN201 - unmask.metrics.LPIPS, imported lazily (torch)
+def lpips():  # noqa: ANN201 - unmask.measure.metrics.LPIPS, imported lazily (torch)
     """The LPIPS metric with the SqueezeNet heads of ../shared/weights; skips the test when they are absent."""
     if not (SHARED / "weights" / "lpips_squeeze_v0.1.pth").is_file():
         pytest.skip("LPIPS weights absent from ../shared/weights")
-    from unmask.metrics import LPIPS
+    from unmask.measure.metrics import LPIPS
 
     return LPIPS()
 

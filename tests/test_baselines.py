@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from unmask.baselines import BASELINES, Baseline, get_baseline
+from unmask.measure.baselines import BASELINES, Baseline, get_baseline
 
 SIZE = 64
 

@@ -43,7 +43,7 @@ def test_presets_are_the_arch_s(tmp_path) -> None:  # noqa: ANN001
 
 
 def test_censor_tables_agree() -> None:
-    from unmask.evaluate import DEFAULT_CENSOR
+    from unmask.measure.scores import DEFAULT_CENSOR
 
     assert set(spec.CENSOR_KINDS) == set(spec.KIND_REGION)
     for region, kinds in spec.REGION_KINDS.items():

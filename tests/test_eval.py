@@ -12,19 +12,10 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from onnx_models import make_model
-from unmask.evaluate import (
-    EvalSettings,
-    build_methods,
-    evaluate,
-    grid_shape,
-    iou,
-    list_photos,
-    make_grid,
-    match_face,
-    hole_coverage,
-    outside_changed,
-)
-from unmask.face.types import Face
+from unmask.face.types import Face, box_iou
+from unmask.measure.evaluate import build_methods, evaluate, hole_coverage, list_photos, match_face, outside_changed
+from unmask.measure.grid import grid_shape, make_grid
+from unmask.measure.scores import EvalSettings
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 VAL = SHARED / "data" / "celeba" / "val"
@@ -76,7 +67,7 @@ def test_rows_for_every_method(report) -> None:  # noqa: ANN001
 def test_none_scores_exactly_the_censored_photo(report, val: Path, finder) -> None:  # noqa: ANN001
     from unmask.io import read_image
     from unmask.masks import draw_censor, jpeg
-    from unmask.metrics import l1_hole, psnr_hole, ssim_box
+    from unmask.measure.metrics import l1_hole, psnr_hole, ssim_box
 
     photos = list_photos(val, N)
     none = {f.photo: f for f in report.scores("none")}
@@ -149,7 +140,7 @@ def test_outside_changed_counts_pixels_outside_the_hole() -> None:
 
 
 def test_spill_and_iou_metrics() -> None:
-    from unmask.metrics import hole_iou, spill
+    from unmask.measure.metrics import hole_iou, spill
 
     censor = np.zeros((40, 40), np.uint8)
     censor[10:20, 10:30] = 255
@@ -189,7 +180,7 @@ def test_coverage_is_reported(report) -> None:  # noqa: ANN001
 def test_face_matching() -> None:
     pts = np.zeros((478, 2), np.float32)
     a, b = Face((0, 0, 10, 10), pts), Face((50, 50, 60, 60), pts)
-    assert iou((0, 0, 10, 10), (5, 0, 15, 10)) == pytest.approx(50 / 150)
+    assert box_iou((0, 0, 10, 10), (5, 0, 15, 10)) == pytest.approx(50 / 150)
     assert match_face([b, a], (1, 1, 11, 11)) is a
     assert match_face([b], (1, 1, 11, 11)) is None
 

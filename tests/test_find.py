@@ -12,7 +12,7 @@ from unmask.masks import draw_censor, jpeg
 from unmask.masks.eye_band import pixelate
 from unmask.masks.find import find_occluder, grow, margin_px
 from unmask.masks.geometry import coverage_mask, eye_frame, rounded_rect
-from unmask.metrics import hole_iou
+from unmask.measure.metrics import hole_iou
 
 SIZE = 128
 REGION = {"bar": "eyes", "pixelate": "eyes", "surgical": "mouth"}

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from unmask.metrics import PSNR_CAP, hole_box, l1_hole, psnr_hole, ssim_box, summarize
+from unmask.measure.metrics import PSNR_CAP, hole_box, l1_hole, psnr_hole, ssim_box, summarize
 
 SIZE = 64
 
@@ -40,7 +40,7 @@ def _add(img: np.ndarray, noise: np.ndarray) -> np.ndarray:
 
 
 def test_module_imports_without_torch() -> None:
-    code = "import sys; import unmask.metrics; assert 'torch' not in sys.modules and 'skimage' not in sys.modules"
+    code = "import sys; import unmask.measure.metrics; assert 'torch' not in sys.modules and 'skimage' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
@@ -160,7 +160,7 @@ def weights(shared: Path) -> tuple[Path, Path]:
 
 @pytest.fixture(scope="module")
 def lpips(weights: tuple[Path, Path]):
-    from unmask.metrics import LPIPS
+    from unmask.measure.metrics import LPIPS
 
     return LPIPS(weights[0], weights[1])
 
@@ -249,7 +249,7 @@ def test_lpips_mixed_sizes_and_errors(lpips) -> None:
 
 def test_lpips_missing_weights_is_a_clear_error(tmp_path: Path, weights) -> None:
     from unmask.features import WeightsNotFound
-    from unmask.metrics import LPIPS
+    from unmask.measure.metrics import LPIPS
 
     with pytest.raises(WeightsNotFound, match="LPIPS"):
         LPIPS(tmp_path / "absent.pth", weights[1])
@@ -260,7 +260,7 @@ def test_lpips_missing_weights_is_a_clear_error(tmp_path: Path, weights) -> None
 def test_lpips_rejects_wrong_heads(tmp_path: Path, weights) -> None:
     import torch
 
-    from unmask.metrics import LPIPS
+    from unmask.measure.metrics import LPIPS
 
     bad = tmp_path / "bad.pth"
     torch.save({"lin0.model.1.weight": torch.zeros(1, 3, 1, 1)}, bad)

@@ -65,7 +65,8 @@ def test_every_shipped_model_beats_telea(path: Path, val_dir: Path, finder, lpip
     PSNR, SSIM, L1 and LPIPS on a few faces, restores the censor it finds and leaves the rest of the photo alone
     (the region defaults are among them)."""
     monkeypatch.delenv("UNMASK_MODELS", raising=False)
-    from unmask.evaluate import EvalSettings, build_methods, evaluate, list_photos
+    from unmask.measure.evaluate import build_methods, evaluate, list_photos
+    from unmask.measure.scores import EvalSettings
 
     region = load_model(path, "cpu", 1).meta.region
     methods, kinds, _ = build_methods([str(path)], ["telea"], region, "cpu", 0)

@@ -6,12 +6,14 @@ markup is on, :func:`safe` (``unmask[train]`` stays ``unmask[train]``)."""
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 import unicodedata
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from enum import Enum
-from typing import Any, Callable, Iterable, Iterator, NoReturn
+from typing import Any, NoReturn, ParamSpec
 
 import typer
 from rich.console import Console
@@ -20,6 +22,8 @@ from rich.markup import escape
 from unmask.spec import DEVICES, FACE_CENSORS, HOLE_FILLS, REGIONS, RUN_REGIONS, TRAIN_REGIONS
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+P = ParamSpec("P")
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True)
@@ -84,21 +88,27 @@ def check_threads(threads: int | None, option: str = "--threads") -> None:
              f"{os.cpu_count() or 1} cores here); 0 uses all cores")  # fmt: skip
 
 
-def guarded(body: Callable[..., int], kwargs: dict[str, Any]) -> NoReturn:
-    """Runs a command's body with its options and exits with the code it returns; an unexpected error becomes one
-    line and exit 1, unless ``kwargs["debug"]`` asks for the traceback."""
-    try:
-        code = body(**kwargs)
-    except typer.Exit:
-        raise
-    except Exception as e:  # noqa: BLE001 - one line unless --debug
-        if kwargs.get("debug"):
+def guarded(command: Callable[P, int]) -> Callable[P, NoReturn]:
+    """A command (its options as parameters, its ``debug`` option among them) that exits with the code it returns;
+    an unexpected error becomes one line and exit 1, unless its ``--debug`` asks for the traceback. The signature
+    is the command's own (``functools.wraps``), so typer reads its options and types from it."""
+
+    @functools.wraps(command)
+    def run(*args: P.args, **kwargs: P.kwargs) -> NoReturn:
+        try:
+            code = command(*args, **kwargs)
+        except typer.Exit:
             raise
-        missing = missing_extra(e)
-        if missing:
-            fail(missing)
-        fail(f"{type(e).__name__}: {e}", EXIT_FAILED)
-    raise typer.Exit(code)
+        except Exception as e:  # noqa: BLE001 - one line unless --debug
+            if kwargs.get("debug"):
+                raise
+            missing = missing_extra(e)
+            if missing:
+                fail(missing)
+            fail(f"{type(e).__name__}: {e}", EXIT_FAILED)
+        raise typer.Exit(code)
+
+    return run
 
 
 @contextmanager
@@ -148,7 +158,7 @@ def missing_extra(e: BaseException, command: str | None = None) -> str | None:
 def photos_or_fail(folder: Any, n: int) -> list:
     """The first ``n`` photos of ``folder`` (sorted by name), or one line (exit 2) when it is not a folder or holds
     none."""
-    from unmask.evaluate import list_photos
+    from unmask.measure.evaluate import list_photos
 
     try:
         photos = list_photos(folder, n)

@@ -1,12 +1,13 @@
 """``unmask bench [FOLDER]``: time the pipeline per stage over a folder, the generator alone in ONNX Runtime vs
-PyTorch eager, and (``--scaling``) faces per photo, photo size, batch size and peak memory; targets with pass/miss."""
+PyTorch eager, and (``--scaling``) faces per photo, photo size, batch size and peak memory. Measurements only: the
+project's targets for them are in ``benchmarks/targets.py``, which reads ``--json``."""
 
 from __future__ import annotations
 
 import json
 import os
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
@@ -17,13 +18,18 @@ from unmask.cli._common import (
     err,
     fail,
     guarded,
-    is_tty,
     out,
     photos_or_fail,
-    safe,
     say,
     set_threads,
 )
+from unmask.cli.progress import Counter
+
+if TYPE_CHECKING:  # pragma: no cover
+    from unmask.measure.baselines import Baseline
+    from unmask.measure.bench import BenchReport
+    from unmask.measure.generator import GeneratorBench
+    from unmask.runtime import Model
 
 
 def register(app: typer.Typer) -> None:
@@ -33,6 +39,7 @@ def register(app: typer.Typer) -> None:
     )(bench)
 
 
+@guarded
 def bench(
     folder: Optional[Path] = typer.Argument(None, help="Folder of photos (default: copies of scikit-image's astronaut portrait).", show_default=False),
     model: Optional[str] = typer.Option(None, "--model", "-m", help="Model name or .onnx path, or a baseline (telea, ns, none). Default: the region's default model, else telea."),
@@ -48,16 +55,16 @@ def bench(
     as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout instead of tables."),
     video: bool = typer.Option(False, "--video", help="Time the video path instead: 720p clips made of the folder's first faces (or the astronaut) with 1 and 4 censored faces, file to file, per stage."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
-) -> None:
-    guarded(_bench, locals())
-
-
-def _bench(folder, model, region, device, threads, batch, n, repeats, checkpoint, scaling, no_folder, as_json,
-           video, debug) -> int:  # noqa: ANN001 - mirrors bench()
-    from unmask import bench as B
+) -> int:
+    from unmask.measure.baselines import Baseline
+    from unmask.measure.bench import BenchReport, temp_dir
+    from unmask.measure.folder import bench_folder
+    from unmask.measure.generator import resolve_threads
+    from unmask.measure.probe import probe_group_photo
+    from unmask.measure.scaling import scaling_batch, scaling_faces, scaling_size
     from unmask.pipeline import Restorer
 
-    threads = B.resolve_threads(threads)
+    threads = resolve_threads(threads)
     set_threads(threads)
     inpainter, ref = _load(model, region.value, device.value, threads)
     if video:
@@ -65,35 +72,35 @@ def _bench(folder, model, region, device, threads, batch, n, repeats, checkpoint
 
         return bench_videos(folder, inpainter, getattr(inpainter, "name", ref), region.value, threads, as_json)
     info = _model_info(inpainter, ref)
-    report = B.BenchReport(model=info, threads=threads, device=device.value)
-    with B.temp_dir() as tmp:
+    report = BenchReport(model=info, threads=threads, device=device.value)
+    with temp_dir() as tmp:
         tmp = Path(tmp)
         photos: list[Path] = []
         if not no_folder or scaling:
-            photos = _photos(B, folder, n if not no_folder else 1, tmp, report.notes)
+            photos = _photos(folder, n if not no_folder else 1, tmp, report.notes)
         status = _Status()
         # force: a folder of clean photos still runs the whole path (finder, generator, paste-back) for timing
         with Restorer({region.value: inpainter}, region=region.value, force=True) as restorer:
             if not no_folder:
                 status.say(f"folder run: {len(photos)} photos")
-                report.folder = B.bench_folder(photos, restorer, tmp / "out", on_photo=status.progress)
-            gen = getattr(inpainter, "session", None) is not None
-            if gen:
+                report.folder = bench_folder(photos, restorer, tmp / "out", on_photo=status.progress)
+            generator = None if isinstance(inpainter, Baseline) else inpainter
+            if generator is not None:
                 status.say("generator alone: ONNX Runtime vs PyTorch eager")
-                report.generator = _generator(B, inpainter, batch, threads, repeats, checkpoint, report.notes)
+                report.generator = _generator(generator, batch, threads, repeats, checkpoint, report.notes)
             else:
                 report.notes.append(f"{info['name']} is a classic baseline, not a generator: no generator-alone timing")
             if scaling:
                 face = _first_face_photo(photos)
                 status.say("scaling: faces per photo")
-                report.faces = B.scaling_faces(face, restorer, repeats=3)
+                report.faces = scaling_faces(face, restorer, repeats=3)
                 status.say("scaling: photo size (0.3-24 MP)")
-                report.sizes = B.scaling_size(face, restorer, tmp / "sizes", repeats=2)
-                if gen:
+                report.sizes = scaling_size(face, restorer, tmp / "sizes", repeats=2)
+                if generator is not None:
                     status.say("scaling: batch size")
-                    report.batches = B.scaling_batch(inpainter, (1, 4, 8), threads, repeats=max(3, repeats // 2))
+                    report.batches = scaling_batch(generator, (1, 4, 8), threads, repeats=max(3, repeats // 2))
                 status.say("scaling: peak memory, 24 MP photo with 10 faces (fresh process)")
-                report.memory = B.probe_group_photo(face, ref, region.value, tmp / "memory", 24, 10, device.value, threads)
+                report.memory = probe_group_photo(face, ref, region.value, tmp / "memory", 24, 10, device.value, threads)
         status.done()
     if as_json:
         print(json.dumps(report.to_dict()), flush=True)
@@ -102,15 +109,17 @@ def _bench(folder, model, region, device, threads, batch, n, repeats, checkpoint
     return EXIT_OK
 
 
-def _photos(B: Any, folder: Optional[Path], n: int, tmp: Path, notes: list) -> list[Path]:
+def _photos(folder: Optional[Path], n: int, tmp: Path, notes: list[str]) -> list[Path]:
+    from unmask.measure.folder import demo_photos
+
     if folder is None:
         notes.append("no folder given: copies of scikit-image's astronaut portrait (512x512, one face)")
-        return B.demo_photos(tmp / "photos", n)
+        return demo_photos(tmp / "photos", n)
     return photos_or_fail(folder, n)
 
 
-def _load(model: Optional[str], region: str, device: str, threads: int) -> tuple[Any, str]:
-    from unmask.bench import load_inpainter
+def _load(model: Optional[str], region: str, device: str, threads: int) -> tuple[Model | Baseline, str]:
+    from unmask.measure.baselines import load_inpainter
     from unmask.runtime import ModelError, find_model
     from unmask.runtime.session import DeviceError
 
@@ -130,7 +139,7 @@ def _load(model: Optional[str], region: str, device: str, threads: int) -> tuple
     return m, str(path) if path is not None else ref
 
 
-def _model_info(m: Any, ref: str) -> dict:
+def _model_info(m: Model | Baseline, ref: str) -> dict[str, Any]:
     meta = getattr(m, "meta", None)
     return {
         "name": getattr(m, "name", ref),
@@ -143,10 +152,13 @@ def _model_info(m: Any, ref: str) -> dict:
     }
 
 
-def _generator(B: Any, model: Any, batch: int, threads: int, repeats: int, checkpoint: Optional[str], notes: list) -> Any:
+def _generator(model: Model, batch: int, threads: int, repeats: int, checkpoint: Optional[str],
+               notes: list[str]) -> GeneratorBench:
+    from unmask.measure.generator import bench_generator, eager_generator
+
     eager, note, weights = None, "", ""
     try:
-        eager, note = B.eager_generator(model.meta, checkpoint)
+        eager, note = eager_generator(model.meta, checkpoint)
         weights = note
     except ImportError:
         note = "PyTorch eager not measured: torch is not installed (pip install 'unmask[train]')"
@@ -158,8 +170,8 @@ def _generator(B: Any, model: Any, batch: int, threads: int, repeats: int, check
         note = f"PyTorch eager not measured: {type(e).__name__}: {e}"
     if eager is None:
         notes.append(note)
-    return B.bench_generator(model, batch, threads, repeats, eager=eager, eager_note=note, eager_weights=weights,
-                             compare=eager is not None and checkpoint is not None)
+    return bench_generator(model, batch, threads, repeats, eager=eager, eager_note=note, eager_weights=weights,
+                           compare=eager is not None and checkpoint is not None)
 
 
 def _first_face_photo(photos: list[Path]) -> Any:
@@ -177,36 +189,21 @@ class _Status:
     """Progress lines on stderr while the benchmark runs (a transient bar for the folder run on a terminal)."""
 
     def __init__(self) -> None:
-        self.tty = is_tty()
-        self._bar: Any = None
+        self._bar: Counter | None = None
 
     def say(self, text: str) -> None:
-        self._close_bar()
+        self.done()
         say(f"bench: {text}")
 
     def progress(self, done: int, total: int) -> None:
-        if not self.tty:
-            return
         if self._bar is None:
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-            )
+            self._bar = Counter(total, "photos", "bar", "count").__enter__()
+        self._bar.count(done, total)
 
-            self._bar = Progress(TextColumn("photos"), BarColumn(), MofNCompleteColumn(), console=err, transient=True)
-            self._bar.__enter__()
-            self._task = self._bar.add_task("bench", total=total)
-        self._bar.update(self._task, completed=done)
-
-    def _close_bar(self) -> None:
+    def done(self) -> None:
         if self._bar is not None:
             self._bar.__exit__(None, None, None)
             self._bar = None
-
-    def done(self) -> None:
-        self._close_bar()
 
 
 # -- rendering -------------------------------------------------------------------------------------------------
@@ -214,11 +211,11 @@ def _ms(v: Optional[float]) -> str:
     return "-" if v is None else f"{1000 * v:.1f}"
 
 
-def _render(report: Any) -> None:
+def _render(report: BenchReport) -> None:
     from rich.table import Table
 
-    from unmask.bench import STAGES
     from unmask.cli.eval import wide_console
+    from unmask.measure.folder import STAGES
 
     con = wide_console(out)
     m = report.model
@@ -256,13 +253,6 @@ def _render(report: Any) -> None:
         if g.mac_note:
             say(f"note: {g.mac_note}", con)
     _render_scaling(con, report)
-    t = Table(title="targets (this machine; a benchmark, not a timed test)")
-    for c in ("target", "limit", "measured", "result", "note"):
-        t.add_column(c)
-    for tg in report.targets():
-        res = "-" if tg.passed is None else ("[green]pass[/]" if tg.passed else "[red]miss[/]")
-        t.add_row(safe(tg.name), safe(tg.limit), safe(tg.measured), res, safe(tg.note))
-    con.print(t)
     for note in report.notes:
         say(f"note: {note}", con)
 
@@ -271,7 +261,7 @@ def _f(v: Optional[float]) -> str:
     return "-" if v is None else f"{v:.1f}"
 
 
-def _render_scaling(con: Any, report: Any) -> None:
+def _render_scaling(con: Any, report: BenchReport) -> None:
     from rich.table import Table
 
     if report.faces:

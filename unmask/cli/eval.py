@@ -19,14 +19,13 @@ from unmask.cli._common import (
     err,
     fail,
     guarded,
-    is_tty,
     out,
     photos_or_fail,
     safe,
     say,
     set_threads,
 )
-
+from unmask.cli.progress import Counter
 from unmask.video.formats import is_video_name
 
 TABLE_WIDTH = 150  # the intervals need room; pipes and files get this width too
@@ -39,6 +38,7 @@ def register(app: typer.Typer) -> None:
     )(evaluate)
 
 
+@guarded
 def evaluate(
     data: Path = typer.Argument(..., help="Folder of clean face photos (the first --n, sorted by name), a training set made by `unmask prepare` (its first --n faces; no mediapipe needed), or a clean video (every frame censored; hole PSNR and flicker, steady vs frame by frame).", show_default=False),
     region: Region = typer.Option(..., "--region", "-r", help="Which region to hide and restore."),
@@ -59,15 +59,13 @@ def evaluate(
     device: Device = typer.Option(Device.auto, "--device", help="Device for the models' ONNX sessions."),
     threads: int = typer.Option(0, "--threads", min=0, help="CPU threads (0 = all cores)."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
-) -> None:
-    guarded(_eval, locals())
-
-
-def _eval(data, region, censor, model, baseline, n, seed, as_json, per_face, grid, grid_faces, mosaic_means, jpeg_quality, no_lpips,
-          lpips_weights, features_weights, device, threads, debug) -> int:  # noqa: ANN001 - mirrors evaluate()
+) -> int:
     from unmask.data.shards import is_face_set
-    from unmask.evaluate import EvalSettings, evaluate, evaluate_set, make_grid
     from unmask.io import write_png
+    from unmask.measure.evaluate import evaluate as evaluate_photos
+    from unmask.measure.evaluate import evaluate_set
+    from unmask.measure.grid import make_grid
+    from unmask.measure.scores import EvalSettings
 
     set_threads(threads)
     try:
@@ -91,11 +89,11 @@ def _eval(data, region, censor, model, baseline, n, seed, as_json, per_face, gri
     for note in notes:
         say(f"note: {note}")
     lpips = None if no_lpips else _lpips(lpips_weights, features_weights, threads)
-    with _Progress(min(n, len(faces)) if faces is not None else len(photos)) as progress:
+    with Counter(min(n, len(faces)) if faces is not None else len(photos), "evaluating", "bar", "count", "eta") as bar:
         if faces is not None:
-            report = evaluate_set(faces, methods, settings, lpips=lpips, kinds=kinds, on_photo=progress.update)
+            report = evaluate_set(faces, methods, settings, lpips=lpips, kinds=kinds, on_photo=bar.count)
         else:
-            report = evaluate(photos, methods, settings, lpips=lpips, kinds=kinds, on_photo=progress.update)
+            report = evaluate_photos(photos, methods, settings, lpips=lpips, kinds=kinds, on_photo=bar.count)
     if grid is not None:
         if report.grid:
             write_png(grid, make_grid(report))
@@ -145,7 +143,7 @@ def _default_model(region: str) -> list[str]:
 
 
 def _methods(models: list[str], baselines: list[str], region: str, device: str, threads: int) -> tuple[dict, dict, list]:
-    from unmask.evaluate import build_methods
+    from unmask.measure.evaluate import build_methods
     from unmask.runtime import ModelError
     from unmask.runtime.session import DeviceError
 
@@ -161,7 +159,7 @@ def _lpips(weights: Optional[Path], features: Optional[Path], threads: int) -> A
     except ImportError:
         fail("LPIPS needs torch (pip install 'unmask[train]'), or pass --no-lpips")
     from unmask.features import WeightsNotFound
-    from unmask.metrics import LPIPS
+    from unmask.measure.metrics import LPIPS
 
     if threads:
         torch.set_num_threads(threads)
@@ -216,34 +214,3 @@ def _table(report: Any) -> Any:
                       _fmt(r.lpips, 3), outside, iou, spill, ms)
     return table
 
-
-class _Progress:
-    """A rich progress bar on a terminal; silent otherwise."""
-
-    def __init__(self, total: int) -> None:
-        self.total = total
-        self._bar: Any = None
-
-    def __enter__(self) -> "_Progress":
-        if is_tty():
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeRemainingColumn,
-            )
-
-            self._bar = Progress(TextColumn("evaluating"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                                 console=err, transient=True)
-            self._bar.__enter__()
-            self._task = self._bar.add_task("eval", total=self.total)
-        return self
-
-    def update(self, done: int, total: int) -> None:
-        if self._bar is not None:
-            self._bar.update(self._task, completed=done)
-
-    def __exit__(self, *exc: object) -> None:
-        if self._bar is not None:
-            self._bar.__exit__(*exc)

@@ -11,7 +11,8 @@ from typing import Any, Optional
 
 import typer
 
-from unmask.cli._common import err, is_tty, one_line_errors, printable
+from unmask.cli._common import err, one_line_errors, printable
+from unmask.cli.progress import Bar
 
 
 def register(app: typer.Typer) -> None:
@@ -52,26 +53,17 @@ class _View:
     """A progress bar on a terminal; nothing otherwise (the summary line says what was done)."""
 
     def __init__(self) -> None:
-        self._bar: Any = None
+        self._bar = Bar("finding faces", "bar", "count", "eta", "{task.fields[info]}", bar_width=24)
         self._task: Any = None
 
-    def __enter__(self) -> "_View":
-        if is_tty():
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-            self._bar = Progress(TextColumn("finding faces"), BarColumn(bar_width=24), MofNCompleteColumn(),
-                                 TimeRemainingColumn(), TextColumn("{task.fields[info]}"), console=err,
-                                 transient=True)  # fmt: skip
-            self._bar.__enter__()
+    def __enter__(self) -> _View:
+        self._bar.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._bar is not None:
-            self._bar.__exit__(*exc)
+        self._bar.__exit__(*exc)
 
     def progress(self, done: int, total: int, failed: int) -> None:
-        if self._bar is None:
-            return
         if self._task is None:
-            self._task = self._bar.add_task("prepare", total=total, info="")
+            self._task = self._bar.add("prepare", total=total, info="")
         self._bar.update(self._task, completed=done, info=f"{failed} unusable" if failed else "")

@@ -17,13 +17,13 @@ from unmask.cli._common import (
     err,
     fail,
     guarded,
-    is_tty,
     output_lock,
     printable,
     say,
     set_threads,
 )
 from unmask.cli._common import RegionOrAuto as Region
+from unmask.cli.progress import Bar
 from unmask.spec import AUTO, MAX_FACES, MIN_FACE
 from unmask.video.formats import CODECS, DEFAULT_CODEC, DEFAULT_CRF, MAX_CRF, WEBM_CODEC, is_video_name
 
@@ -35,6 +35,7 @@ def register(app: typer.Typer) -> None:
     app.command("run", help="Restore censored faces in photos, videos and folders (default command: `unmask PHOTO...`).")(run)
 
 
+@guarded
 def run(
     inputs: list[Path] = typer.Argument(..., help="Photos and folders.", show_default=False, readable=False),
     region: Region = typer.Option(Region.eyes, "--region", "-r", help="What is hidden: eyes (bar or pixelation), mouth (surgical mask), or auto (decided per face)."),
@@ -62,29 +63,7 @@ def run(
     threads: int = typer.Option(0, "--threads", min=0, help="CPU threads for inference (0 = all cores)."),
     max_pixels: int = typer.Option(100_000_000, "--max-pixels", min=1, help="Refuse photos declaring more pixels (decompression bombs)."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
-) -> None:
-    guarded(_run, locals())
-
-
-def _load_models(model: Optional[str], region: str, device: str, threads: int, debug: bool = False) -> dict:
-    from unmask.runtime import ModelError
-    from unmask.runtime.registry import load_models
-    from unmask.runtime.session import DeviceError
-
-    try:
-        models = load_models(model, region, device, threads)
-    except (ModelError, LookupError, DeviceError) as e:
-        if debug:  # --debug: the traceback, not the one line
-            raise
-        fail(str(e).strip("'\""))
-    m = next(iter(models.values()))
-    if model and region != AUTO and m.meta.region != region:
-        say(f"note: model {m.name} was trained for the {m.meta.region}; using it for the {region}")
-    return models
-
-
-def _run(inputs, region, out_dir, model, device, mask, invert_mask, edges, mosaic_means, force, max_faces, min_face, faces, largest,
-         show_faces, compare, save_mask, overwrite, recursive, fmt, codec, crf, as_json, threads, max_pixels, debug) -> int:  # noqa: ANN001 - mirrors run()
+) -> int:
     from unmask.batch import BatchOptions, faces_pictures, load_user_edges, load_user_mask, run_batch, summary
     from unmask.face.choose import Choice
     from unmask.inputs import discover
@@ -152,6 +131,23 @@ def _run(inputs, region, out_dir, model, device, mask, invert_mask, edges, mosai
     return EXIT_FAILED if counts["failed"] else EXIT_OK
 
 
+def _load_models(model: Optional[str], region: str, device: str, threads: int, debug: bool = False) -> dict:
+    from unmask.runtime import ModelError
+    from unmask.runtime.registry import load_models
+    from unmask.runtime.session import DeviceError
+
+    try:
+        models = load_models(model, region, device, threads)
+    except (ModelError, LookupError, DeviceError) as e:
+        if debug:  # --debug: the traceback, not the one line
+            raise
+        fail(str(e).strip("'\""))
+    m = next(iter(models.values()))
+    if model and region != AUTO and m.meta.region != region:
+        say(f"note: model {m.name} was trained for the {m.meta.region}; using it for the {region}")
+    return models
+
+
 def _numbers(text: Optional[str]) -> Optional[tuple[int, ...]]:
     """``--faces 0,2`` as (0, 2); ``ValueError`` naming the option for anything else."""
     if text is None:
@@ -187,46 +183,31 @@ class _Progress:
         self.done = 0
         self.faces = 0
         self.t0 = time.perf_counter()
-        self.tty = is_tty()
         self.quiet_lines = quiet_lines
-        self._bar = None
+        self._bar = Bar("{task.description}", "bar", "count", "{task.fields[what]}", "{task.fields[rate]}", "eta",
+                        transient=False)
+        self._task: Any = None
         self._video: tuple[str, Any, float] | None = None  # input, its frames task, start
         self._said = 0.0
 
-    def __enter__(self) -> "_Progress":
-        if self.tty:
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeRemainingColumn,
-            )
-
-            self._bar = Progress(
-                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[what]}"),
-                TextColumn("{task.fields[rate]}"), TimeRemainingColumn(), console=err, transient=False,
-            )  # fmt: skip
-            self._bar.__enter__()
-            self._task = self._bar.add_task("restoring", total=self.total, what="0 faces", rate="- photos/s")
+    def __enter__(self) -> _Progress:
+        self._bar.__enter__()
+        self._task = self._bar.add("restoring", total=self.total, what="0 faces", rate="- photos/s")
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._bar is not None:
-            self._bar.__exit__(*exc)
+        self._bar.__exit__(*exc)
 
     def frame(self, job, done: int, total: int) -> None:  # noqa: ANN001 - inputs.Job
         """A video's progress: ``done`` frames of ``total`` (0: the file does not say)."""
         now = time.perf_counter()
         if self._video is None or self._video[0] != str(job.source):
-            task = None
-            if self._bar is not None:
-                task = self._bar.add_task(f"  {printable(job.source.name)}", total=total or None, what="frames", rate="- fps")
+            task = self._bar.add(f"  {printable(job.source.name)}", total=total or None, what="frames", rate="- fps")
             self._video = (str(job.source), task, now)
             self._said = now
         _, task, start = self._video
         fps = done / max(now - start, 1e-9)
-        if self._bar is not None:
+        if self._bar.shown:
             self._bar.update(task, completed=done, rate=f"{fps:.1f} fps")
         elif not self.quiet_lines and now - self._said >= FRAME_LINE_S:
             self._said = now
@@ -234,8 +215,8 @@ class _Progress:
             say(f"  {job.source}: {done}/{total or '?'} frames, {fps:.1f} fps{eta}")
 
     def _end_video(self) -> None:
-        if self._video is not None and self._bar is not None and self._video[1] is not None:
-            self._bar.remove_task(self._video[1])
+        if self._video is not None:
+            self._bar.remove(self._video[1])
         self._video = None
 
     def advance(self, rec) -> None:  # noqa: ANN001 - batch.Record
@@ -246,12 +227,12 @@ class _Progress:
         self.done += 1
         self.faces += sum(f["status"] == "restored" for f in rec.faces) + (rec.video or {}).get("faces", 0)
         rate = self.done / max(time.perf_counter() - self.t0, 1e-9)
-        if self._bar is not None or self.quiet_lines:  # failures and warnings: one line each
+        if self._bar.shown or self.quiet_lines:  # failures and warnings: one line each
             if rec.status == "failed":
                 say(f"failed: {rec.input}: {rec.error}")
             for w in rec.warnings:
                 say(f"warning: {rec.input}: {w}")
-        if self._bar is not None:
+        if self._bar.shown:
             self._bar.update(self._task, advance=1, what=f"{self.faces} faces", rate=f"{rate:.2f} photos/s")
         elif not self.quiet_lines:
             restored = (f"restored {rec.video['frames_restored']} of {rec.video['frames']} frames ({rec.video['fps']} fps)"

@@ -24,10 +24,10 @@ from unmask.cli._common import (
     check_threads,
     err,
     fail,
-    is_tty,
     missing_extra,
     printable,
 )
+from unmask.cli.progress import Bar
 
 
 def arch_modules() -> list[str]:
@@ -241,42 +241,28 @@ class _View:
     """Renders training events: rich progress bars on a terminal (preparation, steps), plain lines otherwise."""
 
     def __init__(self) -> None:
-        self.tty = is_tty()
-        self._bar: Any = None
+        self._bar = Bar("{task.description}", "bar", "count", "eta", "{task.fields[info]}", bar_width=24,
+                        transient=False)
         self._tasks: dict[str, Any] = {}
 
-    def __enter__(self) -> "_View":
-        if self.tty:
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                TextColumn,
-                TimeRemainingColumn,
-            )
-
-            self._bar = Progress(
-                TextColumn("{task.description}"), BarColumn(bar_width=24), MofNCompleteColumn(), TimeRemainingColumn(),
-                TextColumn("{task.fields[info]}"), console=err, transient=False,
-            )  # fmt: skip
-            self._bar.__enter__()
+    def __enter__(self) -> _View:
+        self._bar.__enter__()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._bar is not None:
-            self._bar.__exit__(*exc)
+        self._bar.__exit__(*exc)
 
     def note(self, text: str) -> None:
-        (self._bar.console if self._bar is not None else err).print(printable(text), highlight=False, markup=False)
+        self._bar.console.print(printable(text), highlight=False, markup=False)
 
     def _task(self, key: str, description: str, total: float | None) -> Any:
         if key not in self._tasks:
-            self._tasks[key] = self._bar.add_task(description, total=total, info="")
+            self._tasks[key] = self._bar.add(description, total=total, info="")
         return self._tasks[key]
 
     def event(self, e: Any) -> None:
         if e.kind == "prepare":
-            if self._bar is not None:
+            if self._bar.shown:
                 t = self._task(f"prep-{e.what}", f"preparing {e.what} faces", e.total)
                 self._bar.update(t, completed=e.done, info=f"{e.failed} unusable" if e.failed else "")
             elif e.done == e.total:
@@ -284,7 +270,7 @@ class _View:
         elif e.kind == "start":
             self.note(f"training {e.message}" + (f" (from step {e.step})" if e.step else ""))
         elif e.kind == "step":
-            if self._bar is not None:  # the headline numbers; every term is in metrics.jsonl / TensorBoard
+            if self._bar.shown:  # the headline numbers; every term is in metrics.jsonl / TensorBoard
                 short = "  ".join(f"{k} {e.logs[k]:.4g}" for k in SHORT_LOGS if k in e.logs)
                 t = self._task("train", "training", e.max_steps)
                 self._bar.update(t, completed=e.step, info=f"{e.samples_per_s:.1f} faces/s  {short}")
@@ -296,7 +282,7 @@ class _View:
             metrics = "  ".join(f"{k} {v:.4g}" for k, v in e.logs.items())
             self.note(f"val @ step {e.step}: {metrics}  ({e.path})")
         elif e.kind == "checkpoint":
-            if self._bar is None:
+            if not self._bar.shown:
                 self.note(f"checkpoint @ step {e.step}: {e.path}")
         elif e.kind == "note":
             self.note(e.message)

@@ -7,32 +7,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from unmask.cli._common import EXIT_OK, err, fail, is_tty, out, photos_or_fail, safe, say
+from unmask.cli._common import EXIT_OK, fail, out, photos_or_fail, safe, say
+from unmask.cli.progress import Counter
 
-
-class _Frames:
-    """A transient frames bar on a terminal (frames, fps, ETA); nothing elsewhere."""
-
-    def __init__(self, label: str, total: int) -> None:
-        self.label, self.total, self._bar, self._task = label, total, None, None
-
-    def __enter__(self) -> _Frames:
-        if is_tty():
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-            self._bar = Progress(TextColumn(self.label), BarColumn(), MofNCompleteColumn(), TextColumn("frames"),
-                                 TimeRemainingColumn(), console=err, transient=True)  # fmt: skip
-            self._bar.__enter__()
-            self._task = self._bar.add_task(self.label, total=self.total or None)
-        return self
-
-    def update(self, done: int, total: int | None = None) -> None:
-        if self._bar is not None:
-            self._bar.update(self._task, completed=done, total=total or self.total or None)
-
-    def __exit__(self, *exc: object) -> None:
-        if self._bar is not None:
-            self._bar.__exit__(*exc)
+FRAMES = ("bar", "count", "frames", "eta")
+"""Columns of a frames bar, after its label."""
 
 
 def eval_video(clip: Path, region: str, kind: str, models: list[str] | None, seed: int, as_json: bool,
@@ -55,9 +34,9 @@ def eval_video(clip: Path, region: str, kind: str, models: list[str] | None, see
             total = r.info.frames
     except VideoError as e:
         fail(f"{clip}: {e}", 1)
-    with Restorer(loaded, region) as restorer, _Frames("evaluating", total) as bar:
+    with Restorer(loaded, region) as restorer, Counter(total, "evaluating", *FRAMES) as bar:
         try:
-            report = evaluate_frames(censored_frames(clip, restorer.finder, kind, seed), restorer, on_frame=bar.update)
+            report = evaluate_frames(censored_frames(clip, restorer.finder, kind, seed), restorer, on_frame=bar.count)
         except VideoError as e:
             fail(f"{clip}: {e}", 1)
     data = report.to_dict()
@@ -83,36 +62,34 @@ def bench_videos(folder: Path | None, inpainter: Any, name: str, region: str, th
     """``unmask bench --video``: 720p clips with 1 and 4 censored faces restored file to file, per stage."""
     from rich.table import Table
 
-    from unmask import bench as B
     from unmask.cli.eval import wide_console
+    from unmask.measure.bench import temp_dir
+    from unmask.measure.memory import MIB
     from unmask.pipeline import Restorer
     from unmask.spec import KIND_REGION
-    from unmask.video import bench as VB
+    from unmask.video.bench import FPS, SECONDS, SIZE, VideoBenchReport, bench_video
     from unmask.video.restore import STAGES
 
     kind = next(k for k, r in KIND_REGION.items() if r == region)
-    report = VB.VideoBenchReport([], threads, name)
-    with Restorer({region: inpainter}, region) as restorer, B.temp_dir() as tmp:
+    report = VideoBenchReport([], threads, name)
+    with Restorer({region: inpainter}, region) as restorer, temp_dir() as tmp:
         stills = _stills(folder, restorer.finder, report.notes)
-        with _Frames("restoring", int(VB.SECONDS * VB.FPS)) as bar:
-            report.clips = VB.bench_video(restorer, stills, tmp, censor=kind, on_frame=bar.update)
+        with Counter(int(SECONDS * FPS), "restoring", *FRAMES) as bar:
+            report.clips = bench_video(restorer, stills, tmp, censor=kind, on_frame=bar.count)
     if as_json:
         print(json.dumps(report.to_dict()), flush=True)
         return EXIT_OK
     con = wide_console(out)
     load = "" if report.load is None else f"; load average {report.load[0]:.1f} at the start"
     say(f"model {name}, {threads} threads{load}", con)
-    t = Table(title=f"video, file to file ({VB.SIZE[0]}x{VB.SIZE[1]}, {VB.SECONDS:g} s at {VB.FPS} fps, {kind} "
+    t = Table(title=f"video, file to file ({SIZE[0]}x{SIZE[1]}, {SECONDS:g} s at {FPS} fps, {kind} "
                     "censors): ms per frame")  # fmt: skip
     for c in ("faces", "fps", *STAGES, "CPU ms (all threads)", "MiB after 1 s", "MiB at the end", "peak MiB"):
         t.add_column(c, justify="right")
     for c in report.clips:
         t.add_row(str(c.faces), f"{c.fps:.2f}", *(f"{c.ms_per_frame(s):.1f}" for s in STAGES),
-                  f"{c.cpu_ms_per_frame:.0f}", *(f"{v / B.MIB:.0f}" for v in (c.rss_second, c.rss_end, c.rss_peak)))  # fmt: skip
+                  f"{c.cpu_ms_per_frame:.0f}", *(f"{v / MIB:.0f}" for v in (c.rss_second, c.rss_end, c.rss_peak)))  # fmt: skip
     con.print(t)
-    for tg in report.targets():
-        res = "pass" if tg.passed else "miss"
-        say(f"target {tg.name}: {tg.limit}, measured {tg.measured}: {res} ({tg.note})", con)
     for note in report.notes:
         say(f"note: {note}", con)
     return EXIT_OK

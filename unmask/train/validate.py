@@ -42,7 +42,7 @@ def rng_neutral() -> Iterator[None]:
 class Validator:
     """Scores a generator on ``dataset`` (validation mode: fixed masks per index).
 
-    ``lpips_weights`` / ``features_weights`` as :class:`unmask.metrics.LPIPS` resolves them; when they are
+    ``lpips_weights`` / ``features_weights`` as :class:`unmask.measure.metrics.LPIPS` resolves them; when they are
     missing, LPIPS is left out and :attr:`note` says why.
     """
 
@@ -55,7 +55,7 @@ class Validator:
         features_weights: str | None = None,
     ) -> None:
         from unmask.features import WeightsNotFound
-        from unmask.metrics import LPIPS
+        from unmask.measure.metrics import LPIPS
 
         self.dataset = dataset
         self.device = device
@@ -78,7 +78,7 @@ class Validator:
         """Mean ``psnr`` (dB, hole), ``ssim`` (hole box), ``l1`` (hole, [0, 1] units) and ``lpips`` (when
         available) over the dataset. ``generator(*inputs(batch))`` must return the completed image; modules
         are switched to eval mode by the caller. Writes the grid to ``grid_path`` when given."""
-        from unmask.metrics import l1_hole, psnr_hole, ssim_box
+        from unmask.measure.metrics import l1_hole, psnr_hole, ssim_box
 
         vr = self.dataset.spec.value_range
         psnr, ssim, l1, lp = [], [], [], []

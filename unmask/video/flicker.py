@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from unmask.metrics import psnr_hole
+from unmask.measure.metrics import psnr_hole
 from unmask.pipeline import Restorer
 from unmask.video.restore import VideoRestorer, VideoSettings
 from unmask.video.synth import SynthFrame
@@ -118,7 +118,7 @@ def evaluate_frames(frames: Iterable[SynthFrame], restorer: Restorer, settings: 
                     on_frame: Callable[[int], None] | None = None) -> VideoEvalReport:  # fmt: skip
     """Scores :data:`METHODS` on ``frames`` (clean, censored and censor pixels per frame, each shown at its
     ``time``). One frame is in memory at a time."""
-    from unmask.baselines import Baseline
+    from unmask.measure.baselines import Baseline
 
     settings = settings or VideoSettings()
     steady = VideoRestorer(restorer, VideoSettings(**{**settings.__dict__, "steady": True}))

@@ -20,8 +20,8 @@ For each of the first ``n`` photos of a folder (sorted by name):
 Scores, per face and method (``target`` = the clean photo, ``hole`` = the occluder mask of step 2, i.e. the
 pixels actually hidden, identical for every method):
 
-* ``psnr``, ``l1`` over the hole, ``ssim`` on the hole's bounding box (:mod:`unmask.metrics`);
-* ``lpips`` on the aligned face crop: the clean face is aligned (all landmarks, :data:`LPIPS_SIZE` px) and the
+* ``psnr``, ``l1`` over the hole, ``ssim`` on the hole's bounding box (:mod:`unmask.measure.metrics`);
+* ``lpips`` on the aligned face crop: the clean face is aligned (all landmarks, :data:`unmask.measure.scores.LPIPS_SIZE` px) and the
   same matrix warps each method's output photo;
 * ``iou``: intersection over union of the hole the method restored (``Result.hole``: the censor it found plus
   the margin) and the censor's true pixels; ``coverage``: the share of the censor inside that hole;
@@ -34,39 +34,35 @@ pixels actually hidden, identical for every method):
 :func:`evaluate_set` scores the faces of a training set made by ``unmask prepare`` instead, without a detector
 (mediapipe): each aligned crop is the photo and its stored landmarks stand for steps 1 and 3.
 
-This module never prints. Array conventions: images HxWx3 uint8 RGB, masks HxW uint8 with 255 = hole.
+The settings and the report are in :mod:`unmask.measure.scores`, the comparison picture in
+:mod:`unmask.measure.grid`. This module never prints. Array conventions: images HxWx3 uint8 RGB, masks HxW
+uint8 with 255 = hole.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
-import cv2
 import numpy as np
 
 from unmask.face.align import face_matrix, warp_to_crop
 from unmask.face.types import Face, box_iou
 from unmask.masks import draw_censor, jpeg
-from unmask.metrics import hole_iou, l1_hole, psnr_hole, spill, ssim_box, summarize
-from unmask.spec import KIND_REGION, REGION_KINDS, REGIONS, is_hole
+from unmask.measure.baselines import BASELINES, DEFAULT_SIZE, Baseline
+from unmask.measure.metrics import hole_iou, l1_hole, psnr_hole, spill, ssim_box
+from unmask.measure.scores import EvalReport, EvalSettings, FaceScore, GridFace
+from unmask.spec import is_hole
 
 if TYPE_CHECKING:  # pragma: no cover
     from unmask.data.shards import FaceSet
     from unmask.face.detect import FaceFinder
-    from unmask.metrics import LPIPS
+    from unmask.measure.metrics import LPIPS
     from unmask.pipeline import Inpainter
-
-DEFAULT_CENSOR = {region: kinds[0] for region, kinds in REGION_KINDS.items()}
-"""Censor drawn per region when none is named."""
-
-LPIPS_SIZE = 128
-"""Side of the aligned face crop LPIPS and the grid are computed on."""
-
-COVERED = 0.99
-"""A face counts as fully uncovered by the pipeline's hole when less than this fraction of the censor is inside it."""
+    from unmask.runtime import Model
 
 MATCH_IOU = 0.3
 """A face found on the censored photo is the censored face when its box overlaps the clean one this much."""
@@ -75,235 +71,7 @@ SPILL_DISTANCE = 3
 SPILL_LEVEL = 12
 """Spill counts pixels farther than this from the censor that changed by more than this many grey levels."""
 
-GRID_FACES = 6
-METRICS = ("psnr", "ssim", "l1", "lpips")
-HIGHER_IS_BETTER = {"psnr": True, "ssim": True, "l1": False, "lpips": False}
 NONE_BASELINE = "none"
-
-
-@dataclass(frozen=True)
-class EvalSettings:
-    """``region``: eyes or mouth; ``censor``: a censor kind of that region (default :data:`DEFAULT_CENSOR`);
-    ``n``: photos to use (the first ``n`` sorted); ``seed``: base of the per-photo censor RNG; ``jpeg``: quality
-    of the JPEG round trip of each censored photo (0: none);
-    ``grid_faces``: faces kept for :func:`make_grid`; ``lpips_size``: aligned crop side for LPIPS and the grid;
-    ``mosaic_means``: the models' results keep a mosaic's block means as ``unmask run`` does (the OpenCV baselines
-    are always plain OpenCV)."""
-
-    region: str
-    censor: str | None = None
-    n: int = 100
-    seed: int = 0
-    grid_faces: int = GRID_FACES
-    lpips_size: int = LPIPS_SIZE
-    mosaic_means: bool = True
-    jpeg: int = 90
-
-    def __post_init__(self) -> None:
-        if self.region not in REGIONS:
-            raise ValueError(f"unknown region {self.region!r} (choose {' or '.join(REGIONS)})")
-        kind = self.censor_kind
-        if KIND_REGION.get(kind) != self.region:
-            raise ValueError(
-                f"censor {kind!r} does not hide the {self.region} (choose from {', '.join(REGION_KINDS[self.region])})"
-            )
-        if self.n < 1:
-            raise ValueError("n must be at least 1")
-        if not (self.jpeg == 0 or 1 <= self.jpeg <= 100):
-            raise ValueError(f"jpeg quality must be 1-100, or 0 for none (got {self.jpeg})")
-
-    @property
-    def censor_kind(self) -> str:
-        return self.censor or DEFAULT_CENSOR[self.region]
-
-
-@dataclass
-class FaceScore:
-    """One method on one face. ``lpips`` is None when LPIPS is off; ``outside``: pixels changed beyond the
-    blend margin; ``coverage``: fraction of the censor inside the restored hole (None for ``none``);
-    ``hole_pixels``: size of the scored hole; ``seconds``: the method's restore time (align, infer, blend;
-    detection excluded as it is shared)."""
-
-    photo: str
-    method: str
-    psnr: float
-    ssim: float
-    l1: float
-    lpips: float | None
-    outside: int
-    hole_pixels: int
-    seconds: float
-    coverage: float | None = None
-    iou: float | None = None
-    spill: float | None = None
-    found: bool | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "photo": self.photo,
-            "method": self.method,
-            "psnr": round(self.psnr, 4),
-            "ssim": round(self.ssim, 5),
-            "l1": round(self.l1, 5),
-            "lpips": None if self.lpips is None else round(self.lpips, 5),
-            "outside": self.outside,
-            "hole_pixels": self.hole_pixels,
-            "coverage": None if self.coverage is None else round(self.coverage, 4),
-            "iou": None if self.iou is None else round(self.iou, 4),
-            "spill": None if self.spill is None else round(self.spill, 5),
-            "found": self.found,
-            "seconds": round(self.seconds, 5),
-        }
-
-
-Summary = tuple[float, float, float]
-
-
-@dataclass
-class MethodRow:
-    """Summary of one method: each metric as ``(mean, lo, hi)`` (95% bootstrap interval of the mean, see
-    :func:`unmask.metrics.summarize`), None when no face was scored (or LPIPS is off). ``coverage``: mean
-    fraction of the censor inside the restored hole; ``partly_covered``: faces where it is below :data:`COVERED`."""
-
-    name: str
-    kind: str  # "model" or "baseline"
-    faces: int
-    psnr: Summary | None
-    ssim: Summary | None
-    l1: Summary | None
-    lpips: Summary | None
-    outside_pixels: int
-    outside_faces: int
-    seconds_per_face: float | None
-    coverage: float | None = None
-    partly_covered: int = 0
-    iou: float | None = None
-    spill: float | None = None
-    missed: int = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        def s(v: Summary | None, nd: int) -> dict[str, float] | None:
-            return None if v is None else {"mean": round(v[0], nd), "lo": round(v[1], nd), "hi": round(v[2], nd)}
-
-        return {
-            "name": self.name,
-            "kind": self.kind,
-            "faces": self.faces,
-            "psnr": s(self.psnr, 4),
-            "ssim": s(self.ssim, 5),
-            "l1": s(self.l1, 5),
-            "lpips": s(self.lpips, 5),
-            "outside_pixels": self.outside_pixels,
-            "outside_faces": self.outside_faces,
-            "seconds_per_face": None if self.seconds_per_face is None else round(self.seconds_per_face, 5),
-            "coverage": None if self.coverage is None else round(self.coverage, 4),
-            "partly_covered": self.partly_covered,
-            "iou": None if self.iou is None else round(self.iou, 4),
-            "spill": None if self.spill is None else round(self.spill, 5),
-            "missed": self.missed,
-        }
-
-
-@dataclass
-class GridFace:
-    """Aligned crops (``lpips_size`` px, HxWx3 uint8) of one face: the censored input, each method's result
-    (in method order), the original."""
-
-    photo: str
-    censored: np.ndarray
-    results: dict[str, np.ndarray]
-    original: np.ndarray
-
-
-@dataclass
-class EvalReport:
-    """Everything :func:`evaluate` measured. ``photos``: photos looked at; ``unreadable``: photos that could not
-    be read; ``no_face``: clean photos with no face; ``lost``: censored faces not found again (excluded for every
-    method); ``scored``: faces scored by every method; ``data``: the folder the photos came from; ``source``:
-    ``"photos"`` (faces found by the detector, found again under the censor) or ``"set"`` (aligned crops and
-    landmarks of a training set, :func:`evaluate_set`)."""
-
-    settings: EvalSettings
-    methods: list[str]
-    kinds: dict[str, str]
-    photos: int = 0
-    unreadable: int = 0
-    no_face: int = 0
-    lost: int = 0
-    scored: int = 0
-    faces: list[FaceScore] = field(default_factory=list)
-    grid: list[GridFace] = field(default_factory=list)
-    lpips: bool = True
-    data: str = ""
-    source: str = "photos"
-
-    def scores(self, method: str) -> list[FaceScore]:
-        return [f for f in self.faces if f.method == method]
-
-    def rows(self) -> list[MethodRow]:
-        """One summary row per method, in method order."""
-        rows = []
-        for name in self.methods:
-            fs = self.scores(name)
-
-            def summ(metric: str) -> Summary | None:
-                vals = [getattr(f, metric) for f in fs]
-                if not vals or any(v is None for v in vals):
-                    return None
-                return summarize(vals)
-
-            rows.append(
-                MethodRow(
-                    name=name,
-                    kind=self.kinds.get(name, "model"),
-                    faces=len(fs),
-                    psnr=summ("psnr"),
-                    ssim=summ("ssim"),
-                    l1=summ("l1"),
-                    lpips=summ("lpips"),
-                    outside_pixels=sum(f.outside for f in fs),
-                    outside_faces=sum(f.outside > 0 for f in fs),
-                    seconds_per_face=(sum(f.seconds for f in fs) / len(fs)) if fs else None,
-                    coverage=float(np.mean(cov)) if (cov := [f.coverage for f in fs if f.coverage is not None]) else None,
-                    partly_covered=sum(f.coverage is not None and f.coverage < COVERED for f in fs),
-                    iou=_mean([f.iou for f in fs]),
-                    spill=_mean([f.spill for f in fs]),
-                    missed=sum(f.found is False for f in fs),
-                )
-            )
-        return rows
-
-    @property
-    def outside_total(self) -> int:
-        return sum(f.outside for f in self.faces)
-
-    def to_dict(self, per_face: bool = False) -> dict[str, Any]:
-        """``settings`` (data, source, region, censor, seed, n, lpips_size, lpips, mosaic_means, jpeg), the counts, one ``rows`` entry per
-        method and, with ``per_face``, every face's scores (``faces``)."""
-        s = self.settings
-        out: dict[str, Any] = {
-            "settings": {
-                "data": self.data,
-                "source": self.source,
-                "region": s.region,
-                "censor": s.censor_kind,
-                "seed": s.seed,
-                "n": s.n,
-                "lpips_size": s.lpips_size,
-                "lpips": self.lpips,
-                "mosaic_means": s.mosaic_means,
-                "jpeg": s.jpeg,
-            },
-            "photos": self.photos,
-            "unreadable": self.unreadable,
-            "no_face": self.no_face,
-            "lost": self.lost,
-            "faces_scored": self.scored,
-            "rows": [r.to_dict() for r in self.rows()],
-        }
-        if per_face:
-            out["faces"] = [f.to_dict() for f in self.faces]
-        return out
 
 
 class _GivenFaces:
@@ -320,23 +88,14 @@ class _GivenFaces:
         pass
 
 
-iou = box_iou
-"""Box IoU under its older name here (:func:`unmask.face.types.box_iou`)."""
-
-
 def match_face(faces: Iterable[Face], box: Sequence[float], min_iou: float = MATCH_IOU) -> Face | None:
     """The face of ``faces`` overlapping ``box`` most, if at least ``min_iou``."""
     best, best_iou = None, min_iou
     for f in faces:
-        v = iou(f.box, box)
+        v = box_iou(f.box, box)
         if v >= best_iou:
             best, best_iou = f, v
     return best
-
-
-def _mean(values: Sequence[float | None]) -> float | None:
-    vals = [v for v in values if v is not None]
-    return float(np.mean(vals)) if vals else None
 
 
 def outside_changed(out: np.ndarray, before: np.ndarray, hole: np.ndarray) -> int:
@@ -363,11 +122,6 @@ def list_photos(folder: str | Path, n: int | None = None) -> list[Path]:
     return photos[:n] if n is not None else photos
 
 
-def as_inpainter(method: Any) -> "Inpainter":
-    """Models and baselines both expose ``size`` and ``run``; kept as the one place evaluation adapts methods."""
-    return method
-
-
 def is_none_baseline(method: Any) -> bool:
     return getattr(method, "name", None) == NONE_BASELINE and getattr(getattr(method, "meta", None), "arch", "") == "baseline"
 
@@ -382,8 +136,8 @@ def evaluate(
     on_photo: Callable[[int, int], None] | None = None,
 ) -> EvalReport:
     """Censors, restores and scores the first ``settings.n`` of ``photos`` (in the order given) with every
-    method (name -> inpainter: a :class:`unmask.runtime.Model` or :class:`unmask.baselines.Baseline`), see the
-    module docstring. ``lpips``: an :class:`unmask.metrics.LPIPS` (None: no LPIPS); ``finder``: a FaceFinder
+    method (name -> inpainter: a :class:`unmask.runtime.Model` or :class:`unmask.measure.baselines.Baseline`), see the
+    module docstring. ``lpips``: an :class:`unmask.measure.metrics.LPIPS` (None: no LPIPS); ``finder``: a FaceFinder
     (made and closed here when None); ``kinds``: "model" / "baseline" per method for the report;
     ``on_photo(done, total)`` is called after each photo."""
     photos = [Path(p) for p in photos][: settings.n]
@@ -473,7 +227,7 @@ def _evaluate(
     report = EvalReport(settings, list(methods), kinds, lpips=lpips is not None, data=data, source=source)
     given = _GivenFaces()
     restorers = {
-        name: Restorer({settings.region: as_inpainter(m)}, region=settings.region, finder=given,  # type: ignore[arg-type]
+        name: Restorer({settings.region: m}, region=settings.region, finder=given,  # type: ignore[arg-type]
                        keep_mosaic=settings.mosaic_means)
         for name, m in methods.items()
         if kinds[name] != "baseline"
@@ -582,44 +336,6 @@ def _score(
         report.grid.append(GridFace(photo, warp_to_crop(censored, m, size), crops, original))
 
 
-# -- the picture ---------------------------------------------------------------------------------------------------
-HEADER = 22  # px of the label row
-FONT = cv2.FONT_HERSHEY_SIMPLEX
-
-
-def _label(width: int, text: str) -> np.ndarray:
-    """A ``HEADER x width`` white strip with ``text`` centred in black, shrunk (then cut) to fit."""
-    strip = np.full((HEADER, width, 3), 255, np.uint8)
-    scale = 0.45
-    while scale > 0.3 and cv2.getTextSize(text, FONT, scale, 1)[0][0] > width - 4:
-        scale -= 0.025
-    while len(text) > 1 and cv2.getTextSize(text, FONT, scale, 1)[0][0] > width - 4:
-        text = text[:-2] + "~"
-    (tw, th), _ = cv2.getTextSize(text, FONT, scale, 1)
-    cv2.putText(strip, text, ((width - tw) // 2, (HEADER + th) // 2), FONT, scale, (0, 0, 0), 1, cv2.LINE_AA)
-    return strip
-
-
-def make_grid(report: EvalReport) -> np.ndarray:
-    """The comparison picture (HxWx3 uint8 RGB): a header row of labels, then one row per kept face with the
-    censored input, each method's result and the original, as aligned ``lpips_size`` px crops.
-    Raises ValueError when no face was scored."""
-    if not report.grid:
-        raise ValueError("no face was scored: nothing to draw")
-    size = report.settings.lpips_size
-    labels = ["input", *report.methods, "original"]
-    header = np.concatenate([_label(size, t) for t in labels], axis=1)
-    rows = [header]
-    for g in report.grid:
-        rows.append(np.concatenate([g.censored, *(g.results[m] for m in report.methods), g.original], axis=1))
-    return np.concatenate(rows, axis=0)
-
-
-def grid_shape(methods: int, faces: int, size: int = LPIPS_SIZE) -> tuple[int, int, int]:
-    """Shape of :func:`make_grid`'s picture for ``methods`` methods and ``faces`` rows."""
-    return (HEADER + faces * size, (methods + 2) * size, 3)
-
-
 # -- methods ---------------------------------------------------------------------------------------------------------
 def build_methods(
     models: Sequence[str],
@@ -627,15 +343,14 @@ def build_methods(
     region: str,
     device: str = "auto",
     threads: int = 0,
-) -> tuple[dict[str, "Inpainter"], dict[str, str], list[str]]:
+) -> tuple[dict[str, Model | Baseline], dict[str, str], list[str]]:
     """Loads ``models`` (names or paths, :func:`unmask.runtime.find_model`) and makes ``baselines``
-    (:data:`unmask.baselines.BASELINES`), the baselines at the first model's crop size (else 128 px).
+    (:data:`unmask.measure.baselines.BASELINES`), the baselines at the first model's crop size (else 128 px).
     Returns (name -> inpainter, name -> kind, notes). Raises ``LookupError`` / ``ModelError`` /
     ``ValueError`` with one-line messages."""
-    from unmask.baselines import BASELINES, DEFAULT_SIZE, Baseline
     from unmask.runtime import find_model, load_model
 
-    methods: dict[str, Any] = {}
+    methods: dict[str, Model | Baseline] = {}
     kinds: dict[str, str] = {}
     notes: list[str] = []
     for spec in models:

@@ -1,8 +1,9 @@
 """Classic inpainting baselines behind the same interface as an ONNX model of the runtime.
 
 A :class:`Baseline` has ``name``, ``meta`` (:class:`BaselineMeta`: the crop ``size`` the pipeline aligns faces
-to, and ``region`` ``None``: any region), ``providers`` and ``run(crops, masks) -> crops``, so the pipeline and
-``unmask eval`` can run it where they run a trained model.
+to, and ``region`` ``None``: any region), ``providers`` and ``run(crops, masks) -> crops``: it is an
+:class:`unmask.pipeline.Inpainter` as a trained model is, so the pipeline, ``unmask eval`` and ``unmask bench`` run
+it where they run one (:func:`load_inpainter` loads either by name).
 
 * ``telea``: OpenCV's fast-marching inpainting (Telea 2004), ``cv2.INPAINT_TELEA``;
 * ``ns``: OpenCV's Navier-Stokes inpainting (Bertalmio et al. 2001), ``cv2.INPAINT_NS``;
@@ -19,12 +20,17 @@ count as hole). Pixels outside the hole are returned unchanged.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from unmask.spec import HOLE, is_hole
+
+if TYPE_CHECKING:  # pragma: no cover
+    from unmask.runtime import Model
 
 BASELINES = ("telea", "ns", "none")
 RADIUS = 5
@@ -109,3 +115,13 @@ class Baseline:
 def get_baseline(name: str, size: int = DEFAULT_SIZE) -> Baseline:
     """The baseline called ``name`` (one of :data:`BASELINES`) working on ``size`` px crops."""
     return Baseline(name, size)
+
+
+def load_inpainter(ref: str, device: str = "auto", threads: int = 0) -> Model | Baseline:
+    """A baseline (``telea``, ``ns``, ``none``) by name, else an ONNX model by name or path
+    (:func:`unmask.runtime.find_model`), ready for a :class:`unmask.pipeline.Restorer`."""
+    from unmask.runtime import find_model, load_model
+
+    if ref in BASELINES and not Path(ref).exists():
+        return Baseline(ref)
+    return load_model(find_model(ref, None), device, threads)
