@@ -25,6 +25,8 @@ from corpus import (
     srgb_icc,
 )
 from unmask import io as uio
+from unmask.io import atomic as io_atomic
+from unmask.io import read as io_read
 from unmask.io import DEFAULT_MAX_PIXELS, ImageError, Loaded, Provenance, read_image, read_provenance, write_image
 
 TAG = Provenance(regions=["eyes"], model="unet-small", model_version="3", tool_version="0.1.0", faces=2)
@@ -84,7 +86,7 @@ def test_permission_denied_is_reported(corpus: dict[str, Path], monkeypatch: pyt
     def denied(*args: object, **kw: object) -> None:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(uio, "open", denied, raising=False)
+    monkeypatch.setattr(io_read, "open", denied, raising=False)
     with pytest.raises(ImageError) as err:
         read_image(corpus["face.jpg"])
     assert err.value.kind == "permission" and "permission denied" in str(err.value)
@@ -442,7 +444,7 @@ def test_unwritable_folder_simulated(corpus: dict[str, Path], tmp_path: Path, mo
         raise PermissionError(13, "Permission denied")
 
     loaded = read_image(corpus["tiny10.png"])
-    monkeypatch.setattr(uio.tempfile, "mkstemp", denied)
+    monkeypatch.setattr(io_atomic.tempfile, "mkstemp", denied)
     with pytest.raises(ImageError) as err:
         write_image(tmp_path / "out.png", loaded.rgb, like=loaded, tag=TAG)
     assert err.value.kind == "write" and "Permission denied" in str(err.value) and os.listdir(tmp_path) == []
@@ -497,14 +499,14 @@ def test_a_short_write_is_an_error_never_a_truncated_file(corpus: dict[str, Path
                 return real_write(fd, bytes(data[: len(data) // 2]))
             raise OSError(28, "No space left on device")
 
-        monkeypatch.setattr(uio.os, "write", write)
+        monkeypatch.setattr(io_atomic.os, "write", write)
     else:
 
         def fstat(fd: int) -> os.stat_result:
             st = real_fstat(fd)
             return os.stat_result((*st[:6], st.st_size // 2, *st[7:]))
 
-        monkeypatch.setattr(uio.os, "fstat", fstat)
+        monkeypatch.setattr(io_atomic.os, "fstat", fstat)
     with pytest.raises(ImageError) as err:
         write_image(out, loaded.rgb, like=loaded, tag=TAG)
     assert err.value.kind == "write" and "\n" not in str(err.value)
@@ -544,14 +546,14 @@ def test_tiff_output_keeps_the_exif(tmp_path: Path) -> None:
 def test_temporary_files_carry_the_writing_process(corpus: dict[str, Path], tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
     seen = []
-    real = uio.tempfile.mkstemp
+    real = io_atomic.tempfile.mkstemp
 
     def spy(*args: object, **kw: object):  # noqa: ANN202
         fd, name = real(*args, **kw)
         seen.append(Path(name).name)
         return fd, name
 
-    monkeypatch.setattr(uio.tempfile, "mkstemp", spy)
+    monkeypatch.setattr(io_atomic.tempfile, "mkstemp", spy)
     loaded = read_image(corpus["tiny10.png"])
     write_image(tmp_path / "a.png", loaded.rgb, like=loaded, tag=TAG)
     (name,) = seen

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 import unmask.io as uio
+import unmask.io.atomic as io_atomic
 
 
 def _full_disk_after_half(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -26,7 +27,7 @@ def _full_disk_after_half(monkeypatch: pytest.MonkeyPatch) -> None:
             return real_write(fd, bytes(data[: max(1, len(data) // 2)]))
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(uio.os, "write", write)
+    monkeypatch.setattr(io_atomic.os, "write", write)
 
 
 def _save_checkpoint(path: Path, value: float) -> None:
@@ -80,7 +81,7 @@ def test_the_size_on_disk_is_checked(tmp_path: Path, monkeypatch: pytest.MonkeyP
         st = real_fstat(fd)
         return os.stat_result((*st[:6], st.st_size // 2, *st[7:]))
 
-    monkeypatch.setattr(uio.os, "fstat", fstat)
+    monkeypatch.setattr(io_atomic.os, "fstat", fstat)
     with pytest.raises(OSError, match="short write"):
         _save_npy(tmp_path / "a.npy", 1.0)
     assert os.listdir(tmp_path) == []

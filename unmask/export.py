@@ -28,7 +28,7 @@ from torch import nn
 
 from unmask.codec import Codec
 from unmask.edges import EdgeGuide
-from unmask.io import default_file_mode, write_atomic
+from unmask.io.atomic import default_file_mode, write_atomic
 from unmask.spec import HOLE, META_KEY, REGIONS, ArchSpec, ModelMeta, meta_from_spec
 from unmask.train import checkpoint as ckpt_io
 

@@ -34,7 +34,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
-from .io import EXTENSIONS, output_suffix
+from .io.read import EXTENSIONS
+from .io.write import output_suffix
 from .video.formats import VIDEO_EXTENSIONS, is_video_name
 
 

@@ -175,7 +175,7 @@ def _generator(model: Model, batch: int, threads: int, repeats: int, checkpoint:
 
 
 def _first_face_photo(photos: list[Path]) -> Any:
-    from unmask.io import ImageError, read_image
+    from unmask.io.read import ImageError, read_image
 
     for p in photos:
         try:

@@ -61,7 +61,7 @@ def evaluate(
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
 ) -> int:
     from unmask.data.shards import is_face_set
-    from unmask.io import write_png
+    from unmask.io.write import write_png
     from unmask.measure.evaluate import evaluate as evaluate_photos
     from unmask.measure.evaluate import evaluate_set
     from unmask.measure.grid import make_grid

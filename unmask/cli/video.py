@@ -97,7 +97,7 @@ def bench_videos(folder: Path | None, inpainter: Any, name: str, region: str, th
 
 def _stills(folder: Path | None, finder: Any, notes: list) -> list:
     """(photo, landmarks) of the first photos of ``folder`` holding a face (up to 4), else the astronaut."""
-    from unmask.io import ImageError, read_image
+    from unmask.io.read import ImageError, read_image
 
     if folder is None:
         from skimage import data

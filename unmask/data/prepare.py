@@ -33,7 +33,8 @@ from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
-from unmask.io import EXTENSIONS, atomic_file, write_atomic
+from unmask.io.atomic import atomic_file, write_atomic
+from unmask.io.read import EXTENSIONS
 
 VERSION = 1
 """Version of the crop recipe; part of the cache key."""
@@ -141,7 +142,7 @@ class FaceCropper:
 
     def __call__(self, path: Path) -> tuple[np.ndarray, np.ndarray] | str:
         from unmask.face.align import align
-        from unmask.io import ImageError, read_image
+        from unmask.io.read import ImageError, read_image
 
         try:
             rgb = read_image(path).rgb  # the reader of the inference path: EXIF orientation, modes, size guard

@@ -20,7 +20,7 @@ from torch import nn
 
 from unmask.codec import hole_of
 from unmask.data.dataset import CensorDataset, from_range
-from unmask.io import write_png
+from unmask.io.write import write_png
 
 GRID_ROWS = 8
 """Samples shown in the validation grid."""
