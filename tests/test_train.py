@@ -128,7 +128,7 @@ def test_init_warm_starts_a_new_run_from_another_runs_weights(faces, cache, tmp_
 # -- the CUDA precision path, run on CPU ------------------------------------------------------------------------
 def test_precision_choice(monkeypatch):
     """CPU: contiguous float32. CUDA: channels_last with bfloat16 autocast, float16 (GradScaler) without bf16."""
-    from unmask.train.loop import precision
+    from unmask.train.session import precision
 
     assert precision(torch.device("cpu"), True) == (torch.contiguous_format, None)
     cuda = torch.device("cuda")
@@ -144,9 +144,9 @@ def test_mixed_precision_channels_last_path_trains_every_arch(arch, faces, cache
     G and D steps, scaler state in checkpoints) runs here on CPU, where autocast and GradScaler work the same way:
     every arch's losses must stay finite under float16 autocast, update its weights once the scaler has backed off
     from its first overflows (dmfn skips 4 steps at 65536-8192), and resume."""
-    from unmask.train import loop
+    from unmask.train import session
 
-    monkeypatch.setattr(loop, "precision", lambda device, amp: (torch.channels_last, torch.float16))
+    monkeypatch.setattr(session, "precision", lambda device, amp: (torch.channels_last, torch.float16))
     events = []
     run = train(config(faces, cache, tmp_path, arch=arch, name="amp", max_steps=6, validate=True),
                 progress=events.append)  # fmt: skip
