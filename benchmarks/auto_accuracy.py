@@ -19,9 +19,9 @@ from pathlib import Path
 
 import numpy as np
 
+from unmask.censors import draw_censor, jpeg
 from unmask.face.detect import FaceFinder
 from unmask.io import read_image
-from unmask.masks import draw_censor, jpeg
 from unmask.measure.evaluate import list_photos
 from unmask.pipeline import Restorer
 

@@ -7,7 +7,7 @@ stripes) hold 2-4 validation faces, each pasted into its own cell of a 2x2 grid 
 turned by the canvas's angle (0, 15, 30 or 45 degrees, either way). A cell of the benchmark is (censor kind,
 angle); canvas ``j`` of an angle draws the same faces, places, scales and background for every kind (``none``,
 ``bar``, ``pixelate``, ``surgical``), so the censor is the only difference. The censors are the project's
-randomised ones (:func:`unmask.masks.draw_censor`), drawn on the face photo before it is scaled and turned, and the
+randomised ones (:func:`unmask.censors.draw_censor`), drawn on the face photo before it is scaled and turned, and the
 canvas goes through JPEG q90. Canvases without faces (the same backgrounds) count false detections, and whether
 ``--region auto`` would restore anything on them.
 
@@ -31,8 +31,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from unmask.censors import draw_censor, jpeg
 from unmask.io import read_image
-from unmask.masks import draw_censor, jpeg
 from unmask.measure.evaluate import list_photos
 
 CANVAS = (1200, 1600)  # h, w

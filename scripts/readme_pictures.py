@@ -16,12 +16,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from unmask.censors import draw_censor, jpeg
 from unmask.face.detect import FaceFinder
 from unmask.io import read_image
-from unmask.masks import KIND_REGION, draw_censor, jpeg
 from unmask.measure.evaluate import list_photos
-from unmask.pipeline import Restorer
-from unmask.runtime.registry import load_models
+from unmask.pipeline import Restorer, load_models
+from unmask.spec import KIND_REGION
 
 LABELS = ("censored input", "restored (synthetic)", "original", "restored area")
 FONT = cv2.FONT_HERSHEY_SIMPLEX

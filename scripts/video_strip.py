@@ -17,8 +17,7 @@ import cv2
 import numpy as np
 
 from unmask.io import read_image, write_png
-from unmask.pipeline import Restorer
-from unmask.runtime.registry import load_models
+from unmask.pipeline import Restorer, load_models
 from unmask.video.restore import restore_video
 from unmask.video.stream import VideoReader
 from unmask.video.synth import Actor, clip_frames, write_clip

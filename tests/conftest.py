@@ -66,7 +66,7 @@ def astronaut_face(finder, _astronaut: np.ndarray):  # noqa: ANN001, ANN201 - Fa
 @pytest.fixture(scope="session")
 def censored_astronaut(_astronaut: np.ndarray, astronaut_face) -> tuple[np.ndarray, np.ndarray]:  # noqa: ANN001
     """(the astronaut with the project's own black eye bar drawn on, the bar mask HxW uint8 255 = bar)."""
-    from unmask.masks import draw_censor
+    from unmask.censors import draw_censor
 
     censored, bar = draw_censor(_astronaut, astronaut_face.landmarks, "bar")
     censored.setflags(write=False)

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from unmask.masks import draw_censor
+from unmask.censors import draw_censor
 from unmask.pipeline import Restorer
 
 N_FACES = 16  # faces used (the finders were tuned on other ones; benchmarks/auto_accuracy.py runs 200)

@@ -162,7 +162,7 @@ def test_folder_structure_is_kept(cli, folder: Path, tmp_path: Path, censored_as
 
 
 def test_region_mouth_and_auto(cli, tmp_path: Path, astronaut, astronaut_face) -> None:  # noqa: ANN001
-    from unmask.masks import draw_censor
+    from unmask.censors import draw_censor
 
     masked = _save(tmp_path / "in" / "masked.png", draw_censor(astronaut, astronaut_face.landmarks, "surgical")[0])
     clean = _save(tmp_path / "in" / "clean.png", astronaut)

@@ -66,7 +66,7 @@ def test_rows_for_every_method(report) -> None:  # noqa: ANN001
 
 def test_none_scores_exactly_the_censored_photo(report, val: Path, finder) -> None:  # noqa: ANN001
     from unmask.io import read_image
-    from unmask.masks import draw_censor, jpeg
+    from unmask.censors import draw_censor, jpeg
     from unmask.measure.metrics import l1_hole, psnr_hole, ssim_box
 
     photos = list_photos(val, N)

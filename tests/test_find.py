@@ -7,11 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from unmask.censors import draw_censor, grow, jpeg
+from unmask.censors.find import find_occluder, margin_px
+from unmask.censors.geometry import coverage_mask, eye_frame, rounded_rect
+from unmask.censors.pixelate import pixelate
 from unmask.face.align import align_checked
-from unmask.masks import draw_censor, jpeg
-from unmask.masks.eye_band import pixelate
-from unmask.masks.find import find_occluder, grow, margin_px
-from unmask.masks.geometry import coverage_mask, eye_frame, rounded_rect
 from unmask.measure.metrics import hole_iou
 
 SIZE = 128
@@ -160,7 +160,7 @@ def test_printed_masks_in_skin_tones_are_found(astronaut, astronaut_face, base, 
 
 
 def test_repetition_tells_a_print_from_a_face(astronaut, astronaut_face) -> None:  # noqa: ANN001
-    from unmask.masks.find_mask import PRINT_REPEAT, repetition
+    from unmask.censors.surgical import PRINT_REPEAT, repetition
 
     _, truth = draw_censor(astronaut, astronaut_face.landmarks, "surgical")
     d = eye_frame(astronaut_face.landmarks)[3]

@@ -1,4 +1,5 @@
-"""unmask.masks: censor and hole geometry on known landmarks (the canonical template and the astronaut's face)."""
+"""unmask.censors and unmask.regions: censor and hole geometry on known landmarks (the canonical template and the
+astronaut's face), and their registries."""
 
 from __future__ import annotations
 
@@ -6,14 +7,16 @@ import cv2
 import numpy as np
 import pytest
 
+from unmask.censors import TRAIN_MARGIN, censor, draw_censor
+from unmask.censors.bar import H_RANGE, HALF_H, HALF_LEN, LEN_RANGE, MAX_ANGLE, SHIFT_ALONG, SHIFT_DOWN, eye_bar_polygon
+from unmask.censors.freeform import freeform_mask
+from unmask.censors.geometry import dilate, eye_frame, polygon_mask
+from unmask.censors.hole import hole_mask
+from unmask.censors.pixelate import draw_eye_band, pixelate
+from unmask.censors.surgical import surgical_polygon
 from unmask.face import landmarks as L
 from unmask.face.align import align, template
-from unmask.masks import CENSOR_KINDS, KIND_REGION, TRAIN_MARGIN, censor, draw_censor, hole_mask
-from unmask.masks.eye_band import draw_eye_band, pixelate
-from unmask.masks.eye_bar import H_RANGE, HALF_H, HALF_LEN, LEN_RANGE, MAX_ANGLE, SHIFT_ALONG, SHIFT_DOWN, eye_bar_polygon
-from unmask.masks.freeform import freeform_mask
-from unmask.masks.geometry import dilate, eye_frame, polygon_mask
-from unmask.masks.surgical import surgical_polygon
+from unmask.spec import CENSOR_KINDS, KIND_REGION
 
 SIZE = 256
 
@@ -284,3 +287,31 @@ def test_eye_band_is_a_mosaic_over_both_eyes(astronaut, astronaut_face) -> None:
     assert same > 0.7, "most horizontal neighbours inside a mosaic are equal"
     orig = astronaut[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1].astype(int)
     assert (np.abs(np.diff(orig, axis=1)).sum(2) == 0).mean() < 0.3
+
+
+# ------------------------------------------------------------------------------------------------------ registries
+
+
+def test_every_censor_kind_and_region_is_registered() -> None:
+    """One registry entry per censor kind (builder, and a finder for the kinds people put on faces) and per region
+    (fit weights, search areas, landmark outline, the finders ``auto`` tries), named as unmask.spec names them."""
+    from unmask import censors, regions
+    from unmask.spec import FACE_CENSORS, REGION_KINDS, REGIONS
+
+    for kind in CENSOR_KINDS:
+        entry = censors.get(kind)
+        assert entry.kind == kind and entry.region == KIND_REGION[kind]
+        assert (entry.find is not None) == (kind in FACE_CENSORS), "a finder for every face censor, none for freeform"
+    assert [r.name for r in regions.all_regions()] == list(REGIONS), "auto searches the regions in spec's order"
+    t = template()
+    for r in regions.all_regions():
+        assert r.kinds == REGION_KINDS[r.name] and sorted(r.finds) == sorted(r.kinds), "every kind of the region is looked for"
+        w = r.fit_weights(t)
+        assert w.shape == (len(t),) and 0 < w.sum() < len(t)
+        window, core, _ = r.areas(t * SIZE)
+        assert _inside(window, core).all(), "the core lies in the window"
+        assert len(r.outline(t * SIZE)) >= 3
+    with pytest.raises(ValueError, match="unknown region 'nose'"):
+        regions.get("nose")
+    with pytest.raises(ValueError, match="unknown censor kind 'blur'"):
+        censors.get("blur")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from unmask.masks.eye_band import pixelate
+from unmask.censors.pixelate import pixelate
 from unmask.mosaic import find_mosaic, keep_block_means
 from unmask.pipeline import Restorer
 
@@ -81,7 +81,7 @@ def test_keeping_block_means_brings_a_restoration_closer_to_the_original(astrona
 
 
 def test_pipeline_keeps_mosaic_means_only_on_mosaics(astronaut, astronaut_face, censored_astronaut, tiny_models, finder):
-    from unmask.masks import draw_censor
+    from unmask.censors import draw_censor
 
     pix, band = draw_censor(astronaut, astronaut_face.landmarks, "pixelate")
     on = Restorer(tiny_models, region="eyes", finder=finder).restore(pix)

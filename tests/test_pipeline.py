@@ -6,9 +6,9 @@ import cv2
 import numpy as np
 import pytest
 
+from unmask.censors import draw_censor
 from unmask.face import landmarks as L
 from unmask.face.align import align
-from unmask.masks import draw_censor
 from unmask.pipeline import FaceReport, Restorer, Result
 
 
@@ -192,7 +192,7 @@ def test_force_restores_the_landmark_region_when_no_censor_is_found(finder, tiny
 
 def test_the_hole_reaches_the_model_as_the_censor_plus_a_pixel(finder, astronaut, astronaut_face) -> None:  # noqa: ANN001
     """The model is given the censor's own pixels as the hole (plus the margin), not the eye band."""
-    from unmask.masks.hole import hole_mask
+    from unmask.censors.hole import hole_mask
 
     class Record(Flat):
         def run(self, crops: list[np.ndarray], holes: list[np.ndarray]) -> list[np.ndarray]:

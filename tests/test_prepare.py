@@ -367,7 +367,7 @@ def test_train_slim_and_export_from_a_set_with_mediapipe_blocked(real_set, tmp_p
 def test_eval_on_a_set_censors_its_crops_at_its_landmarks(real_set):
     """``evaluate_set``: face i of the set is the photo, censored at its stored landmarks with seed + i (as
     ``evaluate`` censors photo i), so the ``none`` baseline scores exactly that censored, JPEG'd crop."""
-    from unmask.masks import draw_censor, jpeg
+    from unmask.censors import draw_censor, jpeg
     from unmask.measure.evaluate import build_methods, evaluate_set
     from unmask.measure.metrics import psnr_hole, ssim_box
     from unmask.measure.scores import EvalSettings

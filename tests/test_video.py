@@ -114,7 +114,7 @@ def test_a_video_keeps_its_stream_properties_and_audio(cli, stills, tmp_path: Pa
 
     tag = read_provenance(out)
     assert tag and tag["synthetic"] is True and tag["regions"] == ["eyes"] and tag["model"] == "tiny_eyes"
-    from unmask.masks.find import grow
+    from unmask.censors import grow
 
     frames_in, frames_out = decoded(src), decoded(out)
     assert frames_out[0].shape == frames_in[0].shape == (SIZE[1], SIZE[0], 3)  # upright: turned on read, back on write
@@ -180,8 +180,7 @@ def test_steady_video_beats_telea_every_frame_and_does_not_flicker(stills, finde
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
     """The shipped default model through the video path: hole PSNR above Telea (given the true censor) on every
     censored frame, flicker ratio at most 1.5 and below the per-frame baseline's."""
-    from unmask.pipeline import Restorer
-    from unmask.runtime.registry import load_models
+    from unmask.pipeline import Restorer, load_models
     from unmask.video.flicker import TARGET_RATIO, evaluate_frames
 
     region = "mouth" if censor == "surgical" else "eyes"
@@ -201,7 +200,7 @@ def test_frames_and_faces_without_a_censor_are_left_as_they_are(stills, tiny_mod
     """The first face's bar ends halfway; a second, bare face enters then. Once the bar is gone no pixel of any
     frame changes (the censor carried over a missed frame must not be painted on a bare face), and the bare face
     is never touched while the bar is there."""
-    from unmask.masks.find import grow
+    from unmask.censors import grow
     from unmask.pipeline import Restorer
     from unmask.video.restore import VideoRestorer
 
@@ -231,7 +230,7 @@ class _Scripted:
         self.asked: list[str | None] = []
 
     def plan(self, rgb, face, region=None):
-        from unmask.masks.find import Occluder
+        from unmask.censors import Occluder
         from unmask.pipeline import FaceJob, FaceReport
 
         found = self.script[0]
@@ -306,8 +305,7 @@ def test_a_folder_of_videos_and_photos_resumes(cli, stills, tmp_path: Path, cens
 KILL = """
 import os, signal, sys
 from pathlib import Path
-from unmask.pipeline import Restorer
-from unmask.runtime.registry import load_models
+from unmask.pipeline import Restorer, load_models
 from unmask.video.restore import restore_video
 src, out = sys.argv[1], sys.argv[2]
 def killed(done, total):

@@ -38,8 +38,7 @@ def restore(
     or two) change; a face with no censor over the region is left as it is unless ``force`` (then its landmark
     region is restored). For many photos, build one :class:`unmask.pipeline.Restorer` and reuse it: this
     function loads the model and the face finder on every call."""
-    from unmask.pipeline import Restorer
-    from unmask.runtime.registry import load_models
+    from unmask.pipeline import Restorer, load_models
 
     models = load_models(model, region, device)
     with Restorer(models, region=region, max_faces=max_faces, force=force) as restorer:

@@ -1,6 +1,6 @@
 """Paste-back: the generator's crop goes back into the full-resolution photo, in the hole only.
 
-The hole is the censor found at photo resolution (:mod:`unmask.masks.find`) grown by a margin of a pixel or
+The hole is the censor found at photo resolution (:mod:`unmask.censors.find`) grown by a margin of a pixel or
 two (anti-aliasing, JPEG ringing). :func:`hole_alpha` makes the alpha matte in photo pixels: 1 on the censor
 and the inner part of the margin, feathered to 0 across the margin's outer part, exactly 0 beyond it.
 :func:`paste_in_box` warps the generator's output back with the inverse of the alignment (only over the

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:  # pragma: no cover
-    from unmask.masks.find import Occluder
+    from unmask.censors import Occluder
 
 TOLERANCE = 2  # grey levels: pixels of one block differ by at most this (lossless mosaics; 8-bit rounding)
 MIN_BLOCK = 3  # px: smaller "blocks" are texture, not a mosaic
@@ -143,7 +143,7 @@ def find_mosaic(rgb: np.ndarray, box: tuple[int, int, int, int]) -> Mosaic | Non
 
 
 def mosaic_from_lattice(rgb: np.ndarray, occluder: "Occluder") -> Mosaic | None:
-    """The :class:`Mosaic` of a pixelated censor found by :func:`unmask.masks.find_mosaic.find_mosaic_band`
+    """The :class:`Mosaic` of a pixelated censor found by :func:`unmask.censors.pixelate.find_mosaic_band`
     (its lattice known, JPEG-compressed or not): the whole blocks inside the censor, with their mean colours in
     ``rgb`` (the censored photo; JPEG keeps a block's mean well). None when fewer than :data:`MIN_CELLS`."""
     if occluder.lattice is None:

@@ -3,7 +3,7 @@
 Faces are numbered in reading order (:mod:`unmask.face.choose`), those found too small or beyond ``max_faces``
 too, and the user's choice (``choose``) picks among them. For each chosen face: decide the region (given, or ``auto`` from the pixels),
 align the face to the model's canonical crop fitting only the landmarks that region does not cover, find the
-censor itself in the photo (:func:`unmask.masks.find.find_occluder`; the landmarks only say where to look) or
+censor itself in the photo (:func:`unmask.censors.find.find_occluder`; the landmarks only say where to look) or
 take the user's mask, run the model on all faces of the photo in one batch with the hole = the censor plus a
 pixel or two, and paste back only that hole, at photo resolution. A face where nothing covers the region is
 left untouched (``force`` restores the landmark region anyway).
@@ -18,13 +18,14 @@ from typing import Callable, Iterator, Mapping, Protocol
 
 import numpy as np
 
+from unmask.censors import Occluder
+from unmask.censors.find import find_occluder, landmark_occluder, user_occluder
 from unmask.compose import hole_alpha, paste_in_box
 from unmask.edges import EdgeGuide
 from unmask.face.align import Aligned, align, align_checked, matrix_scale, warp_to_crop
 from unmask.face.choose import Choice, reading_order
 from unmask.face.detect import FaceFinder, Found
 from unmask.face.types import Face
-from unmask.masks.find import Occluder, find_occluder, landmark_occluder, user_occluder
 from unmask.mosaic import keep_block_means, mosaic_from_lattice
 from unmask.spec import AUTO, HOLE, MAX_FACES, MIN_FACE, REGIONS, RUN_REGIONS, is_hole
 
@@ -325,6 +326,32 @@ class Restorer:
         if occ is None:
             return None
         return FaceJob(face, key, "user mask", aligned, occ, occ.crop_hole(aligned.matrix, aligned.size), key)
+
+
+def load_models(model: str | None, region: str, device: str = "auto", threads: int = 0) -> dict:
+    """The models a :class:`Restorer` needs, keyed by region (``auto`` is read in this module only: here and in
+    :meth:`Restorer.locate`).
+
+    With ``model`` (a name or path): that model, for ``region`` (for ``auto``: for the region it was trained
+    for). Without: the default model of ``region``, or for ``auto`` the default of each region that has one.
+    Raises ``LookupError`` / :class:`unmask.runtime.ModelError` / ``DeviceError`` with one-line messages."""
+    from unmask.runtime.model import load_model
+    from unmask.runtime.registry import find_model
+
+    if model:
+        m = load_model(find_model(model, None), device, threads)
+        return {m.meta.region if region == AUTO else region: m}
+    regions = REGIONS if region == AUTO else (region,)
+    models = {}
+    for r in regions:
+        try:
+            models[r] = load_model(find_model(None, r), device, threads)
+        except LookupError:
+            if region != AUTO:
+                raise
+    if not models:
+        raise LookupError(f"no model installed for {' or '.join(REGIONS)}: see `unmask models`, or pass --model PATH")
+    return models
 
 
 def guide_to_crop(guide: EdgeGuide, matrix: np.ndarray, size: int) -> EdgeGuide:

@@ -132,8 +132,8 @@ def run(
 
 
 def _load_models(model: Optional[str], region: str, device: str, threads: int, debug: bool = False) -> dict:
+    from unmask.pipeline import load_models
     from unmask.runtime import ModelError
-    from unmask.runtime.registry import load_models
     from unmask.runtime.session import DeviceError
 
     try:

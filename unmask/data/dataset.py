@@ -39,7 +39,7 @@ def make_sample(
     """One censored sample of a clean aligned ``crop`` (SxSx3 uint8, ``landmarks`` 478x2 in crop px): the
     ``target`` and the model inputs :meth:`unmask.codec.Codec.encode` makes (no user edges: ``guide`` is -1;
     an arch may give true edges for some samples while training)."""
-    from unmask.masks import censor
+    from unmask.censors import censor
 
     censored, hole = censor(crop, landmarks, kind, rng)
     feed = codec.encode([censored], [hole], truth=[crop])

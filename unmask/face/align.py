@@ -20,6 +20,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from unmask import regions
 from unmask.face import landmarks as L
 from unmask.face.types import Face
 
@@ -69,24 +70,14 @@ def fit_similarity(src: np.ndarray, dst: np.ndarray, weights: np.ndarray | None 
 
 @lru_cache(maxsize=4)
 def fit_weights(region: str | None) -> np.ndarray:
-    """Per-landmark weights for the fit: 0 for the landmarks that ``region`` covers, 1 elsewhere.
-
-    ``eyes``: eyes, irises, brows and everything in the band between brow and lower eyelid (template rows).
-    ``mouth``: everything below the middle of the nose (a surgical mask covers it).
+    """Per-landmark weights for the fit: 0 for the landmarks that ``region`` covers, 1 elsewhere (all 1 for
+    None). Each region declares its own (:attr:`unmask.regions.Region.fit_weights`): ``eyes`` leaves out eyes,
+    irises, brows and the band between brow and lower eyelid; ``mouth`` everything below the middle of the nose.
     """
     t = template()
-    w = np.ones(len(t))
-    if region == "eyes":
-        y0 = t[list(L.RIGHT_BROW + L.LEFT_BROW), 1].min() - 0.02
-        y1 = t[list(L.RIGHT_EYE + L.LEFT_EYE), 1].max() + 0.04
-        w[(t[:, 1] >= y0) & (t[:, 1] <= y1)] = 0.0
-        w[L.EYE_REGION] = 0.0
-    elif region == "mouth":
-        y0 = (t[L.NOSE_BRIDGE, 1] + t[L.NOSE_TIP, 1]) / 2
-        w[t[:, 1] >= y0] = 0.0
-    elif region is not None:
-        raise ValueError(f"unknown region {region!r}")
-    return w
+    if region is None:
+        return np.ones(len(t))
+    return regions.get(region).fit_weights(t)
 
 
 @dataclass

@@ -3,7 +3,7 @@
 For each of the first ``n`` photos of a folder (sorted by name):
 
 1. the largest face is found on the **clean** photo (:class:`unmask.face.detect.FaceFinder`);
-2. it is censored in the photo with :func:`unmask.masks.draw_censor` (eye bar, pixelated band or surgical mask,
+2. it is censored in the photo with :func:`unmask.censors.draw_censor` (eye bar, pixelated band or surgical mask,
    randomised in shape, colour, corners and texture as training draws them) from
    ``numpy.random.default_rng(seed + index)``, ``index`` being the photo's place in the sorted list, so two runs
    (or two sets of methods) see exactly the same censored photos; the censored photo then goes through JPEG at
@@ -49,9 +49,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from unmask.censors import draw_censor, jpeg
 from unmask.face.align import face_matrix, warp_to_crop
 from unmask.face.types import Face, box_iou
-from unmask.masks import draw_censor, jpeg
 from unmask.measure.baselines import BASELINES, DEFAULT_SIZE, Baseline
 from unmask.measure.metrics import hole_iou, l1_hole, psnr_hole, spill, ssim_box
 from unmask.measure.scores import EvalReport, EvalSettings, FaceScore, GridFace

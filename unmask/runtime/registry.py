@@ -8,7 +8,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from unmask.spec import AUTO, REGIONS
+from unmask.spec import REGIONS
 
 ENV_MODELS = "UNMASK_MODELS"
 _REPO_MODELS = Path(__file__).resolve().parents[2] / "models"
@@ -117,27 +117,3 @@ def find_model(name_or_path: str | None, region: str | None) -> Path:
         f"no model installed for region {region!r}: train and export one (`unmask train`, `unmask export`), "
         f"put it in models/ or ${ENV_MODELS}, or pass --model PATH"
     )
-
-
-def load_models(model: str | None, region: str, device: str = "auto", threads: int = 0) -> dict:
-    """The models a :class:`unmask.pipeline.Restorer` needs, keyed by region.
-
-    With ``model`` (a name or path): that model, for ``region`` (for ``auto``: for the region it was trained
-    for). Without: the default model of ``region``, or for ``auto`` the default of each region that has one.
-    Raises ``LookupError`` / :class:`unmask.runtime.ModelError` / ``DeviceError`` with one-line messages."""
-    from unmask.runtime.model import load_model
-
-    if model:
-        m = load_model(find_model(model, None), device, threads)
-        return {m.meta.region if region == AUTO else region: m}
-    regions = REGIONS if region == AUTO else (region,)
-    models = {}
-    for r in regions:
-        try:
-            models[r] = load_model(find_model(None, r), device, threads)
-        except LookupError:
-            if region != AUTO:
-                raise
-    if not models:
-        raise LookupError(f"no model installed for {' or '.join(REGIONS)}: see `unmask models`, or pass --model PATH")
-    return models

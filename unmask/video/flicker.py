@@ -159,7 +159,7 @@ def censored_frames(path: str | os.PathLike[str], finder: Any, kind: str, seed: 
     and followed by :class:`unmask.video.track.Tracker`, so a face the detector misses on one frame is still
     censored) censored with ``kind`` at its smoothed landmarks, as an editor's tracked censor moves, with the same
     randomised censor (``seed``) on every frame."""
-    from unmask.masks import draw_censor
+    from unmask.censors import draw_censor
     from unmask.video.stream import VideoReader
     from unmask.video.track import Tracker
 

@@ -35,9 +35,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from unmask.censors import Occluder
+from unmask.censors.find import disc
 from unmask.face.align import align_checked
 from unmask.io import DEFAULT_MAX_PIXELS, Provenance, temp_path
-from unmask.masks.find import Occluder, disc
 from unmask.pipeline import FaceJob, FaceReport, Restorer, timed
 from unmask.video.formats import DEFAULT_CRF, VIDEO_EXTENSIONS
 from unmask.video.stream import Frame, VideoError, VideoReader, VideoWriter, check_codec, finish

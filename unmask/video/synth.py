@@ -1,7 +1,7 @@
 """Synthetic clips made from still photos, for tests, ``unmask bench`` and ``unmask eval``: nothing is downloaded.
 
 Each face is a still photo moved over a background by a smooth similarity transform (pan, zoom and a small
-rotation) and, where asked, censored on every frame with :func:`unmask.masks.draw_censor` drawn at that frame's
+rotation) and, where asked, censored on every frame with :func:`unmask.censors.draw_censor` drawn at that frame's
 landmarks (the still's landmarks moved by the same transform), so the censor moves with the face exactly and keeps
 its shape and colour. A second face may slide in halfway. :func:`clip_frames` yields the frames with the truth
 (clean frame, censored frame, the censor's pixels); :func:`write_clip` encodes them with a sine-tone audio track,
@@ -20,7 +20,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from unmask.masks import draw_censor
+from unmask.censors import draw_censor
 from unmask.video.formats import CODECS, VIDEO_EXTENSIONS, default_codec
 from unmask.video.stream import load_av
 

@@ -1,9 +1,13 @@
-"""Random free-form stroke masks (training only), in the style of gated-convolution inpainting works."""
+"""Random free-form stroke masks (registry entry ``freeform``, training only: no region, no finder), in the style
+of gated-convolution inpainting works."""
 
 from __future__ import annotations
 
 import cv2
 import numpy as np
+
+from unmask.censors import Censor, register
+from unmask.spec import is_hole
 
 
 def freeform_mask(shape: tuple[int, int], rng: np.random.Generator, strokes: tuple[int, int] = (2, 6)) -> np.ndarray:
@@ -23,3 +27,17 @@ def freeform_mask(shape: tuple[int, int], rng: np.random.Generator, strokes: tup
             cv2.line(mask, (int(x), int(y)), (int(nx), int(ny)), 255, width)
             x, y = nx, ny
     return mask
+
+
+def draw_freeform(img: np.ndarray, pts: np.ndarray, rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Returns (copy of ``img`` with random strokes blanked to 0, stroke mask HxW uint8 255 = hole); ``pts`` is not
+    used (strokes fall anywhere), ``rng`` defaults to a fixed seed."""
+    if rng is None:
+        rng = np.random.default_rng(0)
+    m = freeform_mask(img.shape, rng)
+    out = img.copy()
+    out[is_hole(m)] = 0
+    return out, m
+
+
+CENSOR = register(Censor("freeform", draw_freeform))

@@ -7,8 +7,10 @@ alignment that was fitted on the landmarks the censor does not cover, gives two 
   of nose, mouth and chin), where the censor's appearance is sampled;
 * the **window**: everywhere such a censor can reach, the only place searched.
 
-A finder per censor kind (:mod:`find_bar`, :mod:`find_mosaic`, :mod:`find_mask`) returns the covered pixels of
-the window; :func:`find_occluder` tries the kinds of a region in turn. The hole to restore is the occluder grown
+Each region declares these areas (:attr:`unmask.regions.Region.areas`) and which censor kinds it tries, in order
+(:attr:`unmask.regions.Region.finds`); the finder of each kind (``find`` of its :class:`unmask.censors.Censor`:
+:mod:`.bar`, :mod:`.pixelate`, :mod:`.surgical`) returns the covered pixels of the window, and
+:func:`find_occluder` tries them in turn. The hole to restore is the occluder grown
 by :func:`margin_px` (anti-aliasing and JPEG ringing at its edge); nothing else of the face is repainted.
 
 Work happens in the window's bounding box (``Occluder.box``), downscaled when the face is large so the cost
@@ -22,9 +24,11 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from unmask.face.align import Aligned, template, warp_to_crop
-from unmask.masks.geometry import eye_frame, inflate, polygon_mask, rotated_rect
-from unmask.masks.surgical import surgical_polygon
+from unmask import censors, regions
+from unmask.censors import Occluder
+from unmask.censors.geometry import eye_frame, polygon_mask
+from unmask.censors.hole import hole_mask
+from unmask.face.align import Aligned, matrix_scale, template
 from unmask.spec import HOLE, is_hole
 
 WORK_IOD = 96.0
@@ -33,15 +37,6 @@ WORK_IOD = 96.0
 MARGIN_IOD = 0.012
 """The hole's margin beyond the occluder, in inter-ocular distances, and at least :data:`MARGIN_MIN` pixels."""
 MARGIN_MIN = 1
-
-# Areas of the canonical face, in inter-ocular distances (see the module docstring).
-EYE_CORE = (0.55, 0.07)  # half length, half height around the eye line
-EYE_WINDOW = (1.9, 0.95)
-MOUTH_WINDOW_OUTSET = 0.4  # beyond a nominal surgical mask
-MOUTH_WINDOW_TOP = 0.0  # the window starts this far below the eye line
-MOUTH_CORE = (1.0, 0.35, 0.2)  # centre below the eye line, half width, half height
-MOUTH_FREE = (0.1, 0.16, 0.12, 0.55)  # skin under the eyes that masks leave free: rows below the eye line,
-# distance from the face's middle (all inter-ocular distances)
 
 
 @dataclass
@@ -61,53 +56,6 @@ class Search:
     clipped: bool = False  # the window reaches beyond the photo (a face cut by its border)
 
 
-@dataclass
-class Occluder:
-    """A censor found on one face: ``kind`` (bar, pixelate, surgical; ``user`` for the user's mask, ``landmarks``
-    for the landmark region restored by force), ``mask`` (uint8, 255 = covered) over ``box`` (x0, y0, x1, y1) of
-    the photo, ``margin`` (px) the hole adds, ``iod`` the face's inter-ocular distance (px), and for a mosaic its
-    ``lattice`` (y0, x0, side_y, side_x: block edges at photo rows y0 + k * side_y and columns x0 + k * side_x)."""
-
-    kind: str
-    box: tuple[int, int, int, int]
-    mask: np.ndarray
-    margin: int
-    iod: float
-    lattice: tuple[int, int, int, int] | None = None
-
-    @property
-    def area(self) -> int:
-        return int(np.count_nonzero(self.mask))
-
-    def hole(self) -> np.ndarray:
-        """The hole over :attr:`box` (uint8, 255 = restore): the occluder grown by :attr:`margin` pixels."""
-        return grow(self.mask, self.margin)
-
-    def crop_hole(self, matrix: np.ndarray, size: int) -> np.ndarray:
-        """The hole in the face's canonical crop (SxS uint8, 255 = hole; ``matrix``: photo -> crop): every crop
-        pixel that any hole pixel reaches, so the model is never shown a censor pixel as known."""
-        x0, y0 = self.box[0], self.box[1]
-        m = np.asarray(matrix, np.float64).copy()
-        m[:, 2] = m[:, :2] @ np.array([x0, y0], np.float64) + m[:, 2]
-        warped = warp_to_crop(self.hole(), m, size)
-        return np.where(warped > 0, 255, 0).astype(np.uint8)
-
-    def in_photo(self, shape: tuple[int, ...], mask: np.ndarray | None = None) -> np.ndarray:
-        """``mask`` (default: the occluder) placed in an HxW uint8 photo-sized mask."""
-        out = np.zeros(shape[:2], np.uint8)
-        x0, y0, x1, y1 = self.box
-        out[y0:y1, x0:x1] = self.mask if mask is None else mask
-        return out
-
-
-def grow(mask: np.ndarray, radius: float) -> np.ndarray:
-    """Pixels within ``radius`` (Euclidean) of ``mask``'s pixels (uint8, 255 = set)."""
-    if radius <= 0 or not mask.any():
-        return np.where(mask > 0, 255, 0).astype(np.uint8)
-    dist = cv2.distanceTransform(np.where(mask > 0, 0, 255).astype(np.uint8), cv2.DIST_L2, 5)
-    return np.where(dist <= radius + 1e-3, 255, 0).astype(np.uint8)
-
-
 def margin_px(iod: float) -> int:
     """Pixels by which the hole exceeds the occluder for a face of inter-ocular distance ``iod``."""
     return int(max(MARGIN_MIN, round(MARGIN_IOD * iod)))
@@ -119,27 +67,12 @@ def _photo(points: np.ndarray, inverse: np.ndarray) -> np.ndarray:
 
 def areas(matrix: np.ndarray, size: int, region: str) -> tuple[np.ndarray, np.ndarray, list[np.ndarray], float, np.ndarray]:
     """(window polygon, core polygon, free polygons, inter-ocular distance, up vector), all in photo pixels,
-    for the face whose image->crop matrix is ``matrix`` (crop side ``size``)."""
+    for the face whose image->crop matrix is ``matrix`` (crop side ``size``): ``region``'s areas
+    (:attr:`unmask.regions.Region.areas`) on the canonical template, mapped into the photo."""
     inv = cv2.invertAffineTransform(matrix)
     t = template() * size
-    c, u, n, d = eye_frame(t)
-    if region == "eyes":
-        window = rotated_rect(c, u, n, EYE_WINDOW[0] * d, EYE_WINDOW[1] * d)
-        core = rotated_rect(c, u, n, EYE_CORE[0] * d, EYE_CORE[1] * d)
-        free = []
-    elif region == "mouth":
-        poly = inflate(surgical_polygon(t), MOUTH_WINDOW_OUTSET * d)
-        top = c + n * MOUTH_WINDOW_TOP * d
-        # clip to below the eye line: keep the polygon's points, but none above ``top``
-        along = (poly - top) @ n
-        poly = poly - np.minimum(along, 0)[:, None] * n[None, :]
-        window = poly
-        core = rotated_rect(c + n * MOUTH_CORE[0] * d, u, n, MOUTH_CORE[1] * d, MOUTH_CORE[2] * d)
-        r0, r1, x0, x1 = MOUTH_FREE
-        free = [rotated_rect(c + n * (r0 + r1) / 2 * d + side * u * (x0 + x1) / 2 * d, u, n, (x1 - x0) / 2 * d,
-                             (r1 - r0) / 2 * d) for side in (-1, 1)]  # fmt: skip
-    else:
-        raise ValueError(f"unknown region {region!r}")
+    _, _, n, d = eye_frame(t)
+    window, core, free = regions.get(region).areas(t)
     scale = float(np.sqrt(abs(np.linalg.det(inv[:, :2]))))
     up = -(inv[:, :2] @ n)
     up = up / max(float(np.hypot(*up)), 1e-9)
@@ -217,10 +150,8 @@ def disc(radius: float) -> np.ndarray:
 
 
 def landmark_occluder(rgb: np.ndarray, aligned: Aligned, region: str) -> Occluder:
-    """The landmark region of ``region`` (:func:`unmask.masks.hole.hole_mask`, in the aligned crop) as an
+    """The landmark region of ``region`` (:func:`unmask.censors.hole.hole_mask`, in the aligned crop) as an
     occluder in photo pixels: what ``--force`` restores when no censor is found."""
-    from unmask.masks.hole import hole_mask
-
     crop_hole = hole_mask(aligned.landmarks, aligned.size, region)
     inv = cv2.invertAffineTransform(aligned.matrix)
     return _from_crop(rgb.shape, crop_hole, inv, "landmarks", margin_px(_iod(aligned)), _iod(aligned))
@@ -245,8 +176,6 @@ def user_occluder(user_mask: np.ndarray, aligned: Aligned) -> Occluder | None:
 
 
 def _iod(aligned: Aligned) -> float:
-    from unmask.face.align import matrix_scale
-
     return eye_frame(template() * aligned.size)[3] / max(matrix_scale(aligned.matrix), 1e-9)
 
 
@@ -265,26 +194,19 @@ def _from_crop(shape: tuple[int, ...], crop_mask: np.ndarray, inv: np.ndarray, k
     return Occluder(kind, (x0, y0, max(x1, x0), max(y1, y0)), mask, margin, iod)
 
 
-REGION_FINDERS = {"eyes": ("pixelate", "bar"), "mouth": ("surgical",)}
-"""Finders tried per region, in order (a mosaic is recognised by its lattice first; a flat bar after)."""
-
-
 def find_occluder(rgb: np.ndarray, matrix: np.ndarray, size: int, region: str) -> Occluder | None:
     """The censor covering ``region`` of the face whose image->crop matrix is ``matrix`` (crop side ``size``), or
-    None when nothing there looks like a bar, a mosaic or a mask."""
-    from unmask.masks.find_bar import find_bar
-    from unmask.masks.find_mask import find_mask
-    from unmask.masks.find_mosaic import find_mosaic_band
-
+    None when nothing there looks like a bar, a mosaic or a mask: the finders of the region's kinds
+    (:attr:`unmask.regions.Region.finds`), tried in turn in its window."""
+    finds = regions.get(region).finds
     s = search(rgb, matrix, size, region)
     if s is None:
         return None
-    finders = {"bar": find_bar, "pixelate": find_mosaic_band, "surgical": find_mask}
-    for kind in REGION_FINDERS[region]:
-        found = finders[kind](s)
+    for kind in finds:
+        found = censors.get(kind).find(s)
         if found is not None:
             return found
     return None
 
 
-__all__ = ["Occluder", "Search", "find_occluder", "grow", "landmark_occluder", "margin_px", "search", "user_occluder"]
+__all__ = ["Search", "find_occluder", "landmark_occluder", "margin_px", "search", "user_occluder"]
