@@ -176,7 +176,7 @@ def test_an_input_is_done_only_when_all_its_outputs_are(cli, censored_astronaut,
 def test_a_failed_extra_image_leaves_the_input_to_do(cli, photo: Path, tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
     """Item 3 with a write failure (a file-size limit, a full disk) on the mask image; the rerun redoes it."""
-    import unmask.batch as B
+    import unmask.batch.job as B
     from unmask.io import ImageError
 
     real = B.write_image
@@ -208,7 +208,7 @@ def test_a_failed_extra_image_leaves_the_input_to_do(cli, photo: Path, tmp_path:
 def test_an_unexpected_error_fails_that_input_only(cli, photo: Path, censored_astronaut, tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
     """Item 6: any exception while handling one input is one failed record; the batch and its JSON go on."""
-    import unmask.batch as B
+    import unmask.batch.job as B
 
     second = _save(tmp_path / "in" / "second.png", np.ascontiguousarray(censored_astronaut[0][:, ::-1]))
     real = B.read_image
@@ -254,7 +254,7 @@ def test_a_second_run_on_a_busy_output_folder_refuses(cli, photo: Path, tmp_path
                                                       monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
     """Item 5: a second run used to delete the first's temporary file as left by an interrupted run."""
     fcntl = pytest.importorskip("fcntl")
-    import unmask.batch as B
+    import unmask.batch.folder as B
 
     out = tmp_path / "out"
     out.mkdir()

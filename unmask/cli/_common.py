@@ -172,7 +172,7 @@ def photos_or_fail(folder: Any, n: int) -> list:
 def check_run_options(out_dir: Any, mask: Any, invert_mask: bool) -> None:
     """Usage errors of ``unmask run`` found before anything is loaded: ``--invert-mask`` without ``--mask``, an
     ``--out`` that is a file, not writable, or cannot be created."""
-    from unmask.batch import check_output_folder
+    from unmask.batch.folder import check_output_folder
 
     if invert_mask and mask is None:
         fail("--invert-mask needs --mask FILE (it inverts that file)")
@@ -185,7 +185,7 @@ def check_run_options(out_dir: Any, mask: Any, invert_mask: bool) -> None:
 def output_lock(out_dir: Any, items: list) -> Iterator[None]:
     """Holds the output folder's lock while a batch writes into it (exit 2 when another run holds it); nothing is
     created when no input has an output to write."""
-    from unmask.batch import OutputFolderError, lock_output_folder
+    from unmask.batch.folder import OutputFolderError, lock_output_folder
     from unmask.inputs import Job
 
     if not any(isinstance(i, Job) for i in items):

@@ -1,4 +1,4 @@
-"""A folder run through the real path (:func:`unmask.batch.process`: read, detect + landmarks, align, infer,
+"""A folder run through the real path (:func:`unmask.batch.job.process`: read, detect + landmarks, align, infer,
 blend, write): seconds per stage, photos/s, faces/s, and resident memory sampled by a background thread (peak, and
 its drift over the run). Never prints; ``unmask bench`` renders.
 """
@@ -83,9 +83,10 @@ def bench_folder(
     out_dir: str | Path,
     on_photo: Callable[[int, int], None] | None = None,
 ) -> FolderBench:
-    """Restores every photo of ``photos`` with ``restorer`` through :func:`unmask.batch.process`, writing into
+    """Restores every photo of ``photos`` with ``restorer`` through :func:`unmask.batch.job.process`, writing into
     ``out_dir`` (outputs overwritten), and times it."""
-    from unmask.batch import BatchOptions, process
+    from unmask.batch.job import process
+    from unmask.batch.records import BatchOptions
     from unmask.inputs import Job
 
     out_dir = Path(out_dir)

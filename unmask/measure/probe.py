@@ -18,7 +18,8 @@ from unmask.measure.scaling import group_canvas
 def _probe(model_ref: str, region: str, photo: str, out: str, device: str, threads: int, conn: Any) -> None:
     """Child side of :func:`memory_probe` (module level so ``spawn`` can import it)."""
     try:
-        from unmask.batch import BatchOptions, process
+        from unmask.batch.job import process
+        from unmask.batch.records import BatchOptions
         from unmask.inputs import Job
         from unmask.pipeline import Restorer
 

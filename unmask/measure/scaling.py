@@ -135,10 +135,11 @@ def scaling_size(face_rgb: np.ndarray, restorer: "Restorer", folder: str | Path,
     """Per size in ``megapixels``: ``face_rgb`` resized to it (the face grows with the photo, labelled "N MP");
     per size in ``canvas``: ``face_rgb`` resized to ``base`` megapixels in the middle of a larger canvas (the same
     face, more photo around it, labelled "N MP canvas"). Each is saved as JPEG in ``folder`` and timed in memory
-    (restore) and through files (:func:`unmask.batch.process`: read, restore, write); medians of ``repeats``."""
+    (restore) and through files (:func:`unmask.batch.job.process`: read, restore, write); medians of ``repeats``."""
     from PIL import Image
 
-    from unmask.batch import BatchOptions, process
+    from unmask.batch.job import process
+    from unmask.batch.records import BatchOptions
     from unmask.inputs import Job
 
     folder = Path(folder)
