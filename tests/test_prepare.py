@@ -22,7 +22,8 @@ import numpy as np
 import pytest
 
 from unmask.data.prepare import PrepareError
-from unmask.data.shards import FaceSet, SetError, is_face_set, write_set
+from unmask.data.shard_writer import write_set
+from unmask.data.shards import FaceSet, SetError, is_face_set
 
 REPO = Path(__file__).resolve().parents[1]
 VAL = REPO.parent / "shared" / "data" / "celeba" / "val"

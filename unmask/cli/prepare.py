@@ -34,7 +34,8 @@ def prepare(
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
 ) -> None:
     from unmask.data.prepare import DetectorMissing, PrepareError
-    from unmask.data.shards import SetError, write_set
+    from unmask.data.shard_writer import write_set
+    from unmask.data.shards import SetError
 
     view = _View()
     with one_line_errors("prepare", debug, usage=(DetectorMissing, SetError), failed=(PrepareError,)), view:
