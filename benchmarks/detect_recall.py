@@ -264,6 +264,7 @@ def measure(finder, pool: list[tuple[np.ndarray, np.ndarray]], per_cell: int, fa
     wall: list[float] = []
     cpu: list[float] = []
     extra_on_faces = 0
+    extra_names: list[str] = []
     for angle in angles:
         for index in range(per_cell):
             for kind in kinds:
@@ -274,6 +275,8 @@ def measure(finder, pool: list[tuple[np.ndarray, np.ndarray]], per_cell: int, fa
                 cpu.append(time.process_time() - c0)
                 hit, extra = match([f.box for f in found], canvas.faces)
                 extra_on_faces += extra
+                if extra:
+                    extra_names.append(canvas.name)
                 rows += [{"kind": t.kind, "angle": t.angle, "scale": _scale_bin(t.scale), "found": h, "canvas": canvas.name}
                          for t, h in zip(canvas.faces, hit)]  # fmt: skip
     false_faceless, restored_faceless, faceless_names = 0, 0, []
@@ -296,6 +299,7 @@ def measure(finder, pool: list[tuple[np.ndarray, np.ndarray]], per_cell: int, fa
         out["by_kind_scale"][kind] = {s: _rate([r["found"] for r in mine if r["scale"] == s])
                                       for s in sorted({r["scale"] for r in mine})}  # fmt: skip
     out["false_detections_on_face_canvases"] = extra_on_faces
+    out["extra_on"] = extra_names
     out["faceless"] = {"canvases": faceless, "faces_found": false_faceless, "restored": restored_faceless if restorer else None,
                        "with_faces": faceless_names}  # fmt: skip
     out["seconds_per_photo"] = {"wall_mean": round(float(np.mean(wall)), 4), "wall_median": round(float(np.median(wall)), 4),

