@@ -161,17 +161,19 @@ class Restorer:
         self.close()
 
     # -- the steps ------------------------------------------------------------------------------------------------
-    def locate(self, rgb: np.ndarray, face: Face, region: str | None = None) -> tuple[str, str, Aligned, Occluder] | FaceReport:
+    def locate(self, rgb: np.ndarray, face: Face, region: str | None = None,
+               first: str | None = None) -> tuple[str, str, Aligned, Occluder] | FaceReport:  # fmt: skip
         """Where ``face`` is censored: (region, decision, the face aligned for that region's model, the censor at
         photo resolution), or the report of a face left untouched. ``auto`` looks for an eye censor (a mosaic,
         then a bar) and then for a mask, and takes the first found: a censor, not the look of the face, decides;
-        a region requested by name is searched alone. ``region`` (with ``auto``) searches that region alone."""
+        a region requested by name is searched alone. ``region`` (with ``auto``) searches that region alone;
+        ``first``: the censor kind tried first (:func:`unmask.censors.find.find_occluder`)."""
         regions = [region] if region else list(REGIONS) if self.region == AUTO else [self.region]
         tried = []
         for region in regions:
             model = self.models.get(region)
             aligned, on_keypoints = align_checked(rgb, face, model.size if model else AUTO_SIZE, region)
-            occ = find_occluder(rgb, aligned.matrix, aligned.size, region)
+            occ = find_occluder(rgb, aligned.matrix, aligned.size, region, first)
             if model is None:  # auto, and no model for this region: say what covers the face
                 if occ is not None:
                     why = f"a {occ.kind} censor over the {region} (no {region} model)"
@@ -253,10 +255,10 @@ class Restorer:
                 skipped.append(FaceReport(box, score, None, why, "skipped", index=index))
         return chosen, skipped
 
-    def plan(self, rgb: np.ndarray, face: Face, region: str | None = None) -> FaceJob | FaceReport:
+    def plan(self, rgb: np.ndarray, face: Face, region: str | None = None, first: str | None = None) -> FaceJob | FaceReport:
         """:meth:`locate` as a job for :meth:`paint` (the hole warped into the face's crop), or the report of a
         face left untouched."""
-        located = self.locate(rgb, face, region)
+        located = self.locate(rgb, face, region, first)
         if isinstance(located, FaceReport):
             return located
         region, decision, aligned, occ = located

@@ -194,11 +194,14 @@ def _from_crop(shape: tuple[int, ...], crop_mask: np.ndarray, inv: np.ndarray, k
     return Occluder(kind, (x0, y0, max(x1, x0), max(y1, y0)), mask, margin, iod)
 
 
-def find_occluder(rgb: np.ndarray, matrix: np.ndarray, size: int, region: str) -> Occluder | None:
+def find_occluder(rgb: np.ndarray, matrix: np.ndarray, size: int, region: str, first: str | None = None) -> Occluder | None:
     """The censor covering ``region`` of the face whose image->crop matrix is ``matrix`` (crop side ``size``), or
     None when nothing there looks like a bar, a mosaic or a mask: the finders of the region's kinds
-    (:attr:`unmask.regions.Region.finds`), tried in turn in its window."""
+    (:attr:`unmask.regions.Region.finds`), tried in turn in its window; ``first``, one of them, is tried before the
+    others (a video tries the kind it found on the face in the last frame)."""
     finds = regions.get(region).finds
+    if first in finds:
+        finds = (first, *(k for k in finds if k != first))
     s = search(rgb, matrix, size, region)
     if s is None:
         return None

@@ -2,7 +2,9 @@
 
 Face detection (:meth:`FaceFinder.detect`: boxes and keypoints, tiles on large frames) runs every
 ``detect_every`` frames, and on any frame where a face was lost; a detection joins the track whose box it overlaps
-most (intersection over union at least :data:`MATCH_IOU`), the rest start new tracks. On every frame each face,
+most (intersection over union at least :data:`MATCH_IOU`); the rest start new tracks when they pass the checks a
+photo's faces pass (:meth:`FaceFinder.confirm`: landmarks that fit a face, seen upright), so that a texture the
+detector fires on is not followed, restored, and re-detected on every frame it is lost. On every frame each face,
 new or old, is found by FaceMesh alone (:meth:`FaceFinder.landmarks`) on a box placed from its own previous
 landmarks, so it is framed the same way on every frame (FaceMesh's landmarks move a little with its crop: a
 detection's box would make them jump every few frames). A face FaceMesh cannot find again is kept, unchanged,
@@ -29,8 +31,11 @@ from unmask.face.detect import FaceFinder, native_stderr_silenced
 from unmask.face.types import Face
 from unmask.face.types import box_iou as iou
 
-DETECT_EVERY = 5
-"""Frames between full detections (FaceMesh alone follows the faces in between); 1 detects on every frame."""
+DETECT_EVERY = 10
+"""Frames between full detections (FaceMesh alone follows the faces in between); 1 detects on every frame. A new
+face is picked up within 10 frames (0.4 s at 25 fps). A detection of a 720p frame costs about 215 ms of CPU (the
+candidates of :mod:`unmask.face.candidates`); every 5th frame that was 43 ms a frame, a third of the budget of 8 fps
+(720p, one face: 6.9 fps at 10, 5.5 at 5 on this 2-core CPU)."""
 
 MATCH_IOU = 0.3
 """A detection continues a track when their boxes overlap at least this much."""
@@ -180,9 +185,10 @@ class Tracker:
                 if track is not None:
                     keypoints[track.id] = np.asarray(det.keypoints, np.float32)
                     continue
-                lm = self.finder.landmarks(rgb, det.box)  # a new face
-                if lm is not None and len(self.tracks) < self.max_faces:
-                    face = Face(tuple(float(v) for v in det.box), lm, np.asarray(det.keypoints, np.float32), det.score)
+                if len(self.tracks) >= self.max_faces:
+                    continue
+                face = self.finder.confirm(rgb, det)  # a new face: only one that passes a photo's checks
+                if face is not None and all(iou(face.box, tr.face.box) < SAME_IOU for tr in self.tracks):
                     self.tracks.append(Track.start(self._next_id, face))
                     self._next_id += 1
         for track in self.tracks:
