@@ -19,11 +19,11 @@ from pathlib import Path
 
 import numpy as np
 
-from unmask.censors import draw_censor, jpeg
-from unmask.face.detect import FaceFinder
-from unmask.io import read_image
+from unmask.infer.censors import draw_censor, jpeg
+from unmask.infer.face.detect import FaceFinder
+from unmask.infer.io import read_image
 from unmask.measure.evaluate import list_photos
-from unmask.pipeline import Restorer
+from unmask.infer.pipeline import Restorer
 
 EXPECTED = {"clean": None, "bar": "eyes", "pixelate": "eyes", "surgical": "mouth"}
 

@@ -7,12 +7,12 @@ stripes) hold 2-4 validation faces, each pasted into its own cell of a 2x2 grid 
 turned by the canvas's angle (0, 15, 30 or 45 degrees, either way). A cell of the benchmark is (censor kind,
 angle); canvas ``j`` of an angle draws the same faces, places, scales and background for every kind (``none``,
 ``bar``, ``pixelate``, ``surgical``), so the censor is the only difference. The censors are the project's
-randomised ones (:func:`unmask.censors.draw_censor`), drawn on the face photo before it is scaled and turned, and the
+randomised ones (:func:`unmask.infer.censors.draw_censor`), drawn on the face photo before it is scaled and turned, and the
 canvas goes through JPEG q90. Canvases without faces (the same backgrounds) count false detections, and whether
 ``--region auto`` would restore anything on them.
 
 The faces are the validation photos on which mediapipe's FaceMesh, called directly on the photo with a black border
-(not through :class:`unmask.face.detect.FaceFinder`, so the pool does not change with the detector being
+(not through :class:`unmask.infer.face.detect.FaceFinder`, so the pool does not change with the detector being
 measured), finds exactly one face; its 478 landmarks, moved with the photo, are the truth. A found face matches
 a drawn one when its box centre lies inside the drawn face's landmark box and the two sizes are within 2x of each
 other (one found face per drawn face). Prints one JSON object: recall by censor, by censor x angle and by censor x
@@ -31,8 +31,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from unmask.censors import draw_censor, jpeg
-from unmask.io import read_image
+from unmask.infer.censors import draw_censor, jpeg
+from unmask.infer.io import read_image
 from unmask.measure.evaluate import list_photos
 
 CANVAS = (1200, 1600)  # h, w
@@ -79,7 +79,7 @@ def face_pool(data: Path, n: int | None = None) -> list[tuple[np.ndarray, np.nda
     which FaceMesh finds exactly one face."""
     import mediapipe as mp
 
-    from unmask.face.detect import native_stderr_silenced
+    from unmask.infer.face.detect import native_stderr_silenced
 
     pool = []
     with native_stderr_silenced(), mp.solutions.face_mesh.FaceMesh(
@@ -336,7 +336,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--restore", action="store_true", help="also run --region auto (grey stand-in models) on the faceless canvases")
     ap.add_argument("--markdown", action="store_true", help="print the markdown table after the JSON")
     args = ap.parse_args(argv)
-    from unmask.face.detect import FaceFinder
+    from unmask.infer.face.detect import FaceFinder
 
     pool = face_pool(args.data, args.pool)
     with FaceFinder() as finder:
@@ -344,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.restore:
             from auto_accuracy import Grey  # benchmarks/, next to this script
 
-            from unmask.pipeline import Restorer
+            from unmask.infer.pipeline import Restorer
 
             restorer = Restorer({"eyes": Grey(), "mouth": Grey()}, region="auto", finder=finder)
         result = measure(finder, pool, args.per_cell, args.faceless, args.seed, tuple(args.kinds.split(",")),

@@ -18,7 +18,7 @@ import onnx
 import torch
 from onnx import helper
 
-from unmask import archs
+from unmask.train import archs
 from unmask.spec import META_KEY, meta_from_spec
 
 OPSET = 17

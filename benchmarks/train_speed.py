@@ -31,11 +31,11 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
 
-    from unmask import archs
-    from unmask.archs._base import merge_weights, requires_features
-    from unmask.data.dataset import CensorDataset
-    from unmask.data.prepare import CropStore, prepare
-    from unmask.features import SqueezeFeatures
+    from unmask.train import archs
+    from unmask.train.archs._base import merge_weights, requires_features
+    from unmask.train.data.dataset import CensorDataset
+    from unmask.train.data.prepare import CropStore, prepare
+    from unmask.train.features import SqueezeFeatures
 
     rows = []
     names = args.archs.split(",") if args.archs else archs.names()

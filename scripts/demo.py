@@ -11,8 +11,8 @@ from pathlib import Path
 from PIL import Image
 from skimage import data
 
-from unmask.censors import draw_censor
-from unmask.face.detect import FaceFinder
+from unmask.infer.censors import draw_censor
+from unmask.infer.face.detect import FaceFinder
 
 
 def main(out: Path) -> int:

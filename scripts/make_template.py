@@ -1,4 +1,4 @@
-"""Builds unmask/face/template.npy: the mean 478-point FaceMesh shape in unit crop coordinates.
+"""Builds unmask/infer/face/template.npy: the mean 478-point FaceMesh shape in unit crop coordinates.
 
 Each face's landmarks are mapped by a similarity fit of five anchor points (eye centres, nose tip, mouth
 corners) onto ``align.ANCHORS``; the mean over faces is the template the runtime fits all landmarks to.
@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from unmask.face.align import ANCHORS, anchor_points, fit_similarity
-from unmask.face.detect import FaceFinder
+from unmask.infer.face.align import ANCHORS, anchor_points, fit_similarity
+from unmask.infer.face.detect import FaceFinder
 
 
 def main(folder: str, n: int) -> None:
@@ -29,7 +29,7 @@ def main(folder: str, n: int) -> None:
             m = fit_similarity(anchor_points(pts), ANCHORS)
             shapes.append(pts @ m[:, :2].T + m[:, 2])
     mean = np.mean(shapes, axis=0).astype(np.float32)
-    out = Path(__file__).resolve().parents[1] / "unmask" / "face" / "template.npy"
+    out = Path(__file__).resolve().parents[1] / "unmask" / "infer" / "face" / "template.npy"
     np.save(out, mean)
     print(f"{len(shapes)} faces of {len(files)} -> {out}; y range {mean[:, 1].min():.3f}..{mean[:, 1].max():.3f}")
 

@@ -12,7 +12,7 @@ import argparse
 import json
 from pathlib import Path
 
-from unmask.runtime import load_model
+from unmask.infer.runtime import load_model
 from unmask.spec import REGIONS
 from unmask.train.config import DEFAULT_MASK_MIX
 

@@ -16,11 +16,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from unmask.censors import draw_censor, jpeg
-from unmask.face.detect import FaceFinder
-from unmask.io import read_image
+from unmask.infer.censors import draw_censor, jpeg
+from unmask.infer.face.detect import FaceFinder
+from unmask.infer.io import read_image
 from unmask.measure.evaluate import list_photos
-from unmask.pipeline import Restorer, load_models
+from unmask.infer.pipeline import Restorer, load_models
 from unmask.spec import KIND_REGION
 
 LABELS = ("censored input", "restored (synthetic)", "original", "restored area")

@@ -16,11 +16,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from unmask.io import read_image, write_png
-from unmask.pipeline import Restorer, load_models
-from unmask.video.restore import restore_video
-from unmask.video.stream import VideoReader
-from unmask.video.synth import Actor, clip_frames, write_clip
+from unmask.infer.io import read_image, write_png
+from unmask.infer.pipeline import Restorer, load_models
+from unmask.infer.video.restore import restore_video
+from unmask.infer.video.stream import VideoReader
+from unmask.measure.clips import Actor, clip_frames, write_clip
 
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 

@@ -49,7 +49,7 @@ def finder() -> Iterator["FaceFinder"]:  # noqa: F821 - imported lazily (mediapi
     """One FaceFinder for the session (mediapipe graphs take a while to build). Skips where mediapipe has no
     wheel (Python 3.13+: unmask installs without it)."""
     pytest.importorskip("mediapipe", reason="mediapipe 0.10.21 is not installed (no wheel for this Python)")
-    from unmask.face.detect import FaceFinder
+    from unmask.infer.face.detect import FaceFinder
 
     with FaceFinder(max_faces=20, min_face=24) as f:
         yield f
@@ -66,7 +66,7 @@ def astronaut_face(finder, _astronaut: np.ndarray):  # noqa: ANN001, ANN201 - Fa
 @pytest.fixture(scope="session")
 def censored_astronaut(_astronaut: np.ndarray, astronaut_face) -> tuple[np.ndarray, np.ndarray]:  # noqa: ANN001
     """(the astronaut with the project's own black eye bar drawn on, the bar mask HxW uint8 255 = bar)."""
-    from unmask.censors import draw_censor
+    from unmask.infer.censors import draw_censor
 
     censored, bar = draw_censor(_astronaut, astronaut_face.landmarks, "bar")
     censored.setflags(write=False)
@@ -127,7 +127,7 @@ def models_env(models_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 @pytest.fixture(scope="session")
 def tiny_models(models_dir: Path) -> dict:
     """The two tiny generators loaded on CPU: ``{"eyes": Model, "mouth": Model}``."""
-    from unmask.runtime import load_model
+    from unmask.infer.runtime import load_model
 
     return {
         "eyes": load_model(models_dir / "tiny_eyes.onnx", "cpu", 1),

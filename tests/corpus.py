@@ -1,7 +1,7 @@
 """A generated corpus of awkward and broken input photos (nothing binary is committed).
 
 ``make_corpus(folder)`` writes every case into ``folder`` and returns ``{name: path}``. :data:`ERRORS` says which
-:class:`unmask.io.ImageError` kind each broken case must give; every other case must load. ``fifo.jpg`` exists only
+:class:`unmask.infer.io.ImageError` kind each broken case must give; every other case must load. ``fifo.jpg`` exists only
 where ``os.mkfifo`` does; ``unreadable.jpg`` is mode 000, which does not stop root from reading it (check
 ``os.access``). :data:`SKIPPED` cases load but are outputs of an earlier run; :data:`CONTROL_NAME` has control
 characters in its name. The CLI tests reuse this module.
@@ -21,7 +21,7 @@ from typing import Callable
 import numpy as np
 from PIL import Image, ImageCms, PngImagePlugin
 
-from unmask.io import Provenance
+from unmask.infer.io import Provenance
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 CELEBA_VAL = SHARED / "data" / "celeba" / "val"

@@ -1,4 +1,4 @@
-"""unmask.face.align: the similarity fit, its weights, the warp's pixel convention, and large photos."""
+"""unmask.infer.face.align: the similarity fit, its weights, the warp's pixel convention, and large photos."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from unmask.face import landmarks as L
-from unmask.face.align import (
+from unmask.infer.face import landmarks as L
+from unmask.infer.face.align import (
     ANCHORS,
     align,
     anchor_points,
@@ -163,7 +163,7 @@ def test_24_megapixel_photo_aligns_like_the_small_one(finder, astronaut, astrona
 def test_keypoints_cross_check_catches_wrong_landmarks(astronaut, astronaut_face) -> None:  # noqa: ANN001
     from dataclasses import replace
 
-    from unmask.face.align import KEYPOINT_TOLERANCE, align_checked, keypoint_error
+    from unmask.infer.face.align import KEYPOINT_TOLERANCE, align_checked, keypoint_error
 
     good, used = align_checked(astronaut, astronaut_face, 128, "eyes")
     assert not used and keypoint_error(good, astronaut_face.keypoints) < KEYPOINT_TOLERANCE

@@ -13,8 +13,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from unmask import archs
-from unmask.archs._base import hole_boxes, merge_weights
+from unmask.train import archs
+from unmask.train.archs._base import hole_boxes, merge_weights
 from unmask.spec import meta_from_spec
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -41,7 +41,7 @@ def _one_thread(one_torch_thread: None) -> None:
 def squeeze_features():
     if not FEATURE_WEIGHTS.is_file():
         pytest.skip(f"SqueezeNet weights not found at {FEATURE_WEIGHTS} (../shared absent)")
-    from unmask.features import SqueezeFeatures
+    from unmask.train.features import SqueezeFeatures
 
     return SqueezeFeatures(FEATURE_WEIGHTS)
 
@@ -329,7 +329,7 @@ def test_generators_see_the_hole_content():
 
 
 def test_context_encoder_channel_wise_fc_does_not_mix_channels():
-    from unmask.archs.context_encoder import ChannelWiseFC
+    from unmask.train.archs.context_encoder import ChannelWiseFC
 
     layer = ChannelWiseFC(3, 4)
     x = torch.randn(2, 3, 4, 4)

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from unmask.censors import draw_censor
-from unmask.pipeline import Restorer
+from unmask.infer.censors import draw_censor
+from unmask.infer.pipeline import Restorer
 
 N_FACES = 16  # faces used (the finders were tuned on other ones; benchmarks/auto_accuracy.py runs 200)
 EXPECTED = {"clean": None, "bar": "eyes", "pixelate": "eyes", "surgical": "mouth"}

@@ -60,8 +60,8 @@ def photos(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 
 @pytest.fixture(scope="module")
 def restorer(tiny_model: Path):  # noqa: ANN201
-    from unmask.pipeline import Restorer
-    from unmask.runtime import load_model
+    from unmask.infer.pipeline import Restorer
+    from unmask.infer.runtime import load_model
 
     with Restorer({"eyes": load_model(tiny_model, "cpu", 1)}, region="eyes", force=True) as r:  # clean photos: time the whole path
         yield r
@@ -131,8 +131,8 @@ def test_exported_arch_onnx_and_torch_agree(tmp_path: Path) -> None:
     torch = pytest.importorskip("torch")
     from torch import nn
 
-    from unmask import archs
-    from unmask.runtime import load_model
+    from unmask.train import archs
+    from unmask.infer.runtime import load_model
     from unmask.spec import META_KEY, meta_from_spec
     from unmask.train.checkpoint import save_atomic
 
@@ -183,7 +183,7 @@ def test_exported_arch_onnx_and_torch_agree(tmp_path: Path) -> None:
 
 
 def test_generator_without_torch_side(tiny_model: Path) -> None:
-    from unmask.runtime import load_model
+    from unmask.infer.runtime import load_model
 
     model = load_model(tiny_model, "cpu", 1)
     with pytest.raises(KeyError, match="test-blur"):
@@ -250,8 +250,8 @@ def test_canvases() -> None:
 
 
 def test_scaling_runs(photos: list[Path], restorer, tiny_model: Path, tmp_path: Path) -> None:  # noqa: ANN001
-    from unmask.io import read_image
-    from unmask.runtime import load_model
+    from unmask.infer.io import read_image
+    from unmask.infer.runtime import load_model
 
     face = read_image(photos[0]).rgb
     faces = scaling_faces(face, restorer, counts=(1, 3), rows=1, cols=3, repeats=1)
@@ -267,7 +267,7 @@ def test_scaling_runs(photos: list[Path], restorer, tiny_model: Path, tmp_path: 
 
 
 def test_memory_probe_in_a_fresh_process(photos: list[Path], tiny_model: Path, tmp_path: Path) -> None:
-    from unmask.io import read_image
+    from unmask.infer.io import read_image
 
     face = read_image(photos[0]).rgb
     ballast = np.ones(512 * 2**20, np.uint8)  # this process is big when the probe starts; the probe must not be
@@ -310,7 +310,7 @@ def test_targets_pass_and_miss() -> None:
 
 def test_video_targets() -> None:
     from unmask.measure.memory import MIB
-    from unmask.video.bench import VideoBench, VideoBenchReport
+    from unmask.measure.video_bench import VideoBench, VideoBenchReport
 
     clip = VideoBench(1, 100, (1280, 720), 10.0, {}, 100 * MIB, 900 * MIB)
     t = targets.check(json.loads(json.dumps(VideoBenchReport([clip], 2, "m").to_dict())))

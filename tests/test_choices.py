@@ -35,7 +35,7 @@ def test_cli_choices_are_the_library_tuples(args: list[str], values: tuple[str, 
 
 
 def test_presets_are_the_arch_s(tmp_path) -> None:  # noqa: ANN001
-    from unmask import archs
+    from unmask.train import archs
 
     r = CliRunner().invoke(app, ["train", "--arch", "glcic", "--preset", "huge", "--out", str(tmp_path)])
     assert r.exit_code == 2 and "no preset 'huge'" in r.output

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from unmask.cli.app import COMMANDS, route
-from unmask.io import read_image, read_provenance
+from unmask.infer.io import read_image, read_provenance
 
 from conftest import MODEL_SIZE, REPO
 from conftest import json_lines as _json_lines
@@ -162,7 +162,7 @@ def test_folder_structure_is_kept(cli, folder: Path, tmp_path: Path, censored_as
 
 
 def test_region_mouth_and_auto(cli, tmp_path: Path, astronaut, astronaut_face) -> None:  # noqa: ANN001
-    from unmask.censors import draw_censor
+    from unmask.infer.censors import draw_censor
 
     masked = _save(tmp_path / "in" / "masked.png", draw_censor(astronaut, astronaut_face.landmarks, "surgical")[0])
     clean = _save(tmp_path / "in" / "clean.png", astronaut)
@@ -210,7 +210,7 @@ def test_models_command(cli, models_dir: Path) -> None:  # noqa: ANN001
 
 
 def test_no_model_installed_says_so(cli, photo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
-    from unmask.runtime import registry
+    from unmask.infer.runtime import registry
 
     empty = tmp_path / "none"
     empty.mkdir()

@@ -106,7 +106,7 @@ def test_extra_inputs_edges_and_guide() -> None:
 
 
 def test_codec_of_meta_and_spec_agree() -> None:
-    from unmask import archs
+    from unmask.train import archs
     from unmask.spec import meta_from_spec
 
     spec = archs.spec("edgeconnect")

@@ -7,8 +7,8 @@ import cv2
 import numpy as np
 import pytest
 
-from unmask.compose import MAX_SHIFT, hole_alpha, paste_in_box
-from unmask.face.align import align
+from unmask.infer.compose import MAX_SHIFT, hole_alpha, paste_in_box
+from unmask.infer.face.align import align
 
 
 def _bar(shape: tuple[int, int], box: tuple[int, int, int, int]) -> np.ndarray:

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from unmask.data.prepare import CropStore, PrepareError, prepare
+from unmask.train.data.prepare import CropStore, PrepareError, prepare
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 VAL = SHARED / "data" / "celeba" / "val"
@@ -69,7 +69,7 @@ class FakeCropper:
             return "no face found"
         v = sum(path.read_bytes()) % 251
         crop = np.full((self.size, self.size, 3), v, np.uint8)
-        from unmask.face.align import template
+        from unmask.infer.face.align import template
 
         return crop, (template() * self.size).astype(np.float32)
 
@@ -173,8 +173,8 @@ def test_prepare_pool_matches_single_process(tmp_path):
 
 # -- augmentation -----------------------------------------------------------------------------------------------
 def test_flip_mirrors_landmark_identities(real_prepared):
-    from unmask.data.augment import flip_face, mirror_permutation
-    from unmask.face import landmarks as L
+    from unmask.train.data.augment import flip_face, mirror_permutation
+    from unmask.infer.face import landmarks as L
 
     perm = mirror_permutation()
     assert np.array_equal(perm[perm], np.arange(478))
@@ -191,8 +191,8 @@ def test_flip_mirrors_landmark_identities(real_prepared):
 
 # -- dataset ----------------------------------------------------------------------------------------------------
 def _dataset(prepared, arch, train, hole_fill=None, kinds=None, seed=0):  # noqa: ANN001, ANN202
-    from unmask import archs
-    from unmask.data.dataset import CensorDataset
+    from unmask.train import archs
+    from unmask.train.data.dataset import CensorDataset
 
     spec = archs.spec(arch)
     kinds = kinds or {"bar": 0.5, "pixelate": 0.3, "freeform": 0.2}
@@ -200,7 +200,7 @@ def _dataset(prepared, arch, train, hole_fill=None, kinds=None, seed=0):  # noqa
 
 
 def test_dataset_batch_contract(real_prepared):
-    from unmask.data.dataset import from_range
+    from unmask.train.data.dataset import from_range
     from unmask.edges import canny_edges
 
     ds = _dataset(real_prepared, "edgeconnect", train=True)
@@ -242,7 +242,7 @@ def test_dataset_randomness_is_a_function_of_seed_epoch_index(real_prepared):
 
 
 def test_epoch_sampler_shards_and_skips():
-    from unmask.data.dataset import EpochSampler
+    from unmask.train.data.dataset import EpochSampler
 
     data = list(range(10))
     r0, r1 = EpochSampler(data, 2, 0, seed=1), EpochSampler(data, 2, 1, seed=1)

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from conftest import REPO
 
-from unmask.face.align import fits_template, template_error
-from unmask.face.choose import Choice, reading_order
-from unmask.face.landmarks import NOSE_TIP, eye_centres
+from unmask.infer.face.align import fits_template, template_error
+from unmask.infer.face.choose import Choice, reading_order
+from unmask.infer.face.landmarks import NOSE_TIP, eye_centres
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 import detect_recall as bench  # noqa: E402 - the benchmark's canvases, a few of them
@@ -80,7 +80,7 @@ def test_the_finder_drops_landmarks_that_fit_no_face(finder, astronaut, monkeypa
 
 
 def test_faces_beyond_max_faces_and_too_small_are_reported(pool, finder) -> None:  # noqa: ANN001
-    from unmask.face.detect import FaceFinder
+    from unmask.infer.face.detect import FaceFinder
 
     canvas = bench.make_canvas(pool, "bar", 0, 1)
     n = len(canvas.faces)
@@ -152,7 +152,7 @@ def _record(res) -> dict:  # noqa: ANN001
 
 
 def _changed(out: Path, photo: Path, box: list[float]) -> bool:
-    from unmask.io import read_image
+    from unmask.infer.io import read_image
 
     x0, y0, x1, y1 = (int(round(v)) for v in box)
     return not np.array_equal(read_image(out).rgb[y0:y1, x0:x1], read_image(photo).rgb[y0:y1, x0:x1])
@@ -193,8 +193,8 @@ def test_face_numbers_are_checked(cli, three_faces: Path, tmp_path: Path) -> Non
 
 
 def test_show_faces_draws_boxes_numbers_and_decisions(cli, three_faces: Path, tmp_path: Path) -> None:  # noqa: ANN001
-    from unmask.io import read_image
-    from unmask.show import COLOURS
+    from unmask.infer.io import read_image
+    from unmask.infer.show import COLOURS
 
     shown = tmp_path / "shown.png"
     faces = _record(cli(three_faces, "-o", tmp_path / "out", "--json", "--faces", "1", "--show-faces", shown))["faces"]
@@ -221,7 +221,7 @@ def test_show_faces_draws_boxes_numbers_and_decisions(cli, three_faces: Path, tm
 def test_library_restore_chooses_faces(three_faces: Path, models_dir: Path) -> None:
     """``unmask.restore(..., faces=[0, 2])`` and ``largest=True``: the same choice as the CLI's, from the library."""
     import unmask
-    from unmask.io import read_image
+    from unmask.infer.io import read_image
 
     rgb = read_image(three_faces).rgb
     model = str(models_dir / "tiny_eyes.onnx")
@@ -238,7 +238,7 @@ def test_library_restore_chooses_faces(three_faces: Path, models_dir: Path) -> N
 
 def test_a_face_found_again_at_the_wrong_scale_is_one_face() -> None:
     """A box framed around a found face at any size is that face (kept once); neighbours are not."""
-    from unmask.face.detect import _same
+    from unmask.infer.face.detect import _same
 
     face = (400.0, 300.0, 520.0, 420.0)
     assert _same(face, (300.0, 180.0, 640.0, 520.0))  # 2.8x, around it

@@ -43,7 +43,7 @@ def test_guide_replaces_predicted_edges_only_inside_the_hole() -> None:
 
 
 def test_training_gives_true_edges_to_some_samples_and_eval_none() -> None:
-    from unmask.archs.edgeconnect import GUIDE_PROB
+    from unmask.train.archs.edgeconnect import GUIDE_PROB
 
     trainer, b = _generator()
     big = {k: v.repeat(200, 1, 1, 1) for k, v in b.items()}
@@ -78,7 +78,7 @@ def test_guide_map_and_edge_guide_conventions() -> None:
 
 
 def test_thin_strokes_survive_the_warp_into_a_smaller_crop() -> None:
-    from unmask.pipeline import guide_to_crop
+    from unmask.infer.pipeline import guide_to_crop
 
     h = w = 1024
     edges = np.zeros((h, w), np.uint8)
@@ -97,7 +97,7 @@ def test_thin_strokes_survive_the_warp_into_a_smaller_crop() -> None:
 def edge_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A tiny EdgeConnect, trained one step on faces of ../shared and exported."""
     from test_export import trained
-    from unmask.export import export
+    from unmask.train.export import export
 
     runs = tmp_path_factory.mktemp("guide-runs")
     trained(runs, tmp_path_factory, "edgeconnect")
@@ -107,7 +107,7 @@ def edge_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_runtime_feeds_the_guide(edge_model: Path, tiny_models: dict) -> None:
-    from unmask.runtime import ModelError, load_model
+    from unmask.infer.runtime import ModelError, load_model
 
     m = load_model(edge_model, "cpu", 1)
     assert m.takes_edges and m.meta.inputs[-1] == "guide"
@@ -130,7 +130,7 @@ def test_runtime_feeds_the_guide(edge_model: Path, tiny_models: dict) -> None:
 
 
 def test_cli_edges(cli, edge_model: Path, censored_astronaut, tmp_path: Path) -> None:  # noqa: ANN001
-    from unmask.io import read_image
+    from unmask.infer.io import read_image
 
     censored, bar = censored_astronaut
     photo = save_image(tmp_path / "in" / "astronaut.png", censored)

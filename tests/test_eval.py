@@ -12,7 +12,7 @@ from PIL import Image
 from typer.testing import CliRunner
 
 from onnx_models import make_model
-from unmask.face.types import Face, box_iou
+from unmask.infer.face.types import Face, box_iou
 from unmask.measure.evaluate import build_methods, evaluate, hole_coverage, list_photos, match_face, outside_changed
 from unmask.measure.grid import grid_shape, make_grid
 from unmask.measure.scores import EvalSettings
@@ -37,7 +37,7 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def finder():  # noqa: ANN201 - FaceFinder, imported lazily (mediapipe)
-    from unmask.face.detect import FaceFinder
+    from unmask.infer.face.detect import FaceFinder
 
     with FaceFinder() as f:
         yield f
@@ -65,8 +65,8 @@ def test_rows_for_every_method(report) -> None:  # noqa: ANN001
 
 
 def test_none_scores_exactly_the_censored_photo(report, val: Path, finder) -> None:  # noqa: ANN001
-    from unmask.io import read_image
-    from unmask.censors import draw_censor, jpeg
+    from unmask.infer.io import read_image
+    from unmask.infer.censors import draw_censor, jpeg
     from unmask.measure.metrics import l1_hole, psnr_hole, ssim_box
 
     photos = list_photos(val, N)

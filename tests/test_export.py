@@ -11,8 +11,8 @@ import pytest
 import torch
 
 from test_data import face_folder
-from unmask import archs
-from unmask.export import ExportError, export
+from unmask.train import archs
+from unmask.train.export import ExportError, export
 from unmask.spec import META_KEY, ModelMeta
 from unmask.train import checkpoint as ckpt_io
 from unmask.train.config import TrainConfig
@@ -47,7 +47,7 @@ def trained(runs: Path, tmp_path_factory: pytest.TempPathFactory, arch: str, reg
 def test_export_every_arch_with_parity_and_metadata(arch, runs, tmp_path_factory, tmp_path):
     import onnx
 
-    from unmask.runtime import load_model
+    from unmask.infer.runtime import load_model
 
     ckpt = trained(runs, tmp_path_factory, arch)
     out = tmp_path / "models" / "m.onnx"
@@ -128,7 +128,7 @@ def test_corrupt_or_foreign_files_get_one_line_errors(runs, tmp_path_factory, tm
 
 
 def test_parity_failure_writes_nothing(runs, tmp_path_factory, tmp_path, monkeypatch):
-    import unmask.export as E
+    import unmask.train.export as E
 
     good = trained(runs, tmp_path_factory, "glcic")
     (tmp_path / "keep.onnx").write_bytes(b"previous model")
@@ -145,7 +145,7 @@ def test_hole_content_reaches_an_exported_keep_model_only(hole_fill, runs, tmp_p
     """Issue 10: a model exported with hole_fill keep sees the censor's pixels (a mosaic's colours) through ONNX
     Runtime; a zero model never does. Before, every arch blanked the hole in its forward and both gave the same
     output whatever the hole held."""
-    from unmask.runtime import load_model
+    from unmask.infer.runtime import load_model
 
     name = f"glcic-{hole_fill}"
     if not (runs / name / "checkpoints" / "last.pt").exists():

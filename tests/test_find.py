@@ -7,11 +7,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from unmask.censors import draw_censor, grow, jpeg
-from unmask.censors.find import find_occluder, margin_px
-from unmask.censors.geometry import coverage_mask, eye_frame, rounded_rect
-from unmask.censors.pixelate import pixelate
-from unmask.face.align import align_checked
+from unmask.infer.censors import draw_censor, grow, jpeg
+from unmask.infer.censors.find import find_occluder, margin_px
+from unmask.infer.censors.geometry import coverage_mask, eye_frame, rounded_rect
+from unmask.infer.censors.pixelate import pixelate
+from unmask.infer.face.align import align_checked
 from unmask.measure.metrics import hole_iou
 
 SIZE = 128
@@ -101,7 +101,7 @@ def test_margin_grows_with_the_face_and_grow_is_euclidean() -> None:
 def test_randomised_censors_on_validation_faces(val_faces, finder, kind: str) -> None:  # noqa: ANN001
     """The project's own randomised censors (what training draws), JPEG q90, on unseen faces: found on nearly
     every face, tightly (the full 200-face numbers: `unmask eval`, README)."""
-    from unmask.io import read_image
+    from unmask.infer.io import read_image
 
     ious, tried = [], 0
     for i, path in enumerate(val_faces[:14]):
@@ -122,7 +122,7 @@ def test_randomised_censors_on_validation_faces(val_faces, finder, kind: str) ->
 
 
 def test_no_censor_on_bare_validation_faces(val_faces, finder) -> None:  # noqa: ANN001
-    from unmask.io import read_image
+    from unmask.infer.io import read_image
 
     found = 0
     checked = 0
@@ -160,7 +160,7 @@ def test_printed_masks_in_skin_tones_are_found(astronaut, astronaut_face, base, 
 
 
 def test_repetition_tells_a_print_from_a_face(astronaut, astronaut_face) -> None:  # noqa: ANN001
-    from unmask.censors.surgical import PRINT_REPEAT, repetition
+    from unmask.infer.censors.surgical import PRINT_REPEAT, repetition
 
     _, truth = draw_censor(astronaut, astronaut_face.landmarks, "surgical")
     d = eye_frame(astronaut_face.landmarks)[3]

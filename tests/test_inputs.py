@@ -1,4 +1,4 @@
-"""unmask.inputs: which files become jobs, where their results go, and what is skipped and why."""
+"""unmask.infer.inputs: which files become jobs, where their results go, and what is skipped and why."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from corpus import ERRORS, make_corpus
-from unmask.inputs import Job, Skip, discover, map_output
+from unmask.infer.inputs import Job, Skip, discover, map_output
 
 
 def _touch(root: Path, *names: str) -> None:

@@ -1,4 +1,4 @@
-"""unmask.io: every corpus case loads or fails with the right reason; writes are atomic and tagged."""
+"""unmask.infer.io: every corpus case loads or fails with the right reason; writes are atomic and tagged."""
 
 from __future__ import annotations
 
@@ -24,10 +24,10 @@ from corpus import (
     rgb16_values,
     srgb_icc,
 )
-from unmask import io as uio
-from unmask.io import atomic as io_atomic
-from unmask.io import read as io_read
-from unmask.io import DEFAULT_MAX_PIXELS, ImageError, Loaded, Provenance, read_image, read_provenance, write_image
+from unmask.infer import io as uio
+from unmask.infer.io import atomic as io_atomic
+from unmask.infer.io import read as io_read
+from unmask.infer.io import DEFAULT_MAX_PIXELS, ImageError, Loaded, Provenance, read_image, read_provenance, write_image
 
 TAG = Provenance(regions=["eyes"], model="unet-small", model_version="3", tool_version="0.1.0", faces=2)
 

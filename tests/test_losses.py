@@ -1,4 +1,4 @@
-"""Each loss in unmask.losses on inputs whose answer is known."""
+"""Each loss in unmask.train.losses on inputs whose answer is known."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import math
 import pytest
 import torch
 
-from unmask import losses
-from unmask.losses import adversarial as adv
+from unmask.train import losses
+from unmask.train.losses import adversarial as adv
 
 
 @pytest.fixture(autouse=True)

@@ -1,4 +1,4 @@
-"""unmask.censors and unmask.regions: censor and hole geometry on known landmarks (the canonical template and the
+"""unmask.infer.censors and unmask.infer.regions: censor and hole geometry on known landmarks (the canonical template and the
 astronaut's face), and their registries."""
 
 from __future__ import annotations
@@ -7,15 +7,15 @@ import cv2
 import numpy as np
 import pytest
 
-from unmask.censors import TRAIN_MARGIN, censor, draw_censor
-from unmask.censors.bar import H_RANGE, HALF_H, HALF_LEN, LEN_RANGE, MAX_ANGLE, SHIFT_ALONG, SHIFT_DOWN, eye_bar_polygon
-from unmask.censors.freeform import freeform_mask
-from unmask.censors.geometry import dilate, eye_frame, polygon_mask
-from unmask.censors.hole import hole_mask
-from unmask.censors.pixelate import draw_eye_band, pixelate
-from unmask.censors.surgical import surgical_polygon
-from unmask.face import landmarks as L
-from unmask.face.align import align, template
+from unmask.infer.censors import TRAIN_MARGIN, censor, draw_censor
+from unmask.infer.censors.bar import H_RANGE, HALF_H, HALF_LEN, LEN_RANGE, MAX_ANGLE, SHIFT_ALONG, SHIFT_DOWN, eye_bar_polygon
+from unmask.infer.censors.freeform import freeform_mask
+from unmask.infer.censors.geometry import dilate, eye_frame, polygon_mask
+from unmask.infer.censors.hole import hole_mask
+from unmask.infer.censors.pixelate import draw_eye_band, pixelate
+from unmask.infer.censors.surgical import surgical_polygon
+from unmask.infer.face import landmarks as L
+from unmask.infer.face.align import align, template
 from unmask.spec import CENSOR_KINDS, KIND_REGION
 
 SIZE = 256
@@ -295,7 +295,7 @@ def test_eye_band_is_a_mosaic_over_both_eyes(astronaut, astronaut_face) -> None:
 def test_every_censor_kind_and_region_is_registered() -> None:
     """One registry entry per censor kind (builder, and a finder for the kinds people put on faces) and per region
     (fit weights, search areas, landmark outline, the finders ``auto`` tries), named as unmask.spec names them."""
-    from unmask import censors, regions
+    from unmask.infer import censors, regions
     from unmask.spec import FACE_CENSORS, REGION_KINDS, REGIONS
 
     for kind in CENSOR_KINDS:

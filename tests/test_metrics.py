@@ -248,7 +248,7 @@ def test_lpips_mixed_sizes_and_errors(lpips) -> None:
 
 
 def test_lpips_missing_weights_is_a_clear_error(tmp_path: Path, weights) -> None:
-    from unmask.features import WeightsNotFound
+    from unmask.train.features import WeightsNotFound
     from unmask.measure.metrics import LPIPS
 
     with pytest.raises(WeightsNotFound, match="LPIPS"):

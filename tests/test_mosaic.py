@@ -1,4 +1,4 @@
-"""Mosaic consistency (unmask/mosaic.py): the blocks of a pixelated area are found, and only there; restored
+"""Mosaic consistency (unmask/infer/mosaic.py): the blocks of a pixelated area are found, and only there; restored
 pixels keep the block means the mosaic shows; the pipeline applies it to mosaics and to nothing else."""
 
 from __future__ import annotations
@@ -6,9 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from unmask.censors.pixelate import pixelate
-from unmask.mosaic import find_mosaic, keep_block_means
-from unmask.pipeline import Restorer
+from unmask.infer.censors.pixelate import pixelate
+from unmask.infer.mosaic import find_mosaic, keep_block_means
+from unmask.infer.pipeline import Restorer
 
 
 def find_cells(rgb: np.ndarray, box: tuple[int, int, int, int]) -> list:
@@ -81,7 +81,7 @@ def test_keeping_block_means_brings_a_restoration_closer_to_the_original(astrona
 
 
 def test_pipeline_keeps_mosaic_means_only_on_mosaics(astronaut, astronaut_face, censored_astronaut, tiny_models, finder):
-    from unmask.censors import draw_censor
+    from unmask.infer.censors import draw_censor
 
     pix, band = draw_censor(astronaut, astronaut_face.landmarks, "pixelate")
     on = Restorer(tiny_models, region="eyes", finder=finder).restore(pix)

@@ -1,4 +1,4 @@
-"""The decode-ahead / encode-behind threads of the video path (unmask.video.overlap)."""
+"""The decode-ahead / encode-behind threads of the video path (unmask.infer.video.overlap)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from unmask.video.overlap import DEPTH, Ahead, Behind
+from unmask.infer.video.overlap import DEPTH, Ahead, Behind
 
 
 def test_ahead_yields_every_item_in_order_and_stays_bounded() -> None:

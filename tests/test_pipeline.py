@@ -1,4 +1,4 @@
-"""unmask.pipeline.Restorer: one photo in, one result out (arrays only)."""
+"""unmask.infer.pipeline.Restorer: one photo in, one result out (arrays only)."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import cv2
 import numpy as np
 import pytest
 
-from unmask.censors import draw_censor
-from unmask.face import landmarks as L
-from unmask.face.align import align
-from unmask.pipeline import FaceReport, Restorer, Result
+from unmask.infer.censors import draw_censor
+from unmask.infer.face import landmarks as L
+from unmask.infer.face.align import align
+from unmask.infer.pipeline import FaceReport, Restorer, Result
 
 
 class Flat:
@@ -140,7 +140,7 @@ def test_every_pixel_of_a_user_mask_is_restored(finder, astronaut, astronaut_fac
 
 
 def test_no_face_and_too_small(finder, tiny_models) -> None:  # noqa: ANN001
-    from unmask.face.detect import FaceFinder
+    from unmask.infer.face.detect import FaceFinder
 
     blank = np.full((200, 240, 3), 127, np.uint8)
     r = Restorer(tiny_models, region="eyes", finder=finder).restore(blank)
@@ -192,7 +192,7 @@ def test_force_restores_the_landmark_region_when_no_censor_is_found(finder, tiny
 
 def test_the_hole_reaches_the_model_as_the_censor_plus_a_pixel(finder, astronaut, astronaut_face) -> None:  # noqa: ANN001
     """The model is given the censor's own pixels as the hole (plus the margin), not the eye band."""
-    from unmask.censors.hole import hole_mask
+    from unmask.infer.censors.hole import hole_mask
 
     class Record(Flat):
         def run(self, crops: list[np.ndarray], holes: list[np.ndarray]) -> list[np.ndarray]:

@@ -1,5 +1,5 @@
 """Portable training sets: ``unmask prepare PHOTOS -o SET`` (checksummed tar shards + manifest), reading them
-(:class:`unmask.data.shards.FaceSet`), resuming and repairing a preparation, and training, slimming and exporting
+(:class:`unmask.train.data.shards.FaceSet`), resuming and repairing a preparation, and training, slimming and exporting
 from a set in a process where ``import mediapipe`` is blocked, and evaluating on a set (``unmask eval SET``).
 
 The set logic runs on a fake cropper (no mediapipe); the real-photo tests use 16 photos of
@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from unmask.data.prepare import PrepareError
-from unmask.data.shard_writer import write_set
-from unmask.data.shards import FaceSet, SetError, is_face_set
+from unmask.train.data.prepare import PrepareError
+from unmask.train.data.shard_writer import write_set
+from unmask.train.data.shards import FaceSet, SetError, is_face_set
 
 REPO = Path(__file__).resolve().parents[1]
 VAL = REPO.parent / "shared" / "data" / "celeba" / "val"
@@ -40,7 +40,7 @@ def fake_crop(name: str, size: int = S) -> tuple[np.ndarray, np.ndarray]:
     phase = (seed % 97) / 97 * 6.28
     rgb = np.stack([np.sin(6 * x + phase), np.cos(5 * y - phase), np.sin(4 * (x + y) + 2 * phase)], -1)
     crop = np.clip(128 + 90 * rgb, 0, 255).astype(np.uint8)
-    from unmask.face.align import template
+    from unmask.infer.face.align import template
 
     lm = (template() * size + (seed % 7) * 0.1).astype(np.float32)
     return crop, lm
@@ -284,7 +284,7 @@ def test_prepare_command_on_real_photos(real_set):
     # 128 px faces cost well under the issue's 150 MB per 12,000 (12.5 KB each)
     assert sum(e["bytes"] for e in m["shards"]) / m["faces"] < 10_500
     # the crops equal the crop cache's (same recipe) up to JPEG error
-    from unmask.data.prepare import CropStore, prepare
+    from unmask.train.data.prepare import CropStore, prepare
 
     cache = CropStore(prepare(folder, 128, out.parent / "cache", limit=4).root)
     assert cache.names[:3] == fs.names[:3]
@@ -368,7 +368,7 @@ def test_train_slim_and_export_from_a_set_with_mediapipe_blocked(real_set, tmp_p
 def test_eval_on_a_set_censors_its_crops_at_its_landmarks(real_set):
     """``evaluate_set``: face i of the set is the photo, censored at its stored landmarks with seed + i (as
     ``evaluate`` censors photo i), so the ``none`` baseline scores exactly that censored, JPEG'd crop."""
-    from unmask.censors import draw_censor, jpeg
+    from unmask.infer.censors import draw_censor, jpeg
     from unmask.measure.evaluate import build_methods, evaluate_set
     from unmask.measure.metrics import psnr_hole, ssim_box
     from unmask.measure.scores import EvalSettings

@@ -18,7 +18,7 @@ from PIL import Image
 from conftest import json_lines as _json_lines
 from conftest import save_image as _save
 from corpus import graph_model, make_corpus
-from unmask.io import read_image, read_provenance
+from unmask.infer.io import read_image, read_provenance
 
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 NAME_MAX = 255
@@ -176,8 +176,8 @@ def test_an_input_is_done_only_when_all_its_outputs_are(cli, censored_astronaut,
 def test_a_failed_extra_image_leaves_the_input_to_do(cli, photo: Path, tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
     """Item 3 with a write failure (a file-size limit, a full disk) on the mask image; the rerun redoes it."""
-    import unmask.batch.job as B
-    from unmask.io import ImageError
+    import unmask.infer.runner.job as B
+    from unmask.infer.io import ImageError
 
     real = B.write_image
 
@@ -208,7 +208,7 @@ def test_a_failed_extra_image_leaves_the_input_to_do(cli, photo: Path, tmp_path:
 def test_an_unexpected_error_fails_that_input_only(cli, photo: Path, censored_astronaut, tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
     """Item 6: any exception while handling one input is one failed record; the batch and its JSON go on."""
-    import unmask.batch.job as B
+    import unmask.infer.runner.job as B
 
     second = _save(tmp_path / "in" / "second.png", np.ascontiguousarray(censored_astronaut[0][:, ::-1]))
     real = B.read_image
@@ -254,7 +254,7 @@ def test_a_second_run_on_a_busy_output_folder_refuses(cli, photo: Path, tmp_path
                                                       monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
     """Item 5: a second run used to delete the first's temporary file as left by an interrupted run."""
     fcntl = pytest.importorskip("fcntl")
-    import unmask.batch.folder as B
+    import unmask.infer.runner.folder as B
 
     out = tmp_path / "out"
     out.mkdir()
@@ -284,7 +284,7 @@ def test_a_second_run_on_a_busy_output_folder_refuses(cli, photo: Path, tmp_path
 
 def test_the_lock_leaves_no_file_and_is_released(tmp_path: Path) -> None:
     pytest.importorskip("fcntl")
-    from unmask.batch import OutputBusy, lock_output_folder
+    from unmask.infer.runner import OutputBusy, lock_output_folder
 
     with lock_output_folder(tmp_path / "o"):
         with pytest.raises(OutputBusy, match="in use by another unmask run"):
@@ -413,7 +413,7 @@ def test_models_command_lists_a_dangling_symlink_as_broken(tmp_path: Path, model
     from typer.testing import CliRunner
 
     from unmask.cli.app import app
-    from unmask.runtime import registry
+    from unmask.infer.runtime import registry
 
     empty = tmp_path / "empty"
     empty.mkdir()

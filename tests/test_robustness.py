@@ -21,8 +21,8 @@ from PIL import Image
 from conftest import json_lines as _json_lines
 from conftest import save_image as _save
 from corpus import CONTROL_NAME, ERRORS, MODEL_ERRORS, SKIPPED, make_bad_model, make_corpus
-from unmask.censors import draw_censor
-from unmask.io import read_image, read_provenance
+from unmask.infer.censors import draw_censor
+from unmask.infer.io import read_image, read_provenance
 
 REASONS = {  # words the one line must hold for each broken case of the corpus
     "empty.jpg": "empty",

@@ -1,4 +1,4 @@
-"""unmask.runtime: loading models (one clear error per broken file), providers, preprocessing from the metadata,
+"""unmask.infer.runtime: loading models (one clear error per broken file), providers, preprocessing from the metadata,
 and model discovery."""
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import pytest
 
 from corpus import MODEL_ERRORS, graph_model, make_bad_model
 from onnx_models import make_model
-from unmask.runtime import Model, ModelError, find_model, list_models, load_model, model_dirs
-from unmask.runtime import registry
-from unmask.runtime.session import CPU, CUDA, DeviceError, create_session
+from unmask.infer.runtime import Model, ModelError, find_model, list_models, load_model, model_dirs
+from unmask.infer.runtime import registry
+from unmask.infer.runtime.session import CPU, CUDA, DeviceError, create_session
 from unmask.spec import META_KEY, ModelMeta
 
 

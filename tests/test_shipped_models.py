@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from unmask.runtime import load_model
+from unmask.infer.runtime import load_model
 
 REPO = Path(__file__).resolve().parents[1]
 MODELS = REPO / "models"

@@ -257,7 +257,7 @@ def test_two_process_gloo_run_keeps_ranks_identical(faces, cache, tmp_path):
     assert r0["step"] == 3 and r0["samples"] == 3 * 2 * 2  # each rank its own half of every batch
     ckpt = ckpt_io.load(tmp_path / "ddp" / "checkpoints" / "last.pt")
     assert ckpt["world_size"] == 2 and len(ckpt["rng"]) == 2
-    from unmask import archs
+    from unmask.train import archs
 
     G = archs.get("glcic").build_generator(archs.spec("glcic").preset("tiny"))
     G.load_state_dict(ckpt["G"])
@@ -274,7 +274,7 @@ def test_should_stop_and_max_minutes(faces, cache, tmp_path):
 
 
 def _nan_arch() -> types.ModuleType:
-    from unmask.archs._base import ArchTrainer
+    from unmask.train.archs._base import ArchTrainer
     from unmask.spec import ArchSpec, Preset
 
     mod = types.ModuleType("nan_arch")
@@ -301,7 +301,7 @@ def _nan_arch() -> types.ModuleType:
 
 
 def test_non_finite_loss_skips_updates_then_stops(faces, cache, tmp_path, monkeypatch):
-    from unmask import archs
+    from unmask.train import archs
 
     archs.names()
     monkeypatch.setitem(archs._REGISTRY, "test-nan", _nan_arch())
@@ -365,7 +365,7 @@ def test_config_files_mask_mix_and_errors(tmp_path):
 
 # -- the command ----------------------------------------------------------------------------------------------------
 def test_arch_choices_listed_without_torch_match_the_registry():
-    from unmask import archs
+    from unmask.train import archs
     from unmask.cli.train import arch_modules
 
     assert arch_modules() == archs.names()

@@ -1,7 +1,7 @@
 """Videos (issue 13): `unmask clip.mp4` keeps the stream's properties and its audio, restores steadily, and is as
 safe to interrupt and resume as a folder of photos.
 
-Clips are made here from two still validation photos (:mod:`unmask.video.synth`: pan, zoom and a small rotation at
+Clips are made here from two still validation photos (:mod:`unmask.measure.clips`: pan, zoom and a small rotation at
 25 fps, a censor drawn on every frame at the face's moving landmarks, a second, uncensored face sliding in halfway,
 a sine tone); short and small so the suite stays fast. The tiny box-blur generators of conftest serve where only
 the plumbing is tested; the shipped default models where quality (hole PSNR against Telea, flicker) is."""
@@ -18,8 +18,8 @@ import pytest
 
 av = pytest.importorskip("av")
 
-from unmask.video.formats import VIDEO_EXTENSIONS
-from unmask.video.synth import Actor, clip_frames, write_clip
+from unmask.infer.video.formats import VIDEO_EXTENSIONS
+from unmask.measure.clips import Actor, clip_frames, write_clip
 
 REPO = Path(__file__).resolve().parents[1]
 PHOTOS = ("182654.jpg", "182707.jpg")  # a face the bar, mosaic and mask finders all find; a second face
@@ -30,7 +30,7 @@ FPS = 25
 @pytest.fixture(scope="module")
 def stills(val_dir: Path, finder) -> list[tuple[np.ndarray, np.ndarray]]:
     """(photo, landmarks) of the two validation faces the clips are made of."""
-    from unmask.io import read_image
+    from unmask.infer.io import read_image
 
     out = []
     for name in PHOTOS:
@@ -60,7 +60,7 @@ def make(path: Path, stills, seconds: float = 1.0, size: tuple[int, int] = SIZE,
 
 def props(path: Path) -> dict:
     """What must survive a restore: size, frame timestamps, display matrix, duration, audio packets."""
-    from unmask.video.stream import _display_matrix
+    from unmask.infer.video.stream import _display_matrix
 
     with av.open(str(path)) as c:
         v = c.streams.video[0]
@@ -76,7 +76,7 @@ def props(path: Path) -> dict:
 
 
 def decoded(path: Path) -> list[np.ndarray]:
-    from unmask.video.stream import VideoReader
+    from unmask.infer.video.stream import VideoReader
 
     with VideoReader(path) as r:
         return [f.rgb for f in r.frames()]
@@ -110,11 +110,11 @@ def test_a_video_keeps_its_stream_properties_and_audio(cli, stills, tmp_path: Pa
     video = rec["video"]
     assert video["frames"] == 25 and video["frames_restored"] >= 24 and video["frames_no_face"] == 0
     assert set(video["timings"]) >= {"decode", "detect", "generator", "paste", "encode"}
-    from unmask.io import read_provenance
+    from unmask.infer.io import read_provenance
 
     tag = read_provenance(out)
     assert tag and tag["synthetic"] is True and tag["regions"] == ["eyes"] and tag["model"] == "tiny_eyes"
-    from unmask.censors import grow
+    from unmask.infer.censors import grow
 
     frames_in, frames_out = decoded(src), decoded(out)
     assert frames_out[0].shape == frames_in[0].shape == (SIZE[1], SIZE[0], 3)  # upright: turned on read, back on write
@@ -129,7 +129,7 @@ def test_pixels_left_alone_keep_their_colour() -> None:
     each pass (FFmpeg's own RGB conversion, used both ways, darkens by about a grey level per pass)."""
     import cv2
 
-    from unmask.video.stream import PIXEL_FORMAT, to_rgb
+    from unmask.infer.video.stream import PIXEL_FORMAT, to_rgb
 
     rng = np.random.default_rng(0)
     img = cv2.resize(rng.integers(0, 256, (12, 16, 3)).astype(np.uint8), (320, 240), interpolation=cv2.INTER_CUBIC)
@@ -142,8 +142,8 @@ def test_pixels_left_alone_keep_their_colour() -> None:
 def test_faces_of_a_turned_video_are_found_upright(stills, tmp_path: Path, tiny_models, finder) -> None:
     """The frames of a clip stored turned by 90 degrees (display matrix) are restored: the face is found only
     because they are turned upright first."""
-    from unmask.pipeline import Restorer
-    from unmask.video.restore import restore_video
+    from unmask.infer.pipeline import Restorer
+    from unmask.infer.video.restore import restore_video
 
     src = make(tmp_path / "turned.mp4", stills, rotation=90, second=False)
     with av.open(str(src)) as c:
@@ -180,8 +180,8 @@ def test_steady_video_beats_telea_every_frame_and_does_not_flicker(stills, finde
                                                                     monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
     """The shipped default model through the video path: hole PSNR above Telea (given the true censor) on every
     censored frame, flicker ratio at most 1.5 and below the per-frame baseline's."""
-    from unmask.pipeline import Restorer, load_models
-    from unmask.video.flicker import TARGET_RATIO, evaluate_frames
+    from unmask.infer.pipeline import Restorer, load_models
+    from unmask.measure.flicker import TARGET_RATIO, evaluate_frames
 
     region = "mouth" if censor == "surgical" else "eyes"
     monkeypatch.delenv("UNMASK_MODELS", raising=False)  # the shipped default models
@@ -203,9 +203,9 @@ def test_frames_and_faces_without_a_censor_are_left_as_they_are(stills, tiny_mod
     """The first face's bar ends halfway; a second, bare face enters then. Once the bar is gone no pixel of any
     frame changes (the censor carried over a missed frame must not be painted on a bare face), and the bare face
     is never touched while the bar is there."""
-    from unmask.censors import grow
-    from unmask.pipeline import Restorer
-    from unmask.video.restore import VideoRestorer
+    from unmask.infer.censors import grow
+    from unmask.infer.pipeline import Restorer
+    from unmask.infer.video.restore import VideoRestorer
 
     r = Restorer(tiny_models, "eyes", finder=finder)
     vr = VideoRestorer(r)
@@ -226,15 +226,15 @@ class _Scripted:
     """A stand-in Restorer whose censor finder answers from a script (one region or None per frame)."""
 
     def __init__(self, script: list[str | None]) -> None:
-        from unmask.face.types import Face
+        from unmask.infer.face.types import Face
 
         self.script, self.region, self.models = list(script), "auto", {"eyes": None, "mouth": None}
         self.face = Face((10.0, 10.0, 50.0, 50.0), np.zeros((478, 2), np.float32))
         self.asked: list[str | None] = []
 
     def plan(self, rgb, face, region=None, first=None):
-        from unmask.censors import Occluder
-        from unmask.pipeline import FaceJob, FaceReport
+        from unmask.infer.censors import Occluder
+        from unmask.infer.pipeline import FaceJob, FaceReport
 
         found = self.script[0]
         self.asked.append(region)
@@ -247,8 +247,8 @@ class _Scripted:
 
 
 def test_auto_keeps_a_face_region_until_another_is_seen_three_frames_running() -> None:
-    from unmask.pipeline import FaceJob
-    from unmask.video.restore import SWITCH_FRAMES, VideoRestorer, _FaceState
+    from unmask.infer.pipeline import FaceJob
+    from unmask.infer.video.restore import SWITCH_FRAMES, VideoRestorer, _FaceState
 
     script = ["eyes", "mouth", "eyes", "mouth", "mouth", "mouth", "mouth"]
     stub = _Scripted(script)
@@ -267,7 +267,7 @@ def test_auto_keeps_a_face_region_until_another_is_seen_three_frames_running() -
 
 
 def test_one_euro_steadies_a_still_face_and_follows_a_moving_one() -> None:
-    from unmask.video.track import OneEuro
+    from unmask.infer.video.track import OneEuro
 
     rng = np.random.default_rng(0)
     base = rng.uniform(0, 100, (478, 2))
@@ -308,8 +308,8 @@ def test_a_folder_of_videos_and_photos_resumes(cli, stills, tmp_path: Path, cens
 KILL = """
 import os, signal, sys
 from pathlib import Path
-from unmask.pipeline import Restorer, load_models
-from unmask.video.restore import restore_video
+from unmask.infer.pipeline import Restorer, load_models
+from unmask.infer.video.restore import restore_video
 src, out = sys.argv[1], sys.argv[2]
 def killed(done, total):
     if done == 5:
@@ -321,8 +321,8 @@ with Restorer(load_models(None, "eyes", "cpu", 1), "eyes") as r:
 
 def test_a_killed_or_interrupted_run_leaves_no_output_and_the_next_run_cleans_up(cli, stills, tmp_path: Path,
                                                                                  subprocess_env: dict, tiny_models, finder) -> None:  # fmt: skip
-    from unmask.pipeline import Restorer
-    from unmask.video.restore import restore_video
+    from unmask.infer.pipeline import Restorer
+    from unmask.infer.video.restore import restore_video
 
     folder = tmp_path / "in"
     src = make(folder / "clip.mp4", stills, seconds=0.6, second=False)
@@ -352,7 +352,7 @@ def test_a_killed_or_interrupted_run_leaves_no_output_and_the_next_run_cleans_up
 
 def test_an_error_midway_fails_the_video_in_one_line_and_writes_nothing(cli, stills, tmp_path: Path,
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
-    from unmask.video import restore
+    from unmask.infer.video import restore
 
     src = make(tmp_path / "clip.mkv", stills, seconds=0.6, second=False)
     calls = {"n": 0}
@@ -424,9 +424,9 @@ def test_eval_of_a_clean_video_reports_flicker_for_each_method(cli, stills, tmp_
 
 
 def test_video_bench_times_every_stage(stills, tiny_models, finder, tmp_path: Path) -> None:  # noqa: ANN001
-    from unmask.pipeline import Restorer
-    from unmask.video.bench import bench_video
-    from unmask.video.restore import STAGES
+    from unmask.infer.pipeline import Restorer
+    from unmask.measure.video_bench import bench_video
+    from unmask.infer.video.restore import STAGES
 
     r = Restorer(tiny_models, "eyes", finder=finder)
     clips = bench_video(r, stills, tmp_path, counts=(1, 2), size=(256, 192), seconds=1.2)

@@ -1,4 +1,4 @@
-"""Every writer of the library goes through the one atomic write (:func:`unmask.io.atomic_file`): a short write
+"""Every writer of the library goes through the one atomic write (:func:`unmask.infer.io.atomic_file`): a short write
 (a full disk that takes part of the bytes) is an error, the previous file stays whole and no temporary file is
 left, whether the writer hands over bytes, ``np.save``s or ``torch.save``s."""
 
@@ -13,8 +13,8 @@ from typing import Callable
 import numpy as np
 import pytest
 
-import unmask.io as uio
-import unmask.io.atomic as io_atomic
+import unmask.infer.io as uio
+import unmask.infer.io.atomic as io_atomic
 
 
 def _full_disk_after_half(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -39,13 +39,13 @@ def _save_checkpoint(path: Path, value: float) -> None:
 
 
 def _save_npy(path: Path, value: float) -> None:
-    from unmask.data.prepare import _write_npy
+    from unmask.train.data.prepare import _write_npy
 
     _write_npy(path, np.full((64, 64), value, np.float32))
 
 
 def _save_json(path: Path, value: float) -> None:
-    from unmask.data.prepare import _write_json
+    from unmask.train.data.prepare import _write_json
 
     _write_json(path, {"value": value, "pad": "x" * 5000})
 

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
     import numpy as np
 
-    from unmask.pipeline import Result
+    from unmask.infer.pipeline import Result
 
 
 def restore(
@@ -43,10 +43,10 @@ def restore(
     or two) change; a face with no censor over the region is left as it is unless ``force`` (then its landmark
     region is restored). ``faces``: restore only the faces with these numbers (reading order: rows from the top,
     left to right; ``result.faces`` carries every face's number as ``index``); ``largest``: only the largest face.
-    For many photos, build one :class:`unmask.pipeline.Restorer` and reuse it: this function loads the model and
+    For many photos, build one :class:`unmask.infer.pipeline.Restorer` and reuse it: this function loads the model and
     the face finder on every call."""
-    from unmask.face.choose import Choice
-    from unmask.pipeline import Restorer, load_models
+    from unmask.infer.face.choose import Choice
+    from unmask.infer.pipeline import Restorer, load_models
 
     choose = Choice(indices=None if faces is None else tuple(faces), largest=largest)
     models = load_models(model, region, device)

@@ -146,7 +146,7 @@ def missing_extra(e: BaseException, command: str | None = None) -> str | None:
         return None
     what = f"`unmask {command}` needs" if command else "this needs"
     if name == "mediapipe":  # no wheel on Python 3.13+: reinstalling cannot help
-        from unmask.data.prepare import detector_missing
+        from unmask.train.data.prepare import detector_missing
 
         return detector_missing(f"`unmask {command}`" if command else "finding faces")
     extra = EXTRA_OF.get(name)
@@ -172,7 +172,7 @@ def photos_or_fail(folder: Any, n: int) -> list:
 def check_run_options(out_dir: Any, mask: Any, invert_mask: bool) -> None:
     """Usage errors of ``unmask run`` found before anything is loaded: ``--invert-mask`` without ``--mask``, an
     ``--out`` that is a file, not writable, or cannot be created."""
-    from unmask.batch.folder import check_output_folder
+    from unmask.infer.runner.folder import check_output_folder
 
     if invert_mask and mask is None:
         fail("--invert-mask needs --mask FILE (it inverts that file)")
@@ -185,8 +185,8 @@ def check_run_options(out_dir: Any, mask: Any, invert_mask: bool) -> None:
 def output_lock(out_dir: Any, items: list) -> Iterator[None]:
     """Holds the output folder's lock while a batch writes into it (exit 2 when another run holds it); nothing is
     created when no input has an output to write."""
-    from unmask.batch.folder import OutputFolderError, lock_output_folder
-    from unmask.inputs import Job
+    from unmask.infer.runner.folder import OutputFolderError, lock_output_folder
+    from unmask.infer.inputs import Job
 
     if not any(isinstance(i, Job) for i in items):
         yield

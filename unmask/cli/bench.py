@@ -29,7 +29,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from unmask.measure.baselines import Baseline
     from unmask.measure.bench import BenchReport
     from unmask.measure.generator import GeneratorBench
-    from unmask.runtime import Model
+    from unmask.infer.runtime import Model
 
 
 def register(app: typer.Typer) -> None:
@@ -62,7 +62,7 @@ def bench(
     from unmask.measure.generator import resolve_threads
     from unmask.measure.probe import probe_group_photo
     from unmask.measure.scaling import scaling_batch, scaling_faces, scaling_size
-    from unmask.pipeline import Restorer
+    from unmask.infer.pipeline import Restorer
 
     threads = resolve_threads(threads)
     set_threads(threads)
@@ -120,8 +120,8 @@ def _photos(folder: Optional[Path], n: int, tmp: Path, notes: list[str]) -> list
 
 def _load(model: Optional[str], region: str, device: str, threads: int) -> tuple[Model | Baseline, str]:
     from unmask.measure.baselines import load_inpainter
-    from unmask.runtime import ModelError, find_model
-    from unmask.runtime.session import DeviceError
+    from unmask.infer.runtime import ModelError, find_model
+    from unmask.infer.runtime.session import DeviceError
 
     ref = model
     if ref is None:
@@ -175,7 +175,7 @@ def _generator(model: Model, batch: int, threads: int, repeats: int, checkpoint:
 
 
 def _first_face_photo(photos: list[Path]) -> Any:
-    from unmask.io.read import ImageError, read_image
+    from unmask.infer.io.read import ImageError, read_image
 
     for p in photos:
         try:

@@ -26,7 +26,7 @@ from unmask.cli._common import (
     set_threads,
 )
 from unmask.cli.progress import Counter
-from unmask.video.formats import is_video_name
+from unmask.infer.video.formats import is_video_name
 
 TABLE_WIDTH = 150  # the intervals need room; pipes and files get this width too
 
@@ -60,8 +60,8 @@ def evaluate(
     threads: int = typer.Option(0, "--threads", min=0, help="CPU threads (0 = all cores)."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
 ) -> int:
-    from unmask.data.shards import is_face_set
-    from unmask.io.write import write_png
+    from unmask.train.data.shards import is_face_set
+    from unmask.infer.io.write import write_png
     from unmask.measure.evaluate import evaluate as evaluate_photos
     from unmask.measure.evaluate import evaluate_set
     from unmask.measure.grid import make_grid
@@ -113,7 +113,7 @@ def evaluate(
 
 def _face_set(data: Path) -> Any:
     """The training set at ``data`` (checksums checked), or one line naming what is wrong with it."""
-    from unmask.data.shards import FaceSet, SetError
+    from unmask.train.data.shards import FaceSet, SetError
 
     try:
         return FaceSet(data)
@@ -132,7 +132,7 @@ def wide_console(console: Any) -> Any:
 
 
 def _default_model(region: str) -> list[str]:
-    from unmask.runtime import find_model
+    from unmask.infer.runtime import find_model
 
     try:
         return [str(find_model(None, region))]
@@ -144,8 +144,8 @@ def _default_model(region: str) -> list[str]:
 
 def _methods(models: list[str], baselines: list[str], region: str, device: str, threads: int) -> tuple[dict, dict, list]:
     from unmask.measure.evaluate import build_methods
-    from unmask.runtime import ModelError
-    from unmask.runtime.session import DeviceError
+    from unmask.infer.runtime import ModelError
+    from unmask.infer.runtime.session import DeviceError
 
     try:
         return build_methods(models, baselines, region, device, threads)
@@ -158,7 +158,7 @@ def _lpips(weights: Optional[Path], features: Optional[Path], threads: int) -> A
         import torch
     except ImportError:
         fail("LPIPS needs torch (pip install 'unmask[train]'), or pass --no-lpips")
-    from unmask.features import WeightsNotFound
+    from unmask.train.features import WeightsNotFound
     from unmask.measure.metrics import LPIPS
 
     if threads:

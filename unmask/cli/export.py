@@ -42,8 +42,8 @@ def export(
     if fp16:
         fail("--fp16 applies to --checkpoint OUT.pt only (ONNX models are exported in float32)")
     with one_line_errors("export", debug, other=EXIT_USAGE):
-        from unmask.export import ExportError
-        from unmask.export import export as do_export
+        from unmask.train.export import ExportError
+        from unmask.train.export import export as do_export
         from unmask.train.checkpoint import CheckpointError
 
     target = output or Path("models") / f"{name or default_name(source)}.onnx"

@@ -20,7 +20,7 @@ def models(as_json: bool = typer.Option(False, "--json", help="JSON list instead
     from rich import box
     from rich.table import Table
 
-    from unmask.runtime.registry import list_models, model_dirs
+    from unmask.infer.runtime.registry import list_models, model_dirs
 
     infos = list_models()
     if as_json:

@@ -1,5 +1,5 @@
 """``unmask prepare PHOTOS -o SET``: find and align the face of every photo once, into a portable training set
-(:mod:`unmask.data.shards`) that ``unmask train --data SET`` reads on any machine, without mediapipe.
+(:mod:`unmask.train.data.shards`) that ``unmask train --data SET`` reads on any machine, without mediapipe.
 
 Rerun the same command to resume an interrupted preparation (or to rewrite a shard that fails its checksum).
 """
@@ -33,9 +33,9 @@ def prepare(
     shard_size: int = typer.Option(1000, "--shard-size", min=1, help="Photos per shard."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
 ) -> None:
-    from unmask.data.prepare import DetectorMissing, PrepareError
-    from unmask.data.shard_writer import write_set
-    from unmask.data.shards import SetError
+    from unmask.train.data.prepare import DetectorMissing, PrepareError
+    from unmask.train.data.shard_writer import write_set
+    from unmask.train.data.shards import SetError
 
     view = _View()
     with one_line_errors("prepare", debug, usage=(DetectorMissing, SetError), failed=(PrepareError,)), view:

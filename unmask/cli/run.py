@@ -25,7 +25,7 @@ from unmask.cli._common import (
 from unmask.cli._common import RegionOrAuto as Region
 from unmask.cli.progress import Bar
 from unmask.spec import AUTO, MAX_FACES, MIN_FACE
-from unmask.video.formats import CODECS, DEFAULT_CODEC, DEFAULT_CRF, MAX_CRF, WEBM_CODEC, is_video_name
+from unmask.infer.video.formats import CODECS, DEFAULT_CODEC, DEFAULT_CRF, MAX_CRF, WEBM_CODEC, is_video_name
 
 FRAME_LINE_S = 10.0
 """Seconds between the progress lines of a video when stderr is not a terminal."""
@@ -64,12 +64,12 @@ def run(
     max_pixels: int = typer.Option(100_000_000, "--max-pixels", min=1, help="Refuse photos declaring more pixels (decompression bombs)."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
 ) -> int:
-    from unmask.batch import BatchOptions, faces_pictures, load_user_edges, load_user_mask, run_batch, summary
-    from unmask.face.choose import Choice
-    from unmask.inputs import discover
-    from unmask.io import ImageError
-    from unmask.pipeline import Restorer
-    from unmask.runtime.model import describe_providers
+    from unmask.infer.runner import BatchOptions, faces_pictures, load_user_edges, load_user_mask, run_batch, summary
+    from unmask.infer.face.choose import Choice
+    from unmask.infer.inputs import discover
+    from unmask.infer.io import ImageError
+    from unmask.infer.pipeline import Restorer
+    from unmask.infer.runtime.model import describe_providers
 
     set_threads(threads)
     check_run_options(out_dir, mask, invert_mask)  # usage errors before any model is loaded
@@ -132,9 +132,9 @@ def run(
 
 
 def _load_models(model: Optional[str], region: str, device: str, threads: int, debug: bool = False) -> dict:
-    from unmask.pipeline import load_models
-    from unmask.runtime import ModelError
-    from unmask.runtime.session import DeviceError
+    from unmask.infer.pipeline import load_models
+    from unmask.infer.runtime import ModelError
+    from unmask.infer.runtime.session import DeviceError
 
     try:
         models = load_models(model, region, device, threads)
@@ -161,9 +161,9 @@ def _numbers(text: Optional[str]) -> Optional[tuple[int, ...]]:
 def _video_settings(items: list, codec: Optional[str], crf: int, max_pixels: int):  # noqa: ANN202 - VideoSettings
     """The settings of the videos among ``items``; a ``--codec`` one of their containers cannot hold is a usage
     error, said before any model is loaded."""
-    from unmask.inputs import Job
-    from unmask.video.restore import VideoSettings
-    from unmask.video.stream import check_codec
+    from unmask.infer.inputs import Job
+    from unmask.infer.video.restore import VideoSettings
+    from unmask.infer.video.stream import check_codec
 
     for item in items:
         if isinstance(item, Job) and is_video_name(item.source):
@@ -246,7 +246,7 @@ class _Progress:
 
 def _faces_part(faces: list[dict]) -> str:
     """``; faces: 0 restored eyes, 1 no censor, 2 too small`` for a photo's faces (numbers as the report's)."""
-    from unmask.show import label
+    from unmask.infer.show import label
 
     if not faces:
         return ""

@@ -32,8 +32,8 @@ from unmask.cli.progress import Bar
 
 def arch_modules() -> list[str]:
     """Arch names as the registry spells them, found without importing the arch modules (and torch): module
-    ``context_encoder`` declares ``context-encoder``. A test keeps this equal to ``unmask.archs.names()``."""
-    import unmask.archs as pkg
+    ``context_encoder`` declares ``context-encoder``. A test keeps this equal to ``unmask.train.archs.names()``."""
+    import unmask.train.archs as pkg
 
     return sorted(m.name.replace("_", "-") for m in pkgutil.iter_modules(pkg.__path__) if not m.name.startswith("_"))
 
@@ -117,7 +117,7 @@ def train(
         if debug:
             raise
         if isinstance(e, ImportError) and (e.name or "").split(".")[0] == "mediapipe":
-            from unmask.data.prepare import detector_missing
+            from unmask.train.data.prepare import detector_missing
 
             fail(detector_missing(), EXIT_USAGE)
         missing = missing_extra(e, "train")
@@ -131,7 +131,7 @@ def train(
 def _is_usage(e: Exception) -> bool:
     """Settings that cannot work (a missing or unknown option value, a bad config file, photos to prepare where
     mediapipe is missing): exit 2."""
-    from unmask.data.prepare import DetectorMissing  # torch-free
+    from unmask.train.data.prepare import DetectorMissing  # torch-free
     from unmask.train.config import ConfigError
 
     return isinstance(e, (ConfigError, DetectorMissing))
@@ -142,7 +142,7 @@ def _is_ours(e: Exception) -> bool:
     is not imported yet: the handler must not fail itself, e.g. when torch is missing)."""
     import sys
 
-    kinds = [("unmask.data.prepare", "PrepareError"), ("unmask.train.checkpoint", "CheckpointError"),
+    kinds = [("unmask.train.data.prepare", "PrepareError"), ("unmask.train.checkpoint", "CheckpointError"),
              ("unmask.train.config", "ConfigError"), ("unmask.train.loop", "TrainingDiverged")]  # fmt: skip
     known = tuple(getattr(sys.modules[m], n) for m, n in kinds if m in sys.modules and hasattr(sys.modules[m], n))
     return isinstance(e, known)
@@ -177,7 +177,7 @@ def _train(given: dict[str, Any], weight: list[str], config: Path | None, resume
     if not resume and settings.get("arch") is None:  # before torch is imported: a usage error, whatever is installed
         raise ConfigError("--arch is required (or --resume RUN, or arch in --config)")
 
-    from unmask import archs  # imports torch
+    from unmask.train import archs  # imports torch
 
     if settings.get("arch") is not None and settings["arch"] not in archs.names():
         raise ConfigError(f"unknown arch {settings['arch']!r} (choose from {', '.join(archs.names())})")

@@ -1,4 +1,4 @@
-"""The video parts of ``unmask eval CLIP`` and ``unmask bench --video``: thin, they call :mod:`unmask.video` and
+"""The video parts of ``unmask eval CLIP`` and ``unmask bench --video``: thin, they call :mod:`unmask.infer.video` and
 render what it returns."""
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ def eval_video(clip: Path, region: str, kind: str, models: list[str] | None, see
 
     from unmask.cli.eval import wide_console
     from unmask.cli.run import _load_models
-    from unmask.pipeline import Restorer
-    from unmask.video.flicker import TARGET_RATIO, censored_frames, evaluate_frames
-    from unmask.video.stream import VideoError, VideoReader
+    from unmask.infer.pipeline import Restorer
+    from unmask.measure.flicker import TARGET_RATIO, censored_frames, evaluate_frames
+    from unmask.infer.video.stream import VideoError, VideoReader
 
     if models and len(models) > 1:
         fail("a video is evaluated with one model (give one --model)")
@@ -65,10 +65,10 @@ def bench_videos(folder: Path | None, inpainter: Any, name: str, region: str, th
     from unmask.cli.eval import wide_console
     from unmask.measure.bench import temp_dir
     from unmask.measure.memory import MIB
-    from unmask.pipeline import Restorer
+    from unmask.infer.pipeline import Restorer
     from unmask.spec import KIND_REGION
-    from unmask.video.bench import FPS, SECONDS, SIZE, VideoBenchReport, bench_video
-    from unmask.video.restore import STAGES
+    from unmask.measure.video_bench import FPS, SECONDS, SIZE, VideoBenchReport, bench_video
+    from unmask.infer.video.restore import STAGES
 
     kind = next(k for k, r in KIND_REGION.items() if r == region)
     report = VideoBenchReport([], threads, name)
@@ -97,7 +97,7 @@ def bench_videos(folder: Path | None, inpainter: Any, name: str, region: str, th
 
 def _stills(folder: Path | None, finder: Any, notes: list) -> list:
     """(photo, landmarks) of the first photos of ``folder`` holding a face (up to 4), else the astronaut."""
-    from unmask.io.read import ImageError, read_image
+    from unmask.infer.io.read import ImageError, read_image
 
     if folder is None:
         from skimage import data

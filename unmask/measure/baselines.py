@@ -2,7 +2,7 @@
 
 A :class:`Baseline` has ``name``, ``meta`` (:class:`BaselineMeta`: the crop ``size`` the pipeline aligns faces
 to, and ``region`` ``None``: any region), ``providers`` and ``run(crops, masks) -> crops``: it is an
-:class:`unmask.pipeline.Inpainter` as a trained model is, so the pipeline, ``unmask eval`` and ``unmask bench`` run
+:class:`unmask.infer.pipeline.Inpainter` as a trained model is, so the pipeline, ``unmask eval`` and ``unmask bench`` run
 it where they run one (:func:`load_inpainter` loads either by name).
 
 * ``telea``: OpenCV's fast-marching inpainting (Telea 2004), ``cv2.INPAINT_TELEA``;
@@ -30,7 +30,7 @@ import numpy as np
 from unmask.spec import HOLE, is_hole
 
 if TYPE_CHECKING:  # pragma: no cover
-    from unmask.runtime import Model
+    from unmask.infer.runtime import Model
 
 BASELINES = ("telea", "ns", "none")
 RADIUS = 5
@@ -119,8 +119,8 @@ def get_baseline(name: str, size: int = DEFAULT_SIZE) -> Baseline:
 
 def load_inpainter(ref: str, device: str = "auto", threads: int = 0) -> Model | Baseline:
     """A baseline (``telea``, ``ns``, ``none``) by name, else an ONNX model by name or path
-    (:func:`unmask.runtime.find_model`), ready for a :class:`unmask.pipeline.Restorer`."""
-    from unmask.runtime import find_model, load_model
+    (:func:`unmask.infer.runtime.find_model`), ready for a :class:`unmask.infer.pipeline.Restorer`."""
+    from unmask.infer.runtime import find_model, load_model
 
     if ref in BASELINES and not Path(ref).exists():
         return Baseline(ref)

@@ -2,8 +2,8 @@
 
 For each of the first ``n`` photos of a folder (sorted by name):
 
-1. the largest face is found on the **clean** photo (:class:`unmask.face.detect.FaceFinder`);
-2. it is censored in the photo with :func:`unmask.censors.draw_censor` (eye bar, pixelated band or surgical mask,
+1. the largest face is found on the **clean** photo (:class:`unmask.infer.face.detect.FaceFinder`);
+2. it is censored in the photo with :func:`unmask.infer.censors.draw_censor` (eye bar, pixelated band or surgical mask,
    randomised in shape, colour, corners and texture as training draws them) from
    ``numpy.random.default_rng(seed + index)``, ``index`` being the photo's place in the sorted list, so two runs
    (or two sets of methods) see exactly the same censored photos; the censored photo then goes through JPEG at
@@ -11,7 +11,7 @@ For each of the first ``n`` photos of a folder (sorted by name):
 3. the face is looked for again on the **censored** photo, as real use would (landmarks under a bar drift); a
    face not found again (no detection overlapping the clean face's box) counts as lost for every method alike
    and is excluded from every score (the count is reported);
-4. every model restores the censored photo through the same :class:`unmask.pipeline.Restorer` path as
+4. every model restores the censored photo through the same :class:`unmask.infer.pipeline.Restorer` path as
    ``unmask PHOTO`` (region fixed, the faces found in step 3 handed to each Restorer so detection is identical
    for all; the Restorer finds the censor itself). The OpenCV baselines (Telea, NS) are given the censor's true
    pixels and inpaint the photo at full resolution: the fair baseline, the one a user who knows the censor
@@ -49,20 +49,20 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from unmask.censors import draw_censor, jpeg
-from unmask.face.align import face_matrix, warp_to_crop
-from unmask.face.types import Face, box_iou
+from unmask.infer.censors import draw_censor, jpeg
+from unmask.infer.face.align import face_matrix, warp_to_crop
+from unmask.infer.face.types import Face, box_iou
 from unmask.measure.baselines import BASELINES, DEFAULT_SIZE, Baseline
 from unmask.measure.metrics import hole_iou, l1_hole, psnr_hole, spill, ssim_box
 from unmask.measure.scores import EvalReport, EvalSettings, FaceScore, GridFace
 from unmask.spec import is_hole
 
 if TYPE_CHECKING:  # pragma: no cover
-    from unmask.data.shards import FaceSet
-    from unmask.face.detect import FaceFinder
+    from unmask.train.data.shards import FaceSet
+    from unmask.infer.face.detect import FaceFinder
     from unmask.measure.metrics import LPIPS
-    from unmask.pipeline import Inpainter
-    from unmask.runtime import Model
+    from unmask.infer.pipeline import Inpainter
+    from unmask.infer.runtime import Model
 
 MATCH_IOU = 0.3
 """A face found on the censored photo is the censored face when its box overlaps the clean one this much."""
@@ -113,7 +113,7 @@ def hole_coverage(censor: np.ndarray, restored: np.ndarray) -> float:
 
 def list_photos(folder: str | Path, n: int | None = None) -> list[Path]:
     """The image files directly in ``folder``, sorted by name, at most ``n``."""
-    from unmask.inputs import is_image_name
+    from unmask.infer.inputs import is_image_name
 
     folder = Path(folder)
     if not folder.is_dir():
@@ -136,7 +136,7 @@ def evaluate(
     on_photo: Callable[[int, int], None] | None = None,
 ) -> EvalReport:
     """Censors, restores and scores the first ``settings.n`` of ``photos`` (in the order given) with every
-    method (name -> inpainter: a :class:`unmask.runtime.Model` or :class:`unmask.measure.baselines.Baseline`), see the
+    method (name -> inpainter: a :class:`unmask.infer.runtime.Model` or :class:`unmask.measure.baselines.Baseline`), see the
     module docstring. ``lpips``: an :class:`unmask.measure.metrics.LPIPS` (None: no LPIPS); ``finder``: a FaceFinder
     (made and closed here when None); ``kinds``: "model" / "baseline" per method for the report;
     ``on_photo(done, total)`` is called after each photo."""
@@ -144,7 +144,7 @@ def evaluate(
     parents = {str(p.parent) for p in photos}
     own_finder = finder is None
     if finder is None:
-        from unmask.face.detect import FaceFinder
+        from unmask.infer.face.detect import FaceFinder
 
         finder = FaceFinder()
     try:
@@ -164,7 +164,7 @@ def evaluate_set(
     on_photo: Callable[[int, int], None] | None = None,
 ) -> EvalReport:
     """:func:`evaluate` on the first ``settings.n`` faces of a training set made by ``unmask prepare``
-    (:class:`unmask.data.shards.FaceSet`), without mediapipe: each aligned crop is the photo, and its stored
+    (:class:`unmask.train.data.shards.FaceSet`), without mediapipe: each aligned crop is the photo, and its stored
     landmarks place the censor (step 2) and are handed to the methods as the face (step 3 is skipped: landmarks
     from the clean face, not found again under the censor, so no face is lost and the censor finders are
     given the landmarks a detector would have on the clean face). Scores as :func:`evaluate`'s."""
@@ -186,7 +186,7 @@ _Sample = tuple[str, "np.ndarray | None", "Face | None"]
 
 
 def _photo_samples(photos: Sequence[Path], finder: "FaceFinder") -> Iterator[_Sample]:
-    from unmask.io import ImageError, read_image
+    from unmask.infer.io import ImageError, read_image
 
     for path in photos:
         try:
@@ -217,7 +217,7 @@ def _evaluate(
 ) -> EvalReport:
     """The loop of :func:`evaluate` over ``samples``; ``refind(censored, face)``: the face to hand the methods
     on the censored image (None: lost)."""
-    from unmask.pipeline import Restorer
+    from unmask.infer.pipeline import Restorer
 
     if not methods:
         raise ValueError("no method to evaluate")
@@ -344,11 +344,11 @@ def build_methods(
     device: str = "auto",
     threads: int = 0,
 ) -> tuple[dict[str, Model | Baseline], dict[str, str], list[str]]:
-    """Loads ``models`` (names or paths, :func:`unmask.runtime.find_model`) and makes ``baselines``
+    """Loads ``models`` (names or paths, :func:`unmask.infer.runtime.find_model`) and makes ``baselines``
     (:data:`unmask.measure.baselines.BASELINES`), the baselines at the first model's crop size (else 128 px).
     Returns (name -> inpainter, name -> kind, notes). Raises ``LookupError`` / ``ModelError`` /
     ``ValueError`` with one-line messages."""
-    from unmask.runtime import find_model, load_model
+    from unmask.infer.runtime import find_model, load_model
 
     methods: dict[str, Model | Baseline] = {}
     kinds: dict[str, str] = {}

@@ -1,4 +1,4 @@
-"""A folder run through the real path (:func:`unmask.batch.job.process`: read, detect + landmarks, align, infer,
+"""A folder run through the real path (:func:`unmask.infer.runner.job.process`: read, detect + landmarks, align, infer,
 blend, write): seconds per stage, photos/s, faces/s, and resident memory sampled by a background thread (peak, and
 its drift over the run). Never prints; ``unmask bench`` renders.
 """
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from unmask.measure.memory import MIB, RssSampler, current_rss
 
 if TYPE_CHECKING:  # pragma: no cover
-    from unmask.pipeline import Restorer
+    from unmask.infer.pipeline import Restorer
 
 STAGES = ("read", "detect+landmarks", "align", "infer", "blend", "write")
 """Stages of a folder run, in order; what is left of the wall time is reported as ``other``."""
@@ -83,11 +83,11 @@ def bench_folder(
     out_dir: str | Path,
     on_photo: Callable[[int, int], None] | None = None,
 ) -> FolderBench:
-    """Restores every photo of ``photos`` with ``restorer`` through :func:`unmask.batch.job.process`, writing into
+    """Restores every photo of ``photos`` with ``restorer`` through :func:`unmask.infer.runner.job.process`, writing into
     ``out_dir`` (outputs overwritten), and times it."""
-    from unmask.batch.job import process
-    from unmask.batch.records import BatchOptions
-    from unmask.inputs import Job
+    from unmask.infer.runner.job import process
+    from unmask.infer.runner.records import BatchOptions
+    from unmask.infer.inputs import Job
 
     out_dir = Path(out_dir)
     options = BatchOptions(overwrite=True)

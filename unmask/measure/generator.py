@@ -20,7 +20,7 @@ import numpy as np
 from unmask.measure.macs import count_macs
 
 if TYPE_CHECKING:  # pragma: no cover
-    from unmask.runtime import Model
+    from unmask.infer.runtime import Model
     from unmask.spec import ModelMeta
 
 
@@ -116,7 +116,7 @@ def eager_generator(meta: "ModelMeta", checkpoint: str | Path | None = None) -> 
     times the same arithmetic (the speed of a dense network does not depend on its weight values). Raises
     ``ImportError`` without torch, ``KeyError`` for an arch not in the registry, ``ValueError`` when the preset's
     crop size differs from the file's."""
-    from unmask import archs
+    from unmask.train import archs
 
     mod = archs.get(meta.arch)
     preset_name = meta.preset or mod.SPEC.default_preset
@@ -154,13 +154,13 @@ def bench_generator(
     compare: bool = False,
     count: bool = True,
 ) -> GeneratorBench:
-    """Times ``model`` (an :class:`unmask.runtime.Model`) on one batch of ``batch`` faces in ONNX Runtime, and
+    """Times ``model`` (an :class:`unmask.infer.runtime.Model`) on one batch of ``batch`` faces in ONNX Runtime, and
     ``eager`` (a torch module taking the same tensors, e.g. from :func:`eager_generator`) in PyTorch eager with
     the same inputs and ``threads`` (0 = all cores; the model's session should have been made with the same).
     ``eager_note`` explains a missing ``eager``; ``eager_weights`` describes its weights; ``compare``: the eager
     weights are the ONNX file's own (from its checkpoint), so the outputs are compared (``max_abs_diff``).
     ``count``: also count multiply-adds (:func:`unmask.measure.macs.count_macs`)."""
-    from unmask.runtime.session import CUDA
+    from unmask.infer.runtime.session import CUDA
 
     threads = resolve_threads(threads)
     crops, holes = generator_inputs(model.size, batch)

@@ -1,7 +1,7 @@
 """Resident memory of this process, sampled while something runs, and the machine's load.
 
 Used by the folder run (:mod:`unmask.measure.folder`), the memory probe (:mod:`unmask.measure.probe`) and the video
-benchmark (:mod:`unmask.video.bench`). Never prints.
+benchmark (:mod:`unmask.measure.video_bench`). Never prints.
 """
 
 from __future__ import annotations

@@ -193,8 +193,8 @@ class LPIPS:
 
     ``weights``: the linear heads (``lin0.model.1.weight`` .. ``lin6.model.1.weight``), default
     ``$UNMASK_LPIPS_WEIGHTS`` (a ``lpips_squeeze_v0.1.pth``); ``features_weights``: the
-    backbone, as :class:`unmask.features.SqueezeFeatures` resolves it. Raises
-    :class:`unmask.features.WeightsNotFound` when either is missing. Requires torch.
+    backbone, as :class:`unmask.train.features.SqueezeFeatures` resolves it. Raises
+    :class:`unmask.train.features.WeightsNotFound` when either is missing. Requires torch.
     """
 
     def __init__(
@@ -206,7 +206,7 @@ class LPIPS:
     ) -> None:
         import torch
 
-        from unmask.features import CHANNELS, ENV_LPIPS, LPIPS_FILE, SqueezeFeatures, resolve_weights
+        from unmask.train.features import CHANNELS, ENV_LPIPS, LPIPS_FILE, SqueezeFeatures, resolve_weights
 
         path = resolve_weights(weights, ENV_LPIPS, "LPIPS SqueezeNet v0.1", LPIPS_FILE)
         state = torch.load(path, map_location="cpu", weights_only=True)

@@ -18,10 +18,10 @@ from unmask.measure.scaling import group_canvas
 def _probe(model_ref: str, region: str, photo: str, out: str, device: str, threads: int, conn: Any) -> None:
     """Child side of :func:`memory_probe` (module level so ``spawn`` can import it)."""
     try:
-        from unmask.batch.job import process
-        from unmask.batch.records import BatchOptions
-        from unmask.inputs import Job
-        from unmask.pipeline import Restorer
+        from unmask.infer.runner.job import process
+        from unmask.infer.runner.records import BatchOptions
+        from unmask.infer.inputs import Job
+        from unmask.infer.pipeline import Restorer
 
         model = load_inpainter(model_ref, device, threads)
         with Restorer({region: model}, region=region, force=True) as restorer:

@@ -19,8 +19,8 @@ import numpy as np
 from unmask.measure.generator import GeneratorBench, bench_generator
 
 if TYPE_CHECKING:  # pragma: no cover
-    from unmask.pipeline import Restorer
-    from unmask.runtime import Model
+    from unmask.infer.pipeline import Restorer
+    from unmask.infer.runtime import Model
 
 
 # -- synthetic canvases -------------------------------------------------------------------------------------------
@@ -135,12 +135,12 @@ def scaling_size(face_rgb: np.ndarray, restorer: "Restorer", folder: str | Path,
     """Per size in ``megapixels``: ``face_rgb`` resized to it (the face grows with the photo, labelled "N MP");
     per size in ``canvas``: ``face_rgb`` resized to ``base`` megapixels in the middle of a larger canvas (the same
     face, more photo around it, labelled "N MP canvas"). Each is saved as JPEG in ``folder`` and timed in memory
-    (restore) and through files (:func:`unmask.batch.job.process`: read, restore, write); medians of ``repeats``."""
+    (restore) and through files (:func:`unmask.infer.runner.job.process`: read, restore, write); medians of ``repeats``."""
     from PIL import Image
 
-    from unmask.batch.job import process
-    from unmask.batch.records import BatchOptions
-    from unmask.inputs import Job
+    from unmask.infer.runner.job import process
+    from unmask.infer.runner.records import BatchOptions
+    from unmask.infer.inputs import Job
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

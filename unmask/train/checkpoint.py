@@ -86,9 +86,9 @@ def restore_rng(state: Mapping[str, Any]) -> None:
 
 # -- writing ---------------------------------------------------------------------------------------------------
 def save_atomic(obj: Any, path: str | os.PathLike) -> Path:
-    """``torch.save`` to ``path`` through :func:`unmask.io.atomic_file`: a crash at any moment leaves either the
-    old file or the new one, never a torn one (stale temporary files: :func:`unmask.io.remove_stale_temps`)."""
-    from unmask.io.atomic import atomic_file
+    """``torch.save`` to ``path`` through :func:`unmask.infer.io.atomic_file`: a crash at any moment leaves either the
+    old file or the new one, never a torn one (stale temporary files: :func:`unmask.infer.io.remove_stale_temps`)."""
+    from unmask.infer.io.atomic import atomic_file
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -4,18 +4,18 @@
 drives it here: steps, validation, checkpoints and log lines at the config's cadence, and the stop conditions.
 Per step (:func:`unmask.train.step.train_step`): ``trainer.phases(step)``, then a generator step
 (``generator_loss``, backward, Adam) and a discriminator step on the detached output (``discriminator_loss``,
-backward, Adam), as ``unmask.archs._base`` describes. On CUDA: autocast (bfloat16 where supported, else float16
+backward, Adam), as ``unmask.train.archs._base`` describes. On CUDA: autocast (bfloat16 where supported, else float16
 with a ``GradScaler``) and channels_last; on CPU: float32, contiguous (bfloat16 autocast was measured to give no
 speed-up there).
 
 Determinism: models are initialised from ``seed``; every sample's masks and flips are a function of
-``(seed, epoch, index)`` (:mod:`unmask.data.dataset`); the sampler, Adam, the scaler and the torch/numpy/Python
+``(seed, epoch, index)`` (:mod:`unmask.train.data.dataset`); the sampler, Adam, the scaler and the torch/numpy/Python
 RNGs are all in the checkpoint. So ``max_steps=k`` then ``--resume`` to ``n`` gives the weights of a straight
 ``n``-step run (same device, threads and world size).
 
 Multi-process: under ``torchrun`` the generator and each discriminator are wrapped in
 ``DistributedDataParallel`` (gloo on CPU, nccl on CUDA), each rank reads its shard of every epoch
-(:class:`~unmask.data.dataset.EpochSampler`), and only rank 0 validates, logs and writes checkpoints.
+(:class:`~unmask.train.data.dataset.EpochSampler`), and only rank 0 validates, logs and writes checkpoints.
 
 Outputs under ``OUT/NAME/``: ``config.json``, ``checkpoints/last.pt``, ``metrics.jsonl`` (one JSON object per
 logged step / validation), ``samples/step_NNNNNNN.png``, and TensorBoard event files in ``tb/`` when
@@ -103,7 +103,7 @@ def train(
     """Trains ``cfg.arch`` as ``cfg`` says; continues from checkpoint ``resume_from`` when given (see
     :func:`resume_config`). Returns when ``max_steps`` or ``max_minutes`` is reached or ``should_stop()`` turns
     true, after a final validation and checkpoint. Raises :class:`ConfigError`,
-    :class:`~unmask.train.checkpoint.CheckpointError`, :class:`unmask.data.prepare.PrepareError` or
+    :class:`~unmask.train.checkpoint.CheckpointError`, :class:`unmask.train.data.prepare.PrepareError` or
     :class:`TrainingDiverged`, each with a one-line message."""
     device = pick_device(cfg.device)
     if cfg.threads:

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 from torch.utils.data import default_collate
 
-from unmask.io.atomic import remove_stale_temps, write_atomic
+from unmask.infer.io.atomic import remove_stale_temps, write_atomic
 from unmask.train import checkpoint as ckpt_io
 from unmask.train import dist
 from unmask.train.config import (
@@ -108,7 +108,7 @@ def _has_trainable(m: nn.Module) -> bool:
 
 def _store(data: Any) -> Any:
     """The faces of what :meth:`Session._prepare` returned: a training set as it is, a crop cache's store."""
-    from unmask.data.prepare import CropStore, Prepared
+    from unmask.train.data.prepare import CropStore, Prepared
 
     return CropStore(data.root) if isinstance(data, Prepared) else data
 
@@ -124,7 +124,7 @@ class Session:
         resume_from: str | os.PathLike | None,
         progress: Progress | None,
     ) -> None:
-        from unmask import archs
+        from unmask.train import archs
 
         self.info, self.device = info, device
         self.emit: Progress = progress if (progress is not None and info.is_main) else (lambda e: None)
@@ -190,10 +190,10 @@ class Session:
         )  # fmt: skip
 
     def _prepare(self, cfg: TrainConfig, folder: str, what: str, limit: int | None) -> Any:
-        """A training set made by ``unmask prepare`` (:class:`~unmask.data.shards.FaceSet`, read as it is: no
-        mediapipe), or the crop cache of a photo folder (:class:`~unmask.data.prepare.Prepared`)."""
-        from unmask.data.prepare import prepare
-        from unmask.data.shards import FaceSet, is_face_set
+        """A training set made by ``unmask prepare`` (:class:`~unmask.train.data.shards.FaceSet`, read as it is: no
+        mediapipe), or the crop cache of a photo folder (:class:`~unmask.train.data.prepare.Prepared`)."""
+        from unmask.train.data.prepare import prepare
+        from unmask.train.data.shards import FaceSet, is_face_set
 
         size = self.preset.size
         if is_face_set(folder):
@@ -216,7 +216,7 @@ class Session:
 
     def _build(self) -> None:
         """Models (seeded), trainer, optimisers, autocast and scaler."""
-        from unmask.archs._base import requires_features
+        from unmask.train.archs._base import requires_features
 
         cfg, settings, device = self.cfg, self.arch_settings, self.device
         seed_all(cfg.seed)
@@ -224,7 +224,7 @@ class Session:
         self.D = self.module.build_discriminators(self.preset)
         features = None
         if requires_features(settings.weights, tuple(getattr(self.module.Trainer, "feature_keys", ()))):
-            from unmask.features import SqueezeFeatures
+            from unmask.train.features import SqueezeFeatures
 
             features = SqueezeFeatures(cfg.perceptual_weights)
         self.trainer = self.module.Trainer(self.spec, self.preset, self.G, self.D, settings.weights, features).to(device)
@@ -290,7 +290,7 @@ class Session:
         ckpt_io.load_module_state(self.D, ck["D"], path, "discriminator")
 
     def _make_loader(self) -> None:
-        from unmask.data.dataset import CensorDataset, EpochSampler
+        from unmask.train.data.dataset import CensorDataset, EpochSampler
 
         cfg, info = self.cfg, self.info
         self.kinds = kind_probs(cfg)
@@ -318,7 +318,7 @@ class Session:
         self.validator = None
         if not self.info.is_main or self.val_set is None:
             return
-        from unmask.data.dataset import CensorDataset
+        from unmask.train.data.dataset import CensorDataset
         from unmask.train.validate import Validator
 
         cfg = self.cfg

@@ -19,8 +19,8 @@ import torch
 from torch import nn
 
 from unmask.codec import hole_of
-from unmask.data.dataset import CensorDataset, from_range
-from unmask.io.write import write_png
+from unmask.train.data.dataset import CensorDataset, from_range
+from unmask.infer.io.write import write_png
 
 GRID_ROWS = 8
 """Samples shown in the validation grid."""
@@ -54,7 +54,7 @@ class Validator:
         lpips_weights: str | None = None,
         features_weights: str | None = None,
     ) -> None:
-        from unmask.features import WeightsNotFound
+        from unmask.train.features import WeightsNotFound
         from unmask.measure.metrics import LPIPS
 
         self.dataset = dataset

@@ -1,5 +1,0 @@
-"""Faces: detection and landmarks (mediapipe), landmark index sets, canonical alignment."""
-
-from unmask.face.types import Face
-
-__all__ = ["Face"]

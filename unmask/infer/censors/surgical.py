@@ -1,0 +1,234 @@
+"""A surgical or cloth mask over nose, mouth, cheeks and chin (registry entry ``surgical``): its outline from
+landmarks and a plausible rendering for training and evaluation (:func:`draw_surgical`), and how it is found in a
+photo (:func:`find_mask`).
+
+Finding a surgical or cloth mask over nose, mouth and chin: any colour, with pleats, print or shading.
+
+A mask is told from the face by colour and texture, not by one flat colour, so the segmentation is OpenCV's
+GrabCut (colour mixture models of the mask and of the rest, and a graph cut that prefers edges along colour
+changes), seeded from the face's geometry:
+
+* certainly mask: the core (middle of nose, mouth and chin, which every mask covers);
+* certainly not: outside the window, and the skin under the eyes, which masks leave free;
+* probably mask: the rest of the window (GrabCut's usual start: the colour model of "not mask" is learnt
+  from the face and background around the window, so the mask's own colours are never in it).
+
+The mask is then the part of GrabCut's foreground that meets the core, with enclosed gaps filled and a light
+opening, if it is a cover at all (a plain cover is smooth in the core; a printed one repeats its print, or looks
+nothing like the skin under the eyes); a bare lower face gives None.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from unmask.infer.censors import Censor, Occluder, register
+from unmask.infer.censors.find import (
+    Search,
+    component_at,
+    disc,
+    downscaled,
+    fill_holes,
+    margin_px,
+    upscaled,
+)
+from unmask.infer.censors.geometry import coverage_mask, eye_frame, inflate
+from unmask.infer.face import landmarks as L
+
+# In inter-ocular distances, below the eye line: where the outline leaves the face oval, the under-eye
+# corners of the top edge, the nose bridge; and how far the outline is pushed out beyond the oval.
+SIDE_TOP = 0.38
+UNDER_EYE = 0.42
+UNDER_EYE_SPREAD = 0.6
+BRIDGE = 0.3
+OUTSET = 0.08
+
+_COLOURS = ((165, 200, 225), (235, 235, 235), (40, 40, 45), (200, 215, 235), (120, 170, 210), (230, 200, 205))
+
+
+def surgical_polygon(pts: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+    """Kx2 outline of a surgical mask for landmarks ``pts`` (478x2, any frame); jittered with ``rng``."""
+    pts = np.asarray(pts, np.float64)
+    c, u, n, d = eye_frame(pts)
+    top, bridge, outset = SIDE_TOP, BRIDGE, OUTSET
+    if rng is not None:
+        shift = rng.uniform(-0.1, 0.12)  # cloth masks sit higher or lower than surgical ones
+        top, bridge = top + shift, bridge + shift
+        outset *= rng.uniform(0.5, 2.5)
+    oval = pts[list(L.FACE_OVAL)]
+    proj = (oval - c) @ n
+    keep = np.nonzero(proj >= top * d)[0]
+    if len(keep) < 3:  # degenerate landmarks: fall back to a box under the eyes
+        keep = np.argsort(-proj)[:3]
+    # FACE_OVAL is ordered from the forehead round the image-right side, chin, image-left side: the kept
+    # indices form one run unless it wraps, which it cannot for points below the eyes.
+    run = oval[np.sort(keep)]
+    under = UNDER_EYE + (bridge - BRIDGE)
+    top_edge = np.stack([
+        c - u * UNDER_EYE_SPREAD * d + n * under * d,
+        c + n * bridge * d,
+        c + u * UNDER_EYE_SPREAD * d + n * under * d,
+    ])  # fmt: skip
+    poly = np.concatenate([run, top_edge])
+    return inflate(poly, outset * d)
+
+
+def mask_colour(rng: np.random.Generator | None) -> np.ndarray:
+    """A mask's base colour: the nominal light blue without ``rng``; with it, one of the common surgical and
+    cloth colours, or (a third of the time) any colour."""
+    if rng is None:
+        return np.array(_COLOURS[0], np.float32)
+    if rng.random() < 0.33:
+        return rng.integers(0, 256, 3).astype(np.float32)
+    return np.array(_COLOURS[int(rng.integers(len(_COLOURS)))], np.float32)
+
+
+def _texture(shape: tuple[int, int], along_n: np.ndarray, along_u: np.ndarray, d: float, colour: np.ndarray,
+             rng: np.random.Generator | None) -> np.ndarray:
+    """HxWx3 float32: ``colour`` with soft shading top to bottom and pleats across; with ``rng`` also a random
+    print (dots or stripes in a second colour) on some masks, and sensor noise."""
+    shade = 1.0 - 0.08 * along_n / max(d, 1.0)
+    pleat_w, pleat_a = 0.22, 0.10
+    if rng is not None:
+        shade = 1.0 - rng.uniform(0.0, 0.2) * along_n / max(d, 1.0) - rng.uniform(-0.1, 0.1) * along_u / max(d, 1.0)
+        pleat_w, pleat_a = rng.uniform(0.15, 0.35), rng.uniform(0.0, 0.2)
+    pleat = 1.0 - pleat_a * np.clip(np.cos(along_n / max(d * pleat_w, 1.0) * np.pi) - 0.7, 0, None) / 0.3
+    tex = colour[None, None, :] * (shade * pleat)[..., None]
+    if rng is not None and rng.random() < 0.3:
+        other = rng.integers(0, 256, 3).astype(np.float32)
+        period = max(d * rng.uniform(0.12, 0.35), 3.0)
+        if rng.random() < 0.5:  # dots
+            fy = np.mod(along_n, period) - period / 2
+            fx = np.mod(along_u, period) - period / 2
+            ink = (np.hypot(fx, fy) < period * rng.uniform(0.15, 0.35)).astype(np.float32)
+        else:  # stripes
+            ang = rng.uniform(0, np.pi)
+            ink = (np.mod(np.cos(ang) * along_u + np.sin(ang) * along_n, period) < period * 0.4).astype(np.float32)
+        tex = tex * (1 - ink[..., None]) + other[None, None, :] * (shade * ink)[..., None]
+    if rng is not None:
+        tex = tex + rng.normal(0, rng.uniform(1.0, 4.0), tex.shape).astype(np.float32)
+    return tex
+
+
+def draw_surgical(img: np.ndarray, pts: np.ndarray, rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Returns (copy of ``img`` with a surgical or cloth mask drawn on, mask HxW uint8 255 = covered).
+
+    With ``rng`` the outline, colour, shading, pleats and print vary, and half of the masks have anti-aliased
+    edges (the mask then holds every pixel the drawing touches)."""
+    poly = surgical_polygon(pts, rng)
+    aa = rng is not None and rng.random() < 0.5
+    cover = coverage_mask(img.shape, poly, antialias=aa)
+    ys, xs = np.nonzero(cover)
+    out = img.copy()
+    if len(ys) == 0:
+        return out, cover
+    _, u, n, d = eye_frame(pts)
+    y0, x0, y1, x1 = ys.min(), xs.min(), ys.max() + 1, xs.max() + 1
+    gy, gx = np.mgrid[y0:y1, x0:x1].astype(np.float32)
+    along_n = (gx - gx.mean()) * n[0] + (gy - gy.mean()) * n[1]
+    along_u = (gx - gx.mean()) * u[0] + (gy - gy.mean()) * u[1]
+    tex = np.clip(_texture(cover.shape, along_n, along_u, d, mask_colour(rng), rng), 0, 255).astype(np.uint8)
+    tex = cv2.GaussianBlur(tex, (3, 3), 0).astype(np.float32)
+    a = (cover[y0:y1, x0:x1].astype(np.float32) / 255.0)[..., None]
+    sub = cover[y0:y1, x0:x1] > 0
+    mixed = np.clip(out[y0:y1, x0:x1].astype(np.float32) * (1 - a) + tex * a + 0.5, 0, 255).astype(np.uint8)
+    out[y0:y1, x0:x1][sub] = mixed[sub]
+    return out, np.where(cover > 0, 255, 0).astype(np.uint8)
+
+
+# -- the finder (inference) -------------------------------------------------------------------------------------
+
+ITERATIONS = 4
+MIN_AREA = 0.9  # a mask covers at least this many square inter-ocular distances
+MIN_WIDTH = 1.35  # and spans at least this many across the face
+# Is it a cover (see _covers): a plain one by the core's colour spread (mean Lab channel std); a printed one by its
+# repeating print.
+PLAIN_SPREAD = 5.0
+PLAIN_SPREAD_UNLIKE_SKIN = 8.0  # a little more texture, for a cover that looks nothing like the skin
+UNLIKE_SKIN_SHARE = 0.1
+SKIN_NEAR = 20.0
+# A print (dots, stripes, checks) repeats: the found area's colour, high-passed, correlates with itself shifted
+# by one period. On 150 validation faces each (JPEG q90): printed masks 0.78-1.04 (every one refused by the
+# plain-colour rules above was 0.90 or more), bare lower faces 0.10-0.57.
+PRINT_REPEAT = 0.7
+REPEAT_SIGMA = 0.2  # the high-pass: inter-ocular distances of the Gaussian subtracted (longer than any print's period)
+
+
+def repetition(rgb: np.ndarray, area: np.ndarray, iod: float) -> float:
+    """How strongly the colours of ``area`` (HxW bool) of ``rgb`` repeat: the highest normalised
+    autocorrelation of the high-passed Lab colour at a shift beyond its central lobe (1 = a perfect repeat, a
+    face about 0.1-0.5). Masked autocorrelation: each shift is normalised by the pixels it overlaps."""
+    inner = cv2.erode(area.astype(np.uint8), np.ones((5, 5), np.uint8))
+    if np.count_nonzero(inner) < 100:
+        return 0.0
+    ys, xs = np.nonzero(inner)
+    box = np.s_[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
+    m = inner[box].astype(np.float32)
+    lab = cv2.cvtColor(np.ascontiguousarray(rgb[box]), cv2.COLOR_RGB2LAB).astype(np.float32)
+    sigma = max(1.5, REPEAT_SIGMA * iod)
+    weight = np.maximum(cv2.GaussianBlur(m, (0, 0), sigma), 1e-3)
+    local = cv2.GaussianBlur(lab * m[..., None], (0, 0), sigma) / weight[..., None]
+    hp = (lab - local) * m[..., None]
+    h, w = m.shape
+    shape = (2 * h, 2 * w)
+    fm = np.fft.rfft2(m, shape)
+    overlap = np.fft.fftshift(np.fft.irfft2(fm * np.conj(fm), shape))
+    f = np.fft.rfft2(hp, shape, axes=(0, 1))
+    corr = np.fft.fftshift(np.fft.irfft2((f * np.conj(f)).sum(2), shape)) / np.maximum(overlap, 1.0)
+    corr /= max(float(corr[h, w]), 1e-6)
+    _, lobes = cv2.connectedComponents((corr > 0.1).astype(np.uint8))
+    beyond = (overlap > 0.3 * overlap[h, w]) & (lobes != lobes[h, w])
+    return float(corr[beyond].max()) if beyond.any() else 0.0
+
+
+def _covers(rgb: np.ndarray, fg: np.ndarray, core: np.ndarray, skin: np.ndarray, iod: float) -> bool:
+    """Whether the found area is a cover and not the bare lower face (lips, nostrils, beard). In Lab, on 50
+    validation faces with and 110 without a drawn mask (JPEG q90): the core's colour spread is at most 5 on
+    most plain masks (up to 8 on some, up to 37 on printed ones) and 6.3 or more on bare faces; the share of
+    the area within 20 of the skin's colour is at most 0.2 on masks of another colour than the skin and
+    0.01-0.8 on bare faces. A repeating print is a cover whatever its colours (:func:`repetition`); colour
+    alone does not tell a print (spread 9-37) from a bare face, nor from one whose skin under the eyes is hidden
+    by sunglasses."""
+    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).astype(np.float32)
+    spread = float(lab[core].std(0).mean())
+    if spread <= PLAIN_SPREAD:
+        return True
+    skin_lab = np.median(lab[skin], 0)
+    skin_like = float((np.linalg.norm(lab[fg] - skin_lab, axis=1) < SKIN_NEAR).mean())
+    if spread <= PLAIN_SPREAD_UNLIKE_SKIN and skin_like <= UNLIKE_SKIN_SHARE:
+        return True
+    return repetition(rgb, fg, iod) >= PRINT_REPEAT
+
+
+def find_mask(s: Search) -> Occluder | None:
+    """The mask in ``s``'s window, or None."""
+    w = downscaled(s)
+    rgb = np.ascontiguousarray(w.rgb)
+    core = w.core > 0
+    skin = (w.free > 0) & ~core
+    if skin.sum() < 10:
+        return None
+    gc = np.full(core.shape, cv2.GC_PR_FGD, np.uint8)
+    gc[w.window == 0] = cv2.GC_BGD
+    gc[skin] = cv2.GC_BGD
+    gc[core] = cv2.GC_FGD
+    bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+    try:
+        cv2.grabCut(rgb, gc, None, bgd, fgd, ITERATIONS, cv2.GC_INIT_WITH_MASK)
+    except cv2.error:
+        return None
+    fg = np.where((gc == cv2.GC_FGD) | (gc == cv2.GC_PR_FGD), 255, 0).astype(np.uint8)
+    fg = cv2.morphologyEx(fg, cv2.MORPH_OPEN, disc(0.03 * w.iod))
+    fg = component_at(fg, np.where(core, 255, 0).astype(np.uint8))
+    fg = fill_holes(fg) & np.where(w.window > 0, 255, 0).astype(np.uint8)
+    if np.count_nonzero(fg) < MIN_AREA * w.iod**2 or not _covers(rgb, fg > 0, core, skin, w.iod):
+        return None
+    ys, xs = np.nonzero(fg)
+    along = xs * w.up[1] - ys * w.up[0]  # position along the eye line (perpendicular to up)
+    if along.max() - along.min() < MIN_WIDTH * w.iod:
+        return None  # lips, nose and a beard, not a mask from cheek to cheek
+    return Occluder("surgical", s.box, upscaled(fg, w), margin_px(s.iod), s.iod)
+
+
+CENSOR = register(Censor("surgical", draw_surgical, find_mask))

@@ -1,0 +1,246 @@
+"""One input of a batch: :func:`process` (a photo: read, restore, write, one :class:`~unmask.infer.runner.records.Record`)
+and :func:`process_video` (a video, streamed frame by frame). Every failure, expected or not, becomes a ``failed``
+record with a one-line reason; the main output is written last, after the extra images. Also the user's own mask
+and edge files (:func:`load_user_mask`, :func:`load_user_edges`)."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from unmask import __version__
+from unmask.infer.runner.outputs import EXTRAS, extras, outputs
+from unmask.infer.runner.records import BatchOptions, Record
+from unmask.edges import EdgeGuide
+from unmask.infer.inputs import Job
+from unmask.infer.io.provenance import Provenance
+from unmask.infer.io.read import DEFAULT_MAX_PIXELS, ImageError, read_image
+from unmask.infer.io.write import write_image, write_png
+from unmask.infer.pipeline import Restorer
+from unmask.infer.show import draw_faces
+from unmask.spec import is_hole
+
+MIN_SIDE = 16  # photos smaller than this hold no face we can find
+
+
+def _one_line(e: BaseException) -> str:
+    if isinstance(e, MemoryError):
+        return "out of memory"
+    if isinstance(e, OSError) and e.strerror:
+        text = e.strerror + (f": {e.filename}" if e.filename else "")
+    else:
+        text = str(e) or type(e).__name__
+        if not isinstance(e, (ValueError, ImageError)):
+            text = f"{type(e).__name__}: {text}"
+    return " ".join(text.split())
+
+
+def process(job: Job, restorer: Restorer, options: BatchOptions) -> Record:
+    """Restores one job; every failure, expected or not, becomes a ``failed`` record (never an exception, except
+    ``KeyboardInterrupt`` and the like)."""
+    t0 = time.perf_counter()
+    rec = Record(str(job.source), str(job.output), "failed")
+    timings: dict[str, float] = {}
+    written = False
+    try:
+        if not options.overwrite and all(os.path.exists(p) for p in outputs(job, options)):
+            rec.status = "exists"
+            return rec
+        t = time.perf_counter()
+        loaded = read_image(job.source, options.max_pixels)
+        timings["read"] = time.perf_counter() - t
+        if loaded.provenance is not None:
+            rec.status, rec.error = "skipped", _earlier_output(loaded.provenance)
+            return rec
+        h, w = loaded.rgb.shape[:2]
+        if min(h, w) < MIN_SIDE:
+            rec.status, rec.error = "no-face", f"{w}x{h} pixels is too small to hold a face"
+            return rec
+        mask = _fit_user_mask(options, (h, w))
+        edges = _fit_user_edges(options, (h, w))
+        result = restorer.restore(loaded.rgb, user_mask=mask, want_mask=options.save_mask, edges=edges)
+        timings.update(result.timings)
+        rec.faces = [f.to_dict() for f in result.faces]
+        rec.regions = result.regions
+        rec.model = ",".join(sorted({f.model for f in result.faces if f.model}))
+        rec.warnings += _model_warnings(restorer)
+        if result.too_small:
+            rec.warnings.append(f"{result.too_small} face(s) smaller than the minimum face size skipped")
+        beyond = _faces_beyond_limit(restorer, len(result.faces) - result.too_small, result.beyond)
+        if beyond:
+            rec.warnings.append(beyond)
+        missing = restorer.choose.missing(len(result.faces))
+        if missing:
+            rec.warnings.append(f"no face numbered {', '.join(map(str, missing))} in this photo ({len(result.faces)} found)")
+        if options.show_faces and job.source in options.show_faces:  # also when nothing was restored
+            write_png(options.show_faces[job.source], draw_faces(loaded.rgb, result.faces))  # no tag: nothing synthetic
+        if result.restored == 0:
+            rec.status = "no-face"
+            if not result.faces:
+                rec.error = "no face found"
+            else:
+                rec.error = "no face needed restoring (" + "; ".join(sorted({f.decision for f in result.faces})) + ")"
+            return rec
+        tag = Provenance(
+            regions=result.regions,
+            model=rec.model,
+            model_version=_versions(restorer, {f.model for f in result.faces if f.status == "restored"}),
+            tool_version=__version__,
+            faces=result.restored,
+        )
+        t = time.perf_counter()
+        for what, path in extras(job, options):  # the main output last: it marks the input as done
+            if what == "compare":
+                image = np.concatenate([loaded.rgb, result.rgb], axis=1)
+            elif what == "mask" and result.hole is not None:
+                image = np.repeat(result.hole[..., None], 3, axis=2)
+            else:
+                continue  # the faces picture is written already
+            _write_extra(what, path, image, tag)
+        write_image(job.output, result.rgb, like=loaded, tag=tag)
+        written = True
+        timings["write"] = time.perf_counter() - t
+        if loaded.frames > 1:
+            rec.warnings.append(
+                f"{loaded.format} with {loaded.frames} frames: only the first frame was restored; the output has one frame"
+            )
+        rec.status = "restored"
+    except MemoryError:
+        rec.error = "out of memory"
+    except Exception as e:  # noqa: BLE001 - one input must not stop the batch: a failed record, one line
+        rec.error = _one_line(e)
+    finally:
+        if rec.status != "exists" and not written:
+            rec.output = None  # no output was written for it
+        rec.seconds = time.perf_counter() - t0
+        rec.timings = timings
+    return rec
+
+
+def process_video(job: Job, restorer: Restorer, options: BatchOptions,
+                  on_frame: Callable[[Job, int, int], None] | None = None) -> Record:  # fmt: skip
+    """Restores one video (:func:`unmask.infer.video.restore.restore_video`: every frame, audio copied, written
+    atomically); as :func:`process`, every failure becomes a ``failed`` record with one line."""
+    from unmask.infer.video.restore import restore_video
+
+    t0 = time.perf_counter()
+    rec = Record(str(job.source), str(job.output), "failed")
+    try:
+        if not options.overwrite and os.path.exists(job.output):
+            rec.status = "exists"
+            return rec
+        if options.user_mask is not None or options.user_edges is not None:
+            raise ValueError("--mask and --edges are for photos, not videos (a video's faces move)")
+        if options.compare or options.save_mask:
+            rec.warnings.append("--compare and --save-mask are for photos: none written for a video")
+
+        def tag(stats) -> Provenance:  # noqa: ANN001 - VideoStats
+            return Provenance(sorted(stats.regions), ",".join(sorted(stats.models)), _versions(restorer, stats.models),
+                              __version__, stats.faces)  # fmt: skip
+
+        progress = None if on_frame is None else (lambda done, total: on_frame(job, done, total))
+        stats = restore_video(job.source, job.output, restorer, options.video, tag, progress)
+        if stats.skipped is not None:
+            rec.status, rec.error = "skipped", _earlier_output(stats.skipped)
+            return rec
+        rec.video, rec.timings = stats.to_dict(), stats.timings
+        rec.regions, rec.model = sorted(stats.regions), ",".join(sorted(stats.models))
+        rec.warnings += stats.warnings + _model_warnings(restorer)
+        if not stats.frames_restored:
+            rec.status = "no-face"
+            rec.error = "no face found in any frame" if stats.frames_no_face == stats.frames else "no censor found on any face in any frame"
+            return rec
+        rec.status = "restored"
+    except Exception as e:  # noqa: BLE001 - one input must not stop the batch: a failed record, one line
+        rec.error = _one_line(e)
+    finally:
+        if rec.status not in ("exists", "restored"):
+            rec.output = None  # no output was written for it
+        rec.seconds = time.perf_counter() - t0
+    return rec
+
+
+def _model_warnings(restorer: Restorer) -> list[str]:
+    """The warnings the models gathered since last asked (a CUDA failure that fell back to CPU), cleared."""
+    out: list[str] = []
+    for m in restorer.models.values():
+        out += getattr(m, "warnings", [])[:]
+        if hasattr(m, "warnings"):
+            m.warnings.clear()
+    return out
+
+
+def _earlier_output(tag: dict) -> str:
+    what = ", ".join(str(r) for r in tag.get("regions") or []) or "faces"
+    model = f" by model {tag['model']}" if tag.get("model") else ""
+    return f"already an output of unmask ({what} restored{model}; it carries the provenance tag): not restored again"
+
+
+def _faces_beyond_limit(restorer: Restorer, found: int, beyond: int) -> str | None:
+    """A warning when the photo holds more faces than the finder's ``max_faces`` (``beyond`` of them past it)."""
+    limit = getattr(getattr(restorer, "finder", None), "max_faces", None)
+    if not beyond or not limit:
+        return None
+    return (f"{found} faces found but --max-faces is {limit}: only the {limit} largest were considered, "
+            f"{beyond} left untouched (raise --max-faces)")  # fmt: skip
+
+
+def _write_extra(what: str, path: Path, image: np.ndarray, tag: Provenance) -> None:
+    """Writes an extra image (PNG); a failure names it."""
+    try:
+        write_image(path, image, tag=tag, format="PNG")
+    except ImageError as e:
+        raise ImageError(f"{EXTRAS[what]} {path.name}: {e}", e.kind) from None
+
+
+def _versions(restorer: Restorer, used: set[str]) -> str:
+    out = set()
+    for m in restorer.models.values():
+        meta = getattr(m, "meta", None)
+        if getattr(m, "name", None) in used and getattr(meta, "version", ""):
+            out.add(meta.version)
+    return ",".join(sorted(out))
+
+
+def _fit_user_mask(options: BatchOptions, shape: tuple[int, int]) -> np.ndarray | None:
+    m = options.user_mask
+    if m is None:
+        return None
+    if m.shape[:2] != shape:
+        raise ImageError(
+            f"mask {options.user_mask_path} is {m.shape[1]}x{m.shape[0]} but the photo is {shape[1]}x{shape[0]}", "unsupported"
+        )
+    return m
+
+
+def _fit_user_edges(options: BatchOptions, shape: tuple[int, int]) -> EdgeGuide | None:
+    g = options.user_edges
+    if g is not None and g.edges.shape[:2] != shape:
+        raise ImageError(
+            f"edge map {options.user_edges_path} is {g.edges.shape[1]}x{g.edges.shape[0]} but the photo is {shape[1]}x{shape[0]}", "unsupported"
+        )
+    return g
+
+
+
+def load_user_mask(path: str | Path, invert: bool, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """A user's mask file as HxW uint8 with 255 = hole (white = hole, or black with ``invert``)."""
+    loaded = read_image(path, max_pixels)
+    gray = loaded.rgb.mean(axis=2)
+    hole = is_hole(gray)
+    if invert:
+        hole = ~hole
+    return (hole * 255).astype(np.uint8)
+
+
+def load_user_edges(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> EdgeGuide:
+    """A user's edge map file: white (grey above 127) = edge, black = no edge; where the file has an alpha channel,
+    transparent pixels (alpha up to 127) give no edges and leave the model's own prediction there."""
+    loaded = read_image(path, max_pixels)
+    edges = np.where(is_hole(loaded.rgb.mean(axis=2)), 255, 0).astype(np.uint8)
+    where = np.full(edges.shape, 255, np.uint8) if loaded.alpha is None else np.where(is_hole(loaded.alpha), 255, 0).astype(np.uint8)
+    return EdgeGuide(edges, where)
