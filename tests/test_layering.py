@@ -27,7 +27,7 @@ def test_inference_imports_neither_training_nor_measurement(path: Path) -> None:
     assert not bad, f"{path.relative_to(PKG)} imports {bad}"
 
 
-@pytest.mark.parametrize("name", ["spec.py", "codec.py", "edges.py"])
+@pytest.mark.parametrize("name", ["spec.py", "codec.py", "edges.py", "registry.py"])
 def test_the_shared_contract_imports_no_wing(name: str) -> None:
     bad = sorted(m for m in _imports(PKG / name) if m.startswith(("unmask.infer", "unmask.train", "unmask.measure", "unmask.cli")))
     assert not bad, f"{name} imports {bad}"

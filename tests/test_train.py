@@ -304,7 +304,7 @@ def test_non_finite_loss_skips_updates_then_stops(faces, cache, tmp_path, monkey
     from unmask.train import archs
 
     archs.names()
-    monkeypatch.setitem(archs._REGISTRY, "test-nan", _nan_arch())
+    monkeypatch.setitem(archs.REGISTRY._entries, "test-nan", _nan_arch())
     with pytest.raises(TrainingDiverged, match="not finite for 3 steps"):
         train(config(faces, cache, tmp_path, arch="test-nan", name="nan", max_bad_steps=3, checkpoint_every=1))
     ckpt = ckpt_io.load(tmp_path / "nan" / "checkpoints" / "last.pt")

@@ -23,8 +23,6 @@ censor's own pixels grown by a margin of a pixel or two (:data:`TRAIN_MARGIN`), 
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -34,6 +32,7 @@ import numpy as np
 
 from unmask.infer.censors.geometry import dilate
 from unmask.infer.face.align import warp_to_crop
+from unmask.registry import Registry
 from unmask.spec import CENSOR_KINDS, KIND_REGION
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -107,41 +106,20 @@ class Censor:
         return KIND_REGION[self.kind]
 
 
-_REGISTRY: dict[str, Censor] = {}
-_loaded = False
+REGISTRY: Registry[Censor] = Registry(__name__, "censor kind", CENSOR_KINDS)
+"""One entry per kind, from the package's modules (:class:`unmask.registry.Registry`)."""
 
 
 def register(entry: Censor) -> Censor:
     """Adds ``entry`` to the registry (its kind must be one of :data:`unmask.spec.CENSOR_KINDS`); returns it."""
     if entry.kind not in KIND_REGION:
         raise ValueError(f"censor kind {entry.kind!r} is not in unmask.spec.KIND_REGION")
-    known = _REGISTRY.get(entry.kind)
-    if known is not None and known.draw.__module__ != entry.draw.__module__:
-        raise ValueError(f"censor kind {entry.kind!r} registered twice")
-    _REGISTRY[entry.kind] = entry
-    return entry
-
-
-def _load_all() -> None:
-    global _loaded
-    if _loaded:
-        return
-    for info in pkgutil.iter_modules(__path__):
-        if not info.name.startswith("_"):
-            importlib.import_module(f"{__name__}.{info.name}")
-    missing = [k for k in CENSOR_KINDS if k not in _REGISTRY]
-    if missing:
-        raise RuntimeError(f"censor kinds {', '.join(missing)} have no module in unmask/infer/censors")
-    _loaded = True
+    return REGISTRY.add(entry.kind, entry, entry.draw.__module__)
 
 
 def get(kind: str) -> Censor:
     """The registry entry of censor ``kind`` (``ValueError`` for an unknown one)."""
-    _load_all()
-    try:
-        return _REGISTRY[kind]
-    except KeyError:
-        raise ValueError(f"unknown censor kind {kind!r} (choose from {', '.join(CENSOR_KINDS)})") from None
+    return REGISTRY.get(kind)
 
 
 # -- drawing censors (training, evaluation) ----------------------------------------------------------------------

@@ -21,12 +21,11 @@ This package imports no numpy until a region is looked up.
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from unmask.registry import Registry
 from unmask.spec import REGION_KINDS, REGIONS
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -48,8 +47,8 @@ class Region:
         return REGION_KINDS[self.name]
 
 
-_REGISTRY: dict[str, Region] = {}
-_loaded = False
+REGISTRY: Registry[Region] = Registry(__name__, "region", REGIONS)
+"""One entry per region, from the package's modules (:class:`unmask.registry.Registry`)."""
 
 
 def register(region: Region) -> Region:
@@ -60,39 +59,17 @@ def register(region: Region) -> Region:
     stray = [k for k in region.finds if k not in REGION_KINDS[region.name]]
     if stray:
         raise ValueError(f"region {region.name!r} finds {', '.join(stray)}: not its censor kinds in unmask.spec.KIND_REGION")
-    known = _REGISTRY.get(region.name)
-    if known is not None and known.outline.__module__ != region.outline.__module__:
-        raise ValueError(f"region {region.name!r} registered twice")
-    _REGISTRY[region.name] = region
-    return region
-
-
-def _load_all() -> None:
-    global _loaded
-    if _loaded:
-        return
-    for info in pkgutil.iter_modules(__path__):
-        if not info.name.startswith("_"):
-            importlib.import_module(f"{__name__}.{info.name}")
-    missing = [r for r in REGIONS if r not in _REGISTRY]
-    if missing:
-        raise RuntimeError(f"regions {', '.join(missing)} have no module in unmask/infer/regions")
-    _loaded = True
+    return REGISTRY.add(region.name, region, region.outline.__module__)
 
 
 def get(name: str) -> Region:
     """The registry entry of region ``name`` (``ValueError`` for an unknown one)."""
-    _load_all()
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise ValueError(f"unknown region {name!r} (choose from {', '.join(REGIONS)})") from None
+    return REGISTRY.get(name)
 
 
 def all_regions() -> tuple[Region, ...]:
     """Every region, in the order ``auto`` searches them (:data:`unmask.spec.REGIONS`)."""
-    _load_all()
-    return tuple(_REGISTRY[r] for r in REGIONS)
+    return REGISTRY.in_order()
 
 
 __all__ = ["Region", "all_regions", "get", "register"]

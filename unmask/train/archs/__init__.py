@@ -13,45 +13,27 @@ A new arch is one new file here. Importing this package imports torch.
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from types import ModuleType
 
+from unmask.registry import Registry
 from unmask.spec import ArchSpec
 
-_REGISTRY: dict[str, ModuleType] = {}
-_loaded = False
+REGISTRY: Registry[ModuleType] = Registry(__name__, "arch", unknown=KeyError)
+"""One module per arch (:class:`unmask.registry.Registry`)."""
 
 
 def register(spec: ArchSpec, module: ModuleType) -> None:
-    if spec.name in _REGISTRY and _REGISTRY[spec.name] is not module:
-        raise ValueError(f"arch {spec.name!r} registered twice")
-    _REGISTRY[spec.name] = module
-
-
-def _load_all() -> None:
-    global _loaded
-    if _loaded:
-        return
-    for info in pkgutil.iter_modules(__path__):
-        if not info.name.startswith("_"):
-            importlib.import_module(f"{__name__}.{info.name}")
-    _loaded = True
+    REGISTRY.add(spec.name, module, module.__name__)
 
 
 def names() -> list[str]:
     """Registered arch names, sorted."""
-    _load_all()
-    return sorted(_REGISTRY)
+    return REGISTRY.names()
 
 
 def get(name: str) -> ModuleType:
     """The module of arch ``name`` (has SPEC, build_generator, build_discriminators, Trainer)."""
-    _load_all()
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise KeyError(f"unknown arch {name!r} (choose from {', '.join(sorted(_REGISTRY))})") from None
+    return REGISTRY.get(name)
 
 
 def spec(name: str) -> ArchSpec:
