@@ -52,6 +52,7 @@ def decisions(cases: list, finder) -> list[tuple[str, str, object]]:  # noqa: AN
     class Grey:
         size = 64
         name = "grey"
+        takes_edges = False
 
         def run(self, crops: list, holes: list) -> list:
             return [np.full_like(c, 128) for c in crops]

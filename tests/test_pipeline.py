@@ -15,6 +15,8 @@ from unmask.infer.pipeline import FaceReport, Restorer, Result
 class Flat:
     """An Inpainter that paints every crop one colour and records its calls (batching)."""
 
+    takes_edges = False
+
     def __init__(self, size: int = 64, colour: tuple[int, int, int] = (0, 200, 0), name: str = "flat") -> None:
         self.size = size
         self.colour = colour

@@ -70,7 +70,7 @@ def bench(
     if video:
         from unmask.cli.video import bench_videos
 
-        return bench_videos(folder, inpainter, getattr(inpainter, "name", ref), region.value, threads, as_json)
+        return bench_videos(folder, inpainter, inpainter.name, region.value, threads, as_json)
     info = _model_info(inpainter, ref)
     report = BenchReport(model=info, threads=threads, device=device.value)
     with temp_dir() as tmp:
@@ -142,7 +142,7 @@ def _load(model: Optional[str], region: str, device: str, threads: int) -> tuple
 def _model_info(m: Model | Baseline, ref: str) -> dict[str, Any]:
     meta = getattr(m, "meta", None)
     return {
-        "name": getattr(m, "name", ref),
+        "name": m.name,
         "ref": ref,
         "arch": getattr(meta, "arch", "?"),
         "preset": getattr(meta, "preset", ""),

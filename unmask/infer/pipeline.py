@@ -34,10 +34,17 @@ RING = 0.08  # width of the colour-matching ring around a hole, in inter-ocular 
 
 
 class Inpainter(Protocol):
-    """What the pipeline needs of a model: its crop side and a batch run (see :class:`unmask.infer.runtime.Model`)."""
+    """What the pipeline needs of a model: its name (for the reports), its crop side, whether it follows given
+    edges, and a batch run (see :class:`unmask.infer.runtime.Model`; the baselines of :mod:`unmask.measure.baselines`
+    are inpainters too)."""
+
+    name: str
 
     @property
     def size(self) -> int: ...
+
+    @property
+    def takes_edges(self) -> bool: ...
 
     def run(self, crops: list[np.ndarray], holes: list[np.ndarray]) -> list[np.ndarray]: ...
 
@@ -208,9 +215,9 @@ class Restorer:
         if edges is not None:
             if edges.edges.shape != rgb.shape[:2]:
                 raise ValueError(f"edge map is {edges.edges.shape[1]}x{edges.edges.shape[0]}, the photo {rgb.shape[1]}x{rgb.shape[0]}")
-            blind = [k for k, m in self.models.items() if not getattr(m, "takes_edges", False)]
+            blind = [k for k, m in self.models.items() if not m.takes_edges]
             if blind:
-                raise ValueError(f"model {getattr(self.models[blind[0]], 'name', blind[0])} cannot follow given edges (use an EdgeConnect model)")
+                raise ValueError(f"model {self.models[blind[0]].name} cannot follow given edges (use an EdgeConnect model)")
         timings: dict[str, float] = {}
         with timed(timings, "detect+landmarks"):
             found = self.finder.search(rgb) if hasattr(self.finder, "search") else Found(self.finder.find(rgb))
@@ -317,8 +324,7 @@ class Restorer:
                     if hole_img is not None:
                         x0, y0, x1, y1 = occ.box
                         hole_img[y0:y1, x0:x1] |= hole
-                    name = getattr(model, "name", key)
-                    reports.append(FaceReport(j.face.box, j.face.score, j.region, j.decision, "restored", str(name), j.index))
+                    reports.append(FaceReport(j.face.box, j.face.score, j.region, j.decision, "restored", model.name, j.index))
         return out, reports, hole_img
 
     def _user_job(self, rgb: np.ndarray, face: Face, user_mask: np.ndarray, key: str) -> FaceJob | None:

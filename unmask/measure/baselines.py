@@ -65,6 +65,8 @@ class Baseline:
         self.meta = BaselineMeta(name=name, size=int(size), version=f"opencv {cv2.__version__}")
         self._flag = {"telea": cv2.INPAINT_TELEA, "ns": cv2.INPAINT_NS}.get(name)
 
+    takes_edges = False  # a classic inpainter follows no given edges
+
     @property
     def size(self) -> int:
         """Crop side the pipeline aligns faces to for this baseline."""
