@@ -228,3 +228,16 @@ TrainRegion = choices("TrainRegion", TRAIN_REGIONS)
 Device = choices("Device", DEVICES)
 Censor = choices("Censor", FACE_CENSORS)
 HoleFill = choices("HoleFill", HOLE_FILLS)
+
+
+TABLE_WIDTH = 150  # the intervals need room; pipes and files get this width too
+
+
+def wide_console(console: Any) -> Any:
+    """``console`` on a terminal; elsewhere (pipes, files) a console :data:`TABLE_WIDTH` wide, so the
+    intervals are not folded into narrow cells."""
+    if console.is_terminal:
+        return console
+    from rich.console import Console
+
+    return Console(width=TABLE_WIDTH, highlight=False, soft_wrap=True)

@@ -214,7 +214,7 @@ def _ms(v: Optional[float]) -> str:
 def _render(report: BenchReport) -> None:
     from rich.table import Table
 
-    from unmask.cli.eval import wide_console
+    from unmask.cli._common import wide_console
     from unmask.measure.folder import STAGES
 
     con = wide_console(out)

@@ -24,11 +24,11 @@ from unmask.cli._common import (
     safe,
     say,
     set_threads,
+    wide_console,
 )
 from unmask.cli.progress import Counter
 from unmask.infer.video.formats import is_video_name
 
-TABLE_WIDTH = 150  # the intervals need room; pipes and files get this width too
 
 
 def register(app: typer.Typer) -> None:
@@ -119,16 +119,6 @@ def _face_set(data: Path) -> Any:
         return FaceSet(data)
     except SetError as e:
         fail(str(e))
-
-
-def wide_console(console: Any) -> Any:
-    """``console`` on a terminal; elsewhere (pipes, files) a console :data:`TABLE_WIDTH` wide, so the
-    intervals are not folded into narrow cells."""
-    if console.is_terminal:
-        return console
-    from rich.console import Console
-
-    return Console(width=TABLE_WIDTH, highlight=False, soft_wrap=True)
 
 
 def _default_model(region: str) -> list[str]:

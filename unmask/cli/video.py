@@ -20,7 +20,7 @@ def eval_video(clip: Path, region: str, kind: str, models: list[str] | None, see
     frame; hole PSNR against Telea and the flicker ratio of each."""
     from rich.table import Table
 
-    from unmask.cli.eval import wide_console
+    from unmask.cli._common import wide_console
     from unmask.cli.run import _load_models
     from unmask.infer.pipeline import Restorer
     from unmask.measure.flicker import TARGET_RATIO, censored_frames, evaluate_frames
@@ -62,7 +62,7 @@ def bench_videos(folder: Path | None, inpainter: Any, name: str, region: str, th
     """``unmask bench --video``: 720p clips with 1 and 4 censored faces restored file to file, per stage."""
     from rich.table import Table
 
-    from unmask.cli.eval import wide_console
+    from unmask.cli._common import wide_console
     from unmask.measure.bench import temp_dir
     from unmask.measure.memory import MIB
     from unmask.infer.pipeline import Restorer
