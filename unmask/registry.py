@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -63,6 +63,3 @@ class Registry(Generic[T]):
         """The entries of :attr:`expected`, in its order."""
         self._load()
         return tuple(self._entries[n] for n in self.expected)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.names())
