@@ -48,6 +48,21 @@ def test_the_upright_check_drops_a_texture_the_landmark_model_takes_for_a_face(f
     assert len(finder.find(texture)) == 1, "without the check the texture is taken for a face"
 
 
+def test_a_video_follows_a_new_face_only_on_stricter_checks(finder, astronaut, pool) -> None:  # noqa: ANN001
+    """A texture both upright views see, neither surely, passes a photo's checks; its landmarks wander as their
+    region moves, so ``strict`` (how a video starts a track) refuses it. Faces pass either way."""
+    texture = bench.faceless_canvas(8, seed=7).rgb
+    assert len(finder.find(texture)) == 1, "a photo's checks take this texture for a face"
+    candidates = finder.detect(texture)
+    assert any(finder.confirm(texture, c) is not None for c in candidates)
+    assert all(finder.confirm(texture, c, strict=True) is None for c in candidates)
+    assert any(finder.confirm(astronaut, c, strict=True) is not None for c in finder.detect(astronaut))
+    barred = bench.make_canvas(pool, "bar", 30, 0)
+    strict = [f for f in (finder.confirm(barred.rgb, c, strict=True) for c in finder.detect(barred.rgb)) if f is not None]
+    hit, extra = bench.match([f.box for f in strict], barred.faces)
+    assert all(hit) and extra == 0
+
+
 def test_the_template_check(astronaut_face) -> None:  # noqa: ANN001
     pts = astronaut_face.landmarks.astype(np.float64)
     assert fits_template(pts) and template_error(pts) < 0.1

@@ -118,11 +118,16 @@ def evaluate_frames(frames: Iterable[SynthFrame], restorer: Restorer, settings: 
                     on_frame: Callable[[int], None] | None = None) -> VideoEvalReport:  # fmt: skip
     """Scores :data:`METHODS` on ``frames`` (clean, censored and censor pixels per frame, each shown at its
     ``time``). One frame is in memory at a time."""
+    settings = settings or VideoSettings()
+    with VideoRestorer(restorer, VideoSettings(**{**settings.__dict__, "steady": True})) as steady, \
+            VideoRestorer(restorer, VideoSettings(**{**settings.__dict__, "steady": False})) as naive:  # fmt: skip
+        return _evaluate(frames, steady, naive, on_frame)
+
+
+def _evaluate(frames: Iterable[SynthFrame], steady: VideoRestorer, naive: VideoRestorer,
+              on_frame: Callable[[int], None] | None) -> VideoEvalReport:  # fmt: skip
     from unmask.measure.baselines import Baseline
 
-    settings = settings or VideoSettings()
-    steady = VideoRestorer(restorer, VideoSettings(**{**settings.__dict__, "steady": True}))
-    naive = VideoRestorer(restorer, VideoSettings(**{**settings.__dict__, "steady": False}))
     telea = Baseline("telea")
     scores = {m: MethodScore(m) for m in METHODS}
     clean = Flicker()

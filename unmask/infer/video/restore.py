@@ -11,8 +11,8 @@ generator and pastes the hole), adding what a sequence needs so the restored fac
   censor is pasted);
 * the generator's crop is blended with the previous frame's (:data:`BLEND`, less as the face itself changes:
   :data:`BLEND_CHANGE`); the crops are aligned faces, so this averages the same face point over time; a face that
-  barely changed gets the previous crop again without a generator run, every other frame at most
-  (:data:`REUSE_CHANGE`);
+  barely changed gets the previous crop again without a generator run, on two frames in a row at most
+  (:data:`REUSE_CHANGE`, :data:`REUSE_RUN`);
 * ``auto`` keeps a face's region until another region's censor is found on :data:`SWITCH_FRAMES` frames in a row;
 * a censor the finder misses on a frame is carried along with the face for up to :data:`HOLD_FRAMES` frames, but
   only while the pixels under it still match the censor last found (:data:`HOLD_DIFF`): a censor that really went
@@ -38,6 +38,7 @@ import numpy as np
 from unmask.infer.censors import Occluder
 from unmask.infer.censors.find import disc
 from unmask.infer.face.align import align_checked
+from unmask.infer.face.detect import FaceFinder
 from unmask.infer.io import DEFAULT_MAX_PIXELS, Provenance, temp_path
 from unmask.infer.pipeline import FaceJob, FaceReport, Restorer, timed
 from unmask.infer.video.formats import DEFAULT_CRF, VIDEO_EXTENSIONS
@@ -54,14 +55,16 @@ longer counts (the face turned, spoke, the light changed): the weight falls line
 
 REUSE_CHANGE = 12.0
 """A face whose known crop pixels changed by less than this (mean, grey levels) since the previous frame gets that
-frame's generator crop again instead of a new run (aligned crops: it moves with the face); at most every other
-frame (:data:`REUSE_RUN`), so a slow change is still followed. A face moving under a bar changes its smoothed
+frame's generator crop again instead of a new run (aligned crops: it moves with the face); on at most
+:data:`REUSE_RUN` frames in a row, so a slow change is still followed. A face moving under a bar changes its smoothed
 crop by about 7 grey levels a frame, so most faces reuse every other frame: on the suite's 1.2 s clips the hole PSNR
 was the same as with a new run on every frame (16.65 / 19.61 / 16.69 dB on bar / mosaic / mask, 16.66 / 19.57 /
 16.66 with a threshold of 3, which let almost no frame reuse) for 13 of 30 generator runs saved."""
 
-REUSE_RUN = 1
-"""Frames in a row that may reuse a generator crop."""
+REUSE_RUN = 2
+"""Frames in a row that may reuse a generator crop. 2 rather than 1 took the 720p bench clip from 7.7 to 9.2 fps
+with detections in their own thread; on the suite's 1.2 s clips the hole PSNR moved 16.66 -> 16.58 / 19.57 -> 19.56 /
+16.68 -> 16.68 dB (bar / mosaic / mask) and the flicker ratio 0.628 -> 0.631 / 0.670 -> 0.678 / 0.547 -> 0.556."""
 
 SWITCH_FRAMES = 3
 """Frames in a row on which ``auto`` must find another region's censor (or none) before a face's region changes."""
@@ -85,13 +88,15 @@ beside the others (:mod:`unmask.infer.video.overlap`): their seconds overlap the
 class VideoSettings:
     """``codec``: a key of :data:`unmask.infer.video.stream.CODECS` (None: H.264, VP9 for WebM); ``crf``: the encoder's
     constant rate factor; ``steady``: tracking, smoothing and blending (False: every frame on its own);
-    ``detect_every``: frames between full face detections; ``threads``: encoder threads (0: FFmpeg's choice);
+    ``detect_every``: frames between full face detections; ``detect_aside``: they run in a thread of their own, on
+    a second FaceFinder, while the next frames are restored (:data:`unmask.infer.video.track.DETECT_LAG`); ``threads``: encoder threads (0: FFmpeg's choice);
     ``max_pixels``: larger frames are refused (as photos are, :data:`unmask.infer.io.DEFAULT_MAX_PIXELS`)."""
 
     codec: str | None = None
     crf: int = DEFAULT_CRF
     steady: bool = True
     detect_every: int = DETECT_EVERY
+    detect_aside: bool = True
     threads: int = 0
     max_pixels: int = DEFAULT_MAX_PIXELS
 
@@ -135,9 +140,21 @@ class VideoRestorer:
         self.restorer = restorer
         self.settings = settings or VideoSettings()
         self.want_mask = want_mask
-        self.tracker = Tracker(restorer.finder, self.settings.detect_every, smooth=True)
+        finder = restorer.finder
+        spare = (lambda: FaceFinder(finder.max_faces, finder.min_face)) if self.settings.detect_aside else None
+        self.tracker = Tracker(finder, self.settings.detect_every, smooth=True, spare=spare)
         self.states: dict[int, _FaceState] = {}
         self.timings: dict[str, float] = {}
+
+    def close(self) -> None:
+        """Stops the tracker's detection thread (see :class:`unmask.infer.video.track.Tracker`)."""
+        self.tracker.close()
+
+    def __enter__(self) -> VideoRestorer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def step(self, rgb: np.ndarray, t: float) -> FrameResult:
         """Restores ``rgb`` (HxWx3 uint8, upright) shown at ``t`` seconds."""
@@ -364,14 +381,14 @@ def restore_video(source: str | os.PathLike[str], output: str | os.PathLike[str]
                              "megapixels (raise --max-pixels to allow them)")  # fmt: skip
         if info.dropped:
             stats.warnings.append(f"{', '.join(sorted(set(info.dropped)))} stream(s) not copied (video and audio only)")
-        vr = VideoRestorer(restorer, settings)
         try:
             output.parent.mkdir(parents=True, exist_ok=True)
             encoded = temp_path(output)
         except OSError as e:
             raise VideoError(f"cannot write the output: {e.strerror or e}") from None
         try:
-            with VideoWriter(encoded, fmt, reader, codec, settings.crf, settings.threads) as writer, \
+            with VideoRestorer(restorer, settings) as vr, \
+                    VideoWriter(encoded, fmt, reader, codec, settings.crf, settings.threads) as writer, \
                     Ahead(reader) as items, Behind(lambda job: _write(writer, job)) as behind:  # fmt: skip
                 for item in items:
                     if not isinstance(item, Frame):
@@ -384,7 +401,7 @@ def restore_video(source: str | os.PathLike[str], output: str | os.PathLike[str]
                         on_frame(stats.frames, info.expected_frames)
                 behind.finish()
                 stats.timings["decode"], stats.timings["encode"] = items.seconds, behind.seconds
-            stats.timings.update(vr.timings)
+                stats.timings.update(vr.timings)
             if stats.frames_restored:
                 provenance = tag(stats) if tag is not None else Provenance(
                     sorted(stats.regions), ",".join(sorted(stats.models)), "", "", stats.faces)

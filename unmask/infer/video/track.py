@@ -3,13 +3,15 @@
 Face detection (:meth:`FaceFinder.detect`: boxes and keypoints, tiles on large frames) runs every
 ``detect_every`` frames, and on any frame where a face was lost; a detection joins the track whose box it overlaps
 most (intersection over union at least :data:`MATCH_IOU`); the rest start new tracks when they pass the checks a
-photo's faces pass (:meth:`FaceFinder.confirm`: landmarks that fit a face, seen upright), so that a texture the
-detector fires on is not followed, restored, and re-detected on every frame it is lost. On every frame each face,
-new or old, is found by FaceMesh alone (:meth:`FaceFinder.landmarks`) on a box placed from its own previous
+photo's faces pass, strictly (:meth:`FaceFinder.confirm`: landmarks that fit a face, seen upright, or steady when
+seen only unsurely), so that a texture the detector fires on is not followed, restored, and re-detected on every
+frame it is lost (nor checked again at the next detection: :data:`REJECTED_SKIP`). On every frame each face, new
+or old, is found by FaceMesh alone (:meth:`FaceFinder.landmarks`) on a box placed from its own previous
 landmarks, so it is framed the same way on every frame (FaceMesh's landmarks move a little with its crop: a
 detection's box would make them jump every few frames). A face FaceMesh cannot find again is kept, unchanged,
 for up to :data:`KEEP_MISSES` frames (``stale``) and then dropped. A new face is picked up at the next detection:
-within ``detect_every`` frames of entering.
+within ``detect_every`` frames of entering (``detect_every + DETECT_LAG`` when detections run in their own thread,
+as a video's do: :data:`DETECT_LAG`). A frame with no face followed is detected on at once, in the caller's thread.
 
 Landmarks are smoothed with a One-Euro filter (Casiez, Roussel and Vogel, CHI 2012): a
 low-pass filter whose cutoff rises with the speed of the face, so a still face does not jitter and a moving one
@@ -22,12 +24,14 @@ timestamps: a variable frame rate is smoothed by real time.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from unmask.infer.face.detect import FaceFinder, native_stderr_silenced
+from unmask.infer.face.detect import FaceFinder
 from unmask.infer.face.types import Face
 from unmask.infer.face.types import box_iou as iou
 
@@ -37,11 +41,25 @@ face is picked up within 10 frames (0.4 s at 25 fps). A detection of a 720p fram
 candidates of :mod:`unmask.infer.face.candidates`); every 5th frame that was 43 ms a frame, a third of the budget of 8 fps
 (720p, one face: 6.9 fps at 10, 5.5 at 5 on this 2-core CPU)."""
 
+DETECT_LAG = 3
+"""Frames a detection may run beside the others (in a thread of its own, on a second FaceFinder) before its faces
+are taken, with the tracker's ``spare``: the frames go on meanwhile, so the 215 ms a 720p detection costs leave the
+frames' own path (FaceMesh, censor, generator, paste), and the second CPU core, which that path leaves partly idle,
+does it. Its faces join on the frame ``DETECT_LAG`` on (the frame waits for it when it is not done by then, so the
+result does not depend on the machine's speed): a new face is picked up within ``detect_every + DETECT_LAG``
+frames."""
+
 MATCH_IOU = 0.3
 """A detection continues a track when their boxes overlap at least this much."""
 
 SAME_IOU = 0.6
 """Two tracks whose boxes overlap this much follow the same face: the younger one is dropped."""
+
+REJECTED_SKIP = 1
+"""Detections after one whose new face failed the checks (:meth:`FaceFinder.confirm`) on which a detection at the
+same place (IoU at least :data:`SAME_IOU`) is not checked again: a texture the detector fires on is seen at every
+detection, and its check (landmarks, the upright views, perhaps the steadiness test) cost 65 ms each time on the
+video bench's clip. A real face refused once is checked again two detections later."""
 
 KEEP_MISSES = 3
 """Frames a face FaceMesh loses is kept (stale) before its track ends."""
@@ -140,28 +158,44 @@ class Track:
         side = max(bb[2] - bb[0], bb[3] - bb[1], 1.0)
         return bb + self._box_offset * side
 
-    def observe(self, face: Face, t: float, smooth: bool, detected: bool) -> None:
-        """Takes this frame's ``face`` (raw landmarks; with the detector's keypoints when ``detected``), smoothed
-        when ``smooth``."""
+    def observe(self, face: Face, t: float, smooth: bool) -> None:
+        """Takes this frame's ``face`` (raw landmarks), smoothed when ``smooth``. The face carries no detector
+        keypoints: the alignment's cross-check with them (:func:`unmask.infer.face.align.align_checked`) is a
+        photo's, where the keypoints are those of the candidate that placed the landmarks; a video's detection
+        joins a track by overlap only, and its keypoints, often off on a face under a bar, had the check realign
+        a followed face on them (the benchmark clip: on 4 of 9 detections, keypoint error 0.47-0.97 against its
+        tolerance of 0.4), losing the censor on 2 of those frames (a bar flashing back for one frame)."""
         raw = face.landmarks.astype(np.float64)
         scale = max(face.size, 1.0)
         lm = self._points(raw, t, scale) if smooth else raw
         box = tuple(float(v) for v in self.box_from(lm))
-        # the detector's keypoints (the alignment's cross-check) only where the detector ran: moved along between
-        # detections they would follow the landmarks they are meant to check, and flip the check back and forth
-        self.face = Face(box=box, landmarks=lm.astype(np.float32), keypoints=face.keypoints if detected else None,
-                         score=face.score)  # fmt: skip
+        self.face = Face(box=box, landmarks=lm.astype(np.float32), keypoints=None, score=face.score)
         self._raw = raw
         self.stale = 0
+
+
+@dataclass
+class _Detection:
+    """A detection running beside the frames (:data:`DETECT_LAG`): the frame it looks at, its number, its result
+    to come."""
+
+    frame: int
+    number: int
+    result: Future
 
 
 class Tracker:
     """Faces of consecutive frames with stable identities (see the module docstring). ``step(rgb, t)`` returns
     the tracks seen in this frame, largest face first (a face lost for up to :data:`KEEP_MISSES` frames stays in
-    :attr:`tracks`). ``smooth=False`` gives every frame's raw landmarks (identities still tracked)."""
+    :attr:`tracks`). ``smooth=False`` gives every frame's raw landmarks (identities still tracked).
+
+    ``spare``: makes a second FaceFinder (the same settings as ``finder``) for detections that run in a thread of
+    their own while the frames go on (:data:`DETECT_LAG`); None: every detection on its frame, in the caller's
+    thread. :meth:`close` stops that thread (the tracker is a context manager)."""
 
     def __init__(self, finder: FaceFinder, detect_every: int = DETECT_EVERY, smooth: bool = True,
-                 max_faces: int | None = None) -> None:  # fmt: skip
+                 max_faces: int | None = None, spare: Callable[[], FaceFinder] | None = None,
+                 lag: int = DETECT_LAG) -> None:  # fmt: skip
         self.finder = finder
         self.detect_every = max(1, int(detect_every))
         self.smooth = smooth
@@ -171,26 +205,42 @@ class Tracker:
         self._next_id = 0
         self._lost = False
         self.detections = 0
+        self._rejected: list[tuple[tuple[float, float, float, float], int]] = []  # (box, detection number)
+        self._spare_factory = spare
+        self._spare: FaceFinder | None = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: _Detection | None = None
+        self.lag = max(1, int(lag))
 
     def step(self, rgb: np.ndarray, t: float) -> list[Track]:
-        detect = self.frame % self.detect_every == 0 or self._lost or not self.tracks
-        self.frame += 1
+        due = self.frame % self.detect_every == 0 or self._lost or not self.tracks
+        frame, self.frame = self.frame, self.frame + 1
         min_face = getattr(self.finder, "min_face", 0)
-        keypoints: dict[int, np.ndarray] = {}
-        if detect:
+        found: list[tuple[Any, int | None, Face | None]] | None = None
+        pending = self._pending
+        if pending is not None and (frame - pending.frame >= self.lag or not self.tracks):
+            self._pending = None
+            found, number = pending.result.result(), pending.number
+            self._remember_refused(found, number)
+            if not self.tracks:  # every face lost meanwhile: this frame's own detection instead
+                found = None
+        if due and found is None and self._pending is None:
             self.detections += 1
-            with native_stderr_silenced():
-                dets = [d for d in self.finder.detect(rgb) if max(d.box[2] - d.box[0], d.box[3] - d.box[1]) >= min_face]
-            for track, det in self._match(dets):
-                if track is not None:
-                    keypoints[track.id] = np.asarray(det.keypoints, np.float32)
-                    continue
-                if len(self.tracks) >= self.max_faces:
-                    continue
-                face = self.finder.confirm(rgb, det)  # a new face: only one that passes a photo's checks
-                if face is not None and all(iou(face.box, tr.face.box) < SAME_IOU for tr in self.tracks):
-                    self.tracks.append(Track.start(self._next_id, face))
-                    self._next_id += 1
+            boxes = {tr.id: tuple(tr.face.box) for tr in self.tracks}
+            refused = self._refused(self.detections)
+            if self._spare_factory is None or not self.tracks:
+                found = self._detect(self.finder, rgb, boxes, refused, min_face)
+                self._remember_refused(found, self.detections)
+            else:  # beside the next frames; its faces are taken DETECT_LAG frames on
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(1, thread_name_prefix="unmask-detect")
+                job = self._pool.submit(self._detect, None, rgb, boxes, refused, min_face)
+                self._pending = _Detection(frame, self.detections, job)
+        for det, tid, face in found or []:
+            if tid is None and face is not None and len(self.tracks) < self.max_faces \
+                    and all(iou(face.box, tr.face.box) < SAME_IOU for tr in self.tracks):  # fmt: skip
+                self.tracks.append(Track.start(self._next_id, face))
+                self._next_id += 1
         for track in self.tracks:
             # every face, new or old, by FaceMesh on a box placed from its own landmarks: the same framing on every
             # frame (a detection's box frames it differently and would make the landmarks jump every few frames)
@@ -199,8 +249,7 @@ class Tracker:
             if box is None or max(box[2] - box[0], box[3] - box[1]) < min_face:
                 track.stale += 1
                 continue
-            face = Face(tuple(float(v) for v in box), lm, keypoints.get(track.id), track.face.score)
-            track.observe(face, t, self.smooth, detected=track.id in keypoints)
+            track.observe(Face(tuple(float(v) for v in box), lm, None, track.face.score), t, self.smooth)
         self._lost = any(tr.stale for tr in self.tracks)
         self.tracks = [tr for tr in self.tracks if tr.stale <= KEEP_MISSES]
         self._drop_duplicates()
@@ -209,22 +258,53 @@ class Tracker:
         self.tracks.sort(key=lambda tr: -tr.face.width * tr.face.height)
         return [tr for tr in self.tracks if tr.stale == 0][: self.max_faces]
 
-    def _match(self, faces: list) -> list[tuple[Track | None, Any]]:
-        """Each detection (anything with a ``box``) with the track it continues (None: a new face), greedily by
-        overlap."""
-        pairs = sorted(((iou(tr.face.box, f.box), i, j) for i, tr in enumerate(self.tracks) for j, f in enumerate(faces)),
-                       reverse=True)  # fmt: skip
-        taken_t, taken_f, out = set(), set(), []
-        for overlap, i, j in pairs:
-            if overlap < MATCH_IOU:
-                break
-            if i in taken_t or j in taken_f:
+    def _detect(self, finder: FaceFinder | None, rgb: np.ndarray, boxes: dict[int, tuple[float, ...]],
+                refused: list[tuple[float, ...]], min_face: float) -> list[tuple[Any, int | None, Face | None]]:  # fmt: skip
+        """One detection of ``rgb``: each candidate with the track it continues (``boxes``: track id -> box), or,
+        for the others, its face when it passes a photo's checks, strictly (:meth:`FaceFinder.confirm`; not tried
+        at the ``refused`` boxes). ``finder`` None: the spare one (made on first use, in the thread that runs
+        this)."""
+        if finder is None:
+            if self._spare is None:
+                self._spare = self._spare_factory()  # type: ignore[misc]
+            finder = self._spare
+        dets = [d for d in finder.detect(rgb) if max(d.box[2] - d.box[0], d.box[3] - d.box[1]) >= min_face]
+        out: list[tuple[Any, int | None, Face | None]] = []
+        new = 0
+        for tid, det in _match(boxes, dets):
+            if tid is not None:
+                out.append((det, tid, None))
                 continue
-            taken_t.add(i)
-            taken_f.add(j)
-            out.append((self.tracks[i], faces[j]))
-        out += [(None, f) for j, f in enumerate(faces) if j not in taken_f]
+            if len(boxes) + new >= self.max_faces or any(iou(b, det.box) >= SAME_IOU for b in refused):
+                continue
+            face = finder.confirm(rgb, det, strict=True)  # a new face: a photo's checks, strictly
+            new += face is not None
+            out.append((det, None, face))
         return out
+
+    def close(self) -> None:
+        """Stops the detection thread and closes the spare FaceFinder (the tracker can go on, without them)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+            self._pool, self._pending = None, None
+        if self._spare is not None:
+            self._spare.close()
+            self._spare = None
+
+    def __enter__(self) -> Tracker:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _remember_refused(self, found: list[tuple[Any, int | None, Face | None]], number: int) -> None:
+        self._rejected += [(tuple(float(v) for v in det.box), number) for det, tid, face in found if tid is None and face is None]
+
+    def _refused(self, number: int) -> list[tuple[float, ...]]:
+        """Boxes whose detection failed the checks within :data:`REJECTED_SKIP` detections before detection
+        ``number``."""
+        self._rejected = [(b, n) for b, n in self._rejected if number - n <= REJECTED_SKIP]
+        return [b for b, n in self._rejected if n < number]
 
     def _drop_duplicates(self) -> None:
         kept: list[Track] = []
@@ -232,3 +312,21 @@ class Tracker:
             if all(iou(tr.face.box, k.face.box) < SAME_IOU for k in kept):
                 kept.append(tr)
         self.tracks = kept
+
+
+def _match(boxes: dict[int, tuple[float, ...]], faces: list) -> list[tuple[int | None, Any]]:
+    """Each detection (anything with a ``box``) with the id of the track it continues (``boxes``: track id -> box;
+    None: a new face), greedily by overlap."""
+    ids = list(boxes)
+    pairs = sorted(((iou(boxes[i], f.box), i, j) for i in ids for j, f in enumerate(faces)), reverse=True)
+    taken_t, taken_f, out = set(), set(), []
+    for overlap, i, j in pairs:
+        if overlap < MATCH_IOU:
+            break
+        if i in taken_t or j in taken_f:
+            continue
+        taken_t.add(i)
+        taken_f.add(j)
+        out.append((i, faces[j]))
+    out += [(None, f) for j, f in enumerate(faces) if j not in taken_f]
+    return out
