@@ -36,6 +36,24 @@ def test_every_face_of_a_canvas_is_found(finder, pool, kind: str, angle: int, in
     assert extra == 0, f"{canvas.name}: {extra} found where no face was drawn"
 
 
+def test_candidates_found_in_two_threads_are_those_of_one(finder, pool) -> None:  # noqa: ANN001
+    """The full-range pass and a share of the short-range windows run beside the rest; the merged candidates are
+    the same, in the same order, as those of every pass run in turn on one thread."""
+    import threading
+
+    from unmask.infer.face import candidates as C
+
+    canvas = bench.make_canvas(pool, "surgical", 15, 1)
+    small, scale = C.downscaled(canvas.rgb)
+    alone = C.merge(C.full_range(finder._full, small, scale) + C.windows(finder._short, small, scale, finder.min_face))
+    before = threading.active_count()
+    both = finder.detect(canvas.rgb)
+    assert [(c.source, c.score, c.box.tolist()) for c in both] == [(c.source, c.score, c.box.tolist()) for c in alone]
+    assert [len(c.others) for c in both] == [len(c.others) for c in alone]
+    assert len(alone) >= len(canvas.faces)
+    assert threading.active_count() <= before + 1, "one helper thread, reused"
+
+
 def test_a_canvas_without_faces_has_none(finder) -> None:  # noqa: ANN001
     for index in range(4):  # one of each background
         assert finder.find(bench.faceless_canvas(index).rgb) == []
