@@ -56,6 +56,17 @@ canvases for 12% more time (detection at 1.9x the time of the detector before is
 at the 0.4 level (every 0.45 or 0.35 of the side) found 3-5 of the 12 masked faces missed at 0-30 degrees (seeds 0
 and 1) but lost others the sparser grid found (its candidates merge differently, and a face placed by another one
 fails its checks): 95.9% and 97.3-98.4% of masked faces instead of 97.1% and 96.2%, so not kept."""
+SECOND_LEVELS = (0.4,)
+"""Levels of the second look: windows centred where four windows of the first grid meet, so a face the first grid
+cut at a window's edge is seen whole near a window's middle, where the model finds it best. Its candidates are
+looked at after all of the first look's, where no face was found yet, and their faces must pass the strict checks
+(:meth:`unmask.infer.face.detect.FaceFinder.confirm`), so it adds faces and changes none of the first look's. On
+the detection benchmark (masks, 0-30 degrees) it found 5 of the 12 masked faces the first look missed (seed 0:
+97.1% -> 98.2%, seed 1: 96.2% -> 98.4%) for 12 more windows on a 1600x1200 photo (the first look's 0.4 level has 20)
+and one more false face on hair beside a face per seed; detection time per photo 1.7x the detector's before issue 15
+in wall time (two threads), 2.1x in CPU time (was 1.8x). Tried: skipping a second-look candidate wherever the first
+look had one (4 of the 12 found), checking its faces as a photo's (5, and one more false face on seed 0), fewer
+landmark placements or no look around for its candidates (2 and 3 of the 12, at 1.8x CPU)."""
 MERGE_IOU = 0.3
 """Candidates overlapping this much (box IoU), or one's centre inside the other at a size within 2x, are one face."""
 
@@ -70,6 +81,7 @@ class Candidate:
     score: float
     source: str
     others: list["Candidate"] = field(default_factory=list)  # merged candidates of the same face, best first
+    second: bool = False  # from the second look (SECOND_LEVELS)
 
     @property
     def size(self) -> float:
@@ -136,12 +148,14 @@ View = tuple[np.ndarray, np.ndarray, str]
 """An image a detector is run on, the 2x3 matrix from its px to the photo's, and the pass's name."""
 
 
-def window_views(small: np.ndarray, scale: float, min_face: float) -> list[View]:
+def window_views(small: np.ndarray, scale: float, min_face: float) -> tuple[list[View], list[View]]:
     """Pass 2's views: the pyramid's windows (see the module), each level area-averaged from ``small`` (the photo
     scaled by ``scale``), then the whole photo as it is and padded; faces under ``min_face`` photo px are not
-    looked for. Run them with :func:`detect_views`."""
+    looked for. And the second look's views (:data:`SECOND_LEVELS`): windows of those levels centred where four of
+    the first grid's meet. Run them with :func:`detect_views`."""
     sh, sw = small.shape[:2]
     out: list[View] = []
+    second: list[View] = []
     for level in WINDOW_LEVELS if max(sh, sw) >= TILE_FROM else ():  # a small photo's faces: the whole photo's
         side = level * min(sh, sw)  # in small's px
         if side < SHORT_INPUT or side / 2 / scale < min_face:
@@ -150,15 +164,20 @@ def window_views(small: np.ndarray, scale: float, min_face: float) -> list[View]
         img = cv2.resize(small, (max(SHORT_INPUT, round(sw * k)), max(SHORT_INPUT, round(sh * k))), interpolation=cv2.INTER_AREA)
         ih, iw = img.shape[:2]
         kx, ky = iw / sw * scale, ih / sh * scale  # img px per photo px
-        for y0 in _positions(ih, SHORT_INPUT):
-            for x0 in _positions(iw, SHORT_INPUT):
-                win = img[y0 : y0 + SHORT_INPUT, x0 : x0 + SHORT_INPUT]
-                out.append((win, np.array([[1 / kx, 0, x0 / kx], [0, 1 / ky, y0 / ky]], np.float64), f"short-{level:g}"))
+
+        def view(x0: int, y0: int, source: str) -> View:
+            win = img[y0 : y0 + SHORT_INPUT, x0 : x0 + SHORT_INPUT]  # noqa: B023 - used at once
+            return win, np.array([[1 / kx, 0, x0 / kx], [0, 1 / ky, y0 / ky]], np.float64), source  # noqa: B023
+
+        xs, ys = _positions(iw, SHORT_INPUT), _positions(ih, SHORT_INPUT)
+        out += [view(x0, y0, f"short-{level:g}") for y0 in ys for x0 in xs]
+        if level in SECOND_LEVELS:
+            second += [view((a + b) // 2, (c + d) // 2, f"second-{level:g}") for c, d in zip(ys, ys[1:]) for a, b in zip(xs, xs[1:])]
     whole, k = downscaled(small, 2 * SHORT_INPUT)
     padded, p = _padded(whole)
     out.append((whole, _shift_scale(scale * k), "short-whole"))
     out.append((padded, _shift_scale(scale * k, -p, -p), "short-pad"))
-    return out
+    return out, second
 
 
 def detect_views(detector, views: list[View]) -> list[list[Candidate]]:  # noqa: ANN001 - mediapipe FaceDetection
@@ -167,8 +186,8 @@ def detect_views(detector, views: list[View]) -> list[list[Candidate]]:  # noqa:
 
 
 def windows(detector, small: np.ndarray, scale: float, min_face: float) -> list[Candidate]:  # noqa: ANN001
-    """Pass 2: the short-range model on :func:`window_views`. Boxes in photo px."""
-    return [c for found in detect_views(detector, window_views(small, scale, min_face)) for c in found]
+    """Pass 2: the short-range model on :func:`window_views` (the first look's). Boxes in photo px."""
+    return [c for found in detect_views(detector, window_views(small, scale, min_face)[0]) for c in found]
 
 
 def _padded(img: np.ndarray) -> tuple[np.ndarray, int]:

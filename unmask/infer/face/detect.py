@@ -220,9 +220,10 @@ class FaceFinder:
         return found
 
     def detect(self, rgb: np.ndarray) -> list[C.Candidate]:
-        """The candidates of step 1, one per face (best score first), boxes and keypoints in image px."""
+        """The candidates of steps 1 and 2, one per face (best score first; the second look's after the first's,
+        where the first found none), boxes and keypoints in image px."""
         with native_stderr_silenced():
-            return self._candidates(rgb)
+            return self._heads(rgb)
 
     def confirm(self, rgb: np.ndarray, candidate: C.Candidate, strict: bool = False) -> Face | None:
         """The face of ``candidate`` (one of :meth:`detect`'s) after the checks every face of :meth:`find` passes
@@ -266,33 +267,44 @@ class FaceFinder:
         self.close()
 
     # -- internals ----------------------------------------------------------------------------------------------
-    def _candidates(self, rgb: np.ndarray) -> list[C.Candidate]:
-        """Steps 1 and 2 of the module, in two threads: the full-range pass and every :data:`ASIDE_SHARE`-th view of
-        the short-range pass in one (on a second short-range graph), the other views in the caller's; merged in
-        the same order whichever finishes first."""
+    def _candidates(self, rgb: np.ndarray) -> tuple[list[C.Candidate], list[C.Candidate]]:
+        """Steps 1 and 2 of the module (the first look's candidates, merged), and the second look's
+        (:data:`unmask.infer.face.candidates.SECOND_LEVELS`), in two threads: the full-range pass and every
+        :data:`ASIDE_SHARE`-th short-range view in one (on a second short-range graph), the other views in the
+        caller's; merged in the same order whichever finishes first."""
         small, scale = C.downscaled(rgb)
-        views = C.window_views(small, scale, self.min_face)
+        first, second = C.window_views(small, scale, self.min_face)
+        views = first + second
         aside = views[ASIDE_SHARE - 1 :: ASIDE_SHARE]
         if self._aside is None:
             self._aside = ThreadPoolExecutor(1, thread_name_prefix="unmask-candidates")
         job = self._aside.submit(lambda: (C.full_range(self._full, small, scale), C.detect_views(self._short_aside, aside)))
         here = C.detect_views(self._short, [v for i, v in enumerate(views) if i % ASIDE_SHARE != ASIDE_SHARE - 1])
         full, there = job.result()
-        found, mine, theirs = list(full), iter(here), iter(there)
-        for i in range(len(views)):
-            found += next(theirs) if i % ASIDE_SHARE == ASIDE_SHARE - 1 else next(mine)
-        return C.merge(found)
+        mine, theirs = iter(here), iter(there)
+        per_view = [next(theirs) if i % ASIDE_SHARE == ASIDE_SHARE - 1 else next(mine) for i in range(len(views))]
+        found = list(full) + [c for v in per_view[: len(first)] for c in v]
+        second_found = C.merge([c for v in per_view[len(first) :] for c in v])
+        for head in second_found:
+            head.second = True
+        return C.merge(found), second_found
+
+    def _heads(self, rgb: np.ndarray) -> list[C.Candidate]:
+        """The first look's candidates, then the second look's (marked ``second``: their faces must pass the
+        strict checks; see :data:`unmask.infer.face.candidates.SECOND_LEVELS`)."""
+        first, second = self._candidates(rgb)
+        return first + second
 
     def _search(self, rgb: np.ndarray) -> Found:
         faces: list[Face] = []
         too_small: list[tuple[tuple[float, float, float, float], float]] = []
-        for head in self._candidates(rgb):
+        for head in self._heads(rgb):
             if head.size < self.min_face:
                 too_small.append((tuple(float(v) for v in head.box), head.score))
                 continue
             if any(C.same_face(head.box, np.asarray(f.box)) for f in faces):
                 continue
-            face = self._face(rgb, head)
+            face = self._face(rgb, head, strict=head.second)
             if face is not None and not any(_same(face.box, f.box) for f in faces):
                 faces.append(face)
         faces.sort(key=lambda f: -f.width * f.height)
@@ -302,7 +314,7 @@ class FaceFinder:
     def _face(self, rgb: np.ndarray, head: C.Candidate, strict: bool = False) -> Face | None:
         """The face of candidate ``head`` (and its merged others, or the candidates :func:`C.around` finds when
         none of them places the landmark model), or None when the landmark model sees none there or the landmarks
-        fail the checks."""
+        fail the checks (``strict``: see :meth:`confirm`)."""
         found = self._landmarks(rgb, _tries(head))
         if found is None:
             for cand in C.merge(C.around(self._short, rgb, head.box, AROUND)):

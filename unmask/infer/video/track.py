@@ -270,15 +270,17 @@ class Tracker:
             finder = self._spare
         dets = [d for d in finder.detect(rgb) if max(d.box[2] - d.box[0], d.box[3] - d.box[1]) >= min_face]
         out: list[tuple[Any, int | None, Face | None]] = []
-        new = 0
+        new: list[Face] = []
         for tid, det in _match(boxes, dets):
             if tid is not None:
                 out.append((det, tid, None))
                 continue
-            if len(boxes) + new >= self.max_faces or any(iou(b, det.box) >= SAME_IOU for b in refused):
+            if len(boxes) + len(new) >= self.max_faces or any(iou(b, det.box) >= SAME_IOU for b in refused) \
+                    or any(iou(f.box, det.box) >= MATCH_IOU for f in new):  # fmt: skip - that face is in already
                 continue
             face = finder.confirm(rgb, det, strict=True)  # a new face: a photo's checks, strictly
-            new += face is not None
+            if face is not None:
+                new.append(face)
             out.append((det, None, face))
         return out
 
