@@ -61,12 +61,13 @@ SECOND_LEVELS = (0.4,)
 cut at a window's edge is seen whole near a window's middle, where the model finds it best. Its candidates are
 looked at after all of the first look's, where no face was found yet, and their faces must pass the strict checks
 (:meth:`unmask.infer.face.detect.FaceFinder.confirm`), so it adds faces and changes none of the first look's. On
-the detection benchmark (masks, 0-30 degrees) it found 5 of the 12 masked faces the first look missed (seed 0:
-97.1% -> 98.2%, seed 1: 96.2% -> 98.4%) for 12 more windows on a 1600x1200 photo (the first look's 0.4 level has 20)
-and one more false face on hair beside a face per seed; detection time per photo 1.7x the detector's before issue 15
-in wall time (two threads), 2.1x in CPU time (was 1.8x). Tried: skipping a second-look candidate wherever the first
-look had one (4 of the 12 found), checking its faces as a photo's (5, and one more false face on seed 0), fewer
-landmark placements or no look around for its candidates (2 and 3 of the 12, at 1.8x CPU)."""
+the detection benchmark (masks, 0-30 degrees) it found 6 of the 12 masked faces the first look missed (seed 0:
+97.1% -> 98.2%, seed 1: 96.2% -> 98.4%) for 12 more windows on a 1600x1200 photo (the first look's 0.4 level has
+20), and 1 and 3 more false faces on the face canvases (hair beside a face); detection per photo then took 1.7x
+the wall time of the detector before issue 15 (two threads) and 2.2x its CPU time (1.8x without it). Tried:
+skipping a second-look candidate wherever the first look had one (4 of the 12 found), checking its faces as a
+photo's (the same 6, and one more false face), fewer landmark placements or no look around for its candidates
+(2-3 of the 12). See benchmarks/RESULTS.md ("Detection recall")."""
 MERGE_IOU = 0.3
 """Candidates overlapping this much (box IoU), or one's centre inside the other at a size within 2x, are one face."""
 

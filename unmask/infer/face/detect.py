@@ -173,19 +173,23 @@ def native_stderr_silenced() -> Iterator[None]:
 
 
 class FaceFinder:
-    """Finds faces and their 478 landmarks. Not thread-safe (it runs a helper thread of its own); one per worker. Use as a context manager or call
-    :meth:`close`.
+    """Finds faces and their 478 landmarks. Not thread-safe (it runs a helper thread of its own); one per worker.
+    Use as a context manager or call :meth:`close`.
 
     ``max_faces``: at most this many, largest first. ``min_face``: faces whose box is smaller (pixels, larger
     side) are dropped, and counted in :attr:`last_too_small`. ``min_confidence``: the detectors' threshold.
+    ``second_look``: the second look's windows too (:data:`unmask.infer.face.candidates.SECOND_LEVELS`; a video's
+    detections leave it out: a face it would add is seen again ten frames on, and it costs a tenth more CPU).
     """
 
-    def __init__(self, max_faces: int = MAX_FACES, min_face: int = MIN_FACE, min_confidence: float = 0.5) -> None:
+    def __init__(self, max_faces: int = MAX_FACES, min_face: int = MIN_FACE, min_confidence: float = 0.5,
+                 second_look: bool = True) -> None:  # fmt: skip
         _quiet_mediapipe()
         import mediapipe as mp  # heavy import, kept local
 
         self.max_faces = max_faces
         self.min_face = min_face
+        self.second_look = second_look
         self.last_too_small = 0
         fd = mp.solutions.face_detection
         with native_stderr_silenced():
@@ -274,6 +278,7 @@ class FaceFinder:
         caller's; merged in the same order whichever finishes first."""
         small, scale = C.downscaled(rgb)
         first, second = C.window_views(small, scale, self.min_face)
+        second = second if self.second_look else []
         views = first + second
         aside = views[ASIDE_SHARE - 1 :: ASIDE_SHARE]
         if self._aside is None:

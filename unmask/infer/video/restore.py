@@ -141,7 +141,9 @@ class VideoRestorer:
         self.settings = settings or VideoSettings()
         self.want_mask = want_mask
         finder = restorer.finder
-        spare = (lambda: FaceFinder(finder.max_faces, finder.min_face)) if self.settings.detect_aside else None
+        spare = None
+        if self.settings.detect_aside:
+            spare = lambda: FaceFinder(finder.max_faces, finder.min_face, second_look=False)  # noqa: E731
         self.tracker = Tracker(finder, self.settings.detect_every, smooth=True, spare=spare)
         self.states: dict[int, _FaceState] = {}
         self.timings: dict[str, float] = {}
