@@ -52,7 +52,8 @@ these two levels and the whole photo cover faces of 1/15 of the shorter side and
 WINDOW_STRIDE = 0.6
 """Windows start every 0.6 of their side: every face up to 0.4 of a window lies whole in one (larger faces are the
 next level's, or the whole photo's). Starting every half side found the same faces of the benchmark's 52 timing
-canvases for 12% more time (detection at 1.9x the time of the detector before issue 15, was 2.1x). Denser windows
+canvases for 12% more time (detection, in one thread then, at 1.9x the time of the detector before issue 15, was
+2.1x). Denser windows
 at the 0.4 level (every 0.45 or 0.35 of the side) found 3-5 of the 12 masked faces missed at 0-30 degrees (seeds 0
 and 1) but lost others the sparser grid found (its candidates merge differently, and a face placed by another one
 fails its checks): 95.9% and 97.3-98.4% of masked faces instead of 97.1% and 96.2%, so not kept."""

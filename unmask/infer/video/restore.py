@@ -57,9 +57,10 @@ REUSE_CHANGE = 12.0
 """A face whose known crop pixels changed by less than this (mean, grey levels) since the previous frame gets that
 frame's generator crop again instead of a new run (aligned crops: it moves with the face); on at most
 :data:`REUSE_RUN` frames in a row, so a slow change is still followed. A face moving under a bar changes its smoothed
-crop by about 7 grey levels a frame, so most faces reuse every other frame: on the suite's 1.2 s clips the hole PSNR
-was the same as with a new run on every frame (16.65 / 19.61 / 16.69 dB on bar / mosaic / mask, 16.66 / 19.57 /
-16.66 with a threshold of 3, which let almost no frame reuse) for 13 of 30 generator runs saved."""
+crop by about 7 grey levels a frame, so most faces reuse: with one frame in a row (stop 12) the suite's 1.2 s clips
+kept the hole PSNR of a new run on every frame (16.65 / 19.61 / 16.69 dB on bar / mosaic / mask, 16.66 / 19.57 /
+16.66 with a threshold of 3, which let almost no frame reuse) for 13 of 30 generator runs saved; two in a row: see
+:data:`REUSE_RUN`."""
 
 REUSE_RUN = 2
 """Frames in a row that may reuse a generator crop. 2 rather than 1 took the 720p bench clip from 7.7 to 9.2 fps

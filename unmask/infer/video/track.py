@@ -37,9 +37,10 @@ from unmask.infer.face.types import box_iou as iou
 
 DETECT_EVERY = 10
 """Frames between full detections (FaceMesh alone follows the faces in between); 1 detects on every frame. A new
-face is picked up within 10 frames (0.4 s at 25 fps). A detection of a 720p frame costs about 215 ms of CPU (the
-candidates of :mod:`unmask.infer.face.candidates`); every 5th frame that was 43 ms a frame, a third of the budget of 8 fps
-(720p, one face: 6.9 fps at 10, 5.5 at 5 on this 2-core CPU)."""
+face is picked up within 10 frames (0.4 s at 25 fps; 13 when detections run in their own thread:
+:data:`DETECT_LAG`). A detection of a 720p frame costs about 215 ms of CPU (the candidates of
+:mod:`unmask.infer.face.candidates`); every 5th frame that was 43 ms a frame, a third of the budget of 8 fps (720p,
+one face, stop 12, detections in the frames' thread: 6.9 fps at 10, 5.5 at 5 on this 2-core CPU)."""
 
 DETECT_LAG = 3
 """Frames a detection may run beside the others (in a thread of its own, on a second FaceFinder) before its faces
