@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from functools import partial
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -142,9 +143,7 @@ class VideoRestorer:
         self.settings = settings or VideoSettings()
         self.want_mask = want_mask
         finder = restorer.finder
-        spare = None
-        if self.settings.detect_aside:
-            spare = lambda: FaceFinder(finder.max_faces, finder.min_face, second_look=False)  # noqa: E731
+        spare = partial(FaceFinder, finder.max_faces, finder.min_face, second_look=False) if self.settings.detect_aside else None
         self.tracker = Tracker(finder, self.settings.detect_every, smooth=True, spare=spare)
         self.states: dict[int, _FaceState] = {}
         self.timings: dict[str, float] = {}

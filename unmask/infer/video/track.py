@@ -217,7 +217,7 @@ class Tracker:
         due = self.frame % self.detect_every == 0 or self._lost or not self.tracks
         frame, self.frame = self.frame, self.frame + 1
         min_face = getattr(self.finder, "min_face", 0)
-        found: list[tuple[Any, int | None, Face | None]] | None = None
+        found: list[tuple[Any, Face | None]] | None = None
         pending = self._pending
         if pending is not None and (frame - pending.frame >= self.lag or not self.tracks):
             self._pending = None
@@ -237,8 +237,8 @@ class Tracker:
                     self._pool = ThreadPoolExecutor(1, thread_name_prefix="unmask-detect")
                 job = self._pool.submit(self._detect, None, rgb, boxes, refused, min_face)
                 self._pending = _Detection(frame, self.detections, job)
-        for det, tid, face in found or []:
-            if tid is None and face is not None and len(self.tracks) < self.max_faces \
+        for _, face in found or []:
+            if face is not None and len(self.tracks) < self.max_faces \
                     and all(iou(face.box, tr.face.box) < SAME_IOU for tr in self.tracks):  # fmt: skip
                 self.tracks.append(Track.start(self._next_id, face))
                 self._next_id += 1
@@ -260,21 +260,20 @@ class Tracker:
         return [tr for tr in self.tracks if tr.stale == 0][: self.max_faces]
 
     def _detect(self, finder: FaceFinder | None, rgb: np.ndarray, boxes: dict[int, tuple[float, ...]],
-                refused: list[tuple[float, ...]], min_face: float) -> list[tuple[Any, int | None, Face | None]]:  # fmt: skip
-        """One detection of ``rgb``: each candidate with the track it continues (``boxes``: track id -> box), or,
-        for the others, its face when it passes a photo's checks, strictly (:meth:`FaceFinder.confirm`; not tried
-        at the ``refused`` boxes). ``finder`` None: the spare one (made on first use, in the thread that runs
+                refused: list[tuple[float, ...]], min_face: float) -> list[tuple[Any, Face | None]]:  # fmt: skip
+        """One detection of ``rgb``: each candidate that continues no track (``boxes``: track id -> box) with its
+        face when it passes a photo's checks, strictly (:meth:`FaceFinder.confirm`), else None; candidates at the
+        ``refused`` boxes are left out. ``finder`` None: the spare one (made on first use, in the thread that runs
         this)."""
         if finder is None:
             if self._spare is None:
                 self._spare = self._spare_factory()  # type: ignore[misc]
             finder = self._spare
         dets = [d for d in finder.detect(rgb) if max(d.box[2] - d.box[0], d.box[3] - d.box[1]) >= min_face]
-        out: list[tuple[Any, int | None, Face | None]] = []
+        out: list[tuple[Any, Face | None]] = []
         new: list[Face] = []
         for tid, det in _match(boxes, dets):
-            if tid is not None:
-                out.append((det, tid, None))
+            if tid is not None:  # a face followed already
                 continue
             if len(boxes) + len(new) >= self.max_faces or any(iou(b, det.box) >= SAME_IOU for b in refused) \
                     or any(iou(f.box, det.box) >= MATCH_IOU for f in new):  # fmt: skip - that face is in already
@@ -282,7 +281,7 @@ class Tracker:
             face = finder.confirm(rgb, det, strict=True)  # a new face: a photo's checks, strictly
             if face is not None:
                 new.append(face)
-            out.append((det, None, face))
+            out.append((det, face))
         return out
 
     def close(self) -> None:
@@ -300,8 +299,8 @@ class Tracker:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _remember_refused(self, found: list[tuple[Any, int | None, Face | None]], number: int) -> None:
-        self._rejected += [(tuple(float(v) for v in det.box), number) for det, tid, face in found if tid is None and face is None]
+    def _remember_refused(self, found: list[tuple[Any, Face | None]], number: int) -> None:
+        self._rejected += [(tuple(float(v) for v in det.box), number) for det, face in found if face is None]
 
     def _refused(self, number: int) -> list[tuple[float, ...]]:
         """Boxes whose detection failed the checks within :data:`REJECTED_SKIP` detections before detection
