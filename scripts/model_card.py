@@ -34,6 +34,8 @@ def eval_table(report: dict) -> str:
         head += f"; censored photos JPEG q{s['jpeg']}; Telea and NS are given the true censor"
     if s.get("censor") == "pixelate" and s.get("mosaic_means"):
         head += "; the models' results keep the mosaic's block means (unmask's mosaic step), the baselines are plain OpenCV"
+    if s.get("flip_average"):
+        head += "; the models' results are averaged with their results on the mirrored face (as `unmask` does on photos)"
     rows = ["| method | PSNR dB | SSIM | L1 | LPIPS | hole IoU | spill | changed outside the hole |",
             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in report["rows"]:

@@ -73,7 +73,7 @@ def test_the_model_output_lands_in_the_hole(finder, censored_astronaut) -> None:
     photo, bar = censored_astronaut
     flat = Flat(colour=(0, 200, 0))
     r = Restorer({"eyes": flat}, region="eyes", finder=finder).restore(photo)
-    assert flat.calls == [1]
+    assert flat.calls == [2], "the face and its mirror image (flip averaging, on for photos)"
     got = r.rgb[bar > 0].astype(int)
     # green, shifted by at most the colour match's bound towards the photo around the hole
     assert (got[:, 1] - got[:, 0] > 100).mean() > 0.95
@@ -85,7 +85,11 @@ def test_faces_of_a_photo_are_batched(finder, tiny_models, censored_astronaut) -
     flat = Flat()
     r = Restorer({"eyes": flat}, region="eyes", finder=finder).restore(two)
     assert len(r.faces) == 2 and r.restored == 2
-    assert flat.calls == [2], "one model call for all faces of the photo"
+    assert flat.calls == [4], "one model call for all faces of the photo and their mirror images"
+    single = Flat()
+    again = Restorer({"eyes": single}, region="eyes", finder=finder, flip_average=False).restore(two)
+    assert single.calls == [2], "without flip averaging, the faces alone"
+    assert np.array_equal(again.rgb, r.rgb), "a flat colour is its own mirror image"
     assert [f.index for f in r.faces] == [0, 1] and r.faces[0].box[0] < r.faces[1].box[0], "numbered left to right"
 
 

@@ -52,6 +52,7 @@ def evaluate(
     grid: Optional[Path] = typer.Option(None, "--grid", help="Write a PNG: censored input, each method, original, for the first faces."),
     grid_faces: int = typer.Option(6, "--grid-faces", min=1, help="Rows of the --grid picture."),
     mosaic_means: bool = typer.Option(True, "--mosaic-means/--no-mosaic-means", help="Models keep a mosaic's block means, as `unmask run` does (baselines stay plain OpenCV)."),
+    flip_average: bool = typer.Option(True, "--flip-average/--no-flip-average", help="Models average each result with their result on the mirrored face, as `unmask run` does on photos."),
     jpeg_quality: int = typer.Option(90, "--jpeg", min=0, max=100, help="JPEG quality each censored photo goes through before restoring (0: none)."),
     no_lpips: bool = typer.Option(False, "--no-lpips", help="Skip LPIPS (no torch or weights needed)."),
     lpips_weights: Optional[Path] = typer.Option(None, "--lpips-weights", help="LPIPS v0.1 SqueezeNet heads (default: $UNMASK_LPIPS_WEIGHTS)."),
@@ -70,7 +71,7 @@ def evaluate(
     set_threads(threads)
     try:
         settings = EvalSettings(region.value, censor.value if censor else None, n, seed, grid_faces,
-                                mosaic_means=mosaic_means, jpeg=jpeg_quality)
+                                mosaic_means=mosaic_means, jpeg=jpeg_quality, flip_average=flip_average)
     except ValueError as e:
         fail(str(e))
     if is_video_name(data) and data.is_file():  # a clean video: steady vs per-frame restoring, flicker

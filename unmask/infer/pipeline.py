@@ -26,6 +26,7 @@ from unmask.infer.face.align import Aligned, align, align_checked, matrix_scale,
 from unmask.infer.face.choose import Choice, reading_order
 from unmask.infer.face.detect import FaceFinder, Found
 from unmask.infer.face.types import Face
+from unmask.infer.flip import FlipAveraged
 from unmask.infer.mosaic import keep_block_means, mosaic_from_lattice
 from unmask.spec import AUTO, HOLE, MAX_FACES, MIN_FACE, REGIONS, RUN_REGIONS, is_hole
 
@@ -130,6 +131,8 @@ class Restorer:
     (:mod:`unmask.infer.mosaic`). ``force``: where no censor is found over the region, restore the landmark region
     anyway (default: leave the face untouched and say so). ``choose``: which faces to restore
     (:class:`unmask.infer.face.choose.Choice`: numbers in reading order, or the largest; default all).
+    ``flip_average``: each model's result averaged with its result on the mirrored face
+    (:mod:`unmask.infer.flip`: twice the generator's work, a little closer to the hidden truth).
     """
 
     def __init__(
@@ -142,6 +145,7 @@ class Restorer:
         keep_mosaic: bool = True,
         force: bool = False,
         choose: Choice | None = None,
+        flip_average: bool = True,
     ) -> None:
         if region not in RUN_REGIONS:
             raise ValueError(f"unknown region {region!r} (choose from {', '.join(RUN_REGIONS)})")
@@ -156,6 +160,7 @@ class Restorer:
         self.keep_mosaic = keep_mosaic
         self.force = force
         self.choose = choose or Choice()
+        self.flip_average = flip_average
 
     def close(self) -> None:
         if self._own_finder:
@@ -281,22 +286,26 @@ class Restorer:
         timings: dict[str, float] | None = None,
         adjust: Callable[[list[FaceJob], list[np.ndarray]], list[np.ndarray]] | None = None,
         reuse: Callable[[FaceJob], np.ndarray | None] | None = None,
+        flip: bool | None = None,
     ) -> tuple[np.ndarray, list[FaceReport], np.ndarray | None]:
         """Runs the models on ``jobs`` (batched per model) and pastes each result into a copy of ``rgb``, in the
         job's hole only. Returns (restored photo, one report per job, union of the holes when ``want_mask``).
         ``reuse(job)`` may give a job's crop instead of the model (the video path, for a face that did not change
         since the last frame); ``adjust(jobs, crops)`` may replace the crops before they are pasted (it blends them
-        over time); ``timings`` gains ``infer`` and ``blend``."""
+        over time); ``flip``: flip averaging (None: the restorer's ``flip_average``); ``timings`` gains ``infer`` and
+        ``blend``."""
         timings = {} if timings is None else timings
         out = rgb.copy()
         reports: list[FaceReport] = []
         hole_img = np.zeros(rgb.shape[:2], np.uint8) if want_mask else None
+        flip = self.flip_average if flip is None else flip
         if edges is not None:
             for j in jobs:
                 j.guide = guide_to_crop(edges, j.aligned.matrix, j.aligned.size)
         for key in dict.fromkeys(j.model_key for j in jobs):
             batch = [j for j in jobs if j.model_key == key]
             model = self.models[key]
+            runner = FlipAveraged(model) if flip else model
             given = [None if reuse is None else reuse(j) for j in batch]
             todo = [j for j, g in zip(batch, given) if g is None]
             crops, holes = [j.aligned.crop for j in todo], [j.hole for j in todo]
@@ -304,9 +313,9 @@ class Restorer:
                 if not todo:
                     ran = []
                 elif edges is None:
-                    ran = model.run(crops, holes)
+                    ran = runner.run(crops, holes)
                 else:
-                    ran = model.run(crops, holes, [j.guide for j in todo])
+                    ran = runner.run(crops, holes, [j.guide for j in todo])
             fresh = iter(ran)
             outputs = [g if g is not None else next(fresh) for g in given]
             if adjust is not None:

@@ -228,7 +228,7 @@ def _evaluate(
     given = _GivenFaces()
     restorers = {
         name: Restorer({settings.region: m}, region=settings.region, finder=given,  # type: ignore[arg-type]
-                       keep_mosaic=settings.mosaic_means)
+                       keep_mosaic=settings.mosaic_means, flip_average=settings.flip_average)
         for name, m in methods.items()
         if kinds[name] != "baseline"
     }

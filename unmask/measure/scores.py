@@ -35,7 +35,8 @@ class EvalSettings:
     ``grid_faces``: faces kept for :func:`unmask.measure.grid.make_grid`; ``lpips_size``: aligned crop side for
     LPIPS and the grid;
     ``mosaic_means``: the models' results keep a mosaic's block means as ``unmask run`` does (the OpenCV baselines
-    are always plain OpenCV)."""
+    are always plain OpenCV); ``flip_average``: the models' results averaged with their results on the mirrored
+    face, as ``unmask run`` does on photos (:mod:`unmask.infer.flip`)."""
 
     region: str
     censor: str | None = None
@@ -45,6 +46,7 @@ class EvalSettings:
     lpips_size: int = LPIPS_SIZE
     mosaic_means: bool = True
     jpeg: int = 90
+    flip_average: bool = True
 
     def __post_init__(self) -> None:
         if self.region not in REGIONS:
@@ -225,7 +227,7 @@ class EvalReport:
         return sum(f.outside for f in self.faces)
 
     def to_dict(self, per_face: bool = False) -> dict[str, Any]:
-        """``settings`` (data, source, region, censor, seed, n, lpips_size, lpips, mosaic_means, jpeg), the counts, one ``rows`` entry per
+        """``settings`` (data, source, region, censor, seed, n, lpips_size, lpips, mosaic_means, jpeg, flip_average), the counts, one ``rows`` entry per
         method and, with ``per_face``, every face's scores (``faces``)."""
         s = self.settings
         out: dict[str, Any] = {
@@ -240,6 +242,7 @@ class EvalReport:
                 "lpips": self.lpips,
                 "mosaic_means": s.mosaic_means,
                 "jpeg": s.jpeg,
+                "flip_average": s.flip_average,
             },
             "photos": self.photos,
             "unreadable": self.unreadable,

@@ -92,7 +92,9 @@ class VideoSettings:
     constant rate factor; ``steady``: tracking, smoothing and blending (False: every frame on its own);
     ``detect_every``: frames between full face detections; ``detect_aside``: they run in a thread of their own, on
     a second FaceFinder, while the next frames are restored (:data:`unmask.infer.video.track.DETECT_LAG`); ``threads``: encoder threads (0: FFmpeg's choice);
-    ``max_pixels``: larger frames are refused (as photos are, :data:`unmask.infer.io.DEFAULT_MAX_PIXELS`)."""
+    ``max_pixels``: larger frames are refused (as photos are, :data:`unmask.infer.io.DEFAULT_MAX_PIXELS`);
+    ``flip_average``: :mod:`unmask.infer.flip` on every frame (off by default: it doubles the generator's share of a
+    frame's time)."""
 
     codec: str | None = None
     crf: int = DEFAULT_CRF
@@ -101,6 +103,7 @@ class VideoSettings:
     detect_aside: bool = True
     threads: int = 0
     max_pixels: int = DEFAULT_MAX_PIXELS
+    flip_average: bool = False
 
 
 @dataclass
@@ -182,7 +185,8 @@ class VideoRestorer:
         sub: dict[str, float] = {}
         out, painted, hole = r.paint(rgb, jobs, want_mask=self.want_mask, timings=sub,
                                      adjust=lambda batch, crops: self._blend(owners, batch, crops),
-                                     reuse=lambda job: self._reuse(owners[id(job)], job))  # fmt: skip
+                                     reuse=lambda job: self._reuse(owners[id(job)], job),
+                                     flip=self.settings.flip_average)  # fmt: skip
         self._add(sub)
         return FrameResult(out, reports + painted, hole, len(tracks))
 
@@ -194,7 +198,7 @@ class VideoRestorer:
             planned = [r.plan(rgb, f) for f in faces]
         jobs = [p for p in planned if isinstance(p, FaceJob)]
         sub: dict[str, float] = {}
-        out, painted, hole = r.paint(rgb, jobs, want_mask=self.want_mask, timings=sub)
+        out, painted, hole = r.paint(rgb, jobs, want_mask=self.want_mask, timings=sub, flip=self.settings.flip_average)
         self._add(sub)
         return FrameResult(out, [p for p in planned if isinstance(p, FaceReport)] + painted, hole, len(faces))
 
