@@ -81,6 +81,26 @@ def test_astronaut_end_to_end(cli, photo: Path, tmp_path: Path, censored_astrona
     assert read_provenance(out / "astronaut.compare.png") is not None
 
 
+def test_flip_average_is_on_for_photos_and_can_be_turned_off(cli, photo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    """Photos go through flip averaging by default (and with --flip-average); --no-flip-average runs the model on
+    the faces alone. (The tiny test models paint a flat colour, their own mirror image, so the outputs agree.)"""
+    from unmask.infer.flip import FlipAveraged
+
+    runs: list[int] = []
+    real = FlipAveraged.run
+
+    def counted(self, crops, holes, guides=None):  # noqa: ANN001, ANN202
+        runs.append(len(crops))
+        return real(self, crops, holes, guides)
+
+    monkeypatch.setattr(FlipAveraged, "run", counted)
+    for name, flag, want in (("default", None, [1]), ("on", "--flip-average", [1]), ("off", "--no-flip-average", [])):
+        runs.clear()
+        res = cli(*([photo, "--out", tmp_path / name] + ([flag] if flag else [])))
+        assert res.exit_code == 0, res.stderr
+        assert runs == want, name
+
+
 def test_python_m_unmask_on_a_jpeg(photo: Path, tmp_path: Path, subprocess_env: dict, models_dir: Path) -> None:
     """The installed entry point, as a user runs it: clean stderr (no mediapipe/onnxruntime noise), exit 0."""
     jpg = _save(tmp_path / "in" / "astro.jpg", read_image(photo).rgb, quality=95)

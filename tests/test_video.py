@@ -222,6 +222,27 @@ def test_frames_and_faces_without_a_censor_are_left_as_they_are(stills, tiny_mod
     assert restored >= 14 and bare >= 14
 
 
+def test_videos_leave_flip_averaging_off_unless_asked(stills, tiny_models, finder, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    """Photos average each result with the mirrored face's; a video does not by default (its speed target), and
+    does with ``VideoSettings(flip_average=True)`` (``unmask CLIP --flip-average``)."""
+    from unmask.infer.flip import FlipAveraged
+    from unmask.infer.pipeline import Restorer
+    from unmask.infer.video.restore import VideoRestorer, VideoSettings
+
+    runs: list[int] = []
+    real = FlipAveraged.run
+    monkeypatch.setattr(FlipAveraged, "run", lambda self, *a: runs.append(1) or real(self, *a))
+    frames = list(clip_frames(actors(stills, until=1.0), SIZE, 0.3, FPS))
+    restored = {}
+    for flip in (False, True):
+        runs.clear()
+        with VideoRestorer(Restorer(tiny_models, "eyes", finder=finder), VideoSettings(flip_average=flip)) as vr:
+            restored[flip] = sum(vr.step(fr.censored, i / FPS).restored for i, fr in enumerate(frames))
+        assert (len(runs) > 0) == flip, (flip, runs)
+    assert restored[False] > 0 and restored[True] > 0
+    assert VideoSettings().flip_average is False
+
+
 class _Scripted:
     """A stand-in Restorer whose censor finder answers from a script (one region or None per frame)."""
 
