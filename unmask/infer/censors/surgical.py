@@ -140,6 +140,7 @@ def draw_surgical(img: np.ndarray, pts: np.ndarray, rng: np.random.Generator | N
 # -- the finder (inference) -------------------------------------------------------------------------------------
 
 ITERATIONS = 4
+GRABCUT_SEED = 0  # the same photo gives the same mask, whatever ran before (see find_mask)
 MIN_AREA = 0.9  # a mask covers at least this many square inter-ocular distances
 MIN_WIDTH = 1.35  # and spans at least this many across the face
 # Is it a cover (see _covers): a plain one by the core's colour spread (mean Lab channel std); a printed one by its
@@ -215,6 +216,10 @@ def find_mask(s: Search) -> Occluder | None:
     gc[core] = cv2.GC_FGD
     bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
     try:
+        # GrabCut seeds its colour models' k-means from OpenCV's per-thread random state, which every earlier call
+        # moves on: without a fixed seed the same mask came out a few pixels different on a second call, and
+        # `unmask eval` found 3 or 4 of 195 masks depending on how many models it ran
+        cv2.setRNGSeed(GRABCUT_SEED)
         cv2.grabCut(rgb, gc, None, bgd, fgd, ITERATIONS, cv2.GC_INIT_WITH_MASK)
     except cv2.error:
         return None
