@@ -106,6 +106,7 @@ def draw_eye_bar(img: np.ndarray, pts: np.ndarray, rng: np.random.Generator | No
 
 CORE_SHARE = 0.7  # share of core pixels within tolerance of the median for a bar
 CORE_COVER = 0.85  # share of the core (the eye line) the found bar covers, at least
+CORE_COVER_RECT = 0.7  # the same for a clean rectangle of a colour no skin has (see _covers_eye_line)
 MODE_SHARE = 0.9  # the same for the commonest flat colour near the eye line (when the core missed the bar)
 MODE_BAND = 0.25  # inter-ocular distances around the core searched for that colour
 SHIFT_STEP, SHIFT_MAX, SHIFT_TURN = 0.1, 0.5, 8.0  # core moved across the eye line (IOD) and turned (degrees)
@@ -172,7 +173,7 @@ def find_bar(s: Search) -> Occluder | None:
         bar = _band(cand, w)  # merged too widely with its surroundings: keep the rows across the eye line it fills
         if bar is None:
             return None
-    if not s.clipped and (bar[w.core > 0] > 0).mean() < CORE_COVER:
+    if not s.clipped and not _covers_eye_line(bar, w, med):
         return None  # a bar hides the whole eye line; dark eyes or a shadow beside a bright nose bridge do not
     if moved and not _rectangle(bar):
         return None
@@ -183,6 +184,16 @@ def find_bar(s: Search) -> Occluder | None:
     if float(med.max() - med.min()) >= CHROMA:  # JPEG smears colour (not brightness) over a pixel or two
         bar = _transition(bar, f, med, w.window)
     return Occluder("bar", s.box, upscaled(bar, w), margin_px(s.iod), s.iod)
+
+
+def _covers_eye_line(bar: np.ndarray, w: Search, colour: np.ndarray) -> bool:
+    """Whether ``bar`` hides the eye line (the window's core): :data:`CORE_COVER` of it, or
+    :data:`CORE_COVER_RECT` when the bar is a clean rectangle of a colour no skin has (a turned face's eye line,
+    placed from landmarks that drift under the bar, runs past the end of a short bar)."""
+    cover = float((bar[w.core > 0] > 0).mean())
+    if cover >= CORE_COVER:
+        return True
+    return cover >= CORE_COVER_RECT and not _skin_hue(colour) and _rectangle(bar)
 
 
 def _colour(f: np.ndarray, area: np.ndarray, share: float = CORE_SHARE) -> tuple[np.ndarray, float] | None:
