@@ -28,11 +28,11 @@ def _iou(occ, truth: np.ndarray) -> float:  # noqa: ANN001
 
 
 def _bar(rgb: np.ndarray, pts: np.ndarray, colour, angle: float = 0.0, radius: float = 0.0, aa: bool = False,
-         half_h: float = 0.27, half_len: float = 1.15, shift: float = 0.0):  # noqa: ANN001, ANN202
+         half_h: float = 0.27, half_len: float = 1.15, shift: float = 0.0, across: float = 0.0):  # noqa: ANN001, ANN202
     c, u, n, d = eye_frame(pts)
     a = np.deg2rad(angle)
     rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
-    c = c + shift * d * u  # along the eye line
+    c = c + shift * d * u + across * d * n  # along the eye line, and across it
     poly = rounded_rect(c, rot @ u, rot @ n, half_len * d, half_h * d, radius * half_h * d)
     cover = coverage_mask(rgb.shape, poly, antialias=aa)
     alpha = cover[..., None] / 255.0
@@ -248,5 +248,13 @@ def test_a_short_bar_beside_the_eye_line_is_found(astronaut, astronaut_face) -> 
     """The landmarks of a turned face can run the eye line past the end of a short bar (80% of it covered): a clean
     rectangle of a colour no skin has is still a bar there."""
     censored, truth = _bar(astronaut, astronaut_face.landmarks, (40, 160, 60), half_len=0.9, shift=0.6)
+    occ = _find(jpeg(censored, 90), astronaut_face, "eyes")
+    assert occ is not None and occ.kind == "bar" and _iou(occ, truth) >= 0.8
+
+
+def test_a_bar_below_the_eye_line_is_found(astronaut, astronaut_face) -> None:  # noqa: ANN001
+    """Landmarks can put the eye line along a bar's top edge (half the line on skin): the eye line moved down a
+    little lands on the bar (the finder looked only upwards before, and left such a bar in place)."""
+    censored, truth = _bar(astronaut, astronaut_face.landmarks, (235, 140, 190), radius=1.0, across=0.28)
     occ = _find(jpeg(censored, 90), astronaut_face, "eyes")
     assert occ is not None and occ.kind == "bar" and _iou(occ, truth) >= 0.8
