@@ -358,3 +358,21 @@ def test_small_presets_fit_the_cpu_budget():
         mod = archs.get(name)
         n = sum(p.numel() for p in mod.build_generator(mod.SPEC.preset("small")).parameters())
         assert 0.5e6 < n < 3.5e6, f"{name}: {n / 1e6:.2f} M parameters"
+
+
+def test_dmfn_hole_loss_and_no_discriminator_without_adversarial_terms():
+    """The fine-tune's ``hole`` term is the L1 in the hole (``rec``), weighed into the total; with ``adv`` and
+    ``fm`` at 0 the discriminator is not stepped (and its terms are not computed)."""
+    torch.manual_seed(0)
+    batch = make_batch("dmfn", 32)
+    plain = make_trainer("dmfn", None)
+    assert plain.phases(0) == {"g", "d"}
+    _, logs, _ = plain.generator_loss(batch)
+    assert "hole" not in logs and "adv" in logs
+    tuned = make_trainer("dmfn", None, hole=5.0, adv=0.0, fm=0.0)
+    tuned.G.load_state_dict(plain.G.state_dict())
+    assert tuned.phases(0) == {"g"}
+    total, logs, _ = tuned.generator_loss(batch)
+    assert "adv" not in logs and "fm" not in logs
+    assert logs["hole"] == pytest.approx(logs["rec"], rel=1e-5)
+    assert float(total) == pytest.approx(logs["l1"] + 5.0 * logs["hole"], rel=1e-4)
