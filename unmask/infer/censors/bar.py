@@ -130,7 +130,8 @@ OPEN = (0.035, 0.07, 0.12)  # opening radii tried, inter-ocular distances
 MIN_AREA = 0.25  # a bar covers at least this many square inter-ocular distances
 CHROMA = 60.0  # a bar whose channels differ this much is coloured: its JPEG-smeared edge is looked for
 BAND_HALF_LEN = 0.5  # inter-ocular distances along the eye line where a merged bar's rows are measured
-BAND_MAX_HALF_H = 0.5  # and how far across it they are looked for
+BAND_MAX_HALF_H = 0.7  # and how far across it they are looked for (a tall bar's far edge, with the eye line off its middle)
+BAND_MAX_H = 0.95  # a merged bar is at most this high (inter-ocular distances)
 BAND_FILL = 0.8  # share of such a row the candidates fill for it to be the bar's
 BAND_EDGE = 35.0  # colour change across a merged bar's top and bottom edges, at least
 BAND_TILT = 14.0  # degrees either side of the eye line where a merged bar's rows are looked for
@@ -140,6 +141,12 @@ CONTRAST = 40.0  # the bar and the colour beyond differ at least this much for a
 MIX_MAX = 0.8  # a transition pixel is at most this far along from the bar's colour to the colour beyond
 MIX_RESIDUAL = 25.0  # and at most this far off the line between them
 SOLIDITY = 0.85
+PHOTO_EDGE, PHOTO_MIX = 1, 0.5
+"""At photo resolution (:func:`_reclaim`), pixels up to PHOTO_EDGE px beyond the found bar, at most PHOTO_MIX of the
+way from its colour to the colour beyond, join it. Without it a square bar's corners were left as dark specks beside
+the restored eyes (seen on the validation grid): on the 198 validation bars 81 faces kept 10 or more censored pixels
+unrestored, 15 with it; hole PSNR 18.72 -> 19.10 dB, IoU 0.910 -> 0.906 (PHOTO_MIX 0.8, as at the work scale:
+IoU 0.893; a colour-distance reclaim instead: no gain)."""
 SQUARE = 0.96  # hull area / its enclosing rectangle's area above which the bar has square corners  # area / hull area above which the hull is taken
 RECT_FILL = 0.6  # area / its smallest enclosing rectangle's area, at least
 ASPECT = 1.8  # the enclosing rectangle is at least this much longer than high
@@ -187,7 +194,15 @@ def find_bar(s: Search) -> Occluder | None:
         return None  # a textured area of about one colour, not a flat bar
     if float(med.max() - med.min()) >= CHROMA:  # JPEG smears colour (not brightness) over a pixel or two
         bar = _transition(bar, f, med, w.window)
-    return Occluder("bar", s.box, upscaled(bar, w), margin_px(s.iod), s.iod)
+    return Occluder("bar", s.box, _reclaim(upscaled(bar, w), s, med), margin_px(s.iod), s.iod)
+
+
+def _reclaim(mask: np.ndarray, s: Search, colour: np.ndarray) -> np.ndarray:
+    """``mask`` (photo resolution) joined by the pixels just beyond it (:data:`PHOTO_EDGE`, diagonals included)
+    that are closer to the bar's colour than to the colour beyond (:data:`PHOTO_MIX`): the square corners and
+    the darkest anti-aliased and JPEG-smeared rim pixels, which the opening, the hull and the work scale leave out
+    and the hole's 1-2 px margin does not reach at a corner."""
+    return _transition(mask, s.rgb.astype(np.float32), colour, s.window, edge=PHOTO_EDGE, mix_max=PHOTO_MIX)
 
 
 def _covers_eye_line(bar: np.ndarray, w: Search, colour: np.ndarray) -> bool:
@@ -308,22 +323,24 @@ def _shape(cand: np.ndarray, w: Search, radius: float) -> np.ndarray | None:
     return bar
 
 
-def _transition(bar: np.ndarray, f: np.ndarray, colour: np.ndarray, window: np.ndarray) -> np.ndarray:
+def _transition(bar: np.ndarray, f: np.ndarray, colour: np.ndarray, window: np.ndarray, edge: int = EDGE,
+                mix_max: float = MIX_MAX) -> np.ndarray:
     """``bar`` grown over its edge's transition pixels (anti-aliasing, JPEG's smeared colour): pixels up to
     :data:`EDGE` px away whose colour lies between the bar's and the local colour just beyond (a mix of the
     two), where the two differ clearly."""
-    near = (cv2.dilate(bar, disc(EDGE)) > 0) & (bar == 0)
-    ring = (cv2.dilate(bar, disc(EDGE + 3)) > 0) & ~(cv2.dilate(bar, disc(EDGE)) > 0) & (window > 0)
+    reach = disc(edge) if edge > 1 else np.ones((3, 3), np.uint8)  # 1 px: the diagonal neighbours too (corners)
+    near = (cv2.dilate(bar, reach) > 0) & (bar == 0)
+    ring = (cv2.dilate(bar, disc(edge + 3)) > 0) & ~(cv2.dilate(bar, reach) > 0) & (window > 0)
     if not ring.any() or not near.any():
         return bar
-    k = 2 * (EDGE + 3) + 1
+    k = 2 * (edge + 3) + 1
     weight = cv2.blur(ring.astype(np.float32), (k, k))
     local = cv2.blur(f * ring[..., None], (k, k)) / np.maximum(weight, 1e-6)[..., None]  # colour just beyond
     axis = local - colour
     span = np.maximum((axis**2).sum(2), 1e-6)
     t = ((f - colour) * axis).sum(2) / span  # 0 at the bar's colour, 1 at the colour beyond
     residual = np.linalg.norm(f - colour - t[..., None] * axis, axis=2)
-    mix = near & (weight > 0.05) & (span > CONTRAST**2) & (t > -0.1) & (t < MIX_MAX) & (residual < MIX_RESIDUAL)
+    mix = near & (weight > 0.05) & (span > CONTRAST**2) & (t > -0.1) & (t < mix_max) & (residual < MIX_RESIDUAL)
     return bar | component_at(np.where(mix, 255, 0).astype(np.uint8) | bar, bar)
 
 
@@ -360,7 +377,7 @@ def _band(cand: np.ndarray, w: Search) -> np.ndarray | None:
     while b < len(ok) - 1 and ok[b + 1]:
         b += 1
     height = (b - a + 1) / w.iod
-    if not BAND_MIN_H <= height <= 2 * BAND_MAX_HALF_H - 0.05:
+    if not BAND_MIN_H <= height <= BAND_MAX_H:
         return None
     f = w.rgb.astype(np.float32)
     edges = []
