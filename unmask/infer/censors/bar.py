@@ -135,6 +135,7 @@ BAND_MAX_H = 0.95  # a merged bar is at most this high (inter-ocular distances)
 BAND_FILL = 0.8  # share of such a row the candidates fill for it to be the bar's
 BAND_EDGE = 35.0  # colour change across a merged bar's top and bottom edges, at least
 BAND_TILT = 14.0  # degrees either side of the eye line where a merged bar's rows are looked for
+BAND_SIDE, BAND_SIDE_FILL = 2, 0.5  # px beyond a merged bar's edges, and the share of them of its colour (see _unbounded)
 BAND_MIN_H = 0.25  # a merged bar is at least this high (inter-ocular distances; a squint or a dark eye line is thinner)
 EDGE = 2  # px: how far the bar's edge transition (anti-aliasing, JPEG) is looked for
 CONTRAST = 40.0  # the bar and the colour beyond differ at least this much for a transition to be told
@@ -366,8 +367,8 @@ def _band(cand: np.ndarray, w: Search) -> np.ndarray | None:
         fill = np.where(n > 0, filled / np.maximum(n, 1), 0.0)
         blurred = int(((fill > 0.15) & (fill < BAND_FILL)).sum())  # rows the bar's edges cross at a wrong tilt
         if best is None or blurred < best[0]:
-            best = (blurred, v, central, fill)
-    _, v, central, fill = best
+            best = (blurred, v, u, central, fill)
+    _, v, u, central, fill = best
     ok = fill >= BAND_FILL
     if not ok[lim]:
         return None
@@ -388,9 +389,30 @@ def _band(cand: np.ndarray, w: Search) -> np.ndarray | None:
         edges.append(float(np.linalg.norm(np.median(f[pin], 0) - np.median(f[pout], 0))))
     if min(edges) < BAND_EDGE:
         return None  # a bar has sharp top and bottom edges; a band of flat skin does not
-    band = np.where((v >= rows[a]) & (v <= rows[b]) & (cand > 0), 255, 0).astype(np.uint8)
-    bar = fill_holes(component_at(band, w.core))
+    band = (v >= rows[a]) & (v <= rows[b]) & (cand > 0)
+    band &= ~_unbounded(cand > 0, v, np.rint(u).astype(int), rows[a], rows[b], w.window > 0)
+    bar = fill_holes(component_at(np.where(band, 255, 0).astype(np.uint8), w.core))
     return bar if np.count_nonzero(bar) >= MIN_AREA * w.iod**2 else None
+
+
+def _unbounded(cand: np.ndarray, v: np.ndarray, u: np.ndarray, bottom: int, top: int, window: np.ndarray) -> np.ndarray:
+    """Where the candidates go on beyond both of a merged bar's edges: the places along the bar (``u``, px) where
+    the rows just below ``bottom`` and just above ``top`` (``v``, px across) are of the bar's colour too, as a
+    black background is beside a black bar's end. A bar has an edge on at least one side; those places are the
+    background (left out, so that a bar running into a black background is not continued across it)."""
+    span = u[window].min(), u[window].max()
+    n = span[1] - span[0] + 1
+    side = []
+    for lo, hi in ((bottom - 1 - BAND_SIDE, bottom - 1), (top + 1, top + 1 + BAND_SIDE)):
+        at = window & (v >= lo) & (v <= hi)
+        total = np.bincount(u[at] - span[0], minlength=n)
+        dark = np.bincount(u[at] - span[0], weights=cand[at], minlength=n)
+        side.append((total > 0) & (dark >= BAND_SIDE_FILL * np.maximum(total, 1)))
+    beyond = side[0] & side[1]
+    out = np.zeros_like(cand)
+    inside = window & (u >= span[0]) & (u <= span[1])
+    out[inside] = beyond[u[inside] - span[0]]
+    return out
 
 
 def _bar_like(bar: np.ndarray, w: Search) -> bool:

@@ -39,7 +39,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Iterator
 
-import cv2
 import numpy as np
 
 from unmask.infer.face import candidates as C
@@ -115,17 +114,9 @@ detector before issue 15 took 0.164 s wall, 0.174 s CPU on them."""
 BOX_SHARE = 0.9
 """A face's box side as a share of its landmarks' extent, so that a found face's box is framed as the detectors'
 boxes are (0.81-1.01 of the extent, 10th-90th percentile, median 0.90, on 59 faces of the benchmark canvases)."""
-
 GREY_RETRY = True
-"""Whether a photo without a face found is searched again in grey. A vivid censor (a green striped or purple cloth
-mask, a coloured bar) makes faces the detectors miss in colour: of the 800 cases of benchmarks/auto_accuracy.py
-(seed 7) 11 censored faces were found in no face, 5 of them are found in grey; the grey search costs a second search on photos where the first finds nothing."""
-
-
-def grey(rgb: np.ndarray) -> np.ndarray:
-    """``rgb`` (HxWx3 uint8) in grey (ITU-R 601 luma), still 3 channels, for the detectors."""
-    luma = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)
-    return np.repeat(luma[..., None], 3, axis=2)
+"""Search a photo without a face found again in grey (:func:`C.grey`): vivid cloth masks hide faces from the detectors
+in colour, not in grey (benchmarks/auto_accuracy.py seed 7: 5 of 11 masked or barred faces found in no face)."""
 
 
 @dataclass
@@ -229,14 +220,12 @@ class FaceFinder:
 
     def search(self, rgb: np.ndarray) -> Found:
         """The faces of ``rgb`` (HxWx3 uint8), and those left out (beyond ``max_faces``, smaller than
-        ``min_face``); see the module. A photo in which no face is found is searched once more in grey
-        (:data:`GREY_RETRY`)."""
+        ``min_face``); see the module. A photo without a face found is searched again in grey (:data:`GREY_RETRY`)."""
         with native_stderr_silenced():
             found = self._search(rgb)
-            if GREY_RETRY and not found.faces and rgb.ndim == 3:
-                again = self._search(grey(rgb))
-                if again.faces:
-                    found = again
+            if GREY_RETRY and not found.faces:
+                again = self._search(C.grey(rgb))
+                found = again if again.faces else found
         self.last_too_small = len(found.too_small)
         return found
 
