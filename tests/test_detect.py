@@ -306,39 +306,3 @@ def test_a_face_found_again_at_the_wrong_scale_is_one_face() -> None:
     assert _same((300.0, 180.0, 640.0, 520.0), face)
     assert not _same(face, (530.0, 300.0, 650.0, 420.0))  # the next face in the row
     assert not _same(face, (380.0, 430.0, 900.0, 950.0))  # a larger face below, its middle far from this one
-
-
-@pytest.mark.parametrize("photo", ["186389.jpg", "186376.jpg"])
-def test_a_face_behind_a_vivid_mask_is_found_in_grey(finder, val_dir, monkeypatch, photo: str) -> None:  # noqa: ANN001
-    """Faces of the validation set under the randomised cloth masks of benchmarks/auto_accuracy.py (seed 7: a purple
-    mask, a pale striped one) that the detectors miss in colour are found by the grey search, where the clean
-    photo's face is."""
-    from unmask.infer.censors import draw_censor, jpeg
-    from unmask.infer.face import detect
-    from unmask.infer.io import read_image
-    from unmask.measure.evaluate import list_photos
-
-    photos = list_photos(val_dir)
-    index = [p.name for p in photos].index(photo)
-    clean = read_image(photos[index]).rgb
-    (face,) = finder.find(clean)
-    rng = np.random.default_rng(7 + index)
-    for kind in ("bar", "pixelate"):  # the benchmark's draws before the mask's
-        draw_censor(clean, face.landmarks, kind, rng)
-    masked = jpeg(draw_censor(clean, face.landmarks, "surgical", rng)[0], 90)
-    monkeypatch.setattr(detect, "GREY_RETRY", False)
-    assert finder.find(masked) == []
-    monkeypatch.setattr(detect, "GREY_RETRY", True)
-    (found,) = finder.find(masked)
-    assert box_iou(found.box, face.box) > 0.6
-    eyes, truth = np.array(eye_centres(found.landmarks)), np.array(eye_centres(face.landmarks))
-    assert np.abs(eyes - truth).max() < 0.15 * np.linalg.norm(truth[0] - truth[1])
-
-
-def test_the_grey_search_finds_no_face_in_a_coffee_cup(finder) -> None:  # noqa: ANN001
-    """The grey search (for photos where colour finds no face) keeps the strict checks: with the usual ones it took
-    the latte art of scikit-image's coffee photo, at 1600x1200, for a face."""
-    import cv2
-    from skimage import data
-
-    assert finder.find(cv2.resize(data.coffee(), (1600, 1200))) == []

@@ -238,8 +238,3 @@ def merge(cands: list[Candidate]) -> list[Candidate]:
         else:
             heads.append(c)
     return heads
-
-
-def grey(rgb: np.ndarray) -> np.ndarray:
-    """``rgb`` (HxWx3 uint8) in grey (ITU-R 601 luma), still 3 channels, for the detectors."""
-    return np.repeat(cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY)[..., None], 3, axis=2)

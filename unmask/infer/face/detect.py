@@ -114,9 +114,6 @@ detector before issue 15 took 0.164 s wall, 0.174 s CPU on them."""
 BOX_SHARE = 0.9
 """A face's box side as a share of its landmarks' extent, so that a found face's box is framed as the detectors'
 boxes are (0.81-1.01 of the extent, 10th-90th percentile, median 0.90, on 59 faces of the benchmark canvases)."""
-GREY_RETRY = True
-"""Search a photo with no face found again in grey (:func:`C.grey`), strictly (:meth:`confirm`): vivid cloth masks hide
-faces from the detectors in colour, not in grey; loosely it found a face in a coffee cup (tests/test_detect.py)."""
 
 
 @dataclass
@@ -220,12 +217,9 @@ class FaceFinder:
 
     def search(self, rgb: np.ndarray) -> Found:
         """The faces of ``rgb`` (HxWx3 uint8), and those left out (beyond ``max_faces``, smaller than
-        ``min_face``); see the module. A photo without a face found is searched again in grey (:data:`GREY_RETRY`)."""
+        ``min_face``); see the module."""
         with native_stderr_silenced():
             found = self._search(rgb)
-            if GREY_RETRY and not found.faces:
-                again = self._search(C.grey(rgb), strict=True)
-                found = again if again.faces else found
         self.last_too_small = len(found.too_small)
         return found
 
@@ -306,7 +300,7 @@ class FaceFinder:
         first, second = self._candidates(rgb)
         return first + second
 
-    def _search(self, rgb: np.ndarray, strict: bool = False) -> Found:
+    def _search(self, rgb: np.ndarray) -> Found:
         faces: list[Face] = []
         too_small: list[tuple[tuple[float, float, float, float], float]] = []
         for head in self._heads(rgb):
@@ -315,7 +309,7 @@ class FaceFinder:
                 continue
             if any(C.same_face(head.box, np.asarray(f.box)) for f in faces):
                 continue
-            face = self._face(rgb, head, strict=strict or head.second)
+            face = self._face(rgb, head, strict=head.second)
             if face is not None and not any(_same(face.box, f.box) for f in faces):
                 faces.append(face)
         faces.sort(key=lambda f: -f.width * f.height)
