@@ -327,8 +327,8 @@ def _shape(cand: np.ndarray, w: Search, radius: float) -> np.ndarray | None:
 def _transition(bar: np.ndarray, f: np.ndarray, colour: np.ndarray, window: np.ndarray, edge: int = EDGE,
                 mix_max: float = MIX_MAX) -> np.ndarray:
     """``bar`` grown over its edge's transition pixels (anti-aliasing, JPEG's smeared colour): pixels up to
-    :data:`EDGE` px away whose colour lies between the bar's and the local colour just beyond (a mix of the
-    two), where the two differ clearly."""
+    ``edge`` px away whose colour lies between the bar's and the local colour just beyond (a mix of the two, at
+    most ``mix_max`` of the way), where the two differ clearly."""
     reach = disc(edge) if edge > 1 else np.ones((3, 3), np.uint8)  # 1 px: the diagonal neighbours too (corners)
     near = (cv2.dilate(bar, reach) > 0) & (bar == 0)
     ring = (cv2.dilate(bar, disc(edge + 3)) > 0) & ~(cv2.dilate(bar, reach) > 0) & (window > 0)
