@@ -130,12 +130,12 @@ OPEN = (0.035, 0.07, 0.12)  # opening radii tried, inter-ocular distances
 MIN_AREA = 0.25  # a bar covers at least this many square inter-ocular distances
 CHROMA = 60.0  # a bar whose channels differ this much is coloured: its JPEG-smeared edge is looked for
 BAND_HALF_LEN = 0.5  # inter-ocular distances along the eye line where a merged bar's rows are measured
-BAND_MAX_HALF_H = 0.7  # and how far across it they are looked for (a tall bar's far edge, with the eye line off its middle)
+BAND_MAX_HALF_H = 0.7  # and how far across it they are looked for (a tall bar's far edge, the eye line off its middle)
 BAND_MAX_H = 0.95  # a merged bar is at most this high (inter-ocular distances)
 BAND_FILL = 0.8  # share of such a row the candidates fill for it to be the bar's
 BAND_EDGE = 35.0  # colour change across a merged bar's top and bottom edges, at least
 BAND_TILT = 14.0  # degrees either side of the eye line where a merged bar's rows are looked for
-BAND_SIDE, BAND_SIDE_FILL = 2, 0.5  # px beyond a merged bar's edges, and the share of them of its colour (see _unbounded)
+BAND_SIDE, BAND_SIDE_FILL = 2, 0.5  # px beyond a merged bar's edges, and the share of its colour there (_unbounded)
 BAND_MIN_H = 0.25  # a merged bar is at least this high (inter-ocular distances; a squint or a dark eye line is thinner)
 EDGE = 2  # px: how far the bar's edge transition (anti-aliasing, JPEG) is looked for
 CONTRAST = 40.0  # the bar and the colour beyond differ at least this much for a transition to be told
@@ -395,7 +395,8 @@ def _band(cand: np.ndarray, w: Search) -> np.ndarray | None:
     return bar if np.count_nonzero(bar) >= MIN_AREA * w.iod**2 else None
 
 
-def _unbounded(cand: np.ndarray, v: np.ndarray, u: np.ndarray, bottom: int, top: int, window: np.ndarray) -> np.ndarray:
+def _unbounded(cand: np.ndarray, v: np.ndarray, u: np.ndarray, bottom: int, top: int,
+               window: np.ndarray) -> np.ndarray:
     """Where the candidates go on beyond both of a merged bar's edges: the places along the bar (``u``, px) where
     the rows just below ``bottom`` and just above ``top`` (``v``, px across) are of the bar's colour too, as a
     black background is beside a black bar's end. A bar has an edge on at least one side; those places are the

@@ -73,7 +73,8 @@ SPEC = ArchSpec(
         "small": Preset(size=128, width=32, blocks=5),
         "paper": Preset(size=256, width=64, blocks=8),
     },
-    loss_weights={"l1": 1.0, "self_guided": 25.0, "perceptual": 25.0, "align": 1.0, "fm": 5.0, "adv": 0.003, "hole": 0.0},
+    loss_weights={"l1": 1.0, "self_guided": 25.0, "perceptual": 25.0, "align": 1.0, "fm": 5.0, "adv": 0.003,
+                  "hole": 0.0},
     lr=2e-4,
     betas=(0.5, 0.9),
 )
@@ -222,7 +223,7 @@ class Trainer(ArchTrainer):
             terms["fm"] = feature_matching(fake_feats, real_feats, _channel_weights(real_feats))
         total = sum(self.weights.get(k, 0.0) * v for k, v in terms.items())
         logs = {k: float(v.detach()) for k, v in terms.items()}
-        logs["rec"] = float(l1(out.detach(), target, mask))
+        logs["rec"] = logs["hole"] if "hole" in logs else float(l1(out.detach(), target, mask))
         return total, logs, out  # type: ignore[return-value]
 
     def discriminator_loss(self, batch: Batch, fake: torch.Tensor) -> tuple[torch.Tensor, Logs]:
