@@ -15,10 +15,9 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 VAL = SHARED / "data" / "celeba" / "val"
 
-# The library finds data and weights only where it is told (options or these variables); the tests use ../shared's.
-for _env, _path in (("UNMASK_DATA", SHARED / "data" / "celeba" / "train"), ("UNMASK_VAL", VAL),
-                    ("UNMASK_PERCEPTUAL_WEIGHTS", SHARED / "weights" / "squeezenet1_1_features.pth"),
-                    ("UNMASK_LPIPS_WEIGHTS", SHARED / "weights" / "lpips_squeeze_v0.1.pth")):  # fmt: skip
+# The library finds data only where it is told (options or these variables); the tests use ../shared's. The weights
+# of the losses and of LPIPS ship with the package (unmask/weights): no variable, as on a user's fresh install.
+for _env, _path in (("UNMASK_DATA", SHARED / "data" / "celeba" / "train"), ("UNMASK_VAL", VAL)):
     if _path.exists():
         os.environ.setdefault(_env, str(_path))
 

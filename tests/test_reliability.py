@@ -580,10 +580,10 @@ def test_outputs_of_an_earlier_run_are_skipped(cli, photo: Path, tmp_path: Path)
     assert res.exit_code == 0, res.stderr
     (again, fresh), summary = _json_lines(res.stdout)
     assert again["status"] == "skipped" and again["output"] is None
-    assert "already an output of unmask" in again["error"] and "tiny_eyes" in again["error"]
+    assert "already an output of unmask" in again["note"] and "tiny_eyes" in again["note"] and again["error"] is None
     assert fresh["status"] == "restored" and summary["summary"]["skipped"] == 1
     assert _visible(tmp_path / "second") == ["fresh.png"]
     plain = cli(first / "astronaut.png", "-o", tmp_path / "third")
     assert plain.exit_code == 0
     assert "skipped: already an output of unmask" in plain.stderr
-    assert "skipped (unmask output) 1" in plain.stderr.strip().splitlines()[-1]
+    assert ", skipped 1, " in plain.stderr.strip().splitlines()[-1]

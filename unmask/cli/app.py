@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import sys
 from importlib import import_module
+from typing import Any
 
 import typer
+import typer.core
+
+ROOT_HELP = (
+    "Restore faces hidden behind eye bars, pixelation or surgical masks in photos and videos: `unmask INPUT...` "
+    "(the run command: photos, videos, folders). Restored regions are synthetic. `unmask COMMAND --help` for each "
+    "command."
+)
 
 app = typer.Typer(
     name="unmask",
-    help="Restore faces hidden behind eye bars, pixelation or surgical masks. Restored regions are synthetic.",
+    help=ROOT_HELP,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # click's plain help: wrapped to the terminal, never cut with "…" (rich panels cut at 80 columns)
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -31,12 +40,59 @@ def _root(
         False, "--version", callback=_show_version, is_eager=True, help="Show the version and exit."
     ),
 ) -> None:
-    """Restore faces hidden behind eye bars, pixelation or surgical masks. Restored regions are synthetic."""
+    """Restore faces hidden behind eye bars, pixelation or surgical masks (see ROOT_HELP)."""
 
 
 # One module per command; each defines register(app). Order is the order of `unmask --help`.
 COMMANDS = ("run", "models", "prepare", "train", "export", "eval", "bench")
 DEFAULT_COMMAND = "run"
+
+class PlainCommand(typer.core.TyperCommand):
+    """click's plain help with arguments shown by their metavar (``INPUT...``, not ``{inputs}...`` and the Python
+    type ``<list[Path]>``): ``Usage: unmask run [OPTIONS] INPUT...``."""
+
+    @staticmethod
+    def _name(param: Any) -> str:
+        name = param.metavar or param.name.upper()
+        if param.nargs != 1 and not name.endswith("..."):
+            name += "..."
+        return name if param.required else f"[{name}]"
+
+    def collect_usage_pieces(self, ctx: Any) -> list[str]:
+        pieces = [self.options_metavar] if self.options_metavar else []
+        return pieces + [self._name(p) for p in self.get_params(ctx) if p.param_type_name == "argument"]
+
+    @staticmethod
+    def _metavar(param: Any, ctx: Any) -> str | None:
+        """A word for an option's value where none was given (N for integers, X for numbers, PATH, TEXT) in place
+        of typer's Python type (``<int range>``); None keeps typer's own (a choice's ``<a|b|c>``, a flag)."""
+        if getattr(param, "is_flag", False) or getattr(param, "count", False):
+            return None
+        try:
+            shown = str(param.display_type(ctx) or "")
+        except Exception:  # noqa: BLE001 - another typer: keep its display
+            return None
+        words = {"<int": "N", "<float": "X", "<path": "PATH", "<str": "TEXT", "<list[str": "TEXT",
+                 "<list[path": "PATH", "<list[int": "N"}  # fmt: skip
+        return next((w for k, w in words.items() if shown.lower().startswith(k)), None)
+
+    def format_options(self, ctx: Any, formatter: Any) -> None:
+        args, opts = [], []
+        for p in self.get_params(ctx):
+            if p.param_type_name == "option" and p.metavar is None:
+                p.metavar = self._metavar(p, ctx)
+            record = p.get_help_record(ctx)
+            if record is None:
+                continue
+            if p.param_type_name == "argument":
+                args.append((self._name(p), (p.help or "") + ("  [required]" if p.required else "")))
+            else:
+                opts.append(record)
+        for title, rows in (("Arguments", args), ("Options", opts)):
+            if rows:
+                with formatter.section(title):
+                    formatter.write_dl(rows)
+
 
 for _name in COMMANDS:
     try:
@@ -44,6 +100,21 @@ for _name in COMMANDS:
     except ModuleNotFoundError as e:  # a command module not written yet must not break the others
         if e.name != f"unmask.cli.{_name}":
             raise
+SHORT_HELP = {
+    "run": "Restore censored faces in photos, videos and folders (default).",
+    "models": "List the installed models.",
+    "prepare": "Crop and align a photo folder's faces into a training set.",
+    "train": "Train an inpainting generator (resumable).",
+    "export": "Export a trained generator to ONNX, or a slim checkpoint.",
+    "eval": "Score models against classic baselines on clean faces.",
+    "bench": "Time the pipeline per stage, the generator alone, scaling.",
+}
+"""One line per command in ``unmask --help`` (click would cut the long help at 45 characters with "...")."""
+
+for _info in app.registered_commands:
+    _info.short_help = _info.short_help or SHORT_HELP.get(_info.name or "")
+    if _info.cls in (None, typer.core.TyperCommand):
+        _info.cls = PlainCommand
 
 
 def route(argv: list[str]) -> list[str]:
@@ -88,7 +159,19 @@ def main(argv: list[str] | None = None) -> None:
         except typer.Exit as e:
             sys.exit(e.exit_code)
     args = route(argv)
+    stop_on_sigterm()
     app(args=args, prog_name="unmask")
+
+
+def stop_on_sigterm() -> None:
+    """SIGTERM stops a command as Ctrl-C does: a ``KeyboardInterrupt`` where the command is, the state it leaves
+    resumable (atomic writes, shards, checkpoints), exit 130 (typer's code for an interrupt)."""
+    import signal
+
+    try:
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
+    except (ValueError, OSError):  # not the main thread, or no SIGTERM here
+        pass
 
 
 if __name__ == "__main__":

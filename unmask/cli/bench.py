@@ -83,6 +83,7 @@ def bench(
         with Restorer({region.value: inpainter}, region=region.value, force=True) as restorer:
             if not no_folder:
                 status.say(f"folder run: {len(photos)} photos")
+                status.progress(0, len(photos))  # the bar (or plain lines) from the start: rates from here
                 report.folder = bench_folder(photos, restorer, tmp / "out", on_photo=status.progress)
             generator = None if isinstance(inpainter, Baseline) else inpainter
             if generator is not None:
@@ -197,7 +198,7 @@ class _Status:
 
     def progress(self, done: int, total: int) -> None:
         if self._bar is None:
-            self._bar = Counter(total, "photos", "bar", "count").__enter__()
+            self._bar = Counter(total, "bench: folder run", "bar", "count", "eta", unit="photos").__enter__()
         self._bar.count(done, total)
 
     def done(self) -> None:

@@ -30,7 +30,7 @@ def export(
     region: Optional[Region] = typer.Option(None, "--region", "-r", help="Region the model restores (default: the trained one; required for --region mix runs)."),
     runs: Path = typer.Option(Path("runs"), "--runs", help="Folder of runs, for a run given by name."),
     tolerance: float = typer.Option(1e-3, "--tolerance", min=0.0, help="Largest ONNX Runtime vs PyTorch difference accepted."),
-    checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="Write a slim checkpoint here instead of ONNX: generator and discriminator weights, no optimiser state (for train --init).", show_default=False),
+    checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="Write a slim checkpoint here instead of ONNX: generator and discriminator weights, no optimiser state (for train --init; default: write ONNX).", show_default=False),
     fp16: bool = typer.Option(False, "--fp16", help="With --checkpoint: store the weights as float16 (half the size)."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
 ) -> None:

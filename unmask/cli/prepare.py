@@ -28,7 +28,7 @@ def prepare(
     out: Path = typer.Option(..., "--out", "-o", help="Folder of the training set to write (new, or one to resume).", show_default=False),
     size: int = typer.Option(128, "--size", min=8, max=4096, help="Crop side in pixels (smaller presets are served from it; paper presets at 256 need --size 256)."),
     quality: int = typer.Option(92, "--quality", min=50, max=100, help="JPEG quality of the crops."),
-    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Only the first N photos by name."),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Only the first N photos by name (default: all)."),
     workers: int = typer.Option(1, "--workers", min=1, help="Processes finding faces (each loads its own detector)."),
     shard_size: int = typer.Option(1000, "--shard-size", min=1, help="Photos per shard."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
@@ -51,10 +51,10 @@ def prepare(
 
 
 class _View:
-    """A progress bar on a terminal; nothing otherwise (the summary line says what was done)."""
+    """A progress bar on a terminal; elsewhere a plain line every few seconds (photos done, rate, time left)."""
 
     def __init__(self) -> None:
-        self._bar = Bar("finding faces", "bar", "count", "eta", "{task.fields[info]}", bar_width=24)
+        self._bar = Bar("finding faces", "bar", "count", "eta", "{task.fields[info]}", bar_width=24, unit="photos")
         self._task: Any = None
 
     def __enter__(self) -> _View:
@@ -66,5 +66,5 @@ class _View:
 
     def progress(self, done: int, total: int, failed: int) -> None:
         if self._task is None:
-            self._task = self._bar.add("prepare", total=total, info="")
+            self._task = self._bar.add("finding faces", total=total, completed=done, info="")  # done: earlier runs
         self._bar.update(self._task, completed=done, info=f"{failed} unusable" if failed else "")

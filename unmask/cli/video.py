@@ -34,7 +34,7 @@ def eval_video(clip: Path, region: str, kind: str, models: list[str] | None, see
             total = r.info.frames
     except VideoError as e:
         fail(f"{clip}: {e}", 1)
-    with Restorer(loaded, region) as restorer, Counter(total, "evaluating", *FRAMES) as bar:
+    with Restorer(loaded, region) as restorer, Counter(total, "evaluating", *FRAMES, unit="frames") as bar:
         try:
             report = evaluate_frames(censored_frames(clip, restorer.finder, kind, seed), restorer, on_frame=bar.count)
         except VideoError as e:
@@ -74,7 +74,7 @@ def bench_videos(folder: Path | None, inpainter: Any, name: str, region: str, th
     report = VideoBenchReport([], threads, name)
     with Restorer({region: inpainter}, region) as restorer, temp_dir() as tmp:
         stills = _stills(folder, restorer.finder, report.notes)
-        with Counter(int(SECONDS * FPS), "restoring", *FRAMES) as bar:
+        with Counter(int(SECONDS * FPS), "restoring", *FRAMES, unit="frames") as bar:
             report.clips = bench_video(restorer, stills, tmp, censor=kind, on_frame=bar.count)
     if as_json:
         print(json.dumps(report.to_dict()), flush=True)

@@ -27,17 +27,21 @@ class Reported(Protocol):
     index: int | None
 
 
-def label(status: str, decision: str, region: str | None) -> str:
-    """A few words for a face's outcome: ``restored eyes``, ``no censor``, ``too small``, ``not chosen`` ..."""
+def label(status: str, decision: str, region: str | None, planned: bool = False) -> str:
+    """A few words for a face's outcome: ``restored eyes``, ``no censor``, ``too small``, ``not chosen`` ...
+    ``planned``: nothing was restored (``--show-faces`` alone), a face with a censor reads ``to restore: eyes``."""
     if status == "restored":
+        if planned:
+            return f"to restore: {region}" if region else "to restore"
         return f"restored {region}" if region else "restored"
     if status == "skipped":
         return decision.split(" (")[0]
     return {"clean": "nothing covered", "not-covered": "no censor", "outside-mask": "outside the mask"}.get(status, status)
 
 
-def draw_faces(rgb: np.ndarray, faces: Iterable[Reported]) -> np.ndarray:
-    """A copy of ``rgb`` (HxWx3 uint8) with each face's box, number and :func:`label` drawn on it."""
+def draw_faces(rgb: np.ndarray, faces: Iterable[Reported], planned: bool = False) -> np.ndarray:
+    """A copy of ``rgb`` (HxWx3 uint8) with each face's box, number and :func:`label` drawn on it (``planned``: see
+    :func:`label`)."""
     out = np.ascontiguousarray(rgb.copy())
     h, w = out.shape[:2]
     thick = max(1, round(max(h, w) / 500))
@@ -46,7 +50,8 @@ def draw_faces(rgb: np.ndarray, faces: Iterable[Reported]) -> np.ndarray:
         x0, y0, x1, y1 = (int(round(v)) for v in f.box)
         colour = COLOURS.get(f.status, OTHER)
         cv2.rectangle(out, (x0, y0), (x1, y1), colour, thick, cv2.LINE_AA)
-        text = f"{f.index}: {label(f.status, f.decision, f.region)}" if f.index is not None else label(f.status, f.decision, f.region)
+        words = label(f.status, f.decision, f.region, planned)
+        text = f"{f.index}: {words}" if f.index is not None else words
         (tw, th), base = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, scale, thick)
         ty = y0 - 4 if y0 - th - base - 4 >= 0 else min(y1 + th + 4, h - base)
         tx = min(max(x0, 0), max(w - tw, 0))

@@ -1,7 +1,8 @@
 """Pretrained SqueezeNet 1.1 features for perceptual, style and self-guided losses and for LPIPS.
 
 Weights cannot be downloaded here; they come from a torchvision-layout state dict (``features.N...``) given by
-path, or by the environment variable :data:`ENV_FEATURES`. Input convention of :class:`SqueezeFeatures`:
+path, else by the environment variable :data:`ENV_FEATURES`, else the copy shipped with unmask
+(:mod:`unmask.weights`). Input convention of :class:`SqueezeFeatures`:
 ``N x 3 x H x W`` RGB in the arch's value range [-1, 1]; it normalises to torchvision's ImageNet convention
 itself. Requires torch.
 """
@@ -14,12 +15,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-ENV_FEATURES = "UNMASK_PERCEPTUAL_WEIGHTS"
-ENV_LPIPS = "UNMASK_LPIPS_WEIGHTS"
-FEATURES_FILE = "squeezenet1_1_features.pth"
-LPIPS_FILE = "lpips_squeeze_v0.1.pth"
-"""The usual names of the two weights files (torchvision's SqueezeNet 1.1 features; the lpips package's v0.1
-heads), for messages: the library looks for no file it is not given."""
+from unmask.weights import ENV_FEATURES, ENV_LPIPS, FEATURES_FILE, LPIPS_FILE, WeightsNotFound, resolve
 
 # LPIPS slices of torchvision's squeezenet1_1().features: [0:2], [2:5], [5:8], [8:10], [10:11], [11:12], [12:13]
 SLICES = ((0, 2), (2, 5), (5, 8), (8, 10), (10, 11), (11, 12), (12, 13))
@@ -28,23 +24,14 @@ _MEAN = (0.485, 0.456, 0.406)
 _STD = (0.229, 0.224, 0.225)
 
 
-class WeightsNotFound(FileNotFoundError):
-    pass
-
-
 def resolve_weights(path: str | os.PathLike | None, env: str, what: str, example: str) -> Path:
-    """The weights file to use: ``path``, else ``$env``; raises :class:`WeightsNotFound` when neither names a file
-    (``example``: the file's usual name, for the message)."""
-    for cand in (path, os.environ.get(env)):
-        if cand:
-            p = Path(cand)
-            if p.is_file():
-                return p
-            raise WeightsNotFound(f"{p}: {what} weights not found")
-    raise WeightsNotFound(
-        f"no {what} weights: pass a path or set {env} (a file such as {example}), "
-        "or switch off the losses that need them"
-    )
+    """The weights file to use: ``path``, else ``$env``, else the shipped file named ``example``
+    (:func:`unmask.weights.resolve`); raises :class:`WeightsNotFound` when that file does not exist."""
+    return resolve(path, env, what, example)
+
+
+__all__ = ["CHANNELS", "ENV_FEATURES", "ENV_LPIPS", "FEATURES_FILE", "LPIPS_FILE", "SLICES", "SqueezeFeatures",
+           "WeightsNotFound", "resolve_weights"]
 
 
 class Fire(nn.Module):

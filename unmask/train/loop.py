@@ -102,7 +102,7 @@ def train(
 ) -> TrainResult:
     """Trains ``cfg.arch`` as ``cfg`` says; continues from checkpoint ``resume_from`` when given (see
     :func:`resume_config`). Returns when ``max_steps`` or ``max_minutes`` is reached or ``should_stop()`` turns
-    true, after a final validation and checkpoint. Raises :class:`ConfigError`,
+    true, after a final validation (not when stopped) and checkpoint. Raises :class:`ConfigError`,
     :class:`~unmask.train.checkpoint.CheckpointError`, :class:`unmask.train.data.prepare.PrepareError` or
     :class:`TrainingDiverged`, each with a one-line message."""
     device = pick_device(cfg.device)
@@ -177,7 +177,7 @@ def _drive(run: Session, should_stop: Callable[[], bool] | None) -> TrainResult:
             st.epoch_samples = 0
             skip = 0
     dist.sync_buffers(info, run.G, run.D)
-    if last_val != st.step:
+    if last_val != st.step and reason != "stopped":  # stopped by Ctrl-C / SIGTERM: the checkpoint only, at once
         _validate(run)
     if last_ckpt != st.step or not run.last.exists():
         run.save()

@@ -15,7 +15,9 @@ for done while an extra image is missing; each output is written atomically by :
 * :mod:`~unmask.infer.runner.folder`: :func:`check_output_folder` and :func:`lock_output_folder`, for the caller, before
   and around a batch: an output folder that cannot be written, or that another run is writing into, is a usage
   error, not a failure per photo;
-* :mod:`~unmask.infer.runner.records`: :class:`BatchOptions` in, one :class:`Record` per input out.
+* :mod:`~unmask.infer.runner.records`: :class:`BatchOptions` in, one :class:`Record` per input out;
+* :mod:`~unmask.infer.runner.state`: the output folder's state file (inputs found to need nothing, not looked at
+  again by a rerun with the same settings).
 
 The names below are the public API, importable from ``unmask.infer.runner``.
 """
@@ -42,16 +44,19 @@ from unmask.infer.runner.outputs import (
     sidecar,
 )
 from unmask.infer.runner.records import STATUSES, BatchOptions, Record, summary
+from unmask.infer.runner.state import STATE_FILE, StateFile, settings_key
 from unmask.infer.runner.run import run_batch
 
 __all__ = [
     "EXTRAS",
     "MIN_SIDE",
+    "STATE_FILE",
     "STATUSES",
     "BatchOptions",
     "OutputBusy",
     "OutputFolderError",
     "Record",
+    "StateFile",
     "check_output_folder",
     "extras",
     "faces_pictures",
@@ -63,6 +68,7 @@ __all__ = [
     "process",
     "process_video",
     "run_batch",
+    "settings_key",
     "sidecar",
     "summary",
 ]

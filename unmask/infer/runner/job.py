@@ -14,7 +14,8 @@ import numpy as np
 
 from unmask import __version__
 from unmask.infer.runner.outputs import EXTRAS, extras, outputs
-from unmask.infer.runner.records import BatchOptions, Record
+from unmask.infer.runner.records import DONE, BatchOptions, Record
+from unmask.infer.runner.state import StateFile
 from unmask.edges import EdgeGuide
 from unmask.infer.inputs import Job
 from unmask.infer.io.provenance import Provenance
@@ -39,26 +40,76 @@ def _one_line(e: BaseException) -> str:
     return " ".join(text.split())
 
 
-def process(job: Job, restorer: Restorer, options: BatchOptions) -> Record:
+State = tuple[StateFile, str]
+"""The output folder's state file and the key of this batch's settings (:mod:`unmask.infer.runner.state`)."""
+
+
+def _recalled(job: Job, options: BatchOptions, state: State | None, rec: Record) -> bool:
+    """Fills ``rec`` from the state file when an earlier run with the same settings found nothing to restore in
+    ``job`` (and wrote every extra image asked for now); whether it did."""
+    if state is None or options.overwrite:
+        return False
+    e = state[0].recall(job.source, job.output, state[1])
+    if e is None or not all(os.path.exists(p) for _, p in extras(job, options) if _ == "faces"):
+        return False
+    rec.status = e["status"]
+    rec.note = f"{e.get('note') or rec.status} (found by an earlier run: not looked at again; --overwrite looks again)"
+    return True
+
+
+def _remember(job: Job, rec: Record, state: State | None) -> None:
+    if state is not None and rec.status in DONE:
+        state[0].remember(job.source, job.output, state[1], rec.status, rec.note)
+
+
+def _nothing_restored(faces: list) -> tuple[str, str]:
+    """(status, note) of a photo where no face was restored: ``no-face`` when no face was examined for a censor
+    (none found, or every one too small, beyond ``--max-faces`` or not chosen), else ``no-censor``."""
+    if not faces:
+        return "no-face", "no face found"
+    examined = [f for f in faces if f.status != "skipped"]
+    why = "; ".join(sorted({_short(f.decision) for f in (examined or faces)}))
+    if not examined:
+        return "no-face", f"no face to restore: {len(faces)} found, {why}"
+    n = len(examined)
+    return "no-censor", f"{n} face{'s' if n > 1 else ''} found, none covered: {why}"
+
+
+def _short(decision: str) -> str:
+    """A face's decision without what the line says already: ``region eyes requested: no censor found over the
+    eyes: left untouched (--force ...)`` -> ``no censor found over the eyes (--force ...)``."""
+    if decision.startswith("region ") and " requested: " in decision:
+        decision = decision.split(" requested: ", 1)[1]
+    return decision.replace(": left untouched", "")
+
+
+def process(job: Job, restorer: Restorer, options: BatchOptions, state: State | None = None) -> Record:
     """Restores one job; every failure, expected or not, becomes a ``failed`` record (never an exception, except
-    ``KeyboardInterrupt`` and the like)."""
+    ``KeyboardInterrupt`` and the like). ``state``: the output folder's state file, to skip an input an earlier
+    run found nothing to restore in, and to remember this one's. With ``options.draw_only`` only the faces picture
+    is written."""
     t0 = time.perf_counter()
     rec = Record(str(job.source), str(job.output), "failed")
     timings: dict[str, float] = {}
     written = False
     try:
-        if not options.overwrite and all(os.path.exists(p) for p in outputs(job, options)):
-            rec.status = "exists"
+        if options.draw_only:
+            state = None  # the picture is drawn every time: it is what was asked for
+        elif not options.overwrite and all(os.path.exists(p) for p in outputs(job, options)):
+            rec.status, rec.note = "exists", "its output exists (--overwrite redoes it)"
+            return rec
+        if _recalled(job, options, state, rec):
             return rec
         t = time.perf_counter()
         loaded = read_image(job.source, options.max_pixels)
         timings["read"] = time.perf_counter() - t
         if loaded.provenance is not None:
-            rec.status, rec.error = "skipped", _earlier_output(loaded.provenance)
+            rec.status, rec.note = "skipped", _earlier_output(loaded.provenance)
             return rec
         h, w = loaded.rgb.shape[:2]
         if min(h, w) < MIN_SIDE:
-            rec.status, rec.error = "no-face", f"{w}x{h} pixels is too small to hold a face"
+            rec.status, rec.note = "no-face", f"{w}x{h} pixels is too small to hold a face"
+            _remember(job, rec, state)
             return rec
         mask = _fit_user_mask(options, (h, w))
         edges = _fit_user_edges(options, (h, w))
@@ -77,13 +128,15 @@ def process(job: Job, restorer: Restorer, options: BatchOptions) -> Record:
         if missing:
             rec.warnings.append(f"no face numbered {', '.join(map(str, missing))} in this photo ({len(result.faces)} found)")
         if options.show_faces and job.source in options.show_faces:  # also when nothing was restored
-            write_png(options.show_faces[job.source], draw_faces(loaded.rgb, result.faces))  # no tag: nothing synthetic
+            picture = draw_faces(loaded.rgb, result.faces, planned=options.draw_only)
+            write_png(options.show_faces[job.source], picture)  # no tag: nothing synthetic
         if result.restored == 0:
-            rec.status = "no-face"
-            if not result.faces:
-                rec.error = "no face found"
-            else:
-                rec.error = "no face needed restoring (" + "; ".join(sorted({f.decision for f in result.faces})) + ")"
+            rec.status, rec.note = _nothing_restored(result.faces)
+            _remember(job, rec, state)
+            return rec
+        if options.draw_only:
+            rec.status = "drawn"
+            rec.note = f"faces picture {options.show_faces[job.source]}: {result.restored} face(s) to restore (nothing restored: --show-faces alone only draws; add --restore)"
             return rec
         tag = Provenance(
             regions=result.regions,
@@ -122,16 +175,22 @@ def process(job: Job, restorer: Restorer, options: BatchOptions) -> Record:
 
 
 def process_video(job: Job, restorer: Restorer, options: BatchOptions,
-                  on_frame: Callable[[Job, int, int], None] | None = None) -> Record:  # fmt: skip
+                  on_frame: Callable[[Job, int, int], None] | None = None, state: State | None = None) -> Record:  # fmt: skip
     """Restores one video (:func:`unmask.infer.video.restore.restore_video`: every frame, audio copied, written
-    atomically); as :func:`process`, every failure becomes a ``failed`` record with one line."""
+    atomically); as :func:`process`, every failure becomes a ``failed`` record with one line. With
+    ``options.draw_only`` (``--show-faces`` alone) a video is ``skipped``: faces pictures are for photos."""
     from unmask.infer.video.restore import restore_video
 
     t0 = time.perf_counter()
     rec = Record(str(job.source), str(job.output), "failed")
     try:
+        if options.draw_only:
+            rec.status, rec.note = "skipped", "--show-faces draws the faces of photos, not videos (add --restore to restore it)"
+            return rec
         if not options.overwrite and os.path.exists(job.output):
-            rec.status = "exists"
+            rec.status, rec.note = "exists", "its output exists (--overwrite redoes it)"
+            return rec
+        if _recalled(job, options, state, rec):
             return rec
         if options.user_mask is not None or options.user_edges is not None:
             raise ValueError("--mask and --edges are for photos, not videos (a video's faces move)")
@@ -145,14 +204,17 @@ def process_video(job: Job, restorer: Restorer, options: BatchOptions,
         progress = None if on_frame is None else (lambda done, total: on_frame(job, done, total))
         stats = restore_video(job.source, job.output, restorer, options.video, tag, progress)
         if stats.skipped is not None:
-            rec.status, rec.error = "skipped", _earlier_output(stats.skipped)
+            rec.status, rec.note = "skipped", _earlier_output(stats.skipped)
             return rec
         rec.video, rec.timings = stats.to_dict(), stats.timings
         rec.regions, rec.model = sorted(stats.regions), ",".join(sorted(stats.models))
         rec.warnings += stats.warnings + _model_warnings(restorer)
         if not stats.frames_restored:
-            rec.status = "no-face"
-            rec.error = "no face found in any frame" if stats.frames_no_face == stats.frames else "no censor found on any face in any frame"
+            if stats.frames_no_face == stats.frames:
+                rec.status, rec.note = "no-face", "no face found in any frame"
+            else:
+                rec.status, rec.note = "no-censor", "no censor found on any face in any frame"
+            _remember(job, rec, state)
             return rec
         rec.status = "restored"
     except Exception as e:  # noqa: BLE001 - one input must not stop the batch: a failed record, one line

@@ -16,8 +16,18 @@ from unmask.infer.io.read import DEFAULT_MAX_PIXELS
 if TYPE_CHECKING:  # pragma: no cover
     from unmask.infer.video.restore import VideoSettings
 
-STATUSES = ("restored", "no-face", "exists", "skipped", "failed", "notice")
-"""``skipped``: the input is itself an output of unmask (it carries the provenance tag) and is not restored again."""
+STATUSES = ("restored", "no-face", "no-censor", "drawn", "exists", "skipped", "failed", "notice")
+"""What happened to an input: ``restored`` (at least one face restored, the output written); ``no-face`` (no face
+to restore: none found, the photo too small for one, or every face found too small, beyond ``--max-faces`` or not
+chosen); ``no-censor`` (faces found, none covered: nothing to restore); ``drawn`` (``--show-faces`` without
+``--restore``: the faces picture written, faces to restore found, nothing restored); ``exists`` (its outputs exist: not redone);
+``skipped`` (the input is itself an output of unmask: it carries the provenance tag); ``failed`` (the one status
+with an ``error``). ``notice``: not an input, a note about the batch (stale temporary files removed, a folder not
+searched). ``no-face`` and ``no-censor`` write no output; the output folder's state file
+(:mod:`unmask.infer.runner.state`) remembers them, so a rerun with the same settings does not look again."""
+
+DONE = ("no-face", "no-censor")
+"""Statuses of an input that was looked at and needs nothing written: remembered in the state file."""
 
 
 @dataclass
@@ -30,7 +40,8 @@ class Record:
     faces: list[dict] = field(default_factory=list)
     regions: list[str] = field(default_factory=list)
     model: str = ""
-    error: str | None = None
+    error: str | None = None  # why it failed: set for ``failed`` only
+    note: str | None = None  # what was found, for the other statuses (no face found, nothing covered, ...)
     seconds: float = 0.0
     warnings: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
@@ -50,6 +61,7 @@ class Record:
             "region": ",".join(self.regions) or None,
             "model": self.model,
             "error": self.error,
+            "note": self.note,
             "warnings": self.warnings,
             "seconds": round(self.seconds, 4),
             **video,
@@ -68,6 +80,8 @@ class BatchOptions:
     user_edges_path: str | None = None
     video: VideoSettings | None = None  # codec, CRF, steadiness of videos (None: the defaults)
     show_faces: Mapping[Path, Path] | None = None  # where each photo's faces picture goes (faces_pictures)
+    draw_only: bool = False  # show_faces without restoring: draw the faces picture, write no output
+    state_dir: Path | None = None  # where the state file of no-face / no-censor inputs lives (the output folder)
 
 
 

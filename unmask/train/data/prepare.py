@@ -166,8 +166,13 @@ _worker_cropper: Cropper | None = None
 
 def _init_worker(factory: Callable[[int], Cropper], size: int) -> None:
     global _worker_cropper
+    import signal
+
     import cv2
 
+    # Ctrl-C in a terminal reaches the whole process group: the parent alone handles it (it ends the pool), so a
+    # worker neither dies with a traceback nor keeps the parent waiting
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     cv2.setNumThreads(1)
     _worker_cropper = factory(size)
 
@@ -190,9 +195,15 @@ def _results(
             if close is not None:
                 close()
         return
-    # spawn: mediapipe's threads do not survive fork
-    with mp.get_context("spawn").Pool(workers, initializer=_init_worker, initargs=(factory, size)) as pool:
+    # spawn: mediapipe's threads do not survive fork. Leaving early (Ctrl-C, SIGTERM, an error) terminates the
+    # workers at once (Pool.__exit__), whatever they are doing: the shards written so far stay, a rerun resumes
+    pool = mp.get_context("spawn").Pool(workers, initializer=_init_worker, initargs=(factory, size))
+    try:
         yield from pool.imap(_crop_in_worker, photos, chunksize=8)
+        pool.close()
+    finally:
+        pool.terminate()
+        pool.join()
 
 
 Shard = tuple[int, int, int, list[tuple[int, Path, np.ndarray, np.ndarray]], list[list[str]]]
