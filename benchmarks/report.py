@@ -51,9 +51,10 @@ def eval_tables(out: Path) -> list[str]:
             f"**{s['region']}, censor `{s['censor']}`**: {d['faces_scored']} faces scored of {d['photos']} photos "
             f"({d['no_face']} without a face, {d['lost']} lost after censoring); seed {s['seed']}.\n\n"
             + _table(
-                ["method", "faces", "PSNR dB (hole)", "SSIM (hole box)", "L1 (hole)", "LPIPS (face)", "outside px",
-                 "censor in hole", "ms/face"],
+                ["method", "faces", "PSNR dB (hole)", "SSIM (hole box)", "L1 (hole)", "LPIPS (face)", "detail (hole)",
+                 "hole LPIPS (box)", "KID x1000 (box)", "tone dE (hole)", "outside px", "censor in hole", "ms/face"],
                 [[r["name"], r["faces"], _ci(r["psnr"], 2), _ci(r["ssim"], 3), _ci(r["l1"], 3), _ci(r["lpips"], 3),
+                  _ci(r.get("detail"), 2), _ci(r.get("hole_lpips"), 3), _ci(r.get("kid_x1000"), 1), _ci(r.get("tone"), 1),
                   r["outside_pixels"], _coverage(r), "-" if r["name"] == "none" else _n(1000 * r["seconds_per_face"], ".1f")]
                  for r in d["rows"]],
             )

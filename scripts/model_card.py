@@ -36,14 +36,40 @@ def eval_table(report: dict) -> str:
         head += "; the models' results keep the mosaic's block means (unmask's mosaic step), the baselines are plain OpenCV"
     if s.get("flip_average"):
         head += "; the models' results are averaged with their results on the mirrored face (as `unmask` does on photos)"
-    rows = ["| method | PSNR dB | SSIM | L1 | LPIPS | hole IoU | spill | changed outside the hole |",
-            "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+    head += (". Detail: mean |Laplacian| of grey in the censor (2 px in from its edge), restored over true (1 = as "
+             "detailed as the photo); hole LPIPS and KID (x1000, over the set, SqueezeNet features): the censor's box "
+             "padded by a quarter of its height, 64 px short side; tone: CIE76 Delta E of the censor's mean Lab colour")
+    rows = ["| method | PSNR dB | SSIM | L1 | LPIPS | hole IoU | spill | detail | hole LPIPS | KID x1000 | tone dE "
+            "| changed outside the hole |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]  # fmt: skip
     for r in report["rows"]:
         iou = "-" if r.get("iou") is None else f"{r['iou']:.3f}" + (f" ({r['missed']} missed)" if r.get("missed") else "")
         spill = "-" if r.get("spill") is None else f"{r['spill']:.3f}"
         rows.append(f"| {r['name']} | {_fmt(r['psnr'], 2)} | {_fmt(r['ssim'], 3)} | {_fmt(r['l1'], 4)} | "
-                    f"{_fmt(r['lpips'], 3)} | {iou} | {spill} | {r.get('outside_pixels', 0)} px |")
-    return head + "\n\n" + "\n".join(rows)
+                    f"{_fmt(r['lpips'], 3)} | {iou} | {spill} | {_fmt(r.get('detail'), 2)} | "
+                    f"{_fmt(r.get('hole_lpips'), 3)} | {_fmt(r.get('kid_x1000'), 1)} | {_fmt(r.get('tone'), 1)} | "
+                    f"{r.get('outside_pixels', 0)} px |")
+    return head + "\n\n" + "\n".join(rows) + skin_table(report)
+
+
+def skin_table(report: dict) -> str:
+    """The report's scores by skin tone (ITA tertiles) as a markdown table; '' for a report without them."""
+    groups = report.get("skin_groups") or []
+    if not groups:
+        return ""
+    n = sum(g["faces"] for g in groups)
+    rows = [f"By skin tone: the {n} faces with visible forehead or cheek skin in colour, in three groups by individual typology "
+            "angle (ITA = atan2(L* - 50, b*) from the median Lab of that skin on the clean photo; higher is lighter)",
+            "", "| group | ITA (deg) | faces | method | PSNR dB | hole LPIPS | tone dE |",
+            "| --- | --- | --- | --- | --- | --- | --- |"]  # fmt: skip
+    for g in groups:
+        for i, r in enumerate(g["rows"]):
+            first = i == 0
+            ita = f"{g['ita'][0]:.1f} to {g['ita'][1]:.1f}"
+            rows.append(f"| {g['group'] if first else ''} | {ita if first else ''} | "
+                        f"{g['faces'] if first else ''} | {r['name']} | {_fmt(r.get('psnr'), 2)} | "
+                        f"{_fmt(r.get('hole_lpips'), 3)} | {_fmt(r.get('tone'), 1)} |")
+    return "\n\n" + "\n".join(rows)
 
 
 def val_text(val: dict | None) -> str:

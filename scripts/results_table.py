@@ -3,7 +3,8 @@
 Run: python scripts/results_table.py EVAL.json [EVAL2.json ...] > table.md
 Rows are grouped by censor; each model row also gives its PSNR gain over Telea and its LPIPS as a fraction of
 Telea's (the targets of the shipping issue), and whether it beats Telea on PSNR, SSIM and LPIPS together.
-Baselines (telea, ns, none) are listed once per censor.
+Baselines (telea, ns, none) are listed once per censor. Detail (|Laplacian| restored over true, 1 = as detailed
+as the photo), hole LPIPS, KID x1000 and tone (Delta E) are those of issue 24; '-' for reports made before them.
 """
 
 from __future__ import annotations
@@ -28,8 +29,9 @@ def rows_by_censor(reports: list[dict]) -> dict[str, dict[str, dict]]:
 
 def table(reports: list[dict]) -> str:
     lines = [
-        "| censor | method | PSNR dB | SSIM | L1 | LPIPS | hole IoU | spill | PSNR - Telea | LPIPS / Telea | beats Telea on all three |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| censor | method | PSNR dB | SSIM | L1 | LPIPS | hole IoU | spill | detail | hole LPIPS | KID x1000 | tone dE "
+        "| PSNR - Telea | LPIPS / Telea | beats Telea on all three |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for censor, rows in rows_by_censor(reports).items():
         telea = rows.get("telea")
@@ -48,11 +50,16 @@ def table(reports: list[dict]) -> str:
                     beats = "yes" if ok else "**no**"
             iou = "-" if r.get("iou") is None or name in BASELINES else f"{r['iou']:.3f}"
             spill = "-" if r.get("spill") is None else f"{r['spill']:.3f}"
+            texture = " | ".join(_mean(r.get(k), nd) for k, nd in (("detail", 2), ("hole_lpips", 3), ("kid_x1000", 1), ("tone", 1)))
             lines.append(
                 f"| {CENSOR_NAMES.get(censor, censor)} | {name} | {r['psnr']['mean']:.2f} | {r['ssim']['mean']:.3f} | "
-                f"{r['l1']['mean']:.4f} | {lp_text} | {iou} | {spill} | {gain} | {frac} | {beats} |"
+                f"{r['l1']['mean']:.4f} | {lp_text} | {iou} | {spill} | {texture} | {gain} | {frac} | {beats} |"
             )
     return "\n".join(lines)
+
+
+def _mean(cell: dict | None, nd: int) -> str:
+    return "-" if not cell else f"{cell['mean']:.{nd}f}"
 
 
 def main() -> None:

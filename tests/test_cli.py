@@ -19,7 +19,7 @@ from conftest import MODEL_SIZE, REPO
 from conftest import json_lines as _json_lines
 from conftest import save_image as _save
 
-RECORD_KEYS = {"input", "output", "faces", "region", "model", "status", "error", "seconds"}
+RECORD_KEYS = {"input", "output", "faces", "region", "model", "status", "error", "note", "seconds"}
 
 
 def _sha(path: Path) -> str:
@@ -101,6 +101,26 @@ def test_flip_average_is_on_for_photos_and_can_be_turned_off(cli, photo: Path, t
         assert runs == want, name
 
 
+def test_retouch_is_on_for_photos_and_can_be_turned_off(cli, photo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    """Photos are pasted with sharpening and grain by default (and with --retouch); --no-retouch pastes the plain
+    fill (tone matching only)."""
+    import unmask.infer.pipeline as pipeline
+
+    seen: list[tuple[bool, float]] = []
+    real = pipeline.paste_in_box
+
+    def spy(*args, grain=False, sharp=0.0, **kw):  # noqa: ANN001, ANN002, ANN003, ANN202
+        seen.append((grain, sharp))
+        return real(*args, grain=grain, sharp=sharp, **kw)
+
+    monkeypatch.setattr(pipeline, "paste_in_box", spy)
+    for name, flag, want in (("default", None, True), ("on", "--retouch", True), ("off", "--no-retouch", False)):
+        seen.clear()
+        res = cli(*([photo, "--out", tmp_path / name] + ([flag] if flag else [])))
+        assert res.exit_code == 0, res.stderr
+        assert seen and all(g == want and (s > 0) == want for g, s in seen), (name, seen)
+
+
 def test_python_m_unmask_on_a_jpeg(photo: Path, tmp_path: Path, subprocess_env: dict, models_dir: Path) -> None:
     """The installed entry point, as a user runs it: clean stderr (no mediapipe/onnxruntime noise), exit 0."""
     jpg = _save(tmp_path / "in" / "astro.jpg", read_image(photo).rgb, quality=95)
@@ -108,7 +128,7 @@ def test_python_m_unmask_on_a_jpeg(photo: Path, tmp_path: Path, subprocess_env: 
                           text=True, env=subprocess_env, timeout=120, cwd=tmp_path)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     lines = proc.stderr.strip().splitlines()
-    assert lines[0].startswith("models ") and lines[-1].startswith("done 1, no face 0")
+    assert lines[0].startswith("models ") and lines[-1].startswith("restored 1, no face 0, no censor 0")
     assert len(lines) == 3, f"one line per photo plus header and summary, nothing else: {lines}"
     assert "astro.jpg: restored 1 face(s)" in lines[1]
     out = tmp_path / "o" / "astro.jpg"
@@ -129,8 +149,8 @@ def test_folder_plain_progress_lines(cli, folder: Path, tmp_path: Path) -> None:
     assert len(progress) == 4
     for k, (line, name) in enumerate(zip(progress, ["a.png", "b.png", "c.jpg", "d_noface.png"]), 1):
         assert line.startswith(f"[{k}/4] ") and name in line and "photos/s" in line
-    assert "restored 1 face(s) -> " in progress[0] and "no face" in progress[3]
-    assert lines[-1].startswith("done 3, no face 1, skipped (exists) 0, failed 0")
+    assert "restored 1 face(s) -> " in progress[0] and "no face: no face found" in progress[3]
+    assert lines[-1].startswith("restored 3, no face 1, no censor 0, exists 0, skipped 0, failed 0")
     assert not any("\x1b[" in ln for ln in lines), "no terminal control codes when not a TTY"
     for name in ("a.png", "b.png", "c.jpg"):
         assert (tmp_path / "out" / name).is_file()
@@ -148,8 +168,9 @@ def test_folder_json_lines_resume_and_overwrite(cli, folder: Path, tmp_path: Pat
         assert isinstance(r["seconds"], float) and r["seconds"] >= 0
     assert [r["status"] for r in recs] == ["restored", "restored", "restored", "no-face"]
     assert [len(r["faces"]) for r in recs] == [1, 1, 1, 0]
-    assert recs[3]["output"] is None and recs[3]["error"] == "no face found"
-    assert summary["summary"] == {"restored": 3, "no-face": 1, "exists": 0, "skipped": 0, "failed": 0, "notice": 0}
+    assert recs[3]["output"] is None and recs[3]["note"] == "no face found" and recs[3]["error"] is None
+    assert summary["summary"] == {"restored": 3, "no-face": 1, "no-censor": 0, "drawn": 0, "exists": 0, "skipped": 0,
+                                  "failed": 0, "notice": 0}
     assert not any(ln.startswith("[") for ln in res.stderr.splitlines()), "--json: no progress lines"
     hashes = {p.name: _sha(p) for p in out.iterdir()}
     mtimes = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
@@ -158,6 +179,7 @@ def test_folder_json_lines_resume_and_overwrite(cli, folder: Path, tmp_path: Pat
     assert again.exit_code == 0
     recs2, summary2 = _json_lines(again.stdout)
     assert [r["status"] for r in recs2] == ["exists", "exists", "exists", "no-face"]
+    assert "earlier run" in recs2[3]["note"], "the photo without a face is not looked at again (the state file)"
     assert summary2["summary"]["exists"] == 3 and summary2["summary"]["restored"] == 0
     assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == mtimes, "skipped outputs are not rewritten"
 
@@ -191,7 +213,7 @@ def test_region_mouth_and_auto(cli, tmp_path: Path, astronaut, astronaut_face) -
     (m, c), _ = _json_lines(res.stdout)
     assert m["status"] == "restored" and m["region"] == "mouth" and m["model"] == "tiny_mouth"
     assert "surgical" in m["faces"][0]["decision"]
-    assert c["status"] == "no-face" and "nothing covered" in c["error"], "auto reports what it decided"
+    assert c["status"] == "no-censor" and "nothing covered" in c["note"] and c["error"] is None, "auto says what it decided"
     assert not (tmp_path / "out" / "clean.png").exists()
 
 
@@ -263,7 +285,7 @@ def test_exit_1_when_any_input_failed(cli, folder: Path, tmp_path: Path) -> None
     recs, summary = _json_lines(res.stdout)
     assert summary["summary"]["failed"] == 1 and summary["summary"]["restored"] == 3
     assert recs[-1]["status"] == "failed" and recs[-1]["error"]
-    assert res.stderr.strip().splitlines()[-1].startswith("done 3, no face 1, skipped (exists) 0, failed 1")
+    assert res.stderr.strip().splitlines()[-1].startswith("restored 3, no face 1, no censor 0, exists 0, skipped 0, failed 1")
 
 
 @pytest.mark.parametrize(

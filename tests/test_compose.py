@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from unmask.infer.compose import MAX_SHIFT, hole_alpha, paste_in_box
+from unmask.infer.compose import GRAIN_LEVEL, MAX_SHIFT, hole_alpha, paste_in_box
 from unmask.infer.face.align import align
 
 
@@ -92,3 +92,67 @@ def test_paste_clips_at_the_photo_border(astronaut, astronaut_face) -> None:  # 
     paste_in_box(photo, np.zeros((a.size, a.size, 3), np.uint8), a.matrix, box, hole, alpha, ring=3)
     changed = np.any(photo != astronaut, axis=2)
     assert not changed[:, 40:].any() and not changed[30:, :].any()
+
+
+def _grainy(h: int = 120, w: int = 200, sigma: float = 6.0, seed: int = 0) -> np.ndarray:
+    """A smooth skin-like gradient with photo grain of ``sigma`` grey levels, HxWx3 uint8."""
+    rng = np.random.default_rng(seed)
+    base = np.linspace(90, 170, w)[None, :, None] + np.linspace(0, 20, h)[:, None, None] + np.array([30, 0, -20])
+    return np.clip(base + rng.normal(0, sigma, (h, w, 1)), 0, 255).astype(np.uint8)
+
+
+def _identity_paste(photo: np.ndarray, fill: np.ndarray, occ: np.ndarray, margin: int, ring: int, grain: bool) -> np.ndarray:
+    """Pastes ``fill`` (the photo's size, identity alignment) over the whole photo's box."""
+    out = photo.copy()
+    hole, alpha = hole_alpha(occ, margin)
+    h, w = photo.shape[:2]
+    paste_in_box(out, fill, np.array([[1.0, 0, 0], [0, 1.0, 0]]), (0, 0, w, h), hole, alpha, ring, grain=grain)
+    return out
+
+
+def test_tone_follows_a_cast_that_changes_across_the_hole() -> None:
+    """A fill whose cast runs from -25 (left) to +25 (right) is brought back to the photo's tone on both sides,
+    which one constant shift cannot do."""
+    photo = _grainy(sigma=0.0)
+    h, w = photo.shape[:2]
+    ramp = np.linspace(-25, 25, w)[None, :, None]
+    fill = np.clip(photo.astype(float) + ramp, 0, 255).astype(np.uint8)
+    occ = _bar((h, w), (20, 50, 180, 70))
+    out = _identity_paste(photo, fill, occ, 1, 6, grain=False)
+    sel = occ > 0
+    err = np.abs(out.astype(float) - photo.astype(float))[sel].mean()
+    const = np.abs(fill.astype(float) - photo.astype(float))[sel].mean()  # what the cast leaves, before any match
+    assert err < 4 and err < 0.25 * const, (err, const)
+
+
+def test_grain_tops_a_smooth_fill_up_to_the_photo_grain_and_is_reproducible() -> None:
+    photo = _grainy(sigma=6.0)
+    smooth = cv2.GaussianBlur(_grainy(sigma=0.0), (0, 0), 2)
+    h, w = photo.shape[:2]
+    occ = _bar((h, w), (30, 40, 170, 80))
+    inner = cv2.erode(occ, np.ones((5, 5), np.uint8)) > 0
+
+    def lap_std(img: np.ndarray) -> float:
+        g = cv2.cvtColor(img, cv2.COLOR_RGB2GRAY).astype(np.float32)
+        return float(cv2.Laplacian(g, cv2.CV_32F, ksize=1)[inner].std())
+
+    plain = _identity_paste(photo, smooth, occ, 2, 6, grain=False)
+    grained = _identity_paste(photo, smooth, occ, 2, 6, grain=True)
+    truth = lap_std(photo)
+    assert lap_std(plain) < 0.2 * truth, "without grain the fill is smoother than the photo"
+    got = lap_std(grained) / truth
+    assert 0.8 * GRAIN_LEVEL < got < 1.25 * GRAIN_LEVEL, f"grain at {got:.2f} of the photo's, not {GRAIN_LEVEL}"
+    assert np.array_equal(grained, _identity_paste(photo, smooth, occ, 2, 6, grain=True)), "same photo, same pixels"
+    hole, _ = hole_alpha(occ, 2)
+    assert np.array_equal(grained[hole == 0], photo[hole == 0]), "nothing outside the hole changes"
+    # the hole's mean tone is not moved by the grain
+    assert abs(grained[inner].astype(float).mean() - plain[inner].astype(float).mean()) < 1.0
+
+
+def test_no_grain_is_added_to_a_fill_as_grainy_as_the_photo() -> None:
+    photo = _grainy(sigma=6.0)
+    fill = _grainy(sigma=6.0 * GRAIN_LEVEL, seed=1)
+    h, w = photo.shape[:2]
+    occ = _bar((h, w), (30, 40, 170, 80))
+    assert np.array_equal(_identity_paste(photo, fill, occ, 2, 6, grain=True),
+                          _identity_paste(photo, fill, occ, 2, 6, grain=False))  # fmt: skip

@@ -115,6 +115,60 @@ def test_hole_iou_and_spill_are_measured(report) -> None:  # noqa: ANN001
     assert d["settings"]["jpeg"] == 90 and {"iou", "spill", "missed"} <= set(d["rows"][0])
 
 
+def test_texture_tone_and_skin_groups_are_measured(report) -> None:  # noqa: ANN001
+    """Issue 24's columns for every method: detail, hole LPIPS, KID (set-level) and tone; ``none`` (the bar itself)
+    is far off in tone and hole LPIPS, Telea's smooth fill far below the photo's detail; every scored face has a
+    skin tone and falls in one of three ITA groups."""
+    from unmask.measure.skin import GROUPS
+
+    rows = {r.name: r for r in report.rows()}
+    for r in rows.values():
+        for metric in ("detail", "hole_lpips", "kid", "tone"):
+            v = getattr(r, metric)
+            assert v is not None and v[1] <= v[0] <= v[2] and np.isfinite(v[0]), (r.name, metric, v)
+    assert rows["none"].tone[0] > rows["telea"].tone[0] + 5
+    assert rows["none"].hole_lpips[0] > rows["telea"].hole_lpips[0]
+    assert rows["telea"].detail[0] < 0.6 and rows["ns"].detail[0] < 0.6
+    assert rows["none"].kid[0] > rows["telea"].kid[0] > 0
+    faces = report.scores("telea")
+    assert all(f.ita is not None and -90 < f.ita < 90 for f in faces)
+    assert all(f.features is not None and f.features.shape == (512,) for f in report.faces)
+    groups = report.skin_groups()
+    assert [g.name for g in groups] == list(GROUPS)[: len(groups)] and sum(g.faces for g in groups) == report.scored
+    assert all(a.ita[0] >= b.ita[1] for a, b in zip(groups, groups[1:]))  # lightest first
+    assert [r.name for r in groups[0].rows] == list(METHODS)
+    d = report.to_dict(per_face=True)
+    assert {"detail", "hole_lpips", "kid_x1000", "tone"} <= set(d["rows"][0])
+    assert d["settings"]["hole_box"] == {"pad": 0.25, "short_side": 64}
+    assert len(d["skin_groups"]) == len(groups) and {"detail", "hole_lpips", "tone", "ita"} <= set(d["faces"][0])
+    assert "features" not in d["faces"][0]
+
+
+def test_readme_and_model_card_tables_carry_the_new_columns(report) -> None:  # noqa: ANN001
+    """scripts/results_table.py (README) and scripts/model_card.py (models/*.md) show detail, hole LPIPS, KID and
+    tone, and the model card the skin-tone groups; reports made before them still render ('-')."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    try:
+        import model_card
+        import results_table
+    finally:
+        sys.path.pop(0)
+    d = json.loads(json.dumps(report.to_dict()))
+    readme = results_table.table([d]).splitlines()
+    assert all(k in readme[0] for k in ("detail", "hole LPIPS", "KID x1000", "tone dE"))
+    assert len({line.count("|") for line in readme}) == 1  # every row has every column
+    card = model_card.eval_table(d)
+    assert "| detail | hole LPIPS | KID x1000 | tone dE |" in card and "By skin tone" in card and "| lightest |" in card
+    old = json.loads(json.dumps(d))
+    for r in old["rows"]:
+        for k in ("detail", "hole_lpips", "kid_x1000", "tone"):
+            del r[k]
+    del old["skin_groups"]
+    assert "| - | - | - | - |" in results_table.table([old]) and "By skin tone" not in model_card.eval_table(old)
+
+
 def test_grid_picture(report) -> None:  # noqa: ANN001
     g = make_grid(report)
     assert g.shape == grid_shape(len(METHODS), len(report.grid)) and g.dtype == np.uint8
@@ -211,6 +265,10 @@ def test_cli_json_and_grid(val: Path, tiny_model: Path, tmp_path: Path) -> None:
     assert st["region"] == "eyes" and st["censor"] == "bar" and st["lpips"] is False and st["data"] == str(val)
     assert st["seed"] == 0 and st["n"] == 3 and data["photos"] == 3
     assert all(r["lpips"] is None and r["outside_pixels"] == 0 for r in data["rows"])
+    # without LPIPS: detail and tone still measured, hole LPIPS and KID (SqueezeNet) not
+    assert all(r["detail"] is not None and r["tone"] is not None for r in data["rows"])
+    assert all(r["hole_lpips"] is None and r["kid_x1000"] is None for r in data["rows"])
+    assert data["skin_groups"] and {r["name"] for r in data["skin_groups"][0]["rows"]} == {"tiny", "telea", "none"}
     assert {"mean", "lo", "hi"} <= set(data["rows"][0]["psnr"])
     assert len(data["faces"]) == 3 * data["faces_scored"]
     with Image.open(grid) as im:
@@ -234,6 +292,8 @@ def test_cli_table_and_clear_errors(val: Path, tiny_model: Path, tmp_path: Path)
                               "--no-lpips"])
     assert res.exit_code == 0, res.output
     assert "PSNR" in res.stdout and "tiny" in res.stdout and "none" in res.stdout and "[" in res.stdout
+    assert "detail" in res.stdout and "tone" in res.stdout and "KID" in res.stdout and "hole LPIPS" in res.stdout
+    assert "by skin tone" in res.stdout and "ITA" in res.stdout
 
 
 def test_mosaic_means_apply_to_models_not_to_the_opencv_baselines(val: Path, tiny_model: Path) -> None:
@@ -253,3 +313,30 @@ def test_mosaic_means_apply_to_models_not_to_the_opencv_baselines(val: Path, tin
     on, off = rows["--mosaic-means"], rows["--no-mosaic-means"]
     assert on["tiny"]["psnr"]["mean"] > off["tiny"]["psnr"]["mean"] + 0.5
     assert on["telea"]["psnr"] == off["telea"]["psnr"]
+
+
+def test_defaults_follow_the_rule_hole_lpips_among_detailed_models_above_the_psnr_floor() -> None:
+    """scripts/choose_defaults.py: detail >= 0.75 and PSNR >= Telea + 3 dB on every censor, then the lowest hole
+    LPIPS; without a detailed model the detail floor is dropped (and said), never the PSNR floor."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    try:
+        import choose_defaults
+    finally:
+        sys.path.pop(0)
+
+    def rep(censor: str, rows: dict) -> dict:
+        cell = lambda v: None if v is None else {"mean": v, "lo": v, "hi": v}  # noqa: E731
+        out = [{"name": "telea", "kind": "baseline", "psnr": cell(15.0)}]
+        for name, (psnr, detail, lp) in rows.items():
+            out.append({"name": name, "kind": "model", "psnr": cell(psnr), "detail": cell(detail), "hole_lpips": cell(lp)})
+        return {"settings": {"region": "eyes", "censor": censor}, "rows": out}
+
+    both = {"sharp": (18.5, 0.8, 0.12), "soft": (19.0, 0.5, 0.10), "low": (17.0, 0.9, 0.05)}
+    picks = choose_defaults.choose([rep("bar", both), rep("pixelate", both)])
+    assert picks["eyes"][0] == "sharp", picks  # "low" fails the PSNR floor, "soft" the detail floor
+    soft_only = {"soft": (19.0, 0.5, 0.10), "softer": (19.5, 0.4, 0.11)}
+    name, why = choose_defaults.choose([rep("bar", soft_only)])["eyes"]
+    assert name == "soft" and "no model reaches detail" in why
+    assert choose_defaults.choose([rep("bar", {"low": (16.0, 0.9, 0.05)})])["eyes"][0] is None

@@ -388,6 +388,9 @@ def test_eval_on_a_set_censors_its_crops_at_its_landmarks(real_set):
     telea = report.rows()[0]
     assert telea.name == "telea" and telea.faces == 4 and telea.outside_pixels == 0
     assert report.to_dict()["settings"]["source"] == "set"
+    # issue 24's columns on a set too: detail and tone (no LPIPS here: no hole LPIPS, no KID), skin from the landmarks
+    assert telea.detail is not None and telea.tone is not None and telea.hole_lpips is None and telea.kid is None
+    assert all(f.ita is not None for f in report.faces) and sum(g.faces for g in report.skin_groups()) == 4
 
 
 # -- the dependencies by Python version ------------------------------------------------------------------------------

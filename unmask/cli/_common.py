@@ -99,6 +99,8 @@ def guarded(command: Callable[P, int]) -> Callable[P, NoReturn]:
             code = command(*args, **kwargs)
         except typer.Exit:
             raise
+        except KeyboardInterrupt:
+            interrupted(ON_INTERRUPT.get(command.__name__, "stopped; no half-written file is left"))
         except Exception as e:  # noqa: BLE001 - one line unless --debug
             if kwargs.get("debug"):
                 raise
@@ -111,6 +113,18 @@ def guarded(command: Callable[P, int]) -> Callable[P, NoReturn]:
     return run
 
 
+EXIT_INTERRUPTED = 130
+ON_INTERRUPT = {"run": "rerun the same command to go on where it stopped (finished outputs are kept)"}
+"""What the line after Ctrl-C says, per command function (others: nothing half-written is left)."""
+
+
+def interrupted(resume: str = "rerun the same command to go on where it stopped") -> NoReturn:
+    """Ctrl-C or SIGTERM: one line (what the rerun does), exit 130. Everything written so far is complete (every
+    write is atomic), so the rerun resumes."""
+    err.print(f"interrupted: {printable(resume)}", highlight=False, markup=False)
+    raise typer.Exit(EXIT_INTERRUPTED)
+
+
 @contextmanager
 def one_line_errors(command: str, debug: bool, *, usage: tuple[type[BaseException], ...] = (),
                     failed: tuple[type[BaseException], ...] = (), other: int = EXIT_FAILED) -> Iterator[None]:
@@ -121,6 +135,8 @@ def one_line_errors(command: str, debug: bool, *, usage: tuple[type[BaseExceptio
         yield
     except typer.Exit:
         raise
+    except KeyboardInterrupt:
+        interrupted()
     except Exception as e:  # noqa: BLE001 - one line unless --debug
         if debug:
             raise
@@ -233,11 +249,11 @@ HoleFill = choices("HoleFill", HOLE_FILLS)
 TABLE_WIDTH = 150  # the intervals need room; pipes and files get this width too
 
 
-def wide_console(console: Any) -> Any:
-    """``console`` on a terminal; elsewhere (pipes, files) a console :data:`TABLE_WIDTH` wide, so the
-    intervals are not folded into narrow cells."""
+def wide_console(console: Any, width: int = TABLE_WIDTH) -> Any:
+    """``console`` on a terminal; elsewhere (pipes, files) a console ``width`` wide (default
+    :data:`TABLE_WIDTH`), so the intervals are not folded into narrow cells."""
     if console.is_terminal:
         return console
     from rich.console import Console
 
-    return Console(width=TABLE_WIDTH, highlight=False, soft_wrap=True)
+    return Console(width=width, highlight=False, soft_wrap=True)

@@ -1,6 +1,7 @@
 """``unmask eval DATA --region eyes|mouth``: censor clean faces, restore them with models and baselines, score the
-hidden pixels (PSNR, SSIM, L1, LPIPS) and check nothing changed outside the blend margin. ``DATA``: a folder of
-photos (faces found with mediapipe), or a training set made by ``unmask prepare`` (no mediapipe needed)."""
+hidden pixels (PSNR, SSIM, L1, LPIPS; the hole's detail, hole LPIPS, KID and tone; PSNR, hole LPIPS and tone by
+skin tone) and check nothing changed outside the blend margin. ``DATA``: a folder of photos (faces found with
+mediapipe), or a training set made by ``unmask prepare`` (no mediapipe needed)."""
 
 from __future__ import annotations
 
@@ -29,6 +30,8 @@ from unmask.cli._common import (
 from unmask.cli.progress import Counter
 from unmask.infer.video.formats import is_video_name
 
+EVAL_WIDTH = 270
+"""Width of the tables on pipes and files: eight columns of intervals."""
 
 
 def register(app: typer.Typer) -> None:
@@ -52,11 +55,12 @@ def evaluate(
     grid: Optional[Path] = typer.Option(None, "--grid", help="Write a PNG: censored input, each method, original, for the first faces."),
     grid_faces: int = typer.Option(6, "--grid-faces", min=1, help="Rows of the --grid picture."),
     mosaic_means: bool = typer.Option(True, "--mosaic-means/--no-mosaic-means", help="Models keep a mosaic's block means, as `unmask run` does (baselines stay plain OpenCV)."),
+    retouch: bool = typer.Option(True, "--retouch/--no-retouch", help="Models' results pasted with sharpening and grain, as `unmask run` does on photos."),
     flip_average: bool = typer.Option(True, "--flip-average/--no-flip-average", help="Models average each result with their result on the mirrored face, as `unmask run` does on photos."),
     jpeg_quality: int = typer.Option(90, "--jpeg", min=0, max=100, help="JPEG quality each censored photo goes through before restoring (0: none)."),
     no_lpips: bool = typer.Option(False, "--no-lpips", help="Skip LPIPS (no torch or weights needed)."),
-    lpips_weights: Optional[Path] = typer.Option(None, "--lpips-weights", help="LPIPS v0.1 SqueezeNet heads (default: $UNMASK_LPIPS_WEIGHTS)."),
-    features_weights: Optional[Path] = typer.Option(None, "--features-weights", help="SqueezeNet 1.1 features (default: $UNMASK_PERCEPTUAL_WEIGHTS)."),
+    lpips_weights: Optional[Path] = typer.Option(None, "--lpips-weights", help="LPIPS v0.1 SqueezeNet heads (default: $UNMASK_LPIPS_WEIGHTS, else the copy shipped with unmask)."),
+    features_weights: Optional[Path] = typer.Option(None, "--features-weights", help="SqueezeNet 1.1 features (default: $UNMASK_PERCEPTUAL_WEIGHTS, else the copy shipped with unmask)."),
     device: Device = typer.Option(Device.auto, "--device", help="Device for the models' ONNX sessions."),
     threads: int = typer.Option(0, "--threads", min=0, help="CPU threads (0 = all cores)."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
@@ -71,7 +75,8 @@ def evaluate(
     set_threads(threads)
     try:
         settings = EvalSettings(region.value, censor.value if censor else None, n, seed, grid_faces,
-                                mosaic_means=mosaic_means, jpeg=jpeg_quality, flip_average=flip_average)
+                                mosaic_means=mosaic_means, jpeg=jpeg_quality, flip_average=flip_average,
+                                retouch=retouch)
     except ValueError as e:
         fail(str(e))
     if is_video_name(data) and data.is_file():  # a clean video: steady vs per-frame restoring, flicker
@@ -104,7 +109,11 @@ def evaluate(
     if as_json:
         print(json.dumps(report.to_dict(per_face=per_face)), flush=True)
     else:
-        wide_console(out).print(_table(report))
+        console = wide_console(out, EVAL_WIDTH)
+        console.print(_table(report))
+        groups = report.skin_groups()
+        if groups:
+            console.print(_group_table(report, groups))
     if report.outside_total:
         bad = ", ".join(r.name for r in report.rows() if r.outside_pixels)
         err.print(f"[bold red]error:[/] {safe(bad)} changed {report.outside_total} pixels outside the hole it restored", markup=True)
@@ -183,6 +192,9 @@ def _table(report: Any) -> Any:
         " hole IoU: the restored hole against the censor's true pixels (missed: faces where no censor was found);"
         " spill: visible pixels (beyond 3 px of the censor) changed by more than 12/255, per censor pixel;"
         " Telea and NS are given the true censor."
+        " detail: |Laplacian| of grey in the censor (2 px in from its edge), restored over true (1 = as detailed);"
+        " hole LPIPS and KID (x1000, over the set): the censor's box padded by 1/4 of its height, 64 px short side;"
+        " tone: Delta E (CIE76) of the censor's mean Lab colour."
     )
     table = Table(title=f"unmask eval: {s.region}, censor {s.censor_kind}, seed {s.seed}", caption=caption)
     table.add_column("method")
@@ -195,6 +207,10 @@ def _table(report: Any) -> Any:
     table.add_column("outside px", justify="right")
     table.add_column("hole IoU", justify="right")
     table.add_column("spill", justify="right")
+    table.add_column("detail →1", justify="right")
+    table.add_column("hole LPIPS ↓", justify="right")
+    table.add_column("KID×1000 ↓", justify="right")
+    table.add_column("tone ΔE ↓", justify="right")
     table.add_column("ms/face", justify="right")
     for r in report.rows():
         outside = str(r.outside_pixels) if not r.outside_pixels else f"[bold red]{r.outside_pixels}[/]"
@@ -202,6 +218,29 @@ def _table(report: Any) -> Any:
         iou = "-" if r.iou is None else f"{r.iou:.3f}" + (f" ({r.missed} missed)" if r.missed else "")
         spill = "-" if r.spill is None else f"{r.spill:.3f}"
         table.add_row(safe(r.name), safe(r.kind), str(r.faces), _fmt(r.psnr, 2), _fmt(r.ssim, 3), _fmt(r.l1, 3),
-                      _fmt(r.lpips, 3), outside, iou, spill, ms)
+                      _fmt(r.lpips, 3), outside, iou, spill, _fmt(r.detail, 2), _fmt(r.hole_lpips, 3), _fmt(r.kid, 1),
+                      _fmt(r.tone, 1), ms)  # fmt: skip
+    return table
+
+
+def _group_table(report: Any, groups: list) -> Any:
+    from rich.table import Table
+
+    grouped = sum(g.faces for g in groups)
+    table = Table(
+        title="by skin tone: ITA tertiles of the scored faces (lightest first)",
+        caption=f"ITA = atan2(L* - 50, b*) in degrees from the median Lab of the clean photo's visible forehead and "
+        f"cheeks; {grouped} of {report.scored} faces grouped"
+        + ("" if grouped == report.scored else " (the others show too little skin, or no colour)") + ". Mean [95% interval].",
+    )  # fmt: skip
+    for name, justify in (("group", "left"), ("ITA °", "right"), ("faces", "right"), ("method", "left"),
+                          ("PSNR dB ↑", "right"), ("hole LPIPS ↓", "right"), ("tone ΔE ↓", "right")):  # fmt: skip
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for g in groups:
+        for i, r in enumerate(g.rows):
+            first = i == 0
+            table.add_row(g.name if first else "", f"{g.ita[0]:.1f} to {g.ita[1]:.1f}" if first else "",
+                          str(g.faces) if first else "", safe(r.name), _fmt(r.psnr, 2), _fmt(r.hole_lpips, 3),
+                          _fmt(r.tone, 1), end_section=i == len(g.rows) - 1)  # fmt: skip
     return table
 

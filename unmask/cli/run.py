@@ -23,46 +23,55 @@ from unmask.cli._common import (
     set_threads,
 )
 from unmask.cli._common import RegionOrAuto as Region
-from unmask.cli.progress import Bar
+from unmask.cli.progress import Bar, duration, rate_text
 from unmask.spec import AUTO, MAX_FACES, MIN_FACE
 from unmask.infer.video.formats import CODECS, DEFAULT_CODEC, DEFAULT_CRF, MAX_CRF, WEBM_CODEC, is_video_name
 
-FRAME_LINE_S = 10.0
+FRAME_LINE_S = 5.0
 """Seconds between the progress lines of a video when stderr is not a terminal."""
 
 
+RUN_HELP = (
+    "Restore censored faces in photos, videos and folders of them (the default command: `unmask PHOTO...` is "
+    "`unmask run PHOTO...`). Each input gets a status: restored, no-face, no-censor (faces found, nothing covered), "
+    "exists (its output is there already), skipped (an output of unmask), failed; exit 1 when any failed."
+)
+
+
 def register(app: typer.Typer) -> None:
-    app.command("run", help="Restore censored faces in photos, videos and folders (default command: `unmask PHOTO...`).")(run)
+    app.command("run", help=RUN_HELP, short_help="Restore censored faces in photos, videos and folders (default).")(run)
 
 
 @guarded
 def run(
-    inputs: list[Path] = typer.Argument(..., help="Photos and folders.", show_default=False, readable=False),
-    region: Region = typer.Option(Region.eyes, "--region", "-r", help="What is hidden: eyes (bar or pixelation), mouth (surgical mask), or auto (decided per face)."),
-    out_dir: Path = typer.Option(Path("unmasked"), "--out", "-o", help="Output folder (folder structure kept)."),
-    model: Optional[str] = typer.Option(None, "--model", "-m", help="Model name (see `unmask models`) or .onnx path. Default: the region's default model."),
-    device: Device = typer.Option(Device.auto, "--device", help="auto takes CUDA when the session really gets it."),
-    mask: Optional[Path] = typer.Option(None, "--mask", readable=False, help="Your own hole for every input: an image of the photo's size, white = restore."),
+    inputs: list[Path] = typer.Argument(..., metavar="INPUT...", help="Photos (jpg, png, webp, tif, ...), videos (mp4, mov, mkv, webm, avi, m4v) and folders of them.", show_default=False, readable=False),
+    region: Region = typer.Option(Region.eyes, "--region", "-r", help="What is hidden: eyes (a bar or pixelation), mouth (a surgical or cloth mask), or auto (decided per face)."),
+    out_dir: Path = typer.Option(Path("unmasked"), "--out", "-o", metavar="DIR", help="Output folder; a folder's structure is kept under it."),
+    model: Optional[str] = typer.Option(None, "--model", "-m", metavar="NAME|PATH", help="Model name (see `unmask models`) or .onnx file.  [default: the region's default model]"),
+    device: Device = typer.Option(Device.auto, "--device", help="Where the model runs; auto takes CUDA when ONNX Runtime really gets it, else the CPU."),
+    mask: Optional[Path] = typer.Option(None, "--mask", metavar="FILE", readable=False, help="Your own hole for every input: an image of the photo's size, white = restore (used as given).  [default: find the censor]"),
     invert_mask: bool = typer.Option(False, "--invert-mask", help="The --mask file has black = restore."),
-    edges: Optional[Path] = typer.Option(None, "--edges", readable=False, help="Your own edges for the holes (EdgeConnect models): an image of the photo's size, white = edge; transparent pixels leave the model's own edges."),
+    edges: Optional[Path] = typer.Option(None, "--edges", metavar="FILE", readable=False, help="Your own edges for the holes (EdgeConnect models only): an image of the photo's size, white = edge; transparent pixels leave the model's own edges.  [default: the model's own]"),
     mosaic_means: bool = typer.Option(True, "--mosaic-means/--no-mosaic-means", help="Where the censor is a mosaic, keep the block means it shows (only the detail is invented)."),
-    flip_average: Optional[bool] = typer.Option(None, "--flip-average/--no-flip-average", help="Average each result with the model's result on the mirrored face: a little closer to the truth, twice the generator's time (default: on for photos, off for videos)."),
+    flip_average: Optional[bool] = typer.Option(None, "--flip-average/--no-flip-average", show_default=False, help="Average each result with the model's result on the mirrored face: a little closer to the truth, twice the generator's time.  [default: on for photos, off for videos]"),
+    retouch: Optional[bool] = typer.Option(None, "--retouch/--no-retouch", help="Paste as a retoucher: give the fill back the contrast the warp softened and top its grain up to half the photo's own, so the patch is not smoother than the skin beside it (default: on for photos, off for videos)."),
     force: bool = typer.Option(False, "--force", help="Where no censor is found over the region, restore the whole landmark region anyway (default: leave the face untouched)."),
-    max_faces: int = typer.Option(MAX_FACES, "--max-faces", min=1, help="At most this many faces per photo, largest first."),
-    min_face: int = typer.Option(MIN_FACE, "--min-face", min=1, help="Skip faces smaller than this (pixels)."),
-    faces: Optional[str] = typer.Option(None, "--faces", help="Restore only these faces, numbered as the report numbers them (left to right, top to bottom from 0), e.g. 0,2."),
+    max_faces: int = typer.Option(MAX_FACES, "--max-faces", metavar="N", min=1, help="At most this many faces per photo, largest first."),
+    min_face: int = typer.Option(MIN_FACE, "--min-face", metavar="PX", min=1, help="Skip faces smaller than this many pixels."),
+    faces: Optional[str] = typer.Option(None, "--faces", metavar="N,M", help="Restore only these faces, numbered as the report numbers them (left to right, top to bottom, from 0), e.g. 0,2.  [default: every face]"),
     largest: bool = typer.Option(False, "--largest", help="Restore only the largest face of each photo."),
-    show_faces: Optional[Path] = typer.Option(None, "--show-faces", help="Write the photo with each face's box, number and decision drawn: to FILE for one photo, into a folder for several (NAME.faces.png)."),
+    show_faces: Optional[Path] = typer.Option(None, "--show-faces", metavar="FILE|DIR", help="Draw each face's box, number and decision on the photo: into FILE for one photo, into DIR as NAME.faces.png for several. Only draws (nothing restored, no outputs) unless --restore is given too (default: no picture)."),
+    restore_too: bool = typer.Option(False, "--restore", help="With --show-faces: restore and write the outputs as well."),
     compare: bool = typer.Option(False, "--compare", help="Also write NAME.compare.png: input | result."),
     save_mask: bool = typer.Option(False, "--save-mask", help="Also write NAME.mask.png: the restored region."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Redo outputs that exist (default: skip them, so runs resume)."),
-    recursive: bool = typer.Option(False, "--recursive", "-R", help="Search subfolders (symbolic links followed, loops detected)."),
-    fmt: Optional[str] = typer.Option(None, "--format", help="Output format (png, jpg, webp, tif); default: the input's. Videos keep their container."),
-    codec: Optional[str] = typer.Option(None, "--codec", help=f"Video encoder: {', '.join(CODECS)} (default {DEFAULT_CODEC}; {WEBM_CODEC} for .webm). Audio is copied as it is."),
-    crf: int = typer.Option(DEFAULT_CRF, "--crf", min=0, max=MAX_CRF, help="Video quality: the encoder's constant rate factor (lower is better and larger)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Redo every input: those whose outputs exist, and those an earlier run found no face or no censor in (default: skip them, so a rerun resumes)."),
+    recursive: bool = typer.Option(False, "--recursive", "-R", help="Search subfolders too (symbolic links followed, loops detected)."),
+    fmt: Optional[str] = typer.Option(None, "--format", metavar="png|jpg|webp|tif", help="Format of the restored photos.  [default: the input's; videos keep their container]"),
+    codec: Optional[str] = typer.Option(None, "--codec", metavar="|".join(CODECS), help=f"Video encoder (audio is copied as it is).  [default: {DEFAULT_CODEC}; {WEBM_CODEC} for .webm]"),
+    crf: int = typer.Option(DEFAULT_CRF, "--crf", metavar="N", min=0, max=MAX_CRF, help=f"Video quality: the encoder's constant rate factor, 0-{MAX_CRF} (lower is better and larger)."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per input on stdout, then a summary object."),
-    threads: int = typer.Option(0, "--threads", min=0, help="CPU threads for inference (0 = all cores)."),
-    max_pixels: int = typer.Option(100_000_000, "--max-pixels", min=1, help="Refuse photos declaring more pixels (decompression bombs)."),
+    threads: int = typer.Option(0, "--threads", metavar="N", min=0, help="CPU threads for inference (0 = all cores)."),
+    max_pixels: int = typer.Option(100_000_000, "--max-pixels", metavar="N", min=1, help="Refuse photos declaring more pixels (decompression bombs)."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
 ) -> int:
     from unmask.infer.runner import BatchOptions, faces_pictures, load_user_edges, load_user_mask, run_batch, summary
@@ -74,11 +83,13 @@ def run(
 
     set_threads(threads)
     check_run_options(out_dir, mask, invert_mask)  # usage errors before any model is loaded
+    if restore_too and show_faces is None:
+        fail("--restore goes with --show-faces (without it, unmask restores anyway)")
     try:
         items = list(discover(inputs, out_dir, recursive=recursive, fmt=fmt))
     except ValueError as e:
         fail(str(e))
-    video = _video_settings(items, codec, crf, max_pixels, bool(flip_average))
+    video = _video_settings(items, codec, crf, max_pixels, bool(flip_average), bool(retouch))
     try:
         choice = Choice(indices=_numbers(faces), largest=largest)
         pictures = faces_pictures(items, show_faces, out_dir) if show_faces is not None else None
@@ -104,16 +115,19 @@ def run(
     first = next(iter(models.values()))
     names = ", ".join(f"{r}: {m.name}" for r, m in models.items())
     say(f"models {names} on {describe_providers(first.providers)}")
+    draw_only = pictures is not None and not restore_too
+    if draw_only:
+        say("--show-faces: drawing the faces only; nothing is restored or written besides the pictures (add --restore to restore too)")
     options = BatchOptions(overwrite=overwrite, compare=compare, save_mask=save_mask, max_pixels=max_pixels,
                            user_mask=user_mask, user_mask_path=str(mask) if mask else None,
                            user_edges=user_edges, user_edges_path=str(edges) if edges else None, video=video,
-                           show_faces=pictures)
+                           show_faces=pictures, draw_only=draw_only, state_dir=None if draw_only else out_dir)
     records = []
     t0 = time.perf_counter()
     n_jobs = sum(1 for i in items if getattr(i, "failed", True))  # jobs and failed skips; notices are not counted
-    with output_lock(out_dir, items), \
+    with output_lock(out_dir, [] if draw_only else items), \
             Restorer(models, region=region.value, max_faces=max_faces, min_face=min_face, keep_mosaic=mosaic_means, force=force,
-                     choose=choice, flip_average=flip_average is not False) as restorer:
+                     choose=choice, flip_average=flip_average is not False, retouch=retouch is not False) as restorer:
         progress = _Progress(n_jobs, as_json)
         with progress:
             for rec in run_batch(items, restorer, options, on_frame=progress.frame):
@@ -123,9 +137,7 @@ def run(
                     print(json.dumps(rec.to_dict()), flush=True)
     counts = summary(records)
     wall = time.perf_counter() - t0
-    line = (f"done {counts['restored']}, no face {counts['no-face']}, skipped (exists) {counts['exists']}, "
-            + (f"skipped (unmask output) {counts['skipped']}, " if counts["skipped"] else "")
-            + f"failed {counts['failed']} in {wall:.1f} s")
+    line = summary_line(counts, wall)
     if as_json:
         print(json.dumps({"summary": counts, "seconds": round(wall, 3)}), flush=True)
     err.print(line, highlight=False)
@@ -159,7 +171,8 @@ def _numbers(text: Optional[str]) -> Optional[tuple[int, ...]]:
         raise ValueError(f"--faces {text!r}: give face numbers separated by commas, e.g. 0,2") from None
 
 
-def _video_settings(items: list, codec: Optional[str], crf: int, max_pixels: int, flip_average: bool = False):  # noqa: ANN202 - VideoSettings
+def _video_settings(items: list, codec: Optional[str], crf: int, max_pixels: int, flip_average: bool = False,
+                    retouch: bool = False):  # noqa: ANN202 - VideoSettings
     """The settings of the videos among ``items``; a ``--codec`` one of their containers cannot hold is a usage
     error, said before any model is loaded."""
     from unmask.infer.inputs import Job
@@ -172,21 +185,25 @@ def _video_settings(items: list, codec: Optional[str], crf: int, max_pixels: int
                 check_codec(item.output.suffix, codec)
             except ValueError as e:
                 fail(f"{item.source}: {e}")
-    return VideoSettings(codec=codec, crf=crf, max_pixels=max_pixels, flip_average=flip_average)
+    return VideoSettings(codec=codec, crf=crf, max_pixels=max_pixels, flip_average=flip_average,
+                         retouch=retouch)
 
 
 class _Progress:
-    """A rich progress bar on a terminal (inputs, faces, inputs/s, ETA; and a video's frames, fps and ETA while
-    it runs); plain lines otherwise (a video's progress every :data:`FRAME_LINE_S` seconds)."""
+    """A rich progress bar on a terminal (inputs, faces, rate, time left; and a video's frames, fps and time left
+    while it runs); plain lines otherwise: one per input, and a video's progress every :data:`FRAME_LINE_S`
+    seconds. Rates count only the inputs that were worked on (not those skipped because their output exists), per
+    second of the time spent on them: photos/s for photos, frames/s for videos."""
 
     def __init__(self, total: int, quiet_lines: bool) -> None:
         self.total = total
         self.done = 0
         self.faces = 0
-        self.t0 = time.perf_counter()
+        self.worked = 0  # photos read and looked at (not skipped), and the seconds they took
+        self.worked_s = 0.0
         self.quiet_lines = quiet_lines
         self._bar = Bar("{task.description}", "bar", "count", "{task.fields[what]}", "{task.fields[rate]}", "eta",
-                        transient=False)
+                        transient=False, plain=False)
         self._task: Any = None
         self._video: tuple[str, Any, float] | None = None  # input, its frames task, start
         self._said = 0.0
@@ -203,17 +220,17 @@ class _Progress:
         """A video's progress: ``done`` frames of ``total`` (0: the file does not say)."""
         now = time.perf_counter()
         if self._video is None or self._video[0] != str(job.source):
-            task = self._bar.add(f"  {printable(job.source.name)}", total=total or None, what="frames", rate="- fps")
+            task = self._bar.add(f"  {printable(job.source.name)}", total=total or None, what="frames", rate="- frames/s")
             self._video = (str(job.source), task, now)
             self._said = now
         _, task, start = self._video
-        fps = done / max(now - start, 1e-9)
+        elapsed = max(now - start, 1e-9)
         if self._bar.shown:
-            self._bar.update(task, completed=done, rate=f"{fps:.1f} fps")
+            self._bar.update(task, completed=done, rate=rate_text(done, elapsed, "frames"))
         elif not self.quiet_lines and now - self._said >= FRAME_LINE_S:
             self._said = now
-            eta = f", about {(total - done) / fps:.0f} s left" if total and fps > 0 else ""
-            say(f"  {job.source}: {done}/{total or '?'} frames, {fps:.1f} fps{eta}")
+            eta = f", about {duration((total - done) * elapsed / done)} left" if total and done else ""
+            say(f"  restoring {job.source}: {done}/{total or '?'} frames, {rate_text(done, elapsed, 'frames')}{eta}")
 
     def _end_video(self) -> None:
         if self._video is not None:
@@ -222,27 +239,45 @@ class _Progress:
 
     def advance(self, rec) -> None:  # noqa: ANN001 - batch.Record
         if rec.status == "notice":
-            say(f"note: {rec.input}: {rec.error}")
+            say(f"note: {rec.input}: {rec.note}")
             return
         self._end_video()
         self.done += 1
         self.faces += sum(f["status"] == "restored" for f in rec.faces) + (rec.video or {}).get("faces", 0)
-        rate = self.done / max(time.perf_counter() - self.t0, 1e-9)
+        if rec.video:  # a video's own rate, in frames
+            rate = rate_text(rec.video.get("frames", 0), rec.seconds, "frames")
+        elif rec.status in ("exists", "skipped") or rec.seconds <= 0:
+            rate = ""
+        else:
+            self.worked += 1
+            self.worked_s += rec.seconds
+            rate = rate_text(self.worked, self.worked_s, "photos")
         if self._bar.shown or self.quiet_lines:  # failures and warnings: one line each
             if rec.status == "failed":
                 say(f"failed: {rec.input}: {rec.error}")
             for w in rec.warnings:
                 say(f"warning: {rec.input}: {w}")
         if self._bar.shown:
-            self._bar.update(self._task, advance=1, what=f"{self.faces} faces", rate=f"{rate:.2f} photos/s")
+            shown = rate_text(self.worked, self.worked_s, "photos") if self.worked else "- photos/s"
+            self._bar.update(self._task, advance=1, what=f"{self.faces} faces", rate=shown)
         elif not self.quiet_lines:
-            restored = (f"restored {rec.video['frames_restored']} of {rec.video['frames']} frames ({rec.video['fps']} fps)"
+            restored = (f"restored {rec.video['frames_restored']} of {rec.video['frames']} frames"
                         if rec.video else f"restored {sum(f['status'] == 'restored' for f in rec.faces)} face(s)")
-            what = {"restored": f"{restored} -> {rec.output}",
-                    "no-face": f"no face ({rec.error})", "exists": "skipped: output exists",
-                    "skipped": f"skipped: {rec.error}", "failed": f"failed: {rec.error}"}[rec.status]
+            what = {"restored": f"{restored} -> {rec.output}", "no-face": f"no face: {rec.note}",
+                    "no-censor": f"no censor: {rec.note}", "drawn": f"drawn: {rec.note}",
+                    "exists": "exists: its output exists", "skipped": f"skipped: {rec.note}",
+                    "failed": f"failed: {rec.error}"}[rec.status]  # fmt: skip
             warned = "".join(f"; warning: {w}" for w in rec.warnings)  # on the input's own line
-            say(f"[{self.done}/{self.total}] {rec.input}: {what}{_faces_part(rec.faces)}{warned} ({rate:.2f} photos/s)")
+            said = f" ({rate})" if rate else ""
+            say(f"[{self.done}/{self.total}] {rec.input}: {what}{_faces_part(rec.faces)}{warned}{said}")
+
+
+def summary_line(counts: dict[str, int], wall: float) -> str:
+    """``restored 3, no face 1, no censor 2, exists 0, skipped 0, failed 0 in 1.2 s`` (``drawn`` when any)."""
+    names = [("restored", "restored"), ("drawn", "drawn"), ("no-face", "no face"), ("no-censor", "no censor"),
+             ("exists", "exists"), ("skipped", "skipped"), ("failed", "failed")]  # fmt: skip
+    parts = [f"{label} {counts.get(key, 0)}" for key, label in names if key != "drawn" or counts.get(key)]
+    return ", ".join(parts) + f" in {wall:.1f} s"
 
 
 def _faces_part(faces: list[dict]) -> str:

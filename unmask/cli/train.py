@@ -24,6 +24,7 @@ from unmask.cli._common import (
     check_threads,
     err,
     fail,
+    interrupted,
     missing_extra,
     printable,
 )
@@ -47,36 +48,37 @@ def register(app: typer.Typer) -> None:
 
 
 def train(
-    arch: Optional[str] = typer.Option(None, "--arch", "-a", help=f"Architecture: {', '.join(arch_modules())}.", show_default=False),
-    preset: Optional[str] = typer.Option(None, "--preset", help="Model size: one of the arch's presets, which an unknown one lists (default: the arch's)."),
-    data: Optional[Path] = typer.Option(None, "--data", help="Training set made by `unmask prepare`, or a folder of face photos (default: $UNMASK_DATA)."),
-    val: Optional[Path] = typer.Option(None, "--val", help="Validation set or photos (default: $UNMASK_VAL)."),
-    region: Optional[TrainRegion] = typer.Option(None, "--region", "-r", help="Region to learn [default: eyes]."),
-    mask_mix: Optional[str] = typer.Option(None, "--mask-mix", help='Censor kinds and weights, e.g. "bar=0.5,pixelate=0.3,freeform=0.2".'),
+    arch: Optional[str] = typer.Option(None, "--arch", "-a", metavar="NAME", help=f"Architecture: {', '.join(arch_modules())} (required, unless --resume or --config gives it).", show_default=False),
+    preset: Optional[str] = typer.Option(None, "--preset", metavar="NAME", help="Model size: one of the arch's presets, e.g. tiny, small, paper (default: the arch's; an unknown one lists them)."),
+    data: Optional[Path] = typer.Option(None, "--data", metavar="SET|DIR", help="Training set made by `unmask prepare`, or a folder of face photos (default: $UNMASK_DATA; required when unset)."),
+    val: Optional[Path] = typer.Option(None, "--val", metavar="SET|DIR", help="Validation set or photos (default: $UNMASK_VAL, else a fixed part of --data held out for validation and samples)."),
+    region: Optional[TrainRegion] = typer.Option(None, "--region", "-r", help="Region to learn; mix: both, half each (default: eyes)."),
+    mask_mix: Optional[str] = typer.Option(None, "--mask-mix", metavar="KIND=W,...", help='Censor kinds and weights, e.g. "bar=0.5,pixelate=0.3,freeform=0.2" (default: the region\'s mix, docs/TRAINING.md).'),
+    color_jitter: Optional[float] = typer.Option(None, "--color-jitter", min=0.0, max=1.0, help="Share of training faces given a random exposure, colour cast, contrast and saturation (darker and warmer skin included; default: 0)."),
     hole_fill: Optional[HoleFill] = typer.Option(None, "--hole-fill", help="Hole pixels of the input: zero, or keep the censor's pixels (default: the arch's)."),
-    batch_size: Optional[int] = typer.Option(None, "--batch-size", "-b", min=1, help="Faces per step and process [default: 16]."),
-    max_steps: Optional[int] = typer.Option(None, "--max-steps", min=0, help="Stop at this step (counted from the run's start)."),
-    max_minutes: Optional[float] = typer.Option(None, "--max-minutes", min=0.01, help="Stop after this many minutes of training in this session."),
-    lr: Optional[float] = typer.Option(None, "--lr", help="Generator learning rate (default: the arch's)."),
-    d_lr: Optional[float] = typer.Option(None, "--d-lr", help="Discriminator learning rate (default: the arch's)."),
-    weight: Optional[list[str]] = typer.Option(None, "--weight", "-w", help="Loss weight override KEY=VALUE; repeatable."),
-    config: Optional[Path] = typer.Option(None, "--config", help="Settings file (.json or .toml) with the options' long names."),
-    out_dir: Optional[Path] = typer.Option(None, "--out", help="Folder of runs [default: runs]."),
-    name: Optional[str] = typer.Option(None, "--name", help="Run name (default: ARCH-PRESET-REGION-DATE)."),
-    resume: Optional[str] = typer.Option(None, "--resume", help="Continue a run: its name under --out, its folder, or a checkpoint file."),
-    init: Optional[str] = typer.Option(None, "--init", help="Start a new run from another run's weights (checkpoint, slim checkpoint from `unmask export --checkpoint`, run folder or name, or an exported .onnx generator): same arch and preset, fresh optimisers, step 0."),
-    checkpoint_every: Optional[int] = typer.Option(None, "--checkpoint-every", min=1, help="Steps between checkpoints [default: 500]."),
-    val_every: Optional[int] = typer.Option(None, "--val-every", min=1, help="Steps between validations [default: 1000]."),
-    val_images: Optional[int] = typer.Option(None, "--val-images", min=1, help="Validation faces [default: 64]."),
-    no_val: bool = typer.Option(False, "--no-val", help="Skip validation."),
-    log_every: Optional[int] = typer.Option(None, "--log-every", min=1, help="Steps between log lines [default: 10]."),
-    perceptual_weights: Optional[Path] = typer.Option(None, "--perceptual-weights", help="SqueezeNet 1.1 features (default: $UNMASK_PERCEPTUAL_WEIGHTS)."),
-    lpips_weights: Optional[Path] = typer.Option(None, "--lpips-weights", help="LPIPS heads (default: $UNMASK_LPIPS_WEIGHTS)."),
-    seed: Optional[int] = typer.Option(None, "--seed", help="Seed of weights, masks and data order [default: 0]."),
-    threads: Optional[int] = typer.Option(None, "--threads", min=1, help="CPU threads for torch (default: all cores)."),
-    device: Optional[Device] = typer.Option(None, "--device", help="auto, cpu or cuda [default: auto]."),
-    workers: Optional[int] = typer.Option(None, "--workers", min=0, help="Data-loader processes (and data-preparation processes; default: 0 on CPU, 4 on CUDA)."),
-    cache: Optional[Path] = typer.Option(None, "--cache", help="Crop cache folder (default: $UNMASK_CACHE or runs/cache)."),
+    batch_size: Optional[int] = typer.Option(None, "--batch-size", "-b", metavar="N", min=1, help="Faces per step and process (default: 16)."),
+    max_steps: Optional[int] = typer.Option(None, "--max-steps", metavar="N", min=0, help="Stop at this step, counted from the run's start (default: no limit)."),
+    max_minutes: Optional[float] = typer.Option(None, "--max-minutes", metavar="M", min=0.01, help="Stop after this many minutes of training in this session (default: no limit; Ctrl-C stops too)."),
+    lr: Optional[float] = typer.Option(None, "--lr", metavar="X", help="Generator learning rate (default: the arch's)."),
+    d_lr: Optional[float] = typer.Option(None, "--d-lr", metavar="X", help="Discriminator learning rate (default: the arch's)."),
+    weight: Optional[list[str]] = typer.Option(None, "--weight", "-w", metavar="KEY=VALUE", help="Loss weight override, e.g. adv=0.001; repeatable (default: the arch's weights)."),
+    config: Optional[Path] = typer.Option(None, "--config", metavar="FILE", help="Settings file (.json or .toml) with the options' long names; options given here win (default: none)."),
+    out_dir: Optional[Path] = typer.Option(None, "--out", metavar="DIR", help="Folder of runs (default: runs)."),
+    name: Optional[str] = typer.Option(None, "--name", metavar="NAME", help="Run name, its folder under --out (default: ARCH-PRESET-REGION-DATE)."),
+    resume: Optional[str] = typer.Option(None, "--resume", metavar="RUN", help="Continue a run: its name under --out, its folder, or a checkpoint file (default: a new run)."),
+    init: Optional[str] = typer.Option(None, "--init", metavar="RUN|FILE", help="Start a new run from another run's weights (checkpoint, slim checkpoint from `unmask export --checkpoint`, run folder or name, or an exported .onnx generator): same arch and preset, fresh optimisers, step 0 (default: random weights)."),
+    checkpoint_every: Optional[int] = typer.Option(None, "--checkpoint-every", metavar="N", min=1, help="Steps between checkpoints (default: 500; one at the end too)."),
+    val_every: Optional[int] = typer.Option(None, "--val-every", metavar="N", min=1, help="Steps between validations (default: 1000; one at the end too)."),
+    val_images: Optional[int] = typer.Option(None, "--val-images", metavar="N", min=1, help="Validation faces (default: 64)."),
+    no_val: bool = typer.Option(False, "--no-val", help="Skip validation and samples (default: validate on --val, else on a held-out part of --data)."),
+    log_every: Optional[int] = typer.Option(None, "--log-every", metavar="N", min=1, help="Steps between log lines (default: 10)."),
+    perceptual_weights: Optional[Path] = typer.Option(None, "--perceptual-weights", metavar="FILE", help="SqueezeNet 1.1 feature weights for the perceptual and style losses and LPIPS (default: $UNMASK_PERCEPTUAL_WEIGHTS, else the copy shipped with unmask)."),
+    lpips_weights: Optional[Path] = typer.Option(None, "--lpips-weights", metavar="FILE", help="LPIPS v0.1 SqueezeNet heads for validation (default: $UNMASK_LPIPS_WEIGHTS, else the copy shipped with unmask)."),
+    seed: Optional[int] = typer.Option(None, "--seed", metavar="N", help="Seed of weights, masks and data order (default: 0)."),
+    threads: Optional[int] = typer.Option(None, "--threads", metavar="N", min=1, help="CPU threads for torch (default: all cores)."),
+    device: Optional[Device] = typer.Option(None, "--device", help="Where to train; auto takes CUDA when torch has it (default: auto)."),
+    workers: Optional[int] = typer.Option(None, "--workers", metavar="N", min=0, help="Data-loader processes, and processes preparing photos (default: 0 on CPU, 4 on CUDA)."),
+    cache: Optional[Path] = typer.Option(None, "--cache", metavar="DIR", help="Crop cache of photo folders (default: $UNMASK_CACHE, else runs/cache)."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
 ) -> None:
     given = {
@@ -87,6 +89,7 @@ def train(
         "region": region.value if region else None,
         "mask_mix": mask_mix,
         "hole_fill": hole_fill.value if hole_fill else None,
+        "color_jitter": color_jitter,
         "batch_size": batch_size,
         "max_steps": max_steps,
         "max_minutes": max_minutes,
@@ -113,6 +116,8 @@ def train(
         _train(given, weight or [], config, resume)
     except typer.Exit:
         raise
+    except KeyboardInterrupt:
+        interrupted("faces prepared so far are kept (in shards of 1,000 photos); rerun the same command to go on")
     except Exception as e:  # noqa: BLE001 - one line unless --debug
         if debug:
             raise
@@ -191,15 +196,18 @@ def _train(given: dict[str, Any], weight: list[str], config: Path | None, resume
         if "arch" not in settings:
             raise ConfigError("--arch is required (or --resume RUN, or arch in --config)")
         cfg, ckpt = TrainConfig.from_dict(settings), None
+    from unmask.train.preflight import preflight
+
+    preflight(cfg, resume=bool(resume))  # data, folders, weights, --init: before minutes of preparing faces
 
     view = _View()
     stop = {"asked": 0}
 
     def on_signal(signum: int, frame: object) -> None:
         stop["asked"] += 1
-        if stop["asked"] > 1:
+        if stop["asked"] > 1 or not view.started:  # preparing data or setting up: stop at once (shards are kept)
             raise KeyboardInterrupt
-        view.note("stopping after this step (again to abort)")
+        view.note("stopping after this step: a checkpoint, no final validation (again to abort)")
 
     old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
@@ -215,6 +223,8 @@ def _train(given: dict[str, Any], weight: list[str], config: Path | None, resume
                       f"checkpoint {result.checkpoint}" + (f"; val {metrics}" if metrics else "")),
             highlight=False, markup=False,
         )
+    if result.reason == "stopped":  # Ctrl-C or SIGTERM: stopped cleanly, resumable, exit 130 as for any interrupt
+        interrupted(f"continue with `unmask train --resume {result.run_dir}`")
 
 
 def _refuse_slim(path: Path) -> None:
@@ -242,8 +252,10 @@ class _View:
 
     def __init__(self) -> None:
         self._bar = Bar("{task.description}", "bar", "count", "eta", "{task.fields[info]}", bar_width=24,
-                        transient=False)
+                        transient=False, unit="photos")
         self._tasks: dict[str, Any] = {}
+        self._start: tuple[int, float] | None = None  # (step, elapsed) of the first step event: for time left
+        self.started = False  # the training loop runs: a first Ctrl-C stops after the step, not at once
 
     def __enter__(self) -> _View:
         self._bar.__enter__()
@@ -255,19 +267,27 @@ class _View:
     def note(self, text: str) -> None:
         self._bar.console.print(printable(text), highlight=False, markup=False)
 
-    def _task(self, key: str, description: str, total: float | None) -> Any:
-        if key not in self._tasks:
-            self._tasks[key] = self._bar.add(description, total=total, info="")
+    def _task(self, key: str, description: str, total: float | None, completed: float = 0) -> Any:
+        if key not in self._tasks:  # completed: done by an earlier run (a resumed preparation), not in the rate
+            self._tasks[key] = self._bar.add(description, total=total, completed=completed, info="")
         return self._tasks[key]
 
+    def _left(self, e: Any) -> str:
+        """``, about 3 min 05 s left`` towards ``--max-steps`` at the pace since this session's first step."""
+        from unmask.cli.progress import duration
+
+        step0, t0 = self._start or (0, 0.0)
+        if not e.max_steps or e.step <= step0 or e.step >= e.max_steps:
+            return ""
+        return f", about {duration((e.max_steps - e.step) * (e.elapsed - t0) / (e.step - step0))} left"
+
     def event(self, e: Any) -> None:
-        if e.kind == "prepare":
-            if self._bar.shown:
-                t = self._task(f"prep-{e.what}", f"preparing {e.what} faces", e.total)
-                self._bar.update(t, completed=e.done, info=f"{e.failed} unusable" if e.failed else "")
-            elif e.done == e.total:
-                self.note(f"prepared {e.what}: {e.total - e.failed} faces, {e.failed} unusable photos")
+        if e.kind == "prepare":  # a bar on a terminal, else a line every few seconds and one at the end
+            t = self._task(f"prep-{e.what}", f"preparing {e.what} faces", e.total, e.done)
+            self._bar.update(t, completed=e.done, info=f"{e.failed} unusable" if e.failed else "")
         elif e.kind == "start":
+            self.started = True
+            self._start = (e.step or 0, 0.0)
             self.note(f"training {e.message}" + (f" (from step {e.step})" if e.step else ""))
         elif e.kind == "step":
             if self._bar.shown:  # the headline numbers; every term is in metrics.jsonl / TensorBoard
@@ -277,7 +297,7 @@ class _View:
             else:
                 losses = " ".join(f"{k}={v:.4g}" for k, v in e.logs.items())
                 steps = f"{e.step}/{e.max_steps}" if e.max_steps else str(e.step)
-                self.note(f"step {steps} epoch {e.epoch} {e.samples_per_s:.1f} faces/s {losses}")
+                self.note(f"step {steps} epoch {e.epoch} {e.samples_per_s:.1f} faces/s{self._left(e)} {losses}")
         elif e.kind == "val":
             metrics = "  ".join(f"{k} {v:.4g}" for k, v in e.logs.items())
             self.note(f"val @ step {e.step}: {metrics}  ({e.path})")

@@ -4,8 +4,26 @@ The hole is the censor found at photo resolution (:mod:`unmask.infer.censors.fin
 two (anti-aliasing, JPEG ringing). :func:`hole_alpha` makes the alpha matte in photo pixels: 1 on the censor
 and the inner part of the margin, feathered to 0 across the margin's outer part, exactly 0 beyond it.
 :func:`paste_in_box` warps the generator's output back with the inverse of the alignment (only over the
-censor's box, so the cost does not grow with the photo), matches its colour to the photo on a ring of known
-pixels just outside the hole, and blends. Pixels outside the hole are never written: they stay bit-identical.
+censor's box, so the cost does not grow with the photo), matches its tone to the photo as a retoucher would, and
+blends. Pixels outside the hole are never written: they stay bit-identical.
+
+Matching the photo, as a retoucher would (the ``retouch`` of :class:`unmask.infer.pipeline.Restorer`: on for
+photos, off for videos; tone matching is always on):
+
+* **tone** (:func:`tone_field`): on a ring of known pixels just outside the hole the photo and the warped model
+  output should agree; where they do not (the model's colour drifts, light falls across the face), the
+  difference is carried into the hole as a smooth field (normalised Gaussian interpolation of the ring's
+  differences, scale :data:`TONE_SCALE` x the hole's half-thickness), not as one constant, so a hole between a lit
+  and a shaded cheek meets both;
+* **contrast** (:func:`sharpen`): the warp spreads each crop pixel over photo pixels and its cubic kernel softens
+  edges; an unsharp mask (:data:`SHARPEN`) gives the fill's own edges (eyelids, iris, lips) their contrast back.
+  Measured on 40 validation eye bars: hole LPIPS 0.156 -> 0.148, detail 0.29 -> 0.43, hole PSNR -0.28 dB;
+* **grain** (:func:`grain_for`): the fill is smoother than the photo's skin. The photo's grain is measured on the
+  ring (robust spread of its grey Laplacian) and so is the fill's; the missing part, up to :data:`GRAIN_LEVEL` of
+  the photo's (``sqrt((0.5 ring)^2 - fill^2)``), is added as luminance noise correlated over :data:`GRAIN_BLUR`
+  px, from a generator seeded by the box, so the same photo gives the same pixels. Half, not all: at the full
+  level (0.9) hole LPIPS got worse (0.148 -> 0.158) while the detail ratio rose to 0.73, which is noise counted as
+  detail; at half, LPIPS 0.147 and detail 0.49.
 
 Arrays: photos HxWx3 uint8 RGB; masks uint8, 255 = hole; alpha float32 in [0, 1].
 """
@@ -18,6 +36,19 @@ import numpy as np
 from unmask.spec import is_hole
 
 MAX_SHIFT = 40.0  # largest per-channel colour correction, in grey levels
+TONE_SCALE = 1.0
+"""Gaussian scale of the tone field, in units of the hole's half-thickness (at least 2 px)."""
+TONE_SPREAD = 6.0
+"""Smallest robust deviation (grey levels) assumed for the ring's differences when clipping outliers."""
+GRAIN_BLUR = 0.7
+"""Gaussian (px) that correlates the grain noise as a photo's grain is."""
+SHARPEN = 1.0
+"""Unsharp-mask amount given to the warped fill (:func:`sharpen`)."""
+GRAIN_LEVEL = 0.5
+"""The fill is topped up to this share of the photo's grain: a fill within a tenth of the photo's (sampling noise of
+the two measurements) gets none."""
+GRAIN_SEED = 2024
+"""Base seed of the grain noise (with the box's coordinates, so results are reproducible)."""
 
 
 def hole_alpha(occluder: np.ndarray, margin: int) -> tuple[np.ndarray, np.ndarray]:
@@ -39,6 +70,66 @@ def hole_alpha(occluder: np.ndarray, margin: int) -> tuple[np.ndarray, np.ndarra
     return np.where(hole, 255, 0).astype(np.uint8), alpha
 
 
+def _robust_std(x: np.ndarray) -> float:
+    """1.4826 x the median absolute deviation (robust to the edges a ring holds)."""
+    if x.size == 0:
+        return 0.0
+    return float(1.4826 * np.median(np.abs(x - np.median(x))))
+
+
+def _laplacian(grey: np.ndarray) -> np.ndarray:
+    return cv2.Laplacian(grey, cv2.CV_32F, ksize=1)
+
+
+def tone_field(diff: np.ndarray, band: np.ndarray, hole: np.ndarray) -> np.ndarray:
+    """HxWx3 float32 offsets carrying ``diff`` (HxWx3 float32, photo minus model output, read on ``band``) into
+    the box: a Gaussian-weighted mean of the band's differences at every pixel (scale: :data:`TONE_SCALE` x the
+    hole's half-thickness), falling back to the band's median where the band is far; clipped to
+    :data:`MAX_SHIFT`. Band differences beyond 3 robust deviations of the median (at least :data:`TONE_SPREAD`
+    grey levels each) are clipped first: a stray edge on the ring must not tint the hole, but light falling
+    differently on one side of it must still be followed."""
+    med = np.median(diff[band], axis=0)
+    dev = np.array([max(_robust_std(diff[band][:, c]), TONE_SPREAD) for c in range(3)], np.float32)
+    d = np.clip(diff, med - 3.0 * dev, med + 3.0 * dev) * band[:, :, None]
+    inside = cv2.distanceTransform(np.where(hole > 0, 255, 0).astype(np.uint8), cv2.DIST_L2, 5)
+    sigma = max(2.0, TONE_SCALE * float(inside.max()))
+    w = cv2.GaussianBlur(band.astype(np.float32), (0, 0), sigma)
+    num = cv2.GaussianBlur(d.astype(np.float32), (0, 0), sigma)
+    eps = 0.05 * float(w.max())
+    field = (num + eps * med[None, None, :]) / (w[:, :, None] + eps)
+    return np.clip(field, -MAX_SHIFT, MAX_SHIFT).astype(np.float32)
+
+
+def sharpen(warped: np.ndarray, photo_per_crop: float, amount: float = SHARPEN) -> np.ndarray:
+    """``warped`` (HxWx3 float32) with an unsharp mask of ``amount`` at a Gaussian of ``max(1, photo_per_crop)``
+    px: the crop's detail, spread over ``photo_per_crop`` photo pixels per crop pixel by the warp, is given back
+    its contrast."""
+    if amount <= 0:
+        return warped
+    blur = cv2.GaussianBlur(warped, (0, 0), max(1.0, float(photo_per_crop)))
+    return warped + amount * (warped - blur)
+
+
+def grain_for(roi: np.ndarray, warped: np.ndarray, band: np.ndarray, hole: np.ndarray, seed: int) -> np.ndarray:
+    """HxW float32 luminance noise that tops the fill's grain up to the photo's (see the module docstring):
+    ``roi`` the photo's box (HxWx3 uint8), ``warped`` the model output over it (HxWx3 float32), ``band`` the ring
+    (bool), ``hole`` (uint8, 255 = restored). Grain is measured as the robust spread of the grey Laplacian (the
+    eval's detail measure); the noise is white noise blurred by :data:`GRAIN_BLUR` px (photo grain is not
+    pixel-independent: demosaicing and JPEG correlate it). Zero when the fill already has the photo's grain."""
+    grey = cv2.cvtColor(roi, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    fill = cv2.cvtColor(np.clip(warped, 0, 255).astype(np.float32), cv2.COLOR_RGB2GRAY)
+    inner = hole > 0
+    s_ring = _robust_std(_laplacian(grey)[band])
+    s_fill = _robust_std(_laplacian(fill)[inner])
+    amp = float(np.sqrt(max(0.0, (GRAIN_LEVEL * s_ring) ** 2 - s_fill**2)))
+    if amp < 0.25:
+        return np.zeros(grey.shape, np.float32)
+    white = np.random.default_rng(seed).standard_normal(grey.shape).astype(np.float32)
+    noise = cv2.GaussianBlur(white, (0, 0), GRAIN_BLUR)
+    s_noise = _robust_std(_laplacian(noise)[inner])
+    return (noise * (amp / max(s_noise, 1e-6))).astype(np.float32)
+
+
 def paste_in_box(
     rgb: np.ndarray,
     crop_out: np.ndarray,
@@ -47,10 +138,13 @@ def paste_in_box(
     hole: np.ndarray,
     alpha: np.ndarray,
     ring: int,
+    grain: bool = False,
+    sharp: float = SHARPEN,
 ) -> bool:
     """Blends the generator's ``crop_out`` (SxSx3 uint8, canonical frame; ``matrix``: photo -> crop) into
     ``rgb`` (HxWx3 uint8, in place) over ``box`` = (x0, y0, x1, y1) with ``alpha`` (float32 over the box), after
-    matching its colour to the photo on a ring of ``ring`` pixels of known pixels just outside ``hole``.
+    matching its tone to the photo on a ring of ``ring`` pixels of known pixels just outside ``hole``
+    (:func:`tone_field`) and, with ``grain``, topping its grain up to the photo's (:func:`grain_for`).
     Pixels where ``alpha`` is 0 keep their values exactly. Returns whether any pixel was written."""
     x0, y0, x1, y1 = box
     size = (x1 - x0, y1 - y0)
@@ -58,6 +152,7 @@ def paste_in_box(
     to_box = inv.copy()
     to_box[:, 2] -= (x0, y0)
     warped = cv2.warpAffine(crop_out, to_box, size, flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
+    warped = sharpen(warped, 1.0 / np.sqrt(abs(np.linalg.det(matrix[:, :2]))), sharp)
     roi = rgb[y0:y1, x0:x1]
     sel = alpha > 0
     if not sel.any():
@@ -65,8 +160,9 @@ def paste_in_box(
     grown = cv2.dilate(hole, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * ring + 1, 2 * ring + 1)))
     band = (grown > 0) & (hole == 0)
     if band.sum() >= 16:
-        shift = roi[band].astype(np.float32).mean(0) - warped[band].mean(0)
-        warped += np.clip(shift, -MAX_SHIFT, MAX_SHIFT)
+        warped += tone_field(roi.astype(np.float32) - warped, band, hole)
+        if grain:
+            warped += grain_for(roi, warped, band, hole, GRAIN_SEED + 7919 * x0 + y0)[:, :, None]
     # over the whole box, in place (boolean indexing cost four times as much): where alpha is 0 the sum is the
     # photo's own value exactly (v + 0 + 0.5, truncated), so those pixels are written back unchanged
     mixed = roi.astype(np.float32)

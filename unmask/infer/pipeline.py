@@ -20,7 +20,7 @@ import numpy as np
 
 from unmask.infer.censors import Occluder
 from unmask.infer.censors.find import find_occluder, landmark_occluder, user_occluder
-from unmask.infer.compose import hole_alpha, paste_in_box
+from unmask.infer.compose import SHARPEN, hole_alpha, paste_in_box
 from unmask.edges import EdgeGuide
 from unmask.infer.face.align import Aligned, align, align_checked, matrix_scale, warp_to_crop
 from unmask.infer.face.choose import Choice, reading_order
@@ -132,7 +132,9 @@ class Restorer:
     anyway (default: leave the face untouched and say so). ``choose``: which faces to restore
     (:class:`unmask.infer.face.choose.Choice`: numbers in reading order, or the largest; default all).
     ``flip_average``: each model's result averaged with its result on the mirrored face
-    (:mod:`unmask.infer.flip`: twice the generator's work, a little closer to the hidden truth).
+    (:mod:`unmask.infer.flip`: twice the generator's work, a little closer to the hidden truth). ``retouch``: paste
+    as a retoucher would: the fill's contrast, softened by the warp, given back and its grain topped up to the
+    photo's (:func:`unmask.infer.compose.sharpen`, :func:`unmask.infer.compose.grain_for`).
     """
 
     def __init__(
@@ -146,6 +148,7 @@ class Restorer:
         force: bool = False,
         choose: Choice | None = None,
         flip_average: bool = True,
+        retouch: bool = True,
     ) -> None:
         if region not in RUN_REGIONS:
             raise ValueError(f"unknown region {region!r} (choose from {', '.join(RUN_REGIONS)})")
@@ -161,6 +164,7 @@ class Restorer:
         self.force = force
         self.choose = choose or Choice()
         self.flip_average = flip_average
+        self.retouch = retouch
 
     def close(self) -> None:
         if self._own_finder:
@@ -287,18 +291,20 @@ class Restorer:
         adjust: Callable[[list[FaceJob], list[np.ndarray]], list[np.ndarray]] | None = None,
         reuse: Callable[[FaceJob], np.ndarray | None] | None = None,
         flip: bool | None = None,
+        retouch: bool | None = None,
     ) -> tuple[np.ndarray, list[FaceReport], np.ndarray | None]:
         """Runs the models on ``jobs`` (batched per model) and pastes each result into a copy of ``rgb``, in the
         job's hole only. Returns (restored photo, one report per job, union of the holes when ``want_mask``).
         ``reuse(job)`` may give a job's crop instead of the model (the video path, for a face that did not change
         since the last frame); ``adjust(jobs, crops)`` may replace the crops before they are pasted (it blends them
-        over time); ``flip``: flip averaging (None: the restorer's ``flip_average``); ``timings`` gains ``infer`` and
-        ``blend``."""
+        over time); ``flip``: flip averaging (None: the restorer's ``flip_average``); ``retouch``: sharpening and grain
+        (None: the restorer's ``retouch``); ``timings`` gains ``infer`` and ``blend``."""
         timings = {} if timings is None else timings
         out = rgb.copy()
         reports: list[FaceReport] = []
         hole_img = np.zeros(rgb.shape[:2], np.uint8) if want_mask else None
         flip = self.flip_average if flip is None else flip
+        retouch = self.retouch if retouch is None else retouch
         if edges is not None:
             for j in jobs:
                 j.guide = guide_to_crop(edges, j.aligned.matrix, j.aligned.size)
@@ -325,7 +331,8 @@ class Restorer:
                     occ = j.occluder
                     hole, alpha = hole_alpha(occ.mask, occ.margin)
                     ring = max(3, int(round(RING * occ.iod)))
-                    paste_in_box(out, crop_out, j.aligned.matrix, occ.box, hole, alpha, ring)
+                    paste_in_box(out, crop_out, j.aligned.matrix, occ.box, hole, alpha, ring, grain=retouch,
+                                 sharp=SHARPEN if retouch else 0.0)
                     mosaic = mosaic_from_lattice(rgb, occ) if self.keep_mosaic and occ.lattice is not None else None
                     if mosaic is not None:
                         keep_block_means(out, mosaic, original=rgb)

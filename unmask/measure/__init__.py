@@ -4,6 +4,8 @@ Quality (``unmask eval``):
 
 * :mod:`~unmask.measure.metrics`: PSNR, SSIM, L1 in the hole, hole IoU, spill, LPIPS, bootstrap intervals;
 * :mod:`~unmask.measure.baselines`: Telea, Navier-Stokes and ``none`` behind the model interface;
+* :mod:`~unmask.measure.texture`: the hole's detail (|Laplacian| ratio), padded box (hole LPIPS, KID) and tone;
+  :mod:`~unmask.measure.skin`: each face's skin tone (ITA) and the scores per skin-tone group;
 * :mod:`~unmask.measure.evaluate`: censor clean faces, restore them with every method, score them;
   :mod:`~unmask.measure.scores` holds its settings and report, :mod:`~unmask.measure.grid` draws its picture.
 

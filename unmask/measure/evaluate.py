@@ -29,7 +29,12 @@ pixels actually hidden, identical for every method):
   :data:`SPILL_LEVEL` grey levels, per censor pixel: what a method repainted that was never hidden;
 * ``outside``: pixels changed outside the restored hole. It must be 0;
 * ``found``: whether the method's Restorer found a censor on the face at all (when not, the face is left as
-  it was and scores as the censored photo).
+  it was and scores as the censored photo);
+* texture and colour of the hole, at the photo's resolution: ``detail`` (|Laplacian| restored over true inside
+  the censor eroded 2 px), ``tone`` (Delta E of its mean Lab colour), and on the censor's box padded by a quarter
+  of its height and resized to 64 px short side (the method's pixels inside the censor, the clean photo's
+  around it, as SSIM's box): ``hole_lpips`` and the pooled SqueezeNet features KID compares over the set
+  (both need ``lpips``); ``ita``: the face's skin tone on the clean photo (:mod:`unmask.measure.skin`).
 
 :func:`evaluate_set` scores the faces of a training set made by ``unmask prepare`` instead, without a detector
 (mediapipe): each aligned crop is the photo and its stored landmarks stand for steps 1 and 3.
@@ -55,6 +60,8 @@ from unmask.infer.face.types import Face, box_iou
 from unmask.measure.baselines import BASELINES, DEFAULT_SIZE, Baseline
 from unmask.measure.metrics import hole_iou, l1_hole, psnr_hole, spill, ssim_box
 from unmask.measure.scores import EvalReport, EvalSettings, FaceScore, GridFace
+from unmask.measure.skin import face_ita
+from unmask.measure.texture import detail_ratio, hole_box_crop, tone_error
 from unmask.spec import is_hole
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -228,7 +235,8 @@ def _evaluate(
     given = _GivenFaces()
     restorers = {
         name: Restorer({settings.region: m}, region=settings.region, finder=given,  # type: ignore[arg-type]
-                       keep_mosaic=settings.mosaic_means, flip_average=settings.flip_average)
+                       keep_mosaic=settings.mosaic_means, flip_average=settings.flip_average,
+                       retouch=settings.retouch)
         for name, m in methods.items()
         if kinds[name] != "baseline"
     }
@@ -314,6 +322,8 @@ def _score(
         d = lpips([original] * len(names), [crops[k] for k in names])
         dists = {k: float(v) for k, v in zip(names, d)}
     n_hole = int(np.count_nonzero(is_hole(hole)))
+    box_lpips, feats, truth_feats = _hole_boxes(clean, hole, outputs, lpips)
+    skin = face_ita(clean, face.landmarks, hole)
     for name, o in outputs.items():
         report.faces.append(
             FaceScore(
@@ -330,10 +340,34 @@ def _score(
                 iou=o.iou,
                 spill=o.spill,
                 found=o.found,
+                detail=detail_ratio(o.rgb, clean, hole),
+                hole_lpips=box_lpips.get(name),
+                tone=tone_error(o.rgb, clean, hole),
+                ita=skin,
+                features=feats.get(name),
+                truth_features=truth_feats,
             )
         )
     if len(report.grid) < report.settings.grid_faces:
         report.grid.append(GridFace(photo, warp_to_crop(censored, m, size), crops, original))
+
+
+def _hole_boxes(
+    clean: np.ndarray, hole: np.ndarray, outputs: Mapping[str, _Output], lpips: "LPIPS | None"
+) -> tuple[dict[str, float], dict[str, np.ndarray], np.ndarray | None]:
+    """The censor's padded box (:func:`hole_box_crop`) of each output, its pixels outside the censor taken from
+    ``clean`` (as :func:`ssim_box` does): each box's LPIPS to the clean box and the pooled features of every box
+    (``lpips.pooled``). Returns (name -> LPIPS, name -> features, the clean box's features); ({}, {}, None)
+    without ``lpips``."""
+    if lpips is None:
+        return {}, {}, None
+    m = is_hole(hole)[..., None]
+    truth = hole_box_crop(clean, hole)
+    boxes = {name: hole_box_crop(np.where(m, o.rgb, clean), hole) for name, o in outputs.items()}
+    names = list(boxes)
+    d = lpips([truth] * len(names), [boxes[k] for k in names])
+    f = lpips.pooled([truth, *(boxes[k] for k in names)])
+    return {k: float(v) for k, v in zip(names, d)}, dict(zip(names, f[1:])), f[0]
 
 
 # -- methods ---------------------------------------------------------------------------------------------------------

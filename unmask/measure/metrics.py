@@ -11,6 +11,7 @@ an error: there is nothing to measure.
 * :class:`LPIPS`: LPIPS v0.1 (SqueezeNet) on whole images; needs torch and the weights (given, or named by
   ``$UNMASK_LPIPS_WEIGHTS`` and ``$UNMASK_PERCEPTUAL_WEIGHTS``).
 * :func:`summarize`: mean and a 95% bootstrap interval over per-image values.
+* :meth:`LPIPS.pooled`: pooled SqueezeNet features of images, for KID (:mod:`unmask.measure.texture`).
 
 This module imports torch and scikit-image only where they are needed, so it imports without either.
 """
@@ -238,6 +239,28 @@ class LPIPS:
 
         x = torch.from_numpy(np.stack(images).astype(np.float32)).permute(0, 3, 1, 2)
         return (x / 127.5 - 1.0).to(self.device)
+
+    def pooled(self, images: np.ndarray | Sequence[np.ndarray], unit: bool = True) -> np.ndarray:
+        """NxD float64 features of ``HxWx3`` uint8 RGB images (a list or ``NxHxWx3``; sizes may differ): the last
+        SqueezeNet slice (D = 512), averaged over space: what :func:`unmask.measure.texture.kid` compares. With
+        ``unit``, each vector is scaled to length sqrt(D), so that ``a.b / D`` in KID's kernel is their cosine (0 to
+        1): raw, these features are about 2 per dimension, ``a.b / D`` about 20, and the cubic kernel's values ~10^4 swamp KID's
+        usual scale (features normalised over channels, as LPIPS does with its slices)."""
+        import torch
+
+        xs = _as_batch(images)
+        out, i = [], 0
+        with torch.no_grad():
+            while i < len(xs):
+                j = i + 1
+                while j < len(xs) and j - i < self.batch_size and xs[j].shape == xs[i].shape:
+                    j += 1
+                out.append(self.net(self._tensor(xs[i:j]))[-1].mean(dim=(2, 3)).double().cpu().numpy())
+                i = j
+        f = np.concatenate(out) if out else np.zeros((0, self.heads[-1].shape[1]))
+        if unit:
+            f = f * (np.sqrt(f.shape[1]) / (np.linalg.norm(f, axis=1, keepdims=True) + 1e-10))
+        return f
 
     def __call__(
         self, a: np.ndarray | Sequence[np.ndarray], b: np.ndarray | Sequence[np.ndarray]

@@ -11,6 +11,8 @@ from typing import Any
 import numpy as np
 
 from unmask.measure.metrics import summarize
+from unmask.measure.skin import SkinGroup, skin_groups
+from unmask.measure.texture import HOLE_PAD, HOLE_SHORT, kid_interval
 from unmask.spec import KIND_REGION, REGION_KINDS, REGIONS
 
 DEFAULT_CENSOR = {region: kinds[0] for region, kinds in REGION_KINDS.items()}
@@ -36,7 +38,8 @@ class EvalSettings:
     LPIPS and the grid;
     ``mosaic_means``: the models' results keep a mosaic's block means as ``unmask run`` does (the OpenCV baselines
     are always plain OpenCV); ``flip_average``: the models' results averaged with their results on the mirrored
-    face, as ``unmask run`` does on photos (:mod:`unmask.infer.flip`)."""
+    face, as ``unmask run`` does on photos (:mod:`unmask.infer.flip`); ``retouch``: the models' results pasted with
+    sharpening and grain, as ``unmask run`` does on photos (:mod:`unmask.infer.compose`)."""
 
     region: str
     censor: str | None = None
@@ -47,6 +50,7 @@ class EvalSettings:
     mosaic_means: bool = True
     jpeg: int = 90
     flip_average: bool = True
+    retouch: bool = True
 
     def __post_init__(self) -> None:
         if self.region not in REGIONS:
@@ -71,7 +75,14 @@ class FaceScore:
     """One method on one face. ``lpips`` is None when LPIPS is off; ``outside``: pixels changed beyond the
     blend margin; ``coverage``: fraction of the censor inside the restored hole (None for ``none``);
     ``hole_pixels``: size of the scored hole; ``seconds``: the method's restore time (align, infer, blend;
-    detection excluded as it is shared)."""
+    detection excluded as it is shared).
+
+    Texture and colour of the hole (None when not measured; :mod:`unmask.measure.texture`): ``detail``:
+    :func:`~unmask.measure.texture.detail_ratio` on the true censor pixels; ``hole_lpips``: LPIPS on the censor's
+    padded box (:func:`~unmask.measure.texture.hole_box_crop`, the method's pixels in the censor, the photo's
+    around it); ``tone``: :func:`~unmask.measure.texture.tone_error`; ``ita``: the face's skin tone (:mod:`unmask.measure.skin`, the same for every method); ``features`` and
+    ``truth_features``: pooled SqueezeNet features of the restored and of the true hole box, for KID (not
+    serialised)."""
 
     photo: str
     method: str
@@ -86,6 +97,12 @@ class FaceScore:
     iou: float | None = None
     spill: float | None = None
     found: bool | None = None
+    detail: float | None = None
+    hole_lpips: float | None = None
+    tone: float | None = None
+    ita: float | None = None
+    features: np.ndarray | None = field(default=None, repr=False)
+    truth_features: np.ndarray | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -102,6 +119,10 @@ class FaceScore:
             "spill": None if self.spill is None else round(self.spill, 5),
             "found": self.found,
             "seconds": round(self.seconds, 5),
+            "detail": _round(self.detail, 4),
+            "hole_lpips": _round(self.hole_lpips, 5),
+            "tone": _round(self.tone, 4),
+            "ita": _round(self.ita, 2),
         }
 
 
@@ -112,7 +133,10 @@ Summary = tuple[float, float, float]
 class MethodRow:
     """Summary of one method: each metric as ``(mean, lo, hi)`` (95% bootstrap interval of the mean, see
     :func:`unmask.measure.metrics.summarize`), None when no face was scored (or LPIPS is off). ``coverage``: mean
-    fraction of the censor inside the restored hole; ``partly_covered``: faces where it is below :data:`COVERED`."""
+    fraction of the censor inside the restored hole; ``partly_covered``: faces where it is below :data:`COVERED`.
+    ``detail``, ``hole_lpips``, ``tone``: as the others, over the faces where they were measured; ``kid``: KID x 1000
+    of the set of restored hole boxes against the true ones, with a 95% bootstrap interval
+    (:func:`unmask.measure.texture.kid_interval`; None under two faces or without LPIPS)."""
 
     name: str
     kind: str  # "model" or "baseline"
@@ -129,6 +153,10 @@ class MethodRow:
     iou: float | None = None
     spill: float | None = None
     missed: int = 0
+    detail: Summary | None = None
+    hole_lpips: Summary | None = None
+    kid: Summary | None = None
+    tone: Summary | None = None
 
     def to_dict(self) -> dict[str, Any]:
         def s(v: Summary | None, nd: int) -> dict[str, float] | None:
@@ -150,6 +178,10 @@ class MethodRow:
             "iou": None if self.iou is None else round(self.iou, 4),
             "spill": None if self.spill is None else round(self.spill, 5),
             "missed": self.missed,
+            "detail": s(self.detail, 4),
+            "hole_lpips": s(self.hole_lpips, 5),
+            "kid_x1000": s(self.kid, 4),
+            "tone": s(self.tone, 4),
         }
 
 
@@ -201,6 +233,10 @@ class EvalReport:
                     return None
                 return summarize(vals)
 
+            def measured(metric: str) -> Summary | None:
+                vals = [v for f in fs if (v := getattr(f, metric)) is not None]
+                return summarize(vals) if vals else None
+
             rows.append(
                 MethodRow(
                     name=name,
@@ -218,17 +254,26 @@ class EvalReport:
                     iou=_mean([f.iou for f in fs]),
                     spill=_mean([f.spill for f in fs]),
                     missed=sum(f.found is False for f in fs),
+                    detail=measured("detail"),
+                    hole_lpips=measured("hole_lpips"),
+                    kid=_kid([f for f in fs if f.features is not None and f.truth_features is not None]),
+                    tone=measured("tone"),
                 )
             )
         return rows
+
+    def skin_groups(self) -> list[SkinGroup]:
+        """The scored faces in three skin-tone groups by ITA (:func:`unmask.measure.skin.skin_groups`)."""
+        return skin_groups(self.faces, self.methods)
 
     @property
     def outside_total(self) -> int:
         return sum(f.outside for f in self.faces)
 
     def to_dict(self, per_face: bool = False) -> dict[str, Any]:
-        """``settings`` (data, source, region, censor, seed, n, lpips_size, lpips, mosaic_means, jpeg, flip_average), the counts, one ``rows`` entry per
-        method and, with ``per_face``, every face's scores (``faces``)."""
+        """``settings`` (data, source, region, censor, seed, n, lpips_size, lpips, mosaic_means, jpeg, flip_average, hole_box), the counts, one ``rows``
+        entry per method, the ``skin_groups`` (:meth:`skin_groups`) and, with ``per_face``, every face's scores
+        (``faces``)."""
         s = self.settings
         out: dict[str, Any] = {
             "settings": {
@@ -243,6 +288,8 @@ class EvalReport:
                 "mosaic_means": s.mosaic_means,
                 "jpeg": s.jpeg,
                 "flip_average": s.flip_average,
+                "retouch": s.retouch,
+                "hole_box": {"pad": HOLE_PAD, "short_side": HOLE_SHORT},
             },
             "photos": self.photos,
             "unreadable": self.unreadable,
@@ -250,10 +297,23 @@ class EvalReport:
             "lost": self.lost,
             "faces_scored": self.scored,
             "rows": [r.to_dict() for r in self.rows()],
+            "skin_groups": [g.to_dict() for g in self.skin_groups()],
         }
         if per_face:
             out["faces"] = [f.to_dict() for f in self.faces]
         return out
+
+
+def _round(v: float | None, nd: int) -> float | None:
+    return None if v is None else round(v, nd)
+
+
+def _kid(fs: Sequence[FaceScore]) -> Summary | None:
+    """KID x 1000 (value, lo, hi) of the faces' restored hole features against their true ones."""
+    if len(fs) < 2:
+        return None
+    v, lo, hi = kid_interval(np.stack([f.features for f in fs]), np.stack([f.truth_features for f in fs]))
+    return 1000.0 * v, 1000.0 * lo, 1000.0 * hi
 
 
 def _mean(values: Sequence[float | None]) -> float | None:

@@ -163,6 +163,21 @@ def load_module_state(module: torch.nn.Module, state: Mapping[str, Any], path: s
         raise CheckpointError(f"{path}: {what} weights do not fit this arch/preset ({detail})") from None
 
 
+def load_discriminators(D: torch.nn.ModuleDict, state: Mapping[str, Any], path: str | os.PathLike) -> list[str]:
+    """Warm start of the discriminators ``D`` (a ModuleDict) from another run's ``state``, one discriminator at a
+    time: each one the state holds is loaded whole (a mismatch is a :class:`CheckpointError`), one it does not hold
+    starts fresh, and one of the state that ``D`` has not (a discriminator the new run's losses do not read) is
+    left out. Returns the names that start fresh."""
+    fresh = []
+    for name, module in D.items():
+        sub = {k[len(name) + 1 :]: v for k, v in state.items() if k.startswith(name + ".")}
+        if not sub:
+            fresh.append(name)
+            continue
+        load_module_state(module, sub, path, f"discriminator {name!r}")
+    return fresh
+
+
 # -- slim checkpoints --------------------------------------------------------------------------------------------
 SLIM_KEYS = ("format", "kind", "arch", "preset", "config", "step", "samples", "wall", "world_size", "metrics",
              "hole_fill", "torch", "saved")  # fmt: skip

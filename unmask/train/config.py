@@ -38,9 +38,11 @@ class TrainConfig:
     folder of photos (cropped once into the crop cache, with mediapipe). ``None`` means: the arch's default
     (``preset``, ``lr``, ``d_lr``, ``hole_fill``), the shared data folder (``data``, ``val``), or "no limit"
     (``max_steps``, ``max_minutes``). ``max_steps`` counts from the start of
-    the run, not from a resume. ``validate=False`` skips validation (no ``val`` folder needed). ``init`` warm-starts a
-new run from another run's weights (a checkpoint file, run folder or run name): same arch and preset, fresh
-optimisers, step 0 (e.g. fine-tuning a model on one region or another ``hole_fill``).
+    the run, not from a resume. ``validate=False`` skips validation (no ``val`` folder needed). ``holdout``: faces
+    at the end of ``data`` held out for validation when there is no ``val`` (``None``: chosen when a run starts,
+    :func:`unmask.train.data.split.holdout_size`, and stored, so a resume splits the same way; 0: none).
+    ``init`` warm-starts a new run from another run's weights (a checkpoint file, run folder or run name): same arch
+    and preset, fresh optimisers, step 0 (e.g. fine-tuning a model on one region or another ``hole_fill``).
     """
 
     arch: str
@@ -50,6 +52,7 @@ optimisers, step 0 (e.g. fine-tuning a model on one region or another ``hole_fil
     region: str = "eyes"
     mask_mix: Mapping[str, float] | None = None
     hole_fill: str | None = None
+    color_jitter: float = 0.0
     batch_size: int = 16
     max_steps: int | None = None
     max_minutes: float | None = None
@@ -73,6 +76,7 @@ optimisers, step 0 (e.g. fine-tuning a model on one region or another ``hole_fil
     amp: bool = True
     max_bad_steps: int = 20
     init: str | None = None
+    holdout: int | None = None
 
     # -- conversions -----------------------------------------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
@@ -114,6 +118,8 @@ optimisers, step 0 (e.g. fine-tuning a model on one region or another ``hole_fil
         """Raises :class:`ConfigError` for values out of range (arch-independent checks only)."""
         if self.region not in TRAIN_REGIONS:
             raise ConfigError(f"region must be one of {', '.join(TRAIN_REGIONS)} (got {self.region!r})")
+        if not 0.0 <= float(self.color_jitter) <= 1.0:
+            raise ConfigError(f"color_jitter must be a probability in [0, 1] (got {self.color_jitter!r})")
         if self.hole_fill is not None and self.hole_fill not in HOLE_FILLS:
             raise ConfigError(f"hole_fill must be one of {', '.join(HOLE_FILLS)} (got {self.hole_fill!r})")
         if self.device not in DEVICES:
@@ -121,6 +127,8 @@ optimisers, step 0 (e.g. fine-tuning a model on one region or another ``hole_fil
         for key in ("batch_size", "checkpoint_every", "val_every", "log_every", "val_images", "max_bad_steps"):
             if int(getattr(self, key)) < 1:
                 raise ConfigError(f"{key} must be >= 1 (got {getattr(self, key)})")
+        if self.holdout is not None and int(self.holdout) < 0:
+            raise ConfigError(f"holdout must be >= 0 (got {self.holdout})")
         if self.max_steps is not None and self.max_steps < 0:
             raise ConfigError(f"max_steps must be >= 0 (got {self.max_steps})")
         if self.max_minutes is not None and self.max_minutes <= 0:

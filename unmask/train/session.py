@@ -184,10 +184,32 @@ class Session:
         val = (cfg.val or default_data("val")) if cfg.validate else None
         self.train_set = self._prepare(cfg, data, "train", None)
         self.val_set = self._prepare(cfg, val, "val", cfg.val_images + max(8, cfg.val_images // 4)) if val else None
+        self.holdout = self._holdout(cfg, data, val)
         return cfg.merged(
             {"name": name, "preset": self.arch_settings.preset, "data": str(Path(data).resolve()),
-             "val": str(Path(val).resolve()) if val else cfg.val}
+             "val": str(Path(val).resolve()) if val else cfg.val, "holdout": self.holdout}
         )  # fmt: skip
+
+    def _holdout(self, cfg: TrainConfig, data: str, val: str | None) -> int:
+        """Faces at the end of the training data held out for validation and samples: none with a validation set
+        or ``validate=False``; else the stored count of the run (a resume splits as the run did; a run from before
+        hold-outs existed has none), or for a new run :func:`~unmask.train.data.split.holdout_size`, said once."""
+        from unmask.train.data.split import holdout_size
+
+        if val or not cfg.validate:
+            return 0
+        faces = len(_store(self.train_set))
+        if cfg.holdout is not None or self.ckpt is not None:
+            return min(int(cfg.holdout or 0), faces)
+        n = holdout_size(faces, cfg.val_images)
+        if n:
+            self.emit(Event("note", message=f"no validation set (--val): validating on the last {n} of the {faces} "
+                                            f"faces of {data}, held out from training, and writing samples from "
+                                            "them (--val SET to use another set, --no-val to skip)"))  # fmt: skip
+        else:
+            self.emit(Event("note", message=f"no validation set (--val) and only {faces} faces in {data}: too few to "
+                                            "hold some out, training without validation"))  # fmt: skip
+        return n
 
     def _prepare(self, cfg: TrainConfig, folder: str, what: str, limit: int | None) -> Any:
         """A training set made by ``unmask prepare`` (:class:`~unmask.train.data.shards.FaceSet`, read as it is: no
@@ -287,7 +309,7 @@ class Session:
         if ck["preset"] != self.arch_settings.preset:
             raise ckpt_io.CheckpointError(f"{path}: checkpoint of preset {ck['preset']!r}, not {self.arch_settings.preset!r}")
         ckpt_io.load_module_state(self.G, ck["G"], path, "generator")
-        ckpt_io.load_module_state(self.D, ck["D"], path, "discriminator")
+        ckpt_io.load_discriminators(self.D, ck["D"], path)  # a discriminator only one of the runs uses is skipped
 
     def _make_loader(self) -> None:
         from unmask.train.data.dataset import CensorDataset, EpochSampler
@@ -295,7 +317,13 @@ class Session:
         cfg, info = self.cfg, self.info
         self.kinds = kind_probs(cfg)
         store = _store(self.train_set)
-        self.dataset = CensorDataset(store, self.spec, self.kinds, self.arch_settings.hole_fill, train=True, seed=cfg.seed)
+        if self.holdout:
+            from unmask.train.data.split import Part
+
+            store = Part(store, 0, len(store) - self.holdout)
+        self.dataset = CensorDataset(
+            store, self.spec, self.kinds, self.arch_settings.hole_fill, train=True, seed=cfg.seed, jitter=cfg.color_jitter
+        )
         self.sampler = EpochSampler(self.dataset, info.world_size, info.rank, seed=cfg.seed)
         if len(self.sampler) < cfg.batch_size:
             raise ConfigError(
@@ -316,13 +344,19 @@ class Session:
 
     def _make_validator(self) -> None:
         self.validator = None
-        if not self.info.is_main or self.val_set is None:
+        if not self.info.is_main or (self.val_set is None and not self.holdout):
             return
         from unmask.train.data.dataset import CensorDataset
         from unmask.train.validate import Validator
 
         cfg = self.cfg
-        store = _store(self.val_set)
+        if self.val_set is not None:
+            store = _store(self.val_set)
+        else:  # the faces held out of the training data
+            from unmask.train.data.split import Part
+
+            full = _store(self.train_set)
+            store = Part(full, len(full) - self.holdout, len(full))
         data = CensorDataset(store, self.spec, self.kinds, self.arch_settings.hole_fill, train=False, limit=cfg.val_images)
         self.validator = Validator(data, self.device, cfg.batch_size, cfg.lpips_weights, cfg.perceptual_weights)
         if self.validator.note:

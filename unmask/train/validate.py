@@ -1,4 +1,6 @@
-"""Validation on fixed masks: PSNR and SSIM in the hole, LPIPS (SqueezeNet v0.1) of the composited crop, and a
+"""Validation on fixed masks: PSNR and SSIM in the hole, LPIPS (SqueezeNet v0.1) of the composited crop and of the
+hole's box (``box_lpips``: the box padded by a quarter of its height, short side resampled to 64 px), ``detail``
+(mean |Laplacian| of grey in the hole 2 px in from its edge, output over target, summed over the set), and a
 sample grid PNG (input | output | target per row).
 
 The output is composited first (generator output inside the hole, the clean target outside), which is what the
@@ -14,6 +16,7 @@ import random
 from pathlib import Path
 from typing import Callable, Iterator
 
+import cv2
 import numpy as np
 import torch
 from torch import nn
@@ -24,6 +27,27 @@ from unmask.infer.io.write import write_png
 
 GRID_ROWS = 8
 """Samples shown in the validation grid."""
+BOX_SHORT = 64
+"""Short side of the hole box ``box_lpips`` is taken on."""
+
+
+def laplacian_energy(rgb: np.ndarray, region: np.ndarray) -> float:
+    """Sum of |Laplacian| (3x3) of the grey of ``rgb`` (HxWx3 uint8) over ``region`` (bool HxW)."""
+    grey = cv2.cvtColor(rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    return float(np.abs(cv2.Laplacian(grey, cv2.CV_32F, ksize=1))[region].sum())
+
+
+def hole_box_pair(a: np.ndarray, b: np.ndarray, hole: np.ndarray, short: int = BOX_SHORT) -> tuple[np.ndarray, np.ndarray]:
+    """``a`` and ``b`` (HxWx3 uint8) cut at the hole's box padded by a quarter of its height and resampled so the
+    short side is ``short`` px."""
+    ys, xs = np.nonzero(hole)
+    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
+    p = int(round(0.25 * (y1 - y0)))
+    y0, y1, x0, x1 = max(0, y0 - p), min(hole.shape[0], y1 + p), max(0, x0 - p), min(hole.shape[1], x1 + p)
+    h, w = y1 - y0, x1 - x0
+    size = (max(short, round(short * w / h)), short) if h <= w else (short, max(short, round(short * h / w)))
+    cut = [cv2.resize(np.ascontiguousarray(x[y0:y1, x0:x1]), size, interpolation=cv2.INTER_CUBIC) for x in (a, b)]
+    return cut[0], cut[1]
 
 
 @contextlib.contextmanager
@@ -81,7 +105,9 @@ class Validator:
         from unmask.measure.metrics import l1_hole, psnr_hole, ssim_box
 
         vr = self.dataset.spec.value_range
-        psnr, ssim, l1, lp = [], [], [], []
+        psnr, ssim, l1, lp, box_lp = [], [], [], [], []
+        lap_out, lap_true = 0.0, 0.0
+        kernel = np.ones((5, 5), np.uint8)
         grid: list[np.ndarray] = []
         with rng_neutral(), torch.no_grad():
             for start in range(0, len(self.dataset), self.batch_size):
@@ -101,6 +127,13 @@ class Validator:
                     psnr.append(psnr_hole(c, t, h))
                     ssim.append(ssim_box(c, t, h))
                     l1.append(l1_hole(c, t, h))
+                    inner = cv2.erode(h.astype(np.uint8), kernel) > 0
+                    if inner.any():
+                        lap_out += laplacian_energy(c, inner)
+                        lap_true += laplacian_energy(t, inner)
+                    if self.lpips is not None:
+                        bc, bt = hole_box_pair(c, t, h)
+                        box_lp.append(float(self.lpips(bc, bt)[0]))
                 if self.lpips is not None:
                     lp.extend(self.lpips(list(comp_u8), list(target_u8)).tolist())
                 if len(grid) < GRID_ROWS:
@@ -111,6 +144,10 @@ class Validator:
         metrics = {"psnr": float(np.mean(psnr)), "ssim": float(np.mean(ssim)), "l1": float(np.mean(l1))}
         if lp:
             metrics["lpips"] = float(np.mean(lp))
+        if box_lp:
+            metrics["box_lpips"] = float(np.mean(box_lp))
+        if lap_true > 0:
+            metrics["detail"] = lap_out / lap_true
         if grid_path is not None and grid:
             write_png(grid_path, np.concatenate(grid, axis=0))
         return metrics

@@ -94,7 +94,8 @@ class VideoSettings:
     a second FaceFinder, while the next frames are restored (:data:`unmask.infer.video.track.DETECT_LAG`); ``threads``: encoder threads (0: FFmpeg's choice);
     ``max_pixels``: larger frames are refused (as photos are, :data:`unmask.infer.io.DEFAULT_MAX_PIXELS`);
     ``flip_average``: :mod:`unmask.infer.flip` on every frame (off by default: it doubles the generator's share of a
-    frame's time)."""
+    frame's time); ``retouch``: sharpening and grain at the paste (off by default: grain drawn afresh per frame
+    would shimmer)."""
 
     codec: str | None = None
     crf: int = DEFAULT_CRF
@@ -104,6 +105,7 @@ class VideoSettings:
     threads: int = 0
     max_pixels: int = DEFAULT_MAX_PIXELS
     flip_average: bool = False
+    retouch: bool = False
 
 
 @dataclass
@@ -186,7 +188,7 @@ class VideoRestorer:
         out, painted, hole = r.paint(rgb, jobs, want_mask=self.want_mask, timings=sub,
                                      adjust=lambda batch, crops: self._blend(owners, batch, crops),
                                      reuse=lambda job: self._reuse(owners[id(job)], job),
-                                     flip=self.settings.flip_average)  # fmt: skip
+                                     flip=self.settings.flip_average, retouch=self.settings.retouch)  # fmt: skip
         self._add(sub)
         return FrameResult(out, reports + painted, hole, len(tracks))
 
@@ -198,7 +200,8 @@ class VideoRestorer:
             planned = [r.plan(rgb, f) for f in faces]
         jobs = [p for p in planned if isinstance(p, FaceJob)]
         sub: dict[str, float] = {}
-        out, painted, hole = r.paint(rgb, jobs, want_mask=self.want_mask, timings=sub, flip=self.settings.flip_average)
+        out, painted, hole = r.paint(rgb, jobs, want_mask=self.want_mask, timings=sub, flip=self.settings.flip_average,
+                                    retouch=self.settings.retouch)
         self._add(sub)
         return FrameResult(out, [p for p in planned if isinstance(p, FaceReport)] + painted, hole, len(faces))
 

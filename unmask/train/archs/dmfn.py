@@ -61,7 +61,7 @@ from unmask.train.archs._blocks import (
     same_conv,
 )
 from unmask.train.losses import adversarial, alignment_loss, feature_matching, guidance_map, l1, normalised_features
-from unmask.train.losses import perceptual_loss, self_guided_loss
+from unmask.train.losses import SQUEEZE_SCALES, perceptual_loss, self_guided_loss, style_loss
 from unmask.spec import ArchSpec, Preset
 
 SPEC = ArchSpec(
@@ -74,7 +74,7 @@ SPEC = ArchSpec(
         "paper": Preset(size=256, width=64, blocks=8),
     },
     loss_weights={"l1": 1.0, "self_guided": 25.0, "perceptual": 25.0, "align": 1.0, "fm": 5.0, "adv": 0.003,
-                  "hole": 0.0},
+                  "hole": 0.0, "lpips": 0.0, "style": 0.0, "patch": 0.0, "patch_fm": 0.0},
     lr=2e-4,
     betas=(0.5, 0.9),
 )
@@ -87,7 +87,12 @@ ALIGN_LEVEL = 2
 """SqueezeFeatures level of the geometric alignment loss."""
 LOCAL_FRACTION = 2
 """The local discriminator sees a ``size // LOCAL_FRACTION`` square around the hole."""
-FEATURE_KEYS = ("self_guided", "perceptual", "align")
+STYLE_LEVELS = (0, 1, 2)
+"""SqueezeFeatures levels of the style (Gram) term on the hole box."""
+PATCH_LAYERS = 3
+"""Strided layers of the hole-box patch discriminator: a 64 x 128 box gives 8 x 16 logits, each seeing ~30 px."""
+FEATURE_KEYS = ("self_guided", "perceptual", "align", "lpips", "style")
+PATCH_GAN = "hinge"
 GAN = "ragan"
 
 
@@ -171,27 +176,76 @@ def build_generator(preset: Preset) -> nn.Module:
 
 
 def build_discriminators(preset: Preset) -> nn.ModuleDict:
-    return nn.ModuleDict({"gl": GlobalLocalDiscriminator(preset.width, preset.size, preset.size // LOCAL_FRACTION)})
+    """``gl``: the paper's global + local discriminator; ``patch``: a PatchGAN on the hole box
+    (:func:`unmask.train.losses.texture.box_crops`), stepped only when ``patch`` or ``patch_fm`` weigh."""
+    return nn.ModuleDict({
+        "gl": GlobalLocalDiscriminator(preset.width, preset.size, preset.size // LOCAL_FRACTION),
+        "patch": Discriminator(3, 2 * preset.width, PATCH_LAYERS, k=4, head="patch"),
+    })  # fmt: skip
 
 
 class Trainer(ArchTrainer):
-    """DMFN's losses (see the module docstring). ``features`` is needed unless ``self_guided``, ``perceptual``
-    and ``align`` all weigh 0. Logs every weighted term unweighted, plus ``rec`` (L1 in the hole)."""
+    """DMFN's losses (see the module docstring), plus the hole-box terms of the detail recipe, all off by default:
+    ``lpips`` (LPIPS on the hole box), ``style`` (Gram L1 on the hole box, levels :data:`STYLE_LEVELS`),
+    ``patch`` (hinge PatchGAN on the hole box) and ``patch_fm`` (its feature matching). ``features`` is needed
+    unless ``self_guided``, ``perceptual``, ``align``, ``lpips`` and ``style`` all weigh 0. Logs every weighted
+    term unweighted, plus ``rec`` (L1 in the hole)."""
 
     feature_keys = FEATURE_KEYS
 
     def setup(self) -> None:
         self.local_side = self.preset.size // LOCAL_FRACTION
+        if not self._patch_on() and "patch" in self.D:
+            del self.D["patch"]  # unused: not stepped, not optimised, not in the checkpoint
+        self.lpips_heads: list[torch.Tensor] | None = None
+        if self._on("lpips"):
+            from unmask.train.losses.texture import load_lpips_heads
+
+            self.lpips_heads = load_lpips_heads(None)
 
     def _on(self, key: str) -> bool:
         return self.weights.get(key, 0.0) != 0.0
 
+    def _gl_on(self) -> bool:
+        return self._on("adv") or self._on("fm")
+
+    def _patch_on(self) -> bool:
+        return self._on("patch") or self._on("patch_fm")
+
     def phases(self, step: int) -> set[str]:
-        """The discriminator steps only when a generator loss reads it (``adv`` or ``fm``)."""
-        return {"g", "d"} if self._on("adv") or self._on("fm") else {"g"}
+        """The discriminators step only when a generator loss reads them (``adv``, ``fm``, ``patch``,
+        ``patch_fm``)."""
+        return {"g", "d"} if self._gl_on() or self._patch_on() else {"g"}
 
     def _discriminate(self, image: torch.Tensor, boxes: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
         return self.D["gl"](crop_boxes(image, boxes, self.local_side), image)
+
+    def _box_terms(self, comp: torch.Tensor, target: torch.Tensor, mask: torch.Tensor, terms: dict) -> None:
+        """The hole-box terms (``lpips``, ``style``, ``patch``, ``patch_fm``) into ``terms``."""
+        from unmask.train.losses.texture import box_crops, hole_box_coords, lpips_distance
+
+        coords = hole_box_coords(mask)
+        bx, by = box_crops([comp, target], coords)
+        if self._on("lpips") or self._on("style"):
+            assert self.features is not None
+            fx = self.features(bx, self.spec.value_range)
+            with torch.no_grad():
+                fy = self.features(by, self.spec.value_range)
+            if self._on("lpips"):
+                assert self.lpips_heads is not None
+                terms["lpips"] = lpips_distance(fx, fy, self.lpips_heads)
+            if self._on("style"):
+                scales = SQUEEZE_SCALES
+                sx = [fx[i] / scales[i] for i in STYLE_LEVELS]
+                sy = [fy[i] / scales[i] for i in STYLE_LEVELS]
+                terms["style"] = style_loss(sx, sy)
+        if self._patch_on():
+            with frozen(self.D):
+                fake_logit, fake_feats = self.D["patch"](bx)
+                with torch.no_grad():
+                    _, real_feats = self.D["patch"](by)
+            terms["patch"] = adversarial.g_loss(PATCH_GAN, None, fake_logit)
+            terms["patch_fm"] = feature_matching(fake_feats, real_feats)
 
     def generator_loss(self, batch: Batch) -> tuple[torch.Tensor, Logs, torch.Tensor]:
         image, mask, target = batch["image"], batch["mask"], batch["target"]
@@ -200,7 +254,7 @@ class Trainer(ArchTrainer):
         terms: dict[str, torch.Tensor] = {"l1": l1(out, target)}
         if self._on("hole"):
             terms["hole"] = l1(out, target, mask)
-        if any(self._on(k) for k in self.feature_keys):
+        if any(self._on(k) for k in ("self_guided", "perceptual", "align")):
             assert self.features is not None
             fx = normalised_features(self.features, comp, self.spec.value_range)
             with torch.no_grad():
@@ -213,7 +267,9 @@ class Trainer(ArchTrainer):
                 terms["perceptual"] = perceptual_loss(px, py, _channel_weights(py))
             if self._on("align"):
                 terms["align"] = alignment_loss(fx[ALIGN_LEVEL], fy[ALIGN_LEVEL])
-        if self._on("adv") or self._on("fm"):
+        if any(self._on(k) for k in ("lpips", "style", "patch", "patch_fm")):
+            self._box_terms(comp, target, mask, terms)
+        if self._gl_on():
             boxes = hole_boxes(mask, self.local_side)
             with frozen(self.D):
                 fake_logit, fake_feats = self._discriminate(comp, boxes)
@@ -229,15 +285,26 @@ class Trainer(ArchTrainer):
     def discriminator_loss(self, batch: Batch, fake: torch.Tensor) -> tuple[torch.Tensor, Logs]:
         mask, target = batch["mask"], batch["target"]
         comp = composite(fake.detach(), target, mask)
-        boxes = hole_boxes(mask, self.local_side)
-        real_logit, _ = self._discriminate(target, boxes)
-        fake_logit, _ = self._discriminate(comp, boxes)
-        loss = adversarial.d_loss(GAN, real_logit, fake_logit)
-        logs = {
-            "d_adv": float(loss.detach()),
-            "d_real": float(real_logit.detach().mean()),
-            "d_fake": float(fake_logit.detach().mean()),
-        }
+        loss = comp.new_zeros(())
+        logs: Logs = {}
+        if self._gl_on():
+            boxes = hole_boxes(mask, self.local_side)
+            real_logit, _ = self._discriminate(target, boxes)
+            fake_logit, _ = self._discriminate(comp, boxes)
+            gl = adversarial.d_loss(GAN, real_logit, fake_logit)
+            loss = loss + gl
+            logs.update(d_adv=float(gl.detach()), d_real=float(real_logit.detach().mean()),
+                        d_fake=float(fake_logit.detach().mean()))  # fmt: skip
+        if self._patch_on():
+            from unmask.train.losses.texture import box_crops, hole_box_coords
+
+            bx, by = box_crops([comp, target], hole_box_coords(mask))
+            real_p, _ = self.D["patch"](by)
+            fake_p, _ = self.D["patch"](bx)
+            pl = adversarial.d_loss(PATCH_GAN, real_p, fake_p)
+            loss = loss + pl
+            logs.update(d_patch=float(pl.detach()), d_patch_real=float(real_p.detach().mean()),
+                        d_patch_fake=float(fake_p.detach().mean()))  # fmt: skip
         return loss, logs
 
 

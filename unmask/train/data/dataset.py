@@ -20,7 +20,7 @@ import torch
 from torch.utils.data import Dataset, DistributedSampler
 
 from unmask.codec import Codec, crops_of, image_tensor
-from unmask.train.data.augment import flip_face
+from unmask.train.data.augment import color_jitter, flip_face
 from unmask.train.data.prepare import CropStore
 from unmask.spec import ArchSpec
 
@@ -52,7 +52,8 @@ class CensorDataset(Dataset):
 
     ``kinds``: censor kind -> probability (see :func:`unmask.train.config.kind_probs`). ``train``: random kind,
     jittered censor and a random horizontal flip per ``(seed, epoch, index)``; otherwise fixed masks per index
-    (:data:`VAL_SEED`, no flip). ``limit``: use only the first ``limit`` crops.
+    (:data:`VAL_SEED`, no flip). ``limit``: use only the first ``limit`` crops. ``jitter``: share of training
+    samples given :func:`unmask.train.data.augment.color_jitter` (0: none, and no random draw for it).
     """
 
     def __init__(
@@ -66,6 +67,7 @@ class CensorDataset(Dataset):
         seed: int = 0,
         flip: bool = True,
         limit: int | None = None,
+        jitter: float = 0.0,
     ) -> None:
         self.store = store
         self.spec = spec
@@ -79,6 +81,7 @@ class CensorDataset(Dataset):
         self.train = train
         self.seed = int(seed)
         self.flip = flip and train
+        self.jitter = float(jitter) if train else 0.0
         self.n = len(store) if limit is None else min(int(limit), len(store))
         self.size = store.size
 
@@ -103,6 +106,8 @@ class CensorDataset(Dataset):
         kind = self.kinds[int(rng.choice(len(self.kinds), p=self.probs))]
         if self.flip and rng.random() < 0.5:
             crop, lm = flip_face(crop, lm)
+        if self.jitter > 0 and rng.random() < self.jitter:
+            crop = color_jitter(crop, rng)
         return make_sample(crop, lm, kind, rng, self.codec)
 
 
