@@ -7,7 +7,9 @@ import cv2
 import numpy as np
 import pytest
 
-from unmask.infer.compose import GRAIN_LEVEL, MAX_SHIFT, hole_alpha, paste_in_box
+from unmask.infer.compose import MAX_SHIFT, hole_alpha, paste_in_box
+
+GRAIN_LEVEL = 0.5  # the eyes' level (unmask.infer.regions.eyes.GRAIN)
 from unmask.infer.face.align import align
 
 
@@ -101,12 +103,14 @@ def _grainy(h: int = 120, w: int = 200, sigma: float = 6.0, seed: int = 0) -> np
     return np.clip(base + rng.normal(0, sigma, (h, w, 1)), 0, 255).astype(np.uint8)
 
 
-def _identity_paste(photo: np.ndarray, fill: np.ndarray, occ: np.ndarray, margin: int, ring: int, grain: bool) -> np.ndarray:
+def _identity_paste(photo: np.ndarray, fill: np.ndarray, occ: np.ndarray, margin: int, ring: int, grain: bool,
+                    level: float = GRAIN_LEVEL) -> np.ndarray:
     """Pastes ``fill`` (the photo's size, identity alignment) over the whole photo's box."""
     out = photo.copy()
     hole, alpha = hole_alpha(occ, margin)
     h, w = photo.shape[:2]
-    paste_in_box(out, fill, np.array([[1.0, 0, 0], [0, 1.0, 0]]), (0, 0, w, h), hole, alpha, ring, grain=grain)
+    paste_in_box(out, fill, np.array([[1.0, 0, 0], [0, 1.0, 0]]), (0, 0, w, h), hole, alpha, ring,
+                 grain=level if grain else 0.0)
     return out
 
 
@@ -151,8 +155,20 @@ def test_grain_tops_a_smooth_fill_up_to_the_photo_grain_and_is_reproducible() ->
 
 def test_no_grain_is_added_to_a_fill_as_grainy_as_the_photo() -> None:
     photo = _grainy(sigma=6.0)
-    fill = _grainy(sigma=6.0 * GRAIN_LEVEL, seed=1)
+    fill = _grainy(sigma=6.0 * min(1.0, GRAIN_LEVEL + 0.1), seed=1)  # a little above the level topped up to
     h, w = photo.shape[:2]
     occ = _bar((h, w), (30, 40, 170, 80))
     assert np.array_equal(_identity_paste(photo, fill, occ, 2, 6, grain=True),
                           _identity_paste(photo, fill, occ, 2, 6, grain=False))  # fmt: skip
+
+
+def test_regions_say_their_grain_and_the_mouth_gets_none() -> None:
+    """Grain is per region: the eyes get half the photo's, the mouth none (it made hole LPIPS and KID worse)."""
+    from unmask.infer import regions
+
+    assert regions.get("eyes").grain == GRAIN_LEVEL and regions.get("mouth").grain == 0.0
+    photo = _grainy(sigma=6.0)
+    smooth = cv2.GaussianBlur(_grainy(sigma=0.0), (0, 0), 2)
+    occ = _bar(photo.shape[:2], (30, 40, 170, 80))
+    assert np.array_equal(_identity_paste(photo, smooth, occ, 2, 6, grain=True, level=0.0),
+                          _identity_paste(photo, smooth, occ, 2, 6, grain=False))  # fmt: skip

@@ -55,7 +55,7 @@ def evaluate(
     grid: Optional[Path] = typer.Option(None, "--grid", help="Write a PNG: censored input, each method, original, for the first faces."),
     grid_faces: int = typer.Option(6, "--grid-faces", min=1, help="Rows of the --grid picture."),
     mosaic_means: bool = typer.Option(True, "--mosaic-means/--no-mosaic-means", help="Models keep a mosaic's block means, as `unmask run` does (baselines stay plain OpenCV)."),
-    retouch: bool = typer.Option(True, "--retouch/--no-retouch", help="Models' results pasted with sharpening and grain, as `unmask run` does on photos."),
+    retouch: bool = typer.Option(True, "--retouch/--no-retouch", help="Models' results pasted with grain, as `unmask run` does on photos."),
     flip_average: bool = typer.Option(True, "--flip-average/--no-flip-average", help="Models average each result with their result on the mirrored face, as `unmask run` does on photos."),
     jpeg_quality: int = typer.Option(90, "--jpeg", min=0, max=100, help="JPEG quality each censored photo goes through before restoring (0: none)."),
     no_lpips: bool = typer.Option(False, "--no-lpips", help="Skip LPIPS (no torch or weights needed)."),

@@ -54,7 +54,7 @@ def run(
     edges: Optional[Path] = typer.Option(None, "--edges", metavar="FILE", readable=False, help="Your own edges for the holes (EdgeConnect models only): an image of the photo's size, white = edge; transparent pixels leave the model's own edges.  [default: the model's own]"),
     mosaic_means: bool = typer.Option(True, "--mosaic-means/--no-mosaic-means", help="Where the censor is a mosaic, keep the block means it shows (only the detail is invented)."),
     flip_average: Optional[bool] = typer.Option(None, "--flip-average/--no-flip-average", show_default=False, help="Average each result with the model's result on the mirrored face: a little closer to the truth, twice the generator's time.  [default: on for photos, off for videos]"),
-    retouch: Optional[bool] = typer.Option(None, "--retouch/--no-retouch", help="Paste as a retoucher: give the fill back the contrast the warp softened and top its grain up to half the photo's own, so the patch is not smoother than the skin beside it (default: on for photos, off for videos)."),
+    retouch: Optional[bool] = typer.Option(None, "--retouch/--no-retouch", help="Paste as a retoucher: top the fill's grain up to half the photo's own, measured around the hole, so the patch is not smoother than the skin beside it (default: on for photos, off for videos)."),
     force: bool = typer.Option(False, "--force", help="Where no censor is found over the region, restore the whole landmark region anyway (default: leave the face untouched)."),
     max_faces: int = typer.Option(MAX_FACES, "--max-faces", metavar="N", min=1, help="At most this many faces per photo, largest first."),
     min_face: int = typer.Option(MIN_FACE, "--min-face", metavar="PX", min=1, help="Skip faces smaller than this many pixels."),

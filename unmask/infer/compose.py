@@ -15,15 +15,17 @@ photos, off for videos; tone matching is always on):
   difference is carried into the hole as a smooth field (normalised Gaussian interpolation of the ring's
   differences, scale :data:`TONE_SCALE` x the hole's half-thickness), not as one constant, so a hole between a lit
   and a shaded cheek meets both;
-* **contrast** (:func:`sharpen`): the warp spreads each crop pixel over photo pixels and its cubic kernel softens
-  edges; an unsharp mask (:data:`SHARPEN`) gives the fill's own edges (eyelids, iris, lips) their contrast back.
-  Measured on 40 validation eye bars: hole LPIPS 0.156 -> 0.148, detail 0.29 -> 0.43, hole PSNR -0.28 dB;
 * **grain** (:func:`grain_for`): the fill is smoother than the photo's skin. The photo's grain is measured on the
-  ring (robust spread of its grey Laplacian) and so is the fill's; the missing part, up to :data:`GRAIN_LEVEL` of
-  the photo's (``sqrt((0.5 ring)^2 - fill^2)``), is added as luminance noise correlated over :data:`GRAIN_BLUR`
-  px, from a generator seeded by the box, so the same photo gives the same pixels. Half, not all: at the full
-  level (0.9) hole LPIPS got worse (0.148 -> 0.158) while the detail ratio rose to 0.73, which is noise counted as
-  detail; at half, LPIPS 0.147 and detail 0.49.
+  ring (robust spread of its grey Laplacian) and so is the fill's; the missing part, up to the region's share of
+  the photo's (:attr:`unmask.infer.regions.Region.grain`: ``sqrt((0.5 ring)^2 - fill^2)`` for the eyes, none for
+  the mouth, where it made hole LPIPS and KID worse), is added as luminance noise correlated over :data:`GRAIN_BLUR`
+  px, from a generator seeded by the box, so the same photo gives the same pixels. Half, not all: on 40
+  validation eye bars (the previous dmfn-eyes, with an unsharp mask before it) grain at the full level (0.9) made
+  hole LPIPS worse (0.148 -> 0.158) while the detail ratio rose to 0.73, which is noise counted as detail; at
+  half, LPIPS 0.147 and detail 0.49. With this round's dmfn-eyes on 50 bars, half-level grain: detail 0.40 -> 0.49,
+  hole LPIPS 0.139 -> 0.138, -0.03 dB. An unsharp mask of the fill was tried too and is not in: with the previous
+  model it lowered hole LPIPS 5% for 0.3 dB, with this round's (already sharper) model it gave 0.5% for 0.3-0.4 dB,
+  which took eye bars and mosaics under their PSNR floors.
 
 Arrays: photos HxWx3 uint8 RGB; masks uint8, 255 = hole; alpha float32 in [0, 1].
 """
@@ -42,11 +44,6 @@ TONE_SPREAD = 6.0
 """Smallest robust deviation (grey levels) assumed for the ring's differences when clipping outliers."""
 GRAIN_BLUR = 0.7
 """Gaussian (px) that correlates the grain noise as a photo's grain is."""
-SHARPEN = 1.0
-"""Unsharp-mask amount given to the warped fill (:func:`sharpen`)."""
-GRAIN_LEVEL = 0.5
-"""The fill is topped up to this share of the photo's grain: a fill within a tenth of the photo's (sampling noise of
-the two measurements) gets none."""
 GRAIN_SEED = 2024
 """Base seed of the grain noise (with the box's coordinates, so results are reproducible)."""
 
@@ -100,20 +97,12 @@ def tone_field(diff: np.ndarray, band: np.ndarray, hole: np.ndarray) -> np.ndarr
     return np.clip(field, -MAX_SHIFT, MAX_SHIFT).astype(np.float32)
 
 
-def sharpen(warped: np.ndarray, photo_per_crop: float, amount: float = SHARPEN) -> np.ndarray:
-    """``warped`` (HxWx3 float32) with an unsharp mask of ``amount`` at a Gaussian of ``max(1, photo_per_crop)``
-    px: the crop's detail, spread over ``photo_per_crop`` photo pixels per crop pixel by the warp, is given back
-    its contrast."""
-    if amount <= 0:
-        return warped
-    blur = cv2.GaussianBlur(warped, (0, 0), max(1.0, float(photo_per_crop)))
-    return warped + amount * (warped - blur)
-
-
-def grain_for(roi: np.ndarray, warped: np.ndarray, band: np.ndarray, hole: np.ndarray, seed: int) -> np.ndarray:
+def grain_for(
+    roi: np.ndarray, warped: np.ndarray, band: np.ndarray, hole: np.ndarray, seed: int, level: float
+) -> np.ndarray:
     """HxW float32 luminance noise that tops the fill's grain up to the photo's (see the module docstring):
     ``roi`` the photo's box (HxWx3 uint8), ``warped`` the model output over it (HxWx3 float32), ``band`` the ring
-    (bool), ``hole`` (uint8, 255 = restored). Grain is measured as the robust spread of the grey Laplacian (the
+    (bool), ``hole`` (uint8, 255 = restored), ``level``: the share of the photo's grain to reach. Grain is measured as the robust spread of the grey Laplacian (the
     eval's detail measure); the noise is white noise blurred by :data:`GRAIN_BLUR` px (photo grain is not
     pixel-independent: demosaicing and JPEG correlate it). Zero when the fill already has the photo's grain."""
     grey = cv2.cvtColor(roi, cv2.COLOR_RGB2GRAY).astype(np.float32)
@@ -121,7 +110,7 @@ def grain_for(roi: np.ndarray, warped: np.ndarray, band: np.ndarray, hole: np.nd
     inner = hole > 0
     s_ring = _robust_std(_laplacian(grey)[band])
     s_fill = _robust_std(_laplacian(fill)[inner])
-    amp = float(np.sqrt(max(0.0, (GRAIN_LEVEL * s_ring) ** 2 - s_fill**2)))
+    amp = float(np.sqrt(max(0.0, (level * s_ring) ** 2 - s_fill**2)))
     if amp < 0.25:
         return np.zeros(grey.shape, np.float32)
     white = np.random.default_rng(seed).standard_normal(grey.shape).astype(np.float32)
@@ -138,13 +127,12 @@ def paste_in_box(
     hole: np.ndarray,
     alpha: np.ndarray,
     ring: int,
-    grain: bool = False,
-    sharp: float = SHARPEN,
+    grain: float = 0.0,
 ) -> bool:
     """Blends the generator's ``crop_out`` (SxSx3 uint8, canonical frame; ``matrix``: photo -> crop) into
     ``rgb`` (HxWx3 uint8, in place) over ``box`` = (x0, y0, x1, y1) with ``alpha`` (float32 over the box), after
     matching its tone to the photo on a ring of ``ring`` pixels of known pixels just outside ``hole``
-    (:func:`tone_field`) and, with ``grain``, topping its grain up to the photo's (:func:`grain_for`).
+    (:func:`tone_field`) and topping its grain up to ``grain`` x the photo's (:func:`grain_for`; 0: none).
     Pixels where ``alpha`` is 0 keep their values exactly. Returns whether any pixel was written."""
     x0, y0, x1, y1 = box
     size = (x1 - x0, y1 - y0)
@@ -152,7 +140,6 @@ def paste_in_box(
     to_box = inv.copy()
     to_box[:, 2] -= (x0, y0)
     warped = cv2.warpAffine(crop_out, to_box, size, flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
-    warped = sharpen(warped, 1.0 / np.sqrt(abs(np.linalg.det(matrix[:, :2]))), sharp)
     roi = rgb[y0:y1, x0:x1]
     sel = alpha > 0
     if not sel.any():
@@ -161,8 +148,8 @@ def paste_in_box(
     band = (grown > 0) & (hole == 0)
     if band.sum() >= 16:
         warped += tone_field(roi.astype(np.float32) - warped, band, hole)
-        if grain:
-            warped += grain_for(roi, warped, band, hole, GRAIN_SEED + 7919 * x0 + y0)[:, :, None]
+        if grain > 0:
+            warped += grain_for(roi, warped, band, hole, GRAIN_SEED + 7919 * x0 + y0, grain)[:, :, None]
     # over the whole box, in place (boolean indexing cost four times as much): where alpha is 0 the sum is the
     # photo's own value exactly (v + 0 + 0.5, truncated), so those pixels are written back unchanged
     mixed = roi.astype(np.float32)

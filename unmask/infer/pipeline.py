@@ -20,7 +20,8 @@ import numpy as np
 
 from unmask.infer.censors import Occluder
 from unmask.infer.censors.find import find_occluder, landmark_occluder, user_occluder
-from unmask.infer.compose import SHARPEN, hole_alpha, paste_in_box
+from unmask.infer import regions
+from unmask.infer.compose import hole_alpha, paste_in_box
 from unmask.edges import EdgeGuide
 from unmask.infer.face.align import Aligned, align, align_checked, matrix_scale, warp_to_crop
 from unmask.infer.face.choose import Choice, reading_order
@@ -133,8 +134,8 @@ class Restorer:
     (:class:`unmask.infer.face.choose.Choice`: numbers in reading order, or the largest; default all).
     ``flip_average``: each model's result averaged with its result on the mirrored face
     (:mod:`unmask.infer.flip`: twice the generator's work, a little closer to the hidden truth). ``retouch``: paste
-    as a retoucher would: the fill's contrast, softened by the warp, given back and its grain topped up to the
-    photo's (:func:`unmask.infer.compose.sharpen`, :func:`unmask.infer.compose.grain_for`).
+    as a retoucher would: the fill's grain topped up to half the photo's (:func:`unmask.infer.compose.grain_for`;
+    the tone field is always on).
     """
 
     def __init__(
@@ -297,8 +298,8 @@ class Restorer:
         job's hole only. Returns (restored photo, one report per job, union of the holes when ``want_mask``).
         ``reuse(job)`` may give a job's crop instead of the model (the video path, for a face that did not change
         since the last frame); ``adjust(jobs, crops)`` may replace the crops before they are pasted (it blends them
-        over time); ``flip``: flip averaging (None: the restorer's ``flip_average``); ``retouch``: sharpening and grain
-        (None: the restorer's ``retouch``); ``timings`` gains ``infer`` and ``blend``."""
+        over time); ``flip``: flip averaging (None: the restorer's ``flip_average``); ``retouch``: grain (None: the
+        restorer's ``retouch``); ``timings`` gains ``infer`` and ``blend``."""
         timings = {} if timings is None else timings
         out = rgb.copy()
         reports: list[FaceReport] = []
@@ -331,8 +332,8 @@ class Restorer:
                     occ = j.occluder
                     hole, alpha = hole_alpha(occ.mask, occ.margin)
                     ring = max(3, int(round(RING * occ.iod)))
-                    paste_in_box(out, crop_out, j.aligned.matrix, occ.box, hole, alpha, ring, grain=retouch,
-                                 sharp=SHARPEN if retouch else 0.0)
+                    level = regions.get(j.region).grain if retouch else 0.0
+                    paste_in_box(out, crop_out, j.aligned.matrix, occ.box, hole, alpha, ring, grain=level)
                     mosaic = mosaic_from_lattice(rgb, occ) if self.keep_mosaic and occ.lattice is not None else None
                     if mosaic is not None:
                         keep_block_means(out, mosaic, original=rgb)

@@ -39,7 +39,7 @@ class EvalSettings:
     ``mosaic_means``: the models' results keep a mosaic's block means as ``unmask run`` does (the OpenCV baselines
     are always plain OpenCV); ``flip_average``: the models' results averaged with their results on the mirrored
     face, as ``unmask run`` does on photos (:mod:`unmask.infer.flip`); ``retouch``: the models' results pasted with
-    sharpening and grain, as ``unmask run`` does on photos (:mod:`unmask.infer.compose`)."""
+    grain, as ``unmask run`` does on photos (:mod:`unmask.infer.compose`)."""
 
     region: str
     censor: str | None = None

@@ -11,7 +11,9 @@ Each module ends with ``REGION = register(Region(name, fit_weights, areas, outli
 * ``outline(landmarks) -> polygon``: the landmark region in any frame, what ``--force`` restores when no censor
   is found (:func:`unmask.infer.censors.hole.hole_mask`);
 * ``finds``: its ``auto`` cue, the censor kinds whose finders tell that the region is covered, in the order they
-  are tried (a registry entry of :mod:`unmask.infer.censors` each).
+  are tried (a registry entry of :mod:`unmask.infer.censors` each);
+* ``grain``: the share of the photo's grain a restored area is topped up to when pasted with ``retouch``
+  (:func:`unmask.infer.compose.grain_for`; 0: none), measured per region on 200 validation faces.
 
 The names and their order (the order ``auto`` searches the regions) are the public choices
 :data:`unmask.spec.REGIONS`, and the censor kinds of each region :data:`unmask.spec.KIND_REGION`: the CLI reads
@@ -40,6 +42,7 @@ class Region:
     areas: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray, list[np.ndarray]]]
     outline: Callable[[np.ndarray], np.ndarray]
     finds: tuple[str, ...]
+    grain: float = 0.0
 
     @property
     def kinds(self) -> tuple[str, ...]:

@@ -94,7 +94,7 @@ class VideoSettings:
     a second FaceFinder, while the next frames are restored (:data:`unmask.infer.video.track.DETECT_LAG`); ``threads``: encoder threads (0: FFmpeg's choice);
     ``max_pixels``: larger frames are refused (as photos are, :data:`unmask.infer.io.DEFAULT_MAX_PIXELS`);
     ``flip_average``: :mod:`unmask.infer.flip` on every frame (off by default: it doubles the generator's share of a
-    frame's time); ``retouch``: sharpening and grain at the paste (off by default: grain drawn afresh per frame
+    frame's time); ``retouch``: grain at the paste (off by default: grain drawn afresh per frame
     would shimmer)."""
 
     codec: str | None = None
