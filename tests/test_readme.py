@@ -71,6 +71,16 @@ RUNS: dict[str, list[str] | str] = {
         "context-encoder-mouth --json --grid docs/img/grid-mouth.png > mouth.json"],
     "python scripts/results_table.py eyes-bar.json eyes-pix.json mouth.json":
         ["python scripts/results_table.py eyes-bar.json eyes-pix.json mouth.json"],
+    "python scripts/choose_defaults.py eyes-bar.json eyes-pix.json mouth.json": [
+        'M="--model dmfn-eyes"; unmask eval ../shared/data/celeba/val --region eyes --censor bar --n 3 $M --json > eyes-bar.json',
+        "cp eyes-bar.json eyes-pix.json && cp eyes-bar.json mouth.json",
+        "python scripts/choose_defaults.py eyes-bar.json eyes-pix.json mouth.json"],
+    "python scripts/detail_grid.py ../shared/data/celeba/val --censor bar --n 12 --out docs/img/detail-eyes-bar.png":
+        ["python scripts/detail_grid.py ../shared/data/celeba/val --censor bar --n 1 --out docs/img/detail-eyes-bar.png",
+         "test -f docs/img/detail-eyes-bar.png"],
+    "python scripts/blind_pairs.py ../shared/data/celeba/val --out blind --n 20 --seed 7":
+        ["python scripts/blind_pairs.py ../shared/data/celeba/val --out blind --n 1 --seed 7",
+         "test -f blind/pair-00.png && test -f blind/key.json"],
     "python scripts/readme_pictures.py ../shared/data/celeba/val --out docs/img":
         ["python scripts/readme_pictures.py ../shared/data/celeba/val --out docs/img --faces 1"],
     "python benchmarks/auto_accuracy.py ../shared/data/celeba/val --n 200":
