@@ -207,16 +207,10 @@ class LPIPS:
     ) -> None:
         import torch
 
-        from unmask.train.features import CHANNELS, ENV_LPIPS, LPIPS_FILE, SqueezeFeatures, resolve_weights
+        from unmask.train.features import CHANNELS, SqueezeFeatures
+        from unmask.train.losses.texture import load_lpips_heads
 
-        path = resolve_weights(weights, ENV_LPIPS, "LPIPS SqueezeNet v0.1", LPIPS_FILE)
-        state = torch.load(path, map_location="cpu", weights_only=True)
-        heads = []
-        for i, c in enumerate(CHANNELS):
-            w = state.get(f"lin{i}.model.1.weight") if isinstance(state, dict) else None
-            if w is None or tuple(w.shape) != (1, c, 1, 1):
-                raise ValueError(f"{path}: not LPIPS v0.1 SqueezeNet heads (lin{i}.model.1.weight (1,{c},1,1))")
-            heads.append(w.to(device=device, dtype=torch.float32))
+        heads = [w.to(device=device, dtype=torch.float32) for w in load_lpips_heads(weights)]
         self.device = torch.device(device)
         self.heads = heads
         self.net = SqueezeFeatures(features_weights, levels=len(CHANNELS)).to(self.device)
