@@ -340,3 +340,22 @@ def test_defaults_follow_the_rule_hole_lpips_among_detailed_models_above_the_psn
     name, why = choose_defaults.choose([rep("bar", soft_only)])["eyes"]
     assert name == "soft" and "no model reaches detail" in why
     assert choose_defaults.choose([rep("bar", {"low": (16.0, 0.9, 0.05)})])["eyes"][0] is None
+
+
+def test_an_unwritable_grid_is_a_usage_error_before_any_work(val: Path, tiny_model: Path, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """--grid that is a folder, or under a file, fails at once (exit 2, one line naming it); no photo is scored."""
+    import unmask.measure.evaluate as evaluate
+    from unmask.cli.app import app
+
+    def never(*a, **k):  # noqa: ANN002, ANN003, ANN202
+        raise AssertionError("evaluation started before --grid was checked")
+
+    monkeypatch.setattr(evaluate, "evaluate", never)
+    a_file = tmp_path / "file.txt"
+    a_file.write_text("x")
+    for grid, why in ((tmp_path, "is a folder"), (a_file / "sub" / "g.png", "not a writable folder")):
+        res = CliRunner().invoke(app, ["eval", str(val), "-r", "eyes", "-m", str(tiny_model), "--n", "1", "--no-lpips",
+                                       "--grid", str(grid)])
+        assert res.exit_code == 2 and why in res.output and "--grid" in res.output, res.output
+        assert len(res.output.strip().splitlines()) == 1

@@ -197,6 +197,22 @@ def check_run_options(out_dir: Any, mask: Any, invert_mask: bool) -> None:
         fail(problem)
 
 
+def check_file_target(path: Any, option: str) -> None:
+    """A usage error (exit 2), before anything slow starts, when the file ``path`` given to ``option`` cannot be
+    written: it is a folder, or its nearest existing parent is not a writable folder."""
+    import os
+    from pathlib import Path
+
+    p = Path(path)
+    if p.is_dir():
+        fail(f"{option} {p}: is a folder, not a file")
+    parent = p.parent if str(p.parent) else Path(".")
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        fail(f"{option} {p}: {parent} is not a writable folder")
+
+
 @contextmanager
 def output_lock(out_dir: Any, items: list) -> Iterator[None]:
     """Holds the output folder's lock while a batch writes into it (exit 2 when another run holds it); nothing is

@@ -15,6 +15,7 @@ from unmask.cli._common import (
     EXIT_FAILED,
     EXIT_OK,
     Censor,
+    check_file_target,
     Device,
     Region,
     err,
@@ -73,6 +74,8 @@ def evaluate(
     from unmask.measure.scores import EvalSettings
 
     set_threads(threads)
+    if grid is not None:
+        check_file_target(grid, "--grid")  # before any model or photo is loaded
     try:
         settings = EvalSettings(region.value, censor.value if censor else None, n, seed, grid_faces,
                                 mosaic_means=mosaic_means, jpeg=jpeg_quality, flip_average=flip_average,
