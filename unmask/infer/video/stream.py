@@ -115,7 +115,10 @@ def _error(e: BaseException) -> VideoError:
 
 
 def _display_matrix(frame: Any) -> tuple[int, ...] | None:
-    for sd in frame.side_data:
+    side = frame.side_data
+    for item in side:
+        # PyAV 18.1.0 iterates the side data itself; 18.1.1 made the container a mapping whose keys are the types
+        sd = item if hasattr(item, "type") else side[item]
         if sd.type.name == "DISPLAYMATRIX":
             raw = bytes(sd)
             if len(raw) == 36:
