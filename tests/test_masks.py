@@ -315,3 +315,38 @@ def test_every_censor_kind_and_region_is_registered() -> None:
         regions.get("nose")
     with pytest.raises(ValueError, match="unknown censor kind 'blur'"):
         censors.get("blur")
+
+
+def _edge_search(rgb: np.ndarray):  # noqa: ANN202 - a Search over the whole image at photo resolution
+    from unmask.infer.censors.find import Search
+
+    h, w = rgb.shape[:2]
+    full = np.full((h, w), 255, np.uint8)
+    return Search((0, 0, w, h), full, np.zeros_like(full), 60.0, 1.0, rgb, np.array([0.0, -1.0]), np.zeros_like(full))
+
+
+def test_mask_edge_joins_the_outline_pixels_of_the_mask_colour_and_not_the_skin() -> None:
+    """A mask found a pixel or two short of its anti-aliased outline (as the working scale leaves it) is joined by
+    the outline pixels of its colour; where the mask is the skin's colour nothing joins; skin is never taken."""
+    import cv2
+
+    from unmask.infer.censors.surgical import EDGE_REACH, refine_edge
+
+    h, w = 120, 160
+    skin = np.array([200, 160, 130], np.float32)
+    blue = np.array([90, 150, 220], np.float32)
+    yy, xx = np.mgrid[0:h, 0:w]
+    d = np.hypot((xx - 80) / 60.0, (yy - 60) / 40.0)  # an ellipse, anti-aliased over ~2 px at its edge
+    cover = np.clip((1.0 - d) * 40.0 + 0.5, 0.0, 1.0)[..., None]
+    photo = (cover * blue + (1 - cover) * skin).astype(np.uint8)
+    short = np.where(cover[..., 0] >= 0.999, 255, 0).astype(np.uint8)
+    short = cv2.erode(short, np.ones((3, 3), np.uint8))  # found 1-2 px short of the outline
+    refined = refine_edge(short, _edge_search(photo))
+    bluish = cover[..., 0] > 0.5  # pixels nearer the mask's colour than the skin's
+    left_before = int((bluish & (short == 0)).sum())
+    left_after = int((bluish & (refined == 0)).sum())
+    assert left_before > 100 and left_after < 0.1 * left_before, (left_before, left_after)
+    assert not (refined > 0)[cover[..., 0] < 0.25].any(), "skin beyond the outline is never joined"
+    assert ((refined > 0) & (short == 0)).sum() <= (cv2.dilate(short, np.ones((2 * EDGE_REACH + 1,) * 2, np.uint8)) > short).sum()
+    same = np.full_like(photo, skin.astype(np.uint8))
+    assert np.array_equal(refine_edge(short, _edge_search(same)), short), "a mask of the skin's colour gets nothing"

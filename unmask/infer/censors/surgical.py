@@ -233,7 +233,45 @@ def find_mask(s: Search) -> Occluder | None:
     along = xs * w.up[1] - ys * w.up[0]  # position along the eye line (perpendicular to up)
     if along.max() - along.min() < MIN_WIDTH * w.iod:
         return None  # lips, nose and a beard, not a mask from cheek to cheek
-    return Occluder("surgical", s.box, upscaled(fg, w), margin_px(s.iod), s.iod)
+    return Occluder("surgical", s.box, refine_edge(upscaled(fg, w), s), margin_px(s.iod), s.iod)
+
+
+EDGE_REACH = 2
+"""Photo pixels beyond the mask found at the working scale that :func:`refine_edge` may join to it."""
+EDGE_CONTRAST = 30.0
+"""The mask's colour just inside its edge and the colour just beyond differ at least this much (RGB distance) for
+an edge pixel to be told."""
+
+
+def refine_edge(mask: np.ndarray, s: Search) -> np.ndarray:
+    """``mask`` (uint8 over ``s.box``, photo resolution) joined by the pixels up to :data:`EDGE_REACH` px beyond it
+    (diagonals included) whose colour is nearer the mask's own colour just inside the edge (a local mean, so a
+    printed or shaded mask is met where it is) than the colour just beyond it: the outline's anti-aliased and
+    JPEG-smeared pixels, which the working scale's cut and the 1-2 px margin left as a dotted line of the mask's
+    colour. Nothing joins where the two colours are alike (a skin-coloured mask) or outside the window."""
+    m = mask > 0
+    if not m.any():
+        return mask
+    f = s.rgb.astype(np.float32)
+    inside = m & ~(cv2.erode(mask, disc(3)) > 0)
+    grown = cv2.dilate(mask, disc(EDGE_REACH)) > 0
+    beyond = (cv2.dilate(mask, disc(EDGE_REACH + 4)) > 0) & ~grown & (s.window > 0)
+    near = grown & ~m & (s.window > 0)
+    if not (inside.any() and beyond.any() and near.any()):
+        return mask
+    k = 2 * (EDGE_REACH + 4) + 1
+
+    def local(sel: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        weight = cv2.blur(sel.astype(np.float32), (k, k))
+        return cv2.blur(f * sel[..., None], (k, k)) / np.maximum(weight, 1e-6)[..., None], weight
+
+    c_in, w_in = local(inside)
+    c_out, w_out = local(beyond)
+    d_in = np.linalg.norm(f - c_in, axis=2)
+    d_out = np.linalg.norm(f - c_out, axis=2)
+    told = np.linalg.norm(c_in - c_out, axis=2) > EDGE_CONTRAST
+    join = near & (w_in > 0.02) & (w_out > 0.02) & told & (d_in < d_out)
+    return np.where(m | (component_at(np.where(join | m, 255, 0).astype(np.uint8), mask) > 0), 255, 0).astype(np.uint8)
 
 
 CENSOR = register(Censor("surgical", draw_surgical, find_mask))
