@@ -166,6 +166,12 @@ def test_codec_and_crf(cli, stills, tmp_path: Path) -> None:
     assert res.exit_code == 0, res.stderr
     with av.open(str(tmp_path / "vp9" / "clip.mp4")) as c:
         assert c.streams.video[0].codec_context.name == "vp9"
+    if "libsvtav1" in av.codecs_available:  # every codec offered works (issue 26: av1 always failed at the end)
+        res = cli(src, "-o", tmp_path / "av1", "--codec", "av1", "--crf", 40)
+        assert res.exit_code == 0, res.stderr
+        with av.open(str(tmp_path / "av1" / "clip.mp4")) as c:
+            assert c.streams.video[0].codec_context.codec.name in ("libdav1d", "av1", "libaom-av1")
+            assert sum(1 for _ in c.decode(video=0)) > 0
     webm = make(tmp_path / "clip.webm", stills, seconds=0.2, second=False)
     res = cli(webm, "-o", tmp_path / "bad", "--codec", "h264")
     assert res.exit_code == 2 and "cannot hold h264" in res.stderr and len(res.stderr.strip().splitlines()) == 1

@@ -405,7 +405,9 @@ def finish(encoded: str | os.PathLike[str], output: str | os.PathLike[str], fmt:
     in the container's metadata, atomically (:func:`unmask.infer.io.atomic_path`): ``output`` is complete or untouched."""
     av = load_av()
     with atomic_path(output) as tmp, av.open(str(encoded), "r") as src, av.open(str(tmp), "w", format=fmt) as dst:
-        streams = {s: dst.add_stream_from_template(s) for s in src.streams}
+        # opaque: the packets are copied, not re-encoded, so no encoder is opened; without it PyAV looks for an encoder
+        # named after the stream's decoder, and an AV1 stream (decoded by libdav1d) failed every `--codec av1` run
+        streams = {s: dst.add_stream_from_template(s, opaque=True) for s in src.streams}
         dst.metadata.update({**{k: v for k, v in dict(src.metadata or {}).items() if k not in _DROP_META}, TAG_KEY: tag_text(tag)})
         for packet in src.demux():
             if packet.dts is None and packet.size == 0:
