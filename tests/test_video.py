@@ -172,6 +172,10 @@ def test_codec_and_crf(cli, stills, tmp_path: Path) -> None:
         with av.open(str(tmp_path / "av1" / "clip.mp4")) as c:
             assert c.streams.video[0].codec_context.codec.name in ("libdav1d", "av1", "libaom-av1")
             assert sum(1 for _ in c.decode(video=0)) > 0
+    for codec, crf in (("h264", 52), ("hevc", 60)):  # x264/x265 take 0-51: a usage error before any work (issue 26)
+        res = cli(src, "-o", tmp_path / f"bad-{codec}", "--codec", codec, "--crf", crf)
+        assert res.exit_code == 2 and f"--crf {crf} is out of range for {codec} (0-51)" in res.stderr, res.stderr
+        assert len(res.stderr.strip().splitlines()) == 1 and not (tmp_path / f"bad-{codec}").exists()
     webm = make(tmp_path / "clip.webm", stills, seconds=0.2, second=False)
     res = cli(webm, "-o", tmp_path / "bad", "--codec", "h264")
     assert res.exit_code == 2 and "cannot hold h264" in res.stderr and len(res.stderr.strip().splitlines()) == 1

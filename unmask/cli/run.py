@@ -68,7 +68,7 @@ def run(
     recursive: bool = typer.Option(False, "--recursive", "-R", help="Search subfolders too (symbolic links followed, loops detected)."),
     fmt: Optional[str] = typer.Option(None, "--format", metavar="png|jpg|webp|tif", help="Format of the restored photos.  [default: the input's; videos keep their container]"),
     codec: Optional[str] = typer.Option(None, "--codec", metavar="|".join(CODECS), help=f"Video encoder (audio is copied as it is).  [default: {DEFAULT_CODEC}; {WEBM_CODEC} for .webm]"),
-    crf: int = typer.Option(DEFAULT_CRF, "--crf", metavar="N", min=0, max=MAX_CRF, help=f"Video quality: the encoder's constant rate factor, 0-{MAX_CRF} (lower is better and larger)."),
+    crf: int = typer.Option(DEFAULT_CRF, "--crf", metavar="N", min=0, max=MAX_CRF, help=f"Video quality: the encoder's constant rate factor, 0-51 for h264 and hevc, 0-{MAX_CRF} for vp9 and av1 (lower is better and larger)."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per input on stdout, then a summary object."),
     threads: int = typer.Option(0, "--threads", metavar="N", min=0, help="CPU threads for inference (0 = all cores)."),
     max_pixels: int = typer.Option(100_000_000, "--max-pixels", metavar="N", min=1, help="Refuse photos declaring more pixels (decompression bombs)."),
@@ -173,8 +173,8 @@ def _numbers(text: Optional[str]) -> Optional[tuple[int, ...]]:
 
 def _video_settings(items: list, codec: Optional[str], crf: int, max_pixels: int, flip_average: bool = False,
                     retouch: bool = False):  # noqa: ANN202 - VideoSettings
-    """The settings of the videos among ``items``; a ``--codec`` one of their containers cannot hold is a usage
-    error, said before any model is loaded."""
+    """The settings of the videos among ``items``; a ``--codec`` one of their containers cannot hold, or a ``--crf``
+    out of that codec's range, is a usage error, said before any model is loaded."""
     from unmask.infer.inputs import Job
     from unmask.infer.video.restore import VideoSettings
     from unmask.infer.video.stream import check_codec
@@ -182,7 +182,7 @@ def _video_settings(items: list, codec: Optional[str], crf: int, max_pixels: int
     for item in items:
         if isinstance(item, Job) and is_video_name(item.source):
             try:
-                check_codec(item.output.suffix, codec)
+                check_codec(item.output.suffix, codec, crf)
             except ValueError as e:
                 fail(f"{item.source}: {e}")
     return VideoSettings(codec=codec, crf=crf, max_pixels=max_pixels, flip_average=flip_average,

@@ -27,9 +27,11 @@ large share of a frame's budget on two cores, so the faster preset (a lower ``--
 DEFAULT_CODEC = "h264"
 WEBM_CODEC = "vp9"  # WebM holds only VP8/VP9/AV1
 DEFAULT_CRF = 18
-MAX_CRF = 63
+CODEC_MAX_CRF: dict[str, int] = {"h264": 51, "hevc": 51, "vp9": 63, "av1": 63}
+"""The largest CRF each codec's encoder takes (x264 and x265: 0-51; libvpx-vp9 and SVT-AV1: 0-63)."""
+MAX_CRF = max(CODEC_MAX_CRF.values())
 """Default encoder and constant rate factor (H.264 at CRF 18 is visually lossless for most footage); the largest
-CRF any of :data:`CODECS` takes."""
+CRF any of :data:`CODECS` takes (each codec's own limit: :data:`CODEC_MAX_CRF`)."""
 
 
 def is_video_name(name: str | os.PathLike[str]) -> bool:

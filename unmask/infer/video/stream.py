@@ -26,7 +26,7 @@ import cv2
 import numpy as np
 
 from unmask.infer.io import Provenance, atomic_path, parse_provenance
-from unmask.infer.video.formats import CODECS, PRESET, VIDEO_EXTENSIONS, default_codec
+from unmask.infer.video.formats import CODEC_MAX_CRF, CODECS, PRESET, VIDEO_EXTENSIONS, default_codec
 
 PIXEL_FORMAT = "yuv420p"
 LIMITED_RANGE = 1  # FFmpeg's AVCOL_RANGE_MPEG: 16-235 luma, what OpenCV's 4:2:0 conversion writes
@@ -250,9 +250,10 @@ class VideoReader:
         self.close()
 
 
-def check_codec(suffix: str, codec: str | None) -> str:
+def check_codec(suffix: str, codec: str | None, crf: int | None = None) -> str:
     """The ``--codec`` to write a ``suffix`` file with: ``codec`` (``ValueError`` naming the choices when unknown or
-    when that container cannot hold it), or the container's default."""
+    when that container cannot hold it), or the container's default; ``crf``, when given, must be within that
+    codec's range (:data:`unmask.infer.video.formats.CODEC_MAX_CRF`), else ``ValueError``."""
     av = load_av()
     fmt = VIDEO_EXTENSIONS.get(suffix.lower())
     if fmt is None:
@@ -265,6 +266,8 @@ def check_codec(suffix: str, codec: str | None) -> str:
     fits = [c for c in CODECS if _container_holds(fmt, c)]
     if name not in fits:
         raise ValueError(f"a {suffix} file cannot hold {name} video (choose from {', '.join(fits)})")
+    if crf is not None and not 0 <= crf <= CODEC_MAX_CRF[name]:
+        raise ValueError(f"--crf {crf} is out of range for {name} (0-{CODEC_MAX_CRF[name]})")
     return name
 
 
