@@ -122,8 +122,10 @@ def test_bomb_refused_before_decoding(corpus: dict[str, Path], monkeypatch: pyte
 def test_max_pixels_is_the_limit_and_overrides_pil(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = tmp_path / "100x100.png"
     Image.new("RGB", (100, 100), (1, 2, 3)).save(path)
-    with pytest.raises(ImageError, match="too large"):
+    with pytest.raises(ImageError, match="too large") as err:
         read_image(path, max_pixels=9_999)
+    # a small limit is said exactly, not as "0.0 megapixels" (issue 26)
+    assert "100x100 = 10,000 pixels exceeds the limit of 9,999 pixels" in str(err.value)
     assert read_image(path, max_pixels=10_000).size == (100, 100)
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1_000)  # PIL alone would refuse 10,000 pixels (> 2 x 1,000)
     assert read_image(path, max_pixels=20_000).size == (100, 100)

@@ -137,9 +137,14 @@ def _limit_on(max_pixels: int) -> None:
     Image.MAX_IMAGE_PIXELS = max_pixels
 
 
+def pixel_count(n: int) -> str:
+    """``n`` pixels in words that stay exact for small limits: "12.0 megapixels", "1,000 pixels"."""
+    return f"{n / 1e6:.1f} megapixels" if n >= 100_000 else f"{n:,} pixels"
+
+
 def _too_large(w: int, h: int, max_pixels: int) -> ImageError:
     return ImageError(
-        f"too large: {w}x{h} = {w * h / 1e6:.1f} megapixels exceeds the limit of {max_pixels / 1e6:.1f} "
+        f"too large: {w}x{h} = {pixel_count(w * h)} exceeds the limit of {pixel_count(max_pixels)} "
         "(possible decompression bomb; raise --max-pixels to allow it)",
         "too_large",
     )

@@ -41,6 +41,7 @@ from unmask.infer.censors.find import disc
 from unmask.infer.face.align import align_checked
 from unmask.infer.face.detect import FaceFinder
 from unmask.infer.io import DEFAULT_MAX_PIXELS, Provenance, temp_path
+from unmask.infer.io.read import pixel_count
 from unmask.infer.pipeline import FaceJob, FaceReport, Restorer, timed
 from unmask.infer.video.formats import DEFAULT_CRF, VIDEO_EXTENSIONS
 from unmask.infer.video.overlap import Ahead, Behind
@@ -386,8 +387,8 @@ def restore_video(source: str | os.PathLike[str], output: str | os.PathLike[str]
             stats.skipped = info.provenance
             return stats
         if info.width * info.height > settings.max_pixels:
-            raise VideoError(f"frames of {info.width}x{info.height} exceed the limit of {settings.max_pixels / 1e6:.1f} "
-                             "megapixels (raise --max-pixels to allow them)")  # fmt: skip
+            raise VideoError(f"frames of {info.width}x{info.height} exceed the limit of {pixel_count(settings.max_pixels)} "
+                             "(raise --max-pixels to allow them)")  # fmt: skip
         if info.dropped:
             stats.warnings.append(f"{', '.join(sorted(set(info.dropped)))} stream(s) not copied (video and audio only)")
         try:
