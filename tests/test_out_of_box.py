@@ -151,6 +151,20 @@ def test_show_faces_alone_only_draws(cli, photos: Path, tmp_path: Path) -> None:
     assert cli(photos / "barred.png", "--restore").exit_code == 2, "--restore without --show-faces is a usage error"
 
 
+def test_the_faces_picture_is_written_in_the_format_its_name_says(cli, photos: Path, tmp_path: Path) -> None:  # noqa: ANN001
+    """--show-faces x.jpg writes a JPEG (it wrote PNG bytes under a .jpg name, issue 26); a name of no image format
+    is a usage error before any work."""
+    from PIL import Image
+
+    for name, fmt in (("faces.jpg", "JPEG"), ("faces.webp", "WEBP"), ("faces.png", "PNG")):
+        res = cli(photos / "barred.png", "-o", tmp_path / "out", "--show-faces", tmp_path / name)
+        assert res.exit_code == 0, res.stderr
+        with Image.open(tmp_path / name) as im:
+            assert im.format == fmt
+    res = cli(photos / "barred.png", "-o", tmp_path / "out", "--show-faces", tmp_path / "faces.txt")
+    assert res.exit_code == 2 and "not an image file name" in res.stderr and not (tmp_path / "faces.txt").exists()
+
+
 def test_the_picture_of_a_draw_only_run_says_what_would_be_restored() -> None:
     from unmask.infer.show import label
 

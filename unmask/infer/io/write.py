@@ -158,6 +158,17 @@ def write_png(path: str | os.PathLike[str], rgb: np.ndarray) -> None:
     write_atomic(path, encode_image(Image.fromarray(np.ascontiguousarray(rgb)), "PNG"))
 
 
+def write_picture(path: str | os.PathLike[str], rgb: np.ndarray) -> None:
+    """A picture the library draws (no provenance tag: nothing in it is synthetic) in the format its file name
+    names (``faces.jpg`` is a JPEG at quality 95, ``faces.png`` a PNG; ``ValueError`` for a name of no image
+    format), parent folders created, written by :func:`write_atomic`."""
+    path = Path(path)
+    fmt = format_name(path.suffix or "none")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    options = {"quality": 95} if fmt in ("JPEG", "WEBP") else {}
+    write_atomic(path, encode_image(Image.fromarray(np.ascontiguousarray(rgb)), fmt, **options))
+
+
 def _write_error(e: OSError) -> ImageError:
     return ImageError(f"cannot write the output: {e.strerror or e}", "write")
 

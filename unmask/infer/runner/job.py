@@ -20,7 +20,7 @@ from unmask.edges import EdgeGuide
 from unmask.infer.inputs import Job
 from unmask.infer.io.provenance import Provenance
 from unmask.infer.io.read import DEFAULT_MAX_PIXELS, ImageError, read_image
-from unmask.infer.io.write import write_image, write_png
+from unmask.infer.io.write import write_image, write_picture
 from unmask.infer.pipeline import Restorer
 from unmask.infer.show import draw_faces
 from unmask.spec import is_hole
@@ -129,7 +129,7 @@ def process(job: Job, restorer: Restorer, options: BatchOptions, state: State | 
             rec.warnings.append(f"no face numbered {', '.join(map(str, missing))} in this photo ({len(result.faces)} found)")
         if options.show_faces and job.source in options.show_faces:  # also when nothing was restored
             picture = draw_faces(loaded.rgb, result.faces, planned=options.draw_only)
-            write_png(options.show_faces[job.source], picture)  # no tag: nothing synthetic
+            write_picture(options.show_faces[job.source], picture)  # no tag: nothing synthetic
         if result.restored == 0:
             rec.status, rec.note = _nothing_restored(result.faces)
             _remember(job, rec, state)

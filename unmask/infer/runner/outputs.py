@@ -11,6 +11,7 @@ from pathlib import Path
 from unmask.infer.runner.records import BatchOptions
 from unmask.infer.inputs import Job, Skip
 from unmask.infer.video.formats import is_video_name
+from unmask.infer.io.write import format_name
 
 
 def sidecar(output: Path, what: str) -> Path:
@@ -38,6 +39,10 @@ def faces_pictures(items: Iterable[Job | Skip], target: Path, out_dir: Path) -> 
     named ``NAME.faces.png``; ``ValueError`` when ``target`` is a file and there are several photos."""
     jobs = [i for i in items if isinstance(i, Job) and not is_video_name(i.source)]
     if len(jobs) == 1 and not target.is_dir():
+        try:
+            format_name(target.suffix or "none")  # the picture is written in the format its name says
+        except ValueError:
+            raise ValueError(f"--show-faces {target}: not an image file name (use .png, .jpg, .webp or .tif)") from None
         return {jobs[0].source: target}
     if target.exists() and not target.is_dir():
         raise ValueError(f"--show-faces {target} is a file: for {len(jobs)} photos give a folder")
