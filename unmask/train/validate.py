@@ -27,8 +27,6 @@ from unmask.infer.io.write import write_png
 
 GRID_ROWS = 8
 """Samples shown in the validation grid."""
-BOX_SHORT = 64
-"""Short side of the hole box ``box_lpips`` is taken on."""
 
 
 def laplacian_energy(rgb: np.ndarray, region: np.ndarray) -> float:
@@ -37,17 +35,12 @@ def laplacian_energy(rgb: np.ndarray, region: np.ndarray) -> float:
     return float(np.abs(cv2.Laplacian(grey, cv2.CV_32F, ksize=1))[region].sum())
 
 
-def hole_box_pair(a: np.ndarray, b: np.ndarray, hole: np.ndarray, short: int = BOX_SHORT) -> tuple[np.ndarray, np.ndarray]:
-    """``a`` and ``b`` (HxWx3 uint8) cut at the hole's box padded by a quarter of its height and resampled so the
-    short side is ``short`` px."""
-    ys, xs = np.nonzero(hole)
-    y0, y1, x0, x1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
-    p = int(round(0.25 * (y1 - y0)))
-    y0, y1, x0, x1 = max(0, y0 - p), min(hole.shape[0], y1 + p), max(0, x0 - p), min(hole.shape[1], x1 + p)
-    h, w = y1 - y0, x1 - x0
-    size = (max(short, round(short * w / h)), short) if h <= w else (short, max(short, round(short * h / w)))
-    cut = [cv2.resize(np.ascontiguousarray(x[y0:y1, x0:x1]), size, interpolation=cv2.INTER_CUBIC) for x in (a, b)]
-    return cut[0], cut[1]
+def hole_box_pair(a: np.ndarray, b: np.ndarray, hole: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``a`` and ``b`` (HxWx3 uint8) cut at the hole's padded box as ``unmask eval``'s hole LPIPS cuts it
+    (:func:`unmask.measure.texture.hole_box_crop`: a quarter of its height each side, short side 64 px)."""
+    from unmask.measure.texture import hole_box_crop
+
+    return hole_box_crop(a, hole), hole_box_crop(b, hole)
 
 
 @contextlib.contextmanager
