@@ -215,7 +215,7 @@ def test_frames_and_faces_without_a_censor_are_left_as_they_are(stills, tiny_mod
     is never touched while the bar is there."""
     from unmask.infer.censors import grow
     from unmask.infer.pipeline import Restorer
-    from unmask.infer.video.restore import VideoRestorer
+    from unmask.infer.video.steady import VideoRestorer
 
     r = Restorer(tiny_models, "eyes", finder=finder)
     vr = VideoRestorer(r)
@@ -237,7 +237,7 @@ def test_videos_leave_flip_averaging_off_unless_asked(stills, tiny_models, finde
     does with ``VideoSettings(flip_average=True)`` (``unmask CLIP --flip-average``)."""
     from unmask.infer.flip import FlipAveraged
     from unmask.infer.pipeline import Restorer
-    from unmask.infer.video.restore import VideoRestorer, VideoSettings
+    from unmask.infer.video.steady import VideoRestorer, VideoSettings
 
     runs: list[int] = []
     real = FlipAveraged.run
@@ -280,7 +280,7 @@ class _Scripted:
 
 def test_auto_keeps_a_face_region_until_another_is_seen_three_frames_running() -> None:
     from unmask.infer.pipeline import FaceJob
-    from unmask.infer.video.restore import SWITCH_FRAMES, VideoRestorer, _FaceState
+    from unmask.infer.video.steady import SWITCH_FRAMES, VideoRestorer, _FaceState
 
     script = ["eyes", "mouth", "eyes", "mouth", "mouth", "mouth", "mouth"]
     stub = _Scripted(script)

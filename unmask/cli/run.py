@@ -13,6 +13,7 @@ from unmask.cli._common import (
     EXIT_FAILED,
     EXIT_OK,
     Device,
+    check_file_target,
     check_run_options,
     err,
     fail,
@@ -95,6 +96,8 @@ def run(
         pictures = faces_pictures(items, show_faces, out_dir) if show_faces is not None else None
     except ValueError as e:
         fail(str(e))
+    if pictures:
+        _check_pictures_target(show_faces, pictures)
     user_mask = None
     if mask is not None:
         try:
@@ -161,6 +164,19 @@ def _load_models(model: Optional[str], region: str, device: str, threads: int, d
     return models
 
 
+def _check_pictures_target(target: Path, pictures: dict) -> None:
+    """``--show-faces`` that cannot be written is a usage error before any model is loaded (issue 26): the file's
+    folder, or the folder of pictures, must be a writable folder or creatable in one."""
+    from unmask.infer.runner.folder import check_output_folder
+
+    if list(pictures.values()) == [target]:
+        check_file_target(target, "--show-faces")
+    else:
+        problem = check_output_folder(target)
+        if problem:
+            fail(f"--show-faces: {problem.replace('output folder', 'folder of faces pictures', 1)}")
+
+
 def _numbers(text: Optional[str]) -> Optional[tuple[int, ...]]:
     """``--faces 0,2`` as (0, 2); ``ValueError`` naming the option for anything else."""
     if text is None:
@@ -176,7 +192,7 @@ def _video_settings(items: list, codec: Optional[str], crf: int, max_pixels: int
     """The settings of the videos among ``items``; a ``--codec`` one of their containers cannot hold, or a ``--crf``
     out of that codec's range, is a usage error, said before any model is loaded."""
     from unmask.infer.inputs import Job
-    from unmask.infer.video.restore import VideoSettings
+    from unmask.infer.video.settings import VideoSettings
     from unmask.infer.video.stream import check_codec
 
     for item in items:

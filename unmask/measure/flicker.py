@@ -9,7 +9,7 @@ video that is left as it is scores far below 1 where the censor is flat.
 
 :func:`evaluate_frames` scores these methods on a sequence of (clean, censored, censor pixels) frames:
 
-* ``steady``: :class:`unmask.infer.video.restore.VideoRestorer` as ``unmask clip.mp4`` runs it;
+* ``steady``: :class:`unmask.infer.video.steady.VideoRestorer` as ``unmask clip.mp4`` runs it;
 * ``per-frame``: every frame restored on its own (``steady=False``), the naive baseline;
 * ``telea``: OpenCV's Telea given each frame's true censor pixels (the fair classic baseline of ``unmask eval``);
 * ``none``: the censored video itself.
@@ -30,7 +30,8 @@ import numpy as np
 
 from unmask.measure.metrics import psnr_hole
 from unmask.infer.pipeline import Restorer
-from unmask.infer.video.restore import VideoRestorer, VideoSettings
+from unmask.infer.video.settings import VideoSettings
+from unmask.infer.video.steady import VideoRestorer
 from unmask.measure.clips import SynthFrame
 
 METHODS = ("steady", "per-frame", "telea", "none")

@@ -14,7 +14,7 @@ from unmask.edges import EdgeGuide
 from unmask.infer.io.read import DEFAULT_MAX_PIXELS
 
 if TYPE_CHECKING:  # pragma: no cover
-    from unmask.infer.video.restore import VideoSettings
+    from unmask.infer.video.settings import VideoSettings
 
 STATUSES = ("restored", "no-face", "no-censor", "drawn", "exists", "skipped", "failed", "notice")
 """What happened to an input: ``restored`` (at least one face restored, the output written); ``no-face`` (no face
