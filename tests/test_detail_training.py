@@ -179,7 +179,7 @@ def test_dataset_jitter_changes_target_and_input_alike() -> None:
 
 
 def test_validation_reports_detail_and_hole_box_lpips() -> None:
-    from unmask.train.validate import hole_box_pair, laplacian_energy
+    from unmask.measure.validation import hole_box_pair, laplacian_energy
 
     rng = np.random.default_rng(1)
     sharp = rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)

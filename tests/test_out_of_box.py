@@ -278,6 +278,7 @@ def test_training_without_val_holds_out_a_fixed_part_and_says_so(tmp_path_factor
     from test_data import face_folder
     from unmask.train.config import TrainConfig
     from unmask.train.data.split import holdout_size
+    from unmask.measure.validation import Validator
     from unmask.train.loop import resume_config, train
 
     monkeypatch.delenv("UNMASK_VAL", raising=False)
@@ -285,7 +286,7 @@ def test_training_without_val_holds_out_a_fixed_part_and_says_so(tmp_path_factor
     cfg = TrainConfig(arch="glcic", preset="tiny", data=str(faces), batch_size=4, out=str(tmp_path), name="h",
                       cache=str(tmp_path / "cache"), val_images=64, max_steps=2, threads=1, workers=0)  # fmt: skip
     events = []
-    res = train(cfg, progress=events.append)
+    res = train(cfg, progress=events.append, validator=Validator)
     notes = [e.message for e in events if e.kind == "note" and "no validation set" in e.message]
     stored = json.loads((tmp_path / "h" / "config.json").read_text())["holdout"]
     assert notes and f"the last {stored} of the" in notes[0] and "--no-val" in notes[0], notes
@@ -298,7 +299,7 @@ def test_training_without_val_holds_out_a_fixed_part_and_says_so(tmp_path_factor
     # a resume splits the same way, and says nothing new
     cfg2, path = resume_config(tmp_path / "h", {"max_steps": 3})
     events.clear()
-    assert train(cfg2, resume_from=path, progress=events.append).step == 3
+    assert train(cfg2, resume_from=path, progress=events.append, validator=Validator).step == 3
     assert not [e for e in events if e.kind == "note" and "no validation set" in e.message]
     assert json.loads((tmp_path / "h" / "config.json").read_text())["holdout"] == stored
     # --no-val: every face trained on, nothing validated

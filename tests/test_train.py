@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -22,9 +23,13 @@ from torch import nn
 from test_data import face_folder
 from unmask.train import checkpoint as ckpt_io
 from unmask.train.config import ConfigError, TrainConfig, kind_probs, load_file, parse_mask_mix
-from unmask.train.loop import TrainingDiverged, resume_config, train
+from unmask.measure.validation import Validator
+from unmask.train import loop
+from unmask.train.loop import TrainingDiverged, resume_config
 
 REPO = Path(__file__).resolve().parents[1]
+
+train = functools.partial(loop.train, validator=Validator)  # as `unmask train` runs it: validated
 
 
 @pytest.fixture(autouse=True)

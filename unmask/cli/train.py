@@ -187,6 +187,7 @@ def _train(given: dict[str, Any], weight: list[str], config: Path | None, resume
     if settings.get("arch") is not None and settings["arch"] not in archs.names():
         raise ConfigError(f"unknown arch {settings['arch']!r} (choose from {', '.join(archs.names())})")
 
+    from unmask.measure.validation import Validator
     from unmask.train.loop import resume_config, train
 
     if resume:
@@ -212,7 +213,8 @@ def _train(given: dict[str, Any], weight: list[str], config: Path | None, resume
     old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         with view:
-            result = train(cfg, resume_from=ckpt, progress=view.event, should_stop=lambda: stop["asked"] > 0)
+            result = train(cfg, resume_from=ckpt, progress=view.event, should_stop=lambda: stop["asked"] > 0,
+                           validator=Validator)
     finally:
         for s, h in old.items():
             signal.signal(s, h)

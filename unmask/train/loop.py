@@ -42,6 +42,7 @@ from unmask.train.config import ConfigError, TrainConfig
 from unmask.train.events import Event, Meter, Progress, TrainResult
 from unmask.train.session import Session, pick_device
 from unmask.train.step import train_step
+from unmask.train.validate import ValidatorFactory
 
 
 class TrainingDiverged(RuntimeError):
@@ -99,10 +100,13 @@ def train(
     resume_from: str | os.PathLike | None = None,
     progress: Progress | None = None,
     should_stop: Callable[[], bool] | None = None,
+    validator: ValidatorFactory | None = None,
 ) -> TrainResult:
     """Trains ``cfg.arch`` as ``cfg`` says; continues from checkpoint ``resume_from`` when given (see
     :func:`resume_config`). Returns when ``max_steps`` or ``max_minutes`` is reached or ``should_stop()`` turns
-    true, after a final validation (not when stopped) and checkpoint. Raises :class:`ConfigError`,
+    true, after a final validation (not when stopped) and checkpoint. ``validator`` scores the generator on the
+    validation faces (``unmask train`` gives :class:`unmask.measure.validation.Validator`); without one, nothing is
+    validated and a note says so. Raises :class:`ConfigError`,
     :class:`~unmask.train.checkpoint.CheckpointError`, :class:`unmask.train.data.prepare.PrepareError` or
     :class:`TrainingDiverged`, each with a one-line message."""
     device = pick_device(cfg.device)
@@ -113,7 +117,7 @@ def train(
         device = torch.device("cuda", info.local_rank)
     run: Session | None = None
     try:
-        run = Session(cfg, info, device, resume_from, progress)
+        run = Session(cfg, info, device, resume_from, progress, validator)
         return _drive(run, should_stop)
     finally:
         if run is not None:

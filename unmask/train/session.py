@@ -35,6 +35,7 @@ from unmask.train.config import (
     resolved,
 )
 from unmask.train.events import Event, Progress, RunLog
+from unmask.train.validate import ValidatorFactory
 
 
 @dataclass
@@ -123,6 +124,7 @@ class Session:
         device: torch.device,
         resume_from: str | os.PathLike | None,
         progress: Progress | None,
+        validator: ValidatorFactory | None = None,
     ) -> None:
         from unmask.train import archs
 
@@ -146,7 +148,7 @@ class Session:
         self._build()
         self.state = self._restore()
         self._make_loader()
-        self._make_validator()
+        self._make_validator(validator)
         # the training stream's RNG, after every construction that draws from it
         ck = self.ckpt
         if ck is not None and info.rank < len(ck.get("rng", [])) and int(ck.get("world_size", 1)) == info.world_size:
@@ -342,12 +344,14 @@ class Session:
             generator=torch.Generator().manual_seed(cfg.seed),  # keeps the global RNG untouched
         )
 
-    def _make_validator(self) -> None:
+    def _make_validator(self, factory: ValidatorFactory | None) -> None:
         self.validator = None
         if not self.info.is_main or (self.val_set is None and not self.holdout):
             return
+        if factory is None:
+            self.emit(Event("note", message="validation left out: no validator given (unmask train gives one)"))
+            return
         from unmask.train.data.dataset import CensorDataset
-        from unmask.train.validate import Validator
 
         cfg = self.cfg
         if self.val_set is not None:
@@ -358,7 +362,7 @@ class Session:
             full = _store(self.train_set)
             store = Part(full, len(full) - self.holdout, len(full))
         data = CensorDataset(store, self.spec, self.kinds, self.arch_settings.hole_fill, train=False, limit=cfg.val_images)
-        self.validator = Validator(data, self.device, cfg.batch_size, cfg.lpips_weights, cfg.perceptual_weights)
+        self.validator = factory(data, self.device, cfg.batch_size, cfg.lpips_weights, cfg.perceptual_weights)
         if self.validator.note:
             self.emit(Event("note", message=self.validator.note))
 
