@@ -34,6 +34,7 @@ from unmask.infer.runner.job import (
     load_user_mask,
     process,
     process_video,
+    settled,
 )
 from unmask.infer.runner.outputs import (
     EXTRAS,
@@ -69,6 +70,7 @@ __all__ = [
     "process_video",
     "run_batch",
     "settings_key",
+    "settled",
     "sidecar",
     "summary",
 ]

@@ -83,6 +83,21 @@ def _short(decision: str) -> str:
     return decision.replace(": left untouched", "")
 
 
+def settled(job: Job, options: BatchOptions, state: State | None = None) -> Record | None:
+    """The record of ``job`` when it needs no work, else ``None``: ``exists`` when its outputs exist (unless
+    ``options.overwrite``), or the state file's outcome when an earlier run with the same settings found nothing to
+    restore in it. :func:`process` and :func:`process_video` ask it first; a distributed run (:mod:`unmask.ray`)
+    asks it before handing the job out."""
+    rec = Record(str(job.source), str(job.output), "exists")
+    if not options.overwrite and all(os.path.exists(p) for p in outputs(job, options)):
+        rec.note = "its output exists (--overwrite redoes it)"
+        return rec
+    if _recalled(job, options, state, rec):
+        rec.output = None  # no output was written for it
+        return rec
+    return None
+
+
 def process(job: Job, restorer: Restorer, options: BatchOptions, state: State | None = None) -> Record:
     """Restores one job; every failure, expected or not, becomes a ``failed`` record (never an exception, except
     ``KeyboardInterrupt`` and the like). ``state``: the output folder's state file, to skip an input an earlier
@@ -95,10 +110,8 @@ def process(job: Job, restorer: Restorer, options: BatchOptions, state: State | 
     try:
         if options.draw_only:
             state = None  # the picture is drawn every time: it is what was asked for
-        elif not options.overwrite and all(os.path.exists(p) for p in outputs(job, options)):
-            rec.status, rec.note = "exists", "its output exists (--overwrite redoes it)"
-            return rec
-        if _recalled(job, options, state, rec):
+        elif (done := settled(job, options, state)) is not None:
+            rec = done
             return rec
         t = time.perf_counter()
         loaded = read_image(job.source, options.max_pixels)
@@ -187,10 +200,8 @@ def process_video(job: Job, restorer: Restorer, options: BatchOptions,
         if options.draw_only:
             rec.status, rec.note = "skipped", "--show-faces draws the faces of photos, not videos (add --restore to restore it)"
             return rec
-        if not options.overwrite and os.path.exists(job.output):
-            rec.status, rec.note = "exists", "its output exists (--overwrite redoes it)"
-            return rec
-        if _recalled(job, options, state, rec):
+        if (done := settled(job, options, state)) is not None:
+            rec = done
             return rec
         if options.user_mask is not None or options.user_edges is not None:
             raise ValueError("--mask and --edges are for photos, not videos (a video's faces move)")
