@@ -158,15 +158,23 @@ def write_png(path: str | os.PathLike[str], rgb: np.ndarray) -> None:
     write_atomic(path, encode_image(Image.fromarray(np.ascontiguousarray(rgb)), "PNG"))
 
 
-def write_picture(path: str | os.PathLike[str], rgb: np.ndarray) -> None:
-    """A picture the library draws (no provenance tag: nothing in it is synthetic) in the format its file name
-    names (``faces.jpg`` is a JPEG at quality 95, ``faces.png`` a PNG; ``ValueError`` for a name of no image
-    format), parent folders created, written by :func:`write_atomic`."""
+def write_picture(path: str | os.PathLike[str], rgb: np.ndarray, tag: Provenance | None = None) -> None:
+    """A picture the library draws in the format its file name names (``faces.jpg`` is a JPEG at quality 95,
+    ``faces.png`` a PNG; ``ValueError`` for a name of no image format), parent folders created, written by
+    :func:`write_atomic`. ``tag``: its provenance tag (:func:`unmask.infer.io.provenance.drawn_tag`), so a later run
+    knows it for an output. A failure to write is an :class:`ImageError` naming ``path`` (never a temporary file)."""
     path = Path(path)
     fmt = format_name(path.suffix or "none")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    options = {"quality": 95} if fmt in ("JPEG", "WEBP") else {}
-    write_atomic(path, encode_image(Image.fromarray(np.ascontiguousarray(rgb)), fmt, **options))
+    rgb = np.ascontiguousarray(rgb)
+    options = _save_options(fmt, tag, None, (rgb.shape[1], rgb.shape[0]), 95) if tag is not None else {}
+    if tag is None and fmt in ("JPEG", "WEBP"):
+        options = {"quality": 95}
+    data = encode_image(Image.fromarray(rgb), fmt, **options)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, data)
+    except OSError as e:
+        raise ImageError(f"cannot write {path}: {e.strerror or e}", "write") from None
 
 
 def _write_error(e: OSError) -> ImageError:

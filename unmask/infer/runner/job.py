@@ -18,7 +18,7 @@ from unmask.infer.runner.records import DONE, BatchOptions, Record
 from unmask.infer.runner.state import StateFile
 from unmask.edges import EdgeGuide
 from unmask.infer.inputs import Job
-from unmask.infer.io.provenance import Provenance
+from unmask.infer.io.provenance import Provenance, drawn_tag, is_drawn
 from unmask.infer.io.read import DEFAULT_MAX_PIXELS, ImageError, read_image
 from unmask.infer.io.write import write_image, write_picture
 from unmask.infer.pipeline import Restorer
@@ -142,7 +142,7 @@ def process(job: Job, restorer: Restorer, options: BatchOptions, state: State | 
             rec.warnings.append(f"no face numbered {', '.join(map(str, missing))} in this photo ({len(result.faces)} found)")
         if options.show_faces and job.source in options.show_faces:  # also when nothing was restored
             picture = draw_faces(loaded.rgb, result.faces, planned=options.draw_only)
-            write_picture(options.show_faces[job.source], picture)  # no tag: nothing synthetic
+            write_picture(options.show_faces[job.source], picture, drawn_tag(FACES_PICTURE, __version__, len(result.faces)))
         if result.restored == 0:
             rec.status, rec.note = _nothing_restored(result.faces)
             _remember(job, rec, state)
@@ -247,7 +247,13 @@ def _model_warnings(restorer: Restorer) -> list[str]:
     return out
 
 
+FACES_PICTURE = "faces picture"
+"""What a ``--show-faces`` picture's tag calls it (:func:`unmask.infer.io.provenance.drawn_tag`)."""
+
+
 def _earlier_output(tag: dict) -> str:
+    if is_drawn(tag):
+        return f"already an output of unmask (a {tag['drawn']} drawn by --show-faces; it carries the provenance tag): not restored"
     what = ", ".join(str(r) for r in tag.get("regions") or []) or "faces"
     model = f" by model {tag['model']}" if tag.get("model") else ""
     return f"already an output of unmask ({what} restored{model}; it carries the provenance tag): not restored again"
