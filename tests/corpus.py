@@ -284,3 +284,49 @@ def make_bad_model(path: Path, case: str) -> Path:
         "unknown_input": dict(extra_input="noise"),
     }[case]
     return graph_model(path, **kw)
+
+
+# ------------------------------------------------------------------------------------------------- bad training sets
+
+SET_ERRORS: dict[str, str] = {
+    "manifest_damaged": "unreadable manifest",  # was taken for a folder of photos: "SET: no photos"
+    "recipe_version": "crop recipe 99",  # was accepted silently
+    "shard_listed_twice": "listed twice",  # gave twice the faces
+    "photos_listed_twice": "listed twice",  # two entries for the same photos
+    "format_version_garbage": "format_version 'one' is not a whole number",  # was a bare ValueError
+    "shard_entry_garbage": "shard entry 0 is str",  # was a bare AttributeError
+    "shard_faces_garbage": "faces is missing or garbled",  # was a bare ValueError
+}
+"""Training sets (``unmask prepare``) damaged after they were written (issue 26, item 9), and words of the one-line
+error naming their manifest that every command reading them must give (``unmask train --data``, ``unmask eval``:
+exit 2)."""
+
+
+def make_bad_set(good: Path, out: Path, case: str) -> Path:
+    """A copy of the complete set ``good`` (at least two shards) at ``out``, damaged as :data:`SET_ERRORS` ``case``."""
+    import json
+
+    shutil.copytree(good, out)
+    path = out / "manifest.json"
+    text = path.read_text(encoding="utf-8")
+    m = json.loads(text)
+    if case == "manifest_damaged":
+        path.write_text(text[: len(text) // 2], encoding="utf-8")
+        return out
+    if case == "recipe_version":
+        m["recipe_version"] = 99
+    elif case == "shard_listed_twice":
+        m["shards"] = m["shards"] + m["shards"]
+    elif case == "photos_listed_twice":
+        second = dict(m["shards"][1], photos=m["shards"][0]["photos"])
+        m["shards"] = [m["shards"][0], second]
+    elif case == "format_version_garbage":
+        m["format_version"] = "one"
+    elif case == "shard_entry_garbage":
+        m["shards"][0] = m["shards"][0]["file"]
+    elif case == "shard_faces_garbage":
+        m["shards"][0]["faces"] = "many"
+    else:
+        raise KeyError(case)
+    path.write_text(json.dumps(m), encoding="utf-8")
+    return out

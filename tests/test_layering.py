@@ -36,3 +36,10 @@ def test_the_shared_contract_imports_no_wing(name: str) -> None:
 def test_no_module_over_450_lines() -> None:
     long = {str(p.relative_to(PKG)): n for p in PKG.rglob("*.py") if (n := len(p.read_text().splitlines())) > 450}
     assert not long, long
+
+
+@pytest.mark.parametrize("path", sorted((PKG / "serve").rglob("*.py")), ids=lambda p: str(p.relative_to(PKG)))
+def test_serve_imports_only_inference_and_the_contract(path: Path) -> None:
+    allowed = ("unmask.infer", "unmask.serve", "unmask.spec", "unmask.codec", "unmask.edges", "unmask.registry")
+    bad = sorted(m for m in _imports(path) if m not in ("unmask", "unmask.__version__") and not m.startswith(allowed))
+    assert not bad, f"{path.relative_to(PKG)} imports {bad}"

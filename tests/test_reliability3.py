@@ -13,6 +13,7 @@ import pytest
 
 from conftest import json_lines as _json_lines
 from conftest import save_image as _save
+from corpus import SET_ERRORS, make_bad_set
 from unmask.infer.io import read_image, read_provenance
 
 
@@ -101,3 +102,120 @@ def test_the_drawn_tag_says_nothing_was_generated() -> None:
     restored = Provenance(regions=["eyes"], model="m", model_version="1", tool_version="1.2", faces=1)
     assert "drawn" not in restored.to_dict() and not is_drawn(parse_provenance(restored.to_text()))
     assert b"compositeWithTrainedAlgorithmicMedia" in restored.to_xmp()
+
+
+# ------------------------------------------------------------------------------------ 9 and 16. prepared sets checked
+
+
+@pytest.fixture(scope="module")
+def good_set(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """(7 fake photos, their set: three shards of up to 3 photos, one photo without a face), no mediapipe."""
+    from test_prepare import FakeCropper, S
+    from test_prepare import photos as fake_photos
+    from unmask.train.data.shard_writer import write_set
+
+    root = tmp_path_factory.mktemp("sets")
+    folder = fake_photos(root / "photos", 7, bad=(3,))
+    write_set(folder, root / "good", size=S, shard_size=3, cropper=FakeCropper)
+    return folder, root / "good"
+
+
+@pytest.mark.parametrize("case", list(SET_ERRORS))
+def test_a_damaged_set_is_one_line_naming_its_manifest_and_exit_2_everywhere(cli, good_set, tmp_path: Path,  # noqa: ANN001
+                                                                            case: str) -> None:
+    """Items 9 and 16: a damaged manifest made the set a folder of photos ('SET: no photos'), another crop recipe
+    and shards listed twice were accepted, garbage gave a bare ValueError or AttributeError; `train` gave exit 1
+    where `eval` gave 2."""
+    from unmask.train.data.shards import FaceSet, SetError, is_face_set
+
+    bad = make_bad_set(good_set[1], tmp_path / "set", case)
+    assert is_face_set(bad)
+    with pytest.raises(SetError) as e:
+        FaceSet(bad)
+    msg = str(e.value)
+    assert SET_ERRORS[case] in msg and str(bad / "manifest.json") in msg and "\n" not in msg, msg
+    for args in (("eval", bad, "--region", "eyes", "--n", "2", "--no-lpips", "--baseline", "telea"),
+                 ("train", "--arch", "glcic", "--preset", "tiny", "--data", bad, "--out", tmp_path / "runs",
+                  "--max-steps", "1", "--no-val")):  # fmt: skip
+        res = cli(*args)
+        assert res.exit_code == 2, (args[0], res.stderr)
+        lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
+        assert len(lines) == 1 and SET_ERRORS[case] in lines[0] and "Traceback" not in res.stderr, (args[0], lines)
+    assert not (tmp_path / "runs").exists(), "nothing was started"
+
+
+@pytest.mark.parametrize("case", list(SET_ERRORS))
+def test_prepare_rewrites_a_damaged_manifest_and_never_calls_it_complete_as_it_is(good_set, tmp_path: Path,
+                                                                                  case: str) -> None:
+    """Shards listed twice gave 1,000 faces from 500 photos and `prepare` called the set complete; a garbled entry
+    stopped it with a bare error. Now it keeps the intact shards, rewrites the manifest, and the set reads whole."""
+    from test_prepare import FakeCropper, S
+    from unmask.train.data.shard_writer import write_set
+    from unmask.train.data.shards import FaceSet
+
+    folder, good = good_set
+    bad = make_bad_set(good, tmp_path / "set", case)
+    s = write_set(folder, bad, size=S, shard_size=3, cropper=FakeCropper)
+    assert s.faces == 6 and s.shards == 3
+    again, ref = FaceSet(bad), FaceSet(good)
+    assert again.count == ref.count == 6 and again.names == ref.names
+    assert [e["file"] for e in again.manifest["shards"]] == ["faces-00000.tar.gz", "faces-00001.tar.gz",
+                                                              "faces-00002.tar.gz"]  # fmt: skip
+
+
+def test_a_photo_folder_with_another_tools_manifest_is_still_photos(tmp_path: Path) -> None:
+    from unmask.train.data.shards import is_face_set
+
+    (tmp_path / "manifest.json").write_text(json.dumps({"files": ["a.jpg"]}))
+    assert not is_face_set(tmp_path)
+
+
+def test_prepare_does_not_suggest_an_option_it_lacks(tmp_path: Path) -> None:
+    """An oversized photo's reason in a set's manifest said 'raise --max-pixels', which `prepare` does not have."""
+    pytest.importorskip("mediapipe")
+    from corpus import make_corpus
+    from unmask.train.data.prepare import FaceCropper
+
+    bomb = make_corpus(tmp_path / "corpus")["bomb.png"]
+    cropper = FaceCropper(32)
+    try:
+        reason = cropper(bomb)
+    finally:
+        cropper.close()
+    assert isinstance(reason, str) and "too large" in reason and "--max-pixels" not in reason, reason
+
+
+# ------------------------------------------------------------------------------- 10. metrics.jsonl after a resume
+
+
+def test_a_resumed_run_logs_each_step_once(good_set, tmp_path: Path, one_torch_thread: None) -> None:
+    """After kill -9 the log held the steps logged after the last checkpoint, and the resumed run logged them
+    again. The killed session is played here: a run checkpointed at step 2, then the lines it logged for steps 3
+    and 4 and half a line, as a kill leaves them."""
+    pytest.importorskip("torch")
+    from unmask.train.config import TrainConfig
+    from unmask.train.loop import resume_config, train
+
+    cfg = TrainConfig(arch="glcic", preset="tiny", data=str(good_set[1]), batch_size=2, out=str(tmp_path), name="r",
+                      max_steps=2, log_every=1, checkpoint_every=100, threads=1, workers=0, validate=False)  # fmt: skip
+    assert train(cfg).step == 2
+    log = tmp_path / "r" / "metrics.jsonl"
+    for step in (3, 4):
+        log.write_text(log.read_text() + json.dumps({"kind": "train", "step": step, "g/total": 9.0}) + "\n")
+    log.write_text(log.read_text() + '{"kind": "train", "st')
+    cfg2, path = resume_config(tmp_path / "r", {"max_steps": 5})
+    assert train(cfg2, resume_from=path).step == 5
+    steps = [json.loads(line)["step"] for line in log.read_text().splitlines()]
+    assert steps == [1, 2, 3, 4, 5], steps
+    assert all(json.loads(line).get("g/total") != 9.0 for line in log.read_text().splitlines())
+
+
+def test_cut_after_keeps_earlier_lines_as_they_were(tmp_path: Path) -> None:
+    from unmask.train.events import cut_after
+
+    log = tmp_path / "metrics.jsonl"
+    lines = [json.dumps({"kind": "train", "step": s, "x": 0.5}) for s in (1, 2)] + [json.dumps({"kind": "val", "step": 2})]
+    log.write_text("\n".join(lines + [json.dumps({"kind": "train", "step": 3}), "{half"]) + "\n")
+    assert cut_after(log, 2) == 2
+    assert log.read_text() == "\n".join(lines) + "\n"
+    assert cut_after(log, 2) == 0 and cut_after(tmp_path / "none.jsonl", 0) == 0

@@ -44,7 +44,7 @@ def _root(
 
 
 # One module per command; each defines register(app). Order is the order of `unmask --help`.
-COMMANDS = ("run", "models", "prepare", "train", "export", "eval", "bench")
+COMMANDS = ("run", "models", "prepare", "train", "export", "eval", "bench", "serve")
 DEFAULT_COMMAND = "run"
 
 class PlainCommand(typer.core.TyperCommand):
@@ -108,6 +108,7 @@ SHORT_HELP = {
     "export": "Export a trained generator to ONNX, or a slim checkpoint.",
     "eval": "Score models against classic baselines on clean faces.",
     "bench": "Time the pipeline per stage, the generator alone, scaling.",
+    "serve": "Serve a local web page and HTTP API.",
 }
 """One line per command in ``unmask --help`` (click would cut the long help at 45 characters with "...")."""
 

@@ -57,23 +57,32 @@ class TrainResult:
     digest: str
 
 
+METRICS = "metrics.jsonl"
+"""The run's log of logged steps and validations, one JSON object per line, under its folder."""
+
+
 class RunLog:
     """Appends one JSON object per logged step or validation to ``RUN/metrics.jsonl`` and mirrors the scalars
     to TensorBoard (``RUN/tb``) when ``torch.utils.tensorboard`` can be imported. Disabled: does nothing (ranks
-    other than 0)."""
+    other than 0).
 
-    def __init__(self, run_dir: Path, enabled: bool) -> None:
+    ``step``: where the run starts (the step of the checkpoint it resumes, 0 for a new run). Lines of later steps,
+    logged by a session killed after its last checkpoint, are cut first (and a line the kill left half-written), so
+    the resumed run logs each step once; TensorBoard purges them too."""
+
+    def __init__(self, run_dir: Path, enabled: bool, step: int = 0) -> None:
         self.enabled = enabled
         self.tb: Any = None
         self.file: Any = None
         if not enabled:
             return
-        self.file = open(run_dir / "metrics.jsonl", "a", encoding="utf-8")
+        cut_after(run_dir / METRICS, step)
+        self.file = open(run_dir / METRICS, "a", encoding="utf-8")
         try:
             from torch.utils.tensorboard import SummaryWriter
         except ImportError:  # tensorboard is an optional extra
             return
-        self.tb = SummaryWriter(str(run_dir / "tb"))
+        self.tb = SummaryWriter(str(run_dir / "tb"), purge_step=step + 1)
 
     def write(self, kind: str, step: int, values: dict[str, float], **extra: Any) -> None:
         if not self.enabled:
@@ -89,6 +98,28 @@ class RunLog:
             self.file.close()
         if self.tb is not None:
             self.tb.close()
+
+
+def cut_after(path: Path, step: int) -> int:
+    """Removes from the log ``path`` (rewritten atomically, when there is anything to remove) the lines of steps
+    after ``step`` and any line that is not a whole JSON object; returns how many lines went."""
+    from unmask.infer.io.atomic import write_atomic
+
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return 0
+    kept = []
+    for line in lines:
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict) and isinstance(entry.get("step"), int) and entry["step"] <= step:
+            kept.append(line)
+    if len(kept) != len(lines):
+        write_atomic(path, "".join(f"{ln}\n" for ln in kept).encode("utf-8"))
+    return len(lines) - len(kept)
 
 
 class Meter:

@@ -1,6 +1,8 @@
 """What a training run can be checked for before anything slow starts (preparing faces takes minutes, building
 and validating models seconds): the data and validation paths, the run and cache folders, the weights files named
-by an option or a variable, and the run given to ``--init``. Each problem is one :class:`ConfigError` (exit 2)."""
+by an option or a variable, and the run given to ``--init``.
+Each problem is one :class:`ConfigError` (exit 2), a training set whose manifest is damaged or refused
+(:func:`~unmask.train.data.shards.check_manifest`) included."""
 
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ def _writable(folder: str | os.PathLike, what: str) -> None:
 def preflight(cfg: TrainConfig, resume: bool = False) -> None:
     """Raises :class:`ConfigError` for the first problem of ``cfg`` found without preparing or loading anything."""
     from unmask.train.data.prepare import cache_root
-    from unmask.train.data.shards import is_face_set
+    from unmask.train.data.shards import SetError, check_manifest, is_face_set
     from unmask.weights import ENV_FEATURES, ENV_LPIPS, FEATURES_FILE, LPIPS_FILE, OPTIONS, WHAT, WeightsNotFound, resolve
 
     data = cfg.data or default_data("train")
@@ -41,6 +43,12 @@ def preflight(cfg: TrainConfig, resume: bool = False) -> None:
     val = (cfg.val or default_data("val")) if cfg.validate else None
     if val:
         _exists(val, "--val")
+    for p in (data, val):
+        if p and is_face_set(p):
+            try:
+                check_manifest(p)  # a damaged or refused set: one line naming its manifest, before anything is built
+            except SetError as e:
+                raise ConfigError(str(e)) from None
     _writable(cfg.out, "--out")
     if not all(is_face_set(p) for p in (data, val) if p):
         _writable(cache_root(cfg.cache), "--cache")

@@ -160,7 +160,7 @@ class Session:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             remove_stale_temps([self.last])
             write_atomic(self.run_dir / "config.json", (self.cfg.to_json() + "\n").encode("utf-8"))
-        self.log = RunLog(self.run_dir, info.is_main)
+        self.log = RunLog(self.run_dir, info.is_main, self.state.step)  # steps after the checkpoint are cut
 
     # -- setup ----------------------------------------------------------------------------------------------------
     def _read_checkpoint(self, arch: str) -> dict[str, Any] | None:

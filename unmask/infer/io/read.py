@@ -142,10 +142,14 @@ def pixel_count(n: int) -> str:
     return f"{n / 1e6:.1f} megapixels" if n >= 100_000 else f"{n:,} pixels"
 
 
+RAISE_LIMIT = "; raise --max-pixels to allow it"
+"""The end of a too-large photo's reason: what `unmask run` offers (callers without that option cut it)."""
+
+
 def _too_large(w: int, h: int, max_pixels: int) -> ImageError:
     return ImageError(
         f"too large: {w}x{h} = {pixel_count(w * h)} exceeds the limit of {pixel_count(max_pixels)} "
-        "(possible decompression bomb; raise --max-pixels to allow it)",
+        f"(possible decompression bomb{RAISE_LIMIT})",
         "too_large",
     )
 

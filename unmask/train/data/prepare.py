@@ -142,12 +142,12 @@ class FaceCropper:
 
     def __call__(self, path: Path) -> tuple[np.ndarray, np.ndarray] | str:
         from unmask.infer.face.align import align
-        from unmask.infer.io.read import ImageError, read_image
+        from unmask.infer.io.read import RAISE_LIMIT, ImageError, read_image
 
         try:
             rgb = read_image(path).rgb  # the reader of the inference path: EXIF orientation, modes, size guard
         except (ImageError, OSError, ValueError) as e:
-            return f"unreadable ({e})"
+            return f"unreadable ({str(e).replace(RAISE_LIMIT, '')})"  # prepare has no --max-pixels to raise
         faces = self.finder.find(rgb)
         if not faces:
             return "face too small" if self.finder.last_too_small else "no face found"

@@ -140,6 +140,21 @@ def _differences(old: dict[str, Any], new: dict[str, Any]) -> str:
     return ", ".join(diffs)
 
 
+def _shard_of(entry: Any, shard_size: int, photos: int) -> int | None:
+    """The shard index an earlier manifest's ``entry`` records, or ``None`` when the entry is garbled (not an
+    object, odd types, a photo range or file name that is not that shard's): such a shard is written again."""
+    if not isinstance(entry, dict):
+        return None
+    span, faces, names = entry.get("photos"), entry.get("faces"), entry.get("names")
+    if not (isinstance(span, list) and len(span) == 2 and all(type(v) is int for v in span)):
+        return None
+    i = span[0] // shard_size
+    ok = (span == [i * shard_size, min((i + 1) * shard_size, photos)] and entry.get("file") == SHARD_NAME.format(i)
+          and type(faces) is int and isinstance(names, list) and len(names) == faces
+          and isinstance(entry.get("unusable"), list) and type(entry.get("bytes")) is int)  # fmt: skip
+    return i if ok else None
+
+
 # -- writing -----------------------------------------------------------------------------------------------------
 def write_set(
     folder: str | os.PathLike,
@@ -203,19 +218,24 @@ def write_set(
     if old is not None and (old.get("source") or {}).get("key") != fresh["source"]["key"]:
         raise SetError(f"{out}: holds a set made with other photos or settings ({_differences(old, fresh)}); "
                        "choose another -o or delete it")  # fmt: skip
-    manifest = old if old is not None else fresh
+    manifest = fresh  # an earlier run's manifest gives only its intact shards: it is written anew when it differs
 
-    # shards kept from an earlier run: present and intact
+    # shards kept from an earlier run: present, intact and listed once, in a well-formed entry
     kept: dict[int, dict[str, Any]] = {}
-    for entry in manifest.get("shards", []):
-        i = int(entry["photos"][0]) // shard_size
+    listed = old.get("shards") if old is not None else []
+    for entry in listed if isinstance(listed, list) else []:
+        i = _shard_of(entry, shard_size, len(photos))
+        if i is None or i in kept:
+            continue
         try:
             data = (out / SHARD_NAME.format(i)).read_bytes()
         except OSError:
             continue
-        if entry.get("file") == SHARD_NAME.format(i) and _sha256(data) == entry.get("sha256"):
+        if _sha256(data) == entry.get("sha256"):
             kept[i] = entry
     todo = [i for i in range(n_shards) if i not in kept]
+    stale = old is None or not old.get("complete") or listed != [kept[k] for k in sorted(kept)] or any(
+        old.get(k) != fresh[k] for k in ("format_version", "recipe_version", "size", "shard_size", "photos"))
     total = len(photos)
 
     def counts() -> tuple[int, int]:
@@ -254,8 +274,10 @@ def write_set(
             written += 1
             record(complete=False)
             done, failed = counts()
-    if written or not manifest.get("complete"):
+    if written or stale:  # a manifest with shards listed twice or garbled entries is rewritten, not called complete
         record(complete=True)
+    else:
+        manifest = old  # complete, and what this call would have written
     shards = manifest["shards"]
     summary = SetSummary(
         root=out, size=int(size), photos=total, faces=int(manifest["faces"]),

@@ -43,6 +43,7 @@ missing shard is a :class:`SetError` naming the file, and ``unmask prepare`` run
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import io
@@ -91,11 +92,102 @@ def set_root(path: str | os.PathLike) -> Path:
 
 
 def is_face_set(path: str | os.PathLike | None) -> bool:
-    """Whether ``path`` is a training set written by :func:`~unmask.train.data.shard_writer.write_set` (finished or not);
-    cheap: reads the manifest only."""
+    """Whether ``path`` is a training set written by :func:`~unmask.train.data.shard_writer.write_set` (finished or not),
+    a damaged one included (its ``manifest.json`` unreadable, or next to its shards), so that :class:`FaceSet` says
+    what is wrong with it instead of the folder being taken for photos; a ``manifest.json`` of another tool among
+    photos (valid JSON, not ours, no shards beside it) is not a set. Cheap: reads the manifest only."""
     if path is None:
         return False
-    return _read_manifest(set_root(path)) is not None
+    root = set_root(path)
+    if not (root / MANIFEST).is_file():
+        return False
+    if _read_manifest(root) is not None:
+        return True
+    with contextlib.suppress(OSError):
+        if any(_SHARD_RE.fullmatch(n) for n in os.listdir(root)):
+            return True
+    try:
+        json.loads((root / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return True  # damaged
+    return False
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_entry(mpath: Path, k: int, entry: Any) -> dict[str, Any]:
+    """Shard entry ``k`` of the manifest ``mpath``, checked (:class:`SetError`, one line, when garbled)."""
+    where = f"{mpath}: shard entry {k}"
+    if not isinstance(entry, dict):
+        raise SetError(f"{where} is {type(entry).__name__} {_short(entry)}, not an object")
+    name = entry.get("file")
+    if not isinstance(name, str) or not _SHARD_RE.fullmatch(name):  # never a path out of the set
+        raise SetError(f"{where}: shard file name {name!r} is not faces-NNNNN.tar.gz")
+    span = entry.get("photos")
+    checks = {"sha256": isinstance(entry.get("sha256"), str),
+              "faces": _whole(entry.get("faces")) and entry["faces"] >= 0,
+              "names": isinstance(entry.get("names"), list) and all(isinstance(n, str) for n in entry["names"]),
+              "photos": isinstance(span, list) and len(span) == 2 and all(_whole(v) for v in span) and 0 <= span[0] <= span[1]}  # fmt: skip
+    bad = [key for key, ok in checks.items() if not ok]
+    if bad:
+        raise SetError(f"{where} ({name}): {bad[0]} is missing or garbled ({_short(entry.get(bad[0]))})")
+    return entry
+
+
+def check_manifest(path: str | os.PathLike) -> dict[str, Any]:
+    """The manifest of the set at ``path``, checked without reading a shard: the set format and its version (a whole
+    number this unmask reads), the crop recipe (:data:`unmask.train.data.prepare.VERSION`: a set aligned by another
+    recipe is refused, its crops would not match the faces unmask restores), finished, and every shard entry well
+    formed and listed once. Any problem is a :class:`SetError` of one line naming the file."""
+    from unmask.train.data.prepare import VERSION
+
+    root = set_root(path)
+    mpath = root / MANIFEST
+    try:
+        manifest = json.loads(mpath.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SetError(f"{root}: not a training set (no {MANIFEST}; make one with `unmask prepare PHOTOS -o "
+                       f"{root}`)") from None  # fmt: skip
+    except (OSError, ValueError) as e:
+        raise SetError(f"{mpath}: unreadable manifest ({_line(e)}); run `unmask prepare PHOTOS -o {root}` again to "
+                       "rewrite it") from None  # fmt: skip
+    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
+        raise SetError(f"{mpath}: not the manifest of an unmask training set")
+    version = manifest.get("format_version")
+    if not _whole(version):
+        raise SetError(f"{mpath}: format_version {_short(version)} is not a whole number")
+    if version > FORMAT_VERSION:
+        raise SetError(f"{mpath}: set format {version} is newer than this unmask reads ({FORMAT_VERSION}); upgrade "
+                       "unmask")  # fmt: skip
+    recipe = manifest.get("recipe_version")
+    if recipe != VERSION:
+        raise SetError(f"{mpath}: faces aligned by crop recipe {_short(recipe)}, not this unmask's recipe {VERSION}: "
+                       f"its crops would not match the faces unmask restores; prepare the set again with this "
+                       f"unmask (`unmask prepare PHOTOS -o NEW`)")  # fmt: skip
+    if not manifest.get("complete"):
+        shards = manifest.get("shards")
+        raise SetError(f"{root}: preparation not finished ({len(shards) if isinstance(shards, list) else 0} shard(s) "
+                       f"written); run `unmask prepare PHOTOS -o {root}` again to finish it")  # fmt: skip
+    shards = manifest.get("shards")
+    if not isinstance(shards, list) or not _whole(manifest.get("size")) or manifest["size"] < 1:
+        raise SetError(f"{mpath}: manifest lacks or garbles {'shards' if not isinstance(shards, list) else 'size'}")
+    seen: dict[str, int] = {}
+    spans: list[tuple[int, int, str]] = []
+    for k, entry in enumerate(shards):
+        entry = _check_entry(mpath, k, entry)
+        if entry["file"] in seen:
+            raise SetError(f"{mpath}: shard {entry['file']} is listed twice (entries {seen[entry['file']]} and {k}); "
+                           f"run `unmask prepare PHOTOS -o {root}` again to rewrite the manifest")  # fmt: skip
+        seen[entry["file"]] = k
+        spans.append((entry["photos"][0], entry["photos"][1], entry["file"]))
+    spans.sort()
+    for (a0, a1, fa), (b0, b1, fb) in zip(spans, spans[1:]):
+        if b0 < a1:
+            raise SetError(f"{mpath}: shards {fa} and {fb} both hold photos {b0}..{min(a1, b1) - 1}: photos are "
+                           f"listed twice; run `unmask prepare PHOTOS -o {root}` again to rewrite the manifest")  # fmt: skip
+    return manifest
 
 
 def decode_jpeg(data: np.ndarray | bytes) -> np.ndarray | None:
@@ -125,21 +217,7 @@ class FaceSet:
     def __init__(self, path: str | os.PathLike, size: int | None = None) -> None:
         root = set_root(path)
         mpath = root / MANIFEST
-        try:
-            manifest = json.loads(mpath.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            raise SetError(f"{root}: not a training set (no {MANIFEST}; make one with `unmask prepare PHOTOS -o "
-                           f"{root}`)") from None  # fmt: skip
-        except (OSError, ValueError) as e:
-            raise SetError(f"{mpath}: unreadable manifest ({_line(e)})") from None
-        if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-            raise SetError(f"{mpath}: not the manifest of an unmask training set")
-        if int(manifest.get("format_version", 0)) > FORMAT_VERSION:
-            raise SetError(f"{mpath}: set format {manifest.get('format_version')} is newer than this unmask reads "
-                           f"({FORMAT_VERSION}); upgrade unmask")  # fmt: skip
-        if not manifest.get("complete"):
-            raise SetError(f"{root}: preparation not finished ({len(manifest.get('shards', []))} shard(s) written); "
-                           f"run `unmask prepare PHOTOS -o {root}` again to finish it")  # fmt: skip
+        manifest = check_manifest(root)
         try:
             self.stored_size = int(manifest["size"])
             shards = list(manifest["shards"])
@@ -172,9 +250,7 @@ class FaceSet:
         self._lms = np.stack(lms).astype(np.float16)
 
     def _read_shard(self, entry: dict[str, Any]) -> tuple[list[str], list[bytes], list[np.ndarray]]:
-        name = str(entry.get("file", ""))
-        if not _SHARD_RE.fullmatch(name):  # never a path out of the set
-            raise SetError(f"{self.root / MANIFEST}: shard file name {name!r} is not faces-NNNNN.tar.gz")
+        name = entry["file"]  # checked by check_manifest: faces-NNNNN.tar.gz, never a path out of the set
         path = self.root / name
         try:
             data = path.read_bytes()
@@ -240,6 +316,12 @@ class FaceSet:
 
     def __repr__(self) -> str:
         return f"FaceSet({str(self.root)!r}, {self.count} faces, {self.size} px)"
+
+
+def _short(value: Any) -> str:
+    """``value`` as a short repr for a one-line message."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _line(e: BaseException) -> str:
