@@ -19,6 +19,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from unmask.errors import UnmaskError
 from unmask.spec import DEVICES, FACE_CENSORS, HOLE_FILLS, REGIONS, RUN_REGIONS, TRAIN_REGIONS
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
@@ -104,10 +105,7 @@ def guarded(command: Callable[P, int]) -> Callable[P, NoReturn]:
         except Exception as e:  # noqa: BLE001 - one line unless --debug
             if kwargs.get("debug"):
                 raise
-            missing = missing_extra(e)
-            if missing:
-                fail(missing)
-            fail(f"{type(e).__name__}: {e}", EXIT_FAILED)
+            fail_for(e)
         raise typer.Exit(code)
 
     return run
@@ -126,11 +124,9 @@ def interrupted(resume: str = "rerun the same command to go on where it stopped"
 
 
 @contextmanager
-def one_line_errors(command: str, debug: bool, *, usage: tuple[type[BaseException], ...] = (),
-                    failed: tuple[type[BaseException], ...] = (), other: int = EXIT_FAILED) -> Iterator[None]:
-    """Ends the command with one line for an exception raised inside: its message with exit 2 for the ``usage``
-    types and exit 1 for the ``failed`` ones; else the extra to install (exit 2) for a missing module, or the
-    exception's type and message with exit ``other``. ``debug`` lets it through (the traceback)."""
+def one_line_errors(command: str, debug: bool, *, other: int = EXIT_FAILED) -> Iterator[None]:
+    """Ends the command with one line for an exception raised inside (:func:`fail_for`; exit ``other`` for one
+    that is not unmask's own). ``debug`` lets it through (the traceback)."""
     try:
         yield
     except typer.Exit:
@@ -140,12 +136,18 @@ def one_line_errors(command: str, debug: bool, *, usage: tuple[type[BaseExceptio
     except Exception as e:  # noqa: BLE001 - one line unless --debug
         if debug:
             raise
-        if isinstance(e, usage):
-            fail(str(e), EXIT_USAGE)
-        if isinstance(e, failed):
-            fail(str(e), EXIT_FAILED)
-        missing = missing_extra(e, command)
-        fail(missing or f"{type(e).__name__}: {e}", EXIT_USAGE if missing else other)
+        fail_for(e, command, other)
+
+
+def fail_for(e: BaseException, command: str | None = None, other: int = EXIT_FAILED) -> NoReturn:
+    """The one place an exception raised inside a command becomes its last line and exit code: an
+    :class:`~unmask.errors.UnmaskError` says its message and exits with its ``exit_code`` (2: usage, model, data;
+    1: an input, a job that failed); a missing optional module says what to install (exit 2); anything else, its type
+    and message (exit ``other``)."""
+    if isinstance(e, UnmaskError):
+        fail(str(e).strip("'\""), e.exit_code)
+    missing = missing_extra(e, command)
+    fail(missing or f"{type(e).__name__}: {e}", EXIT_USAGE if missing else other)
 
 
 EXTRA_OF = {"torch": "train", "torchvision": "train", "onnx": "train", "onnxscript": "train", "tensorboard": "train",

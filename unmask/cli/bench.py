@@ -121,8 +121,7 @@ def _photos(folder: Optional[Path], n: int, tmp: Path, notes: list[str]) -> list
 
 def _load(model: Optional[str], region: str, device: str, threads: int) -> tuple[Model | Baseline, str]:
     from unmask.measure.baselines import load_inpainter
-    from unmask.infer.runtime import ModelError, find_model
-    from unmask.infer.runtime.session import DeviceError
+    from unmask.infer.runtime import find_model
 
     ref = model
     if ref is None:
@@ -132,10 +131,7 @@ def _load(model: Optional[str], region: str, device: str, threads: int) -> tuple
             err.print(f"note: no {region} model installed; timing the telea baseline (pass --model NAME|PATH)",
                       highlight=False, markup=False)
             ref = "telea"
-    try:
-        m = load_inpainter(ref, device, threads)
-    except (ModelError, LookupError, DeviceError, ValueError) as e:
-        fail(str(e).strip("'\""))
+    m = load_inpainter(ref, device, threads)  # an UnmaskError: one line, exit 2 (guarded)
     path = getattr(m, "path", None)
     return m, str(path) if path is not None else ref
 

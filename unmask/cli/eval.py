@@ -147,13 +147,8 @@ def _default_model(region: str) -> list[str]:
 
 def _methods(models: list[str], baselines: list[str], region: str, device: str, threads: int) -> tuple[dict, dict, list]:
     from unmask.measure.evaluate import build_methods
-    from unmask.infer.runtime import ModelError
-    from unmask.infer.runtime.session import DeviceError
 
-    try:
-        return build_methods(models, baselines, region, device, threads)
-    except (ModelError, LookupError, DeviceError, ValueError) as e:
-        fail(str(e).strip("'\""))
+    return build_methods(models, baselines, region, device, threads)  # an UnmaskError: one line, exit 2 (guarded)
 
 
 def _lpips(weights: Optional[Path], features: Optional[Path], threads: int) -> Any:

@@ -42,12 +42,10 @@ def export(
     if fp16:
         fail("--fp16 applies to --checkpoint OUT.pt only (ONNX models are exported in float32)")
     with one_line_errors("export", debug, other=EXIT_USAGE):
-        from unmask.train.export import ExportError
         from unmask.train.export import export as do_export
-        from unmask.train.checkpoint import CheckpointError
 
     target = output or Path("models") / f"{name or default_name(source)}.onnx"
-    with one_line_errors("export", debug, failed=(ExportError, CheckpointError)):
+    with one_line_errors("export", debug):
         report = do_export(source, target, name=name, region=region.value if region else None, runs=runs, tolerance=tolerance)
     t = report.meta.training
     err.print(
@@ -68,8 +66,8 @@ def default_name(source: str) -> str:
 
 def _slim(source: str, target: Path, fp16: bool, runs: Path, debug: bool) -> None:
     with one_line_errors("export", debug, other=EXIT_USAGE):
-        from unmask.train.checkpoint import CheckpointError, write_slim
-    with one_line_errors("export", debug, failed=(CheckpointError,)):
+        from unmask.train.checkpoint import write_slim
+    with one_line_errors("export", debug):
         path, ckpt = write_slim(source, target, fp16=fp16, runs=runs)
     full, small = path.stat().st_size, target.stat().st_size
     err.print(

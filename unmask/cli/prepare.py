@@ -33,12 +33,10 @@ def prepare(
     shard_size: int = typer.Option(1000, "--shard-size", min=1, help="Photos per shard."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
 ) -> None:
-    from unmask.train.data.prepare import DetectorMissing, PrepareError
     from unmask.train.data.shard_writer import write_set
-    from unmask.train.data.shards import SetError
 
     view = _View()
-    with one_line_errors("prepare", debug, usage=(DetectorMissing, SetError), failed=(PrepareError,)), view:
+    with one_line_errors("prepare", debug), view:
         s = write_set(photos, out, size=size, quality=quality, shard_size=shard_size, limit=limit,
                       workers=workers, progress=view.progress)  # fmt: skip
     state = "already complete" if not s.written else (f"resumed, {s.resumed} shard(s) kept" if s.resumed else "")

@@ -149,15 +149,8 @@ def run(
 
 def _load_models(model: Optional[str], region: str, device: str, threads: int, debug: bool = False) -> dict:
     from unmask.infer.pipeline import load_models
-    from unmask.infer.runtime import ModelError
-    from unmask.infer.runtime.session import DeviceError
 
-    try:
-        models = load_models(model, region, device, threads)
-    except (ModelError, LookupError, DeviceError) as e:
-        if debug:  # --debug: the traceback, not the one line
-            raise
-        fail(str(e).strip("'\""))
+    models = load_models(model, region, device, threads)  # an UnmaskError: one line, exit 2 (guarded)
     m = next(iter(models.values()))
     if model and region != AUTO and m.meta.region != region:
         say(f"note: model {m.name} was trained for the {m.meta.region}; using it for the {region}")

@@ -16,7 +16,6 @@ from typing import Any, Optional
 import typer
 
 from unmask.cli._common import (
-    EXIT_FAILED,
     EXIT_USAGE,
     Device,
     HoleFill,
@@ -24,8 +23,8 @@ from unmask.cli._common import (
     check_threads,
     err,
     fail,
+    fail_for,
     interrupted,
-    missing_extra,
     printable,
 )
 from unmask.cli.progress import Bar
@@ -125,32 +124,7 @@ def train(
             from unmask.train.data.prepare import detector_missing
 
             fail(detector_missing(), EXIT_USAGE)
-        missing = missing_extra(e, "train")
-        if missing:
-            fail(missing, EXIT_USAGE)
-        if _is_usage(e):
-            fail(str(e), EXIT_USAGE)
-        fail(f"{type(e).__name__}: {e}" if not _is_ours(e) else str(e), EXIT_FAILED)
-
-
-def _is_usage(e: Exception) -> bool:
-    """Settings that cannot work (a missing or unknown option value, a bad config file, photos to prepare where
-    mediapipe is missing): exit 2."""
-    from unmask.train.data.prepare import DetectorMissing  # torch-free
-    from unmask.train.config import ConfigError
-
-    return isinstance(e, (ConfigError, DetectorMissing))
-
-
-def _is_ours(e: Exception) -> bool:
-    """Errors whose message is already a complete sentence naming the culprit (checked without importing what
-    is not imported yet: the handler must not fail itself, e.g. when torch is missing)."""
-    import sys
-
-    kinds = [("unmask.train.data.prepare", "PrepareError"), ("unmask.train.checkpoint", "CheckpointError"),
-             ("unmask.train.config", "ConfigError"), ("unmask.train.loop", "TrainingDiverged")]  # fmt: skip
-    known = tuple(getattr(sys.modules[m], n) for m, n in kinds if m in sys.modules and hasattr(sys.modules[m], n))
-    return isinstance(e, known)
+        fail_for(e, "train")
 
 
 def parse_weights(items: list[str]) -> dict[str, float]:

@@ -22,6 +22,7 @@ from unmask.infer.censors import Occluder
 from unmask.infer.censors.find import find_occluder, landmark_occluder, user_occluder
 from unmask.infer import regions
 from unmask.infer.compose import hole_alpha, paste_in_box
+from unmask.errors import ModelNotFound
 from unmask.edges import EdgeGuide
 from unmask.infer.face.align import Aligned, align, align_checked, matrix_scale, warp_to_crop
 from unmask.infer.face.choose import Choice, reading_order
@@ -375,7 +376,7 @@ def load_models(model: str | None, region: str, device: str = "auto", threads: i
             if region != AUTO:
                 raise
     if not models:
-        raise LookupError(f"no model installed for {' or '.join(REGIONS)}: see `unmask models`, or pass --model PATH")
+        raise ModelNotFound(f"no model installed for {' or '.join(REGIONS)}: see `unmask models`, or pass --model PATH")
     return models
 
 

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from unmask.spec import HOLE, is_hole
+from unmask.errors import UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
     from unmask.infer.runtime import Model
@@ -58,7 +59,7 @@ class Baseline:
         import cv2
 
         if name not in BASELINES:
-            raise ValueError(f"unknown baseline {name!r} (choose from {', '.join(BASELINES)})")
+            raise UsageError(f"unknown baseline {name!r} (choose from {', '.join(BASELINES)})")
         if size < 8:
             raise ValueError(f"crop size {size} too small")
         self.name = name

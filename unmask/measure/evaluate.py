@@ -63,6 +63,7 @@ from unmask.measure.scores import EvalReport, EvalSettings, FaceScore, GridFace
 from unmask.measure.skin import face_ita
 from unmask.measure.texture import detail_ratio, hole_box_crop, tone_error
 from unmask.spec import is_hole
+from unmask.errors import UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
     from unmask.train.data.shards import FaceSet
@@ -227,7 +228,7 @@ def _evaluate(
     from unmask.infer.pipeline import Restorer
 
     if not methods:
-        raise ValueError("no method to evaluate")
+        raise UsageError("no method to evaluate")
     kinds = dict(kinds or {})
     for name, m in methods.items():
         kinds.setdefault(name, "baseline" if getattr(getattr(m, "meta", None), "arch", "") == "baseline" else "model")
@@ -392,15 +393,15 @@ def build_methods(
         if m.meta.region != region:
             notes.append(f"model {m.name} was trained for the {m.meta.region}; evaluating it on the {region}")
         if m.name in methods:
-            raise ValueError(f"two methods named {m.name!r}")
+            raise UsageError(f"two methods named {m.name!r}")
         methods[m.name] = m
         kinds[m.name] = "model"
     size = next((int(m.size) for m in methods.values()), DEFAULT_SIZE)
     for b in baselines:
         if b not in BASELINES:
-            raise ValueError(f"unknown baseline {b!r} (choose from {', '.join(BASELINES)})")
+            raise UsageError(f"unknown baseline {b!r} (choose from {', '.join(BASELINES)})")
         if b in methods:
-            raise ValueError(f"two methods named {b!r}")
+            raise UsageError(f"two methods named {b!r}")
         methods[b] = Baseline(b, size)
         kinds[b] = "baseline"
     return methods, kinds, notes

@@ -23,6 +23,8 @@ OUT.pt`` exports it; only ``--resume`` needs a full one (:func:`is_slim`).
 
 from __future__ import annotations
 
+import errno
+import io
 import os
 import pickle
 import random
@@ -33,6 +35,7 @@ from typing import Any, Mapping
 
 import numpy as np
 import torch
+from unmask.errors import InputError
 
 FORMAT = 1
 KIND = "unmask-train"
@@ -40,7 +43,7 @@ LAST = "last.pt"
 _REQUIRED = ("format", "kind", "arch", "preset", "config", "G", "D", "step")
 
 
-class CheckpointError(RuntimeError):
+class CheckpointError(InputError, RuntimeError):
     """A checkpoint cannot be used; the message is one line and names the file."""
 
 
@@ -85,15 +88,52 @@ def restore_rng(state: Mapping[str, Any]) -> None:
 
 
 # -- writing ---------------------------------------------------------------------------------------------------
+class _Remembering(io.RawIOBase):
+    """The file ``torch.save`` writes to, keeping the first ``OSError`` its writes raised: torch turns it into a
+    ``RuntimeError`` that says nothing of the disk (``[enforce fail at inline_container.cc] . unexpected pos``)."""
+
+    def __init__(self, f: Any) -> None:
+        super().__init__()
+        self.f, self.error = f, None
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:  # type: ignore[override]
+        try:
+            return self.f.write(data)
+        except OSError as e:
+            self.error = self.error or e
+            raise
+
+
+def _write_reason(e: OSError) -> str:
+    if e.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+        return "no space left on device"
+    return " ".join(str(e.strerror or e).split())
+
+
 def save_atomic(obj: Any, path: str | os.PathLike) -> Path:
     """``torch.save`` to ``path`` through :func:`unmask.infer.io.atomic_file`: a crash at any moment leaves either the
-    old file or the new one, never a torn one (stale temporary files: :func:`unmask.infer.io.remove_stale_temps`)."""
+    old file or the new one, never a torn one (stale temporary files: :func:`unmask.infer.io.remove_stale_temps`).
+    A write that fails (a full disk) is a :class:`CheckpointError` of one line naming ``path`` and the reason (``no
+    space left on device``); the file there before is kept."""
     from unmask.infer.io.atomic import atomic_file
 
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_file(path) as f:
-        torch.save(obj, f)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_file(path) as f:
+            out = _Remembering(f)
+            try:
+                torch.save(obj, out)
+            except RuntimeError:
+                if out.error is None:
+                    raise
+                raise out.error from None
+    except OSError as e:
+        kept = "; the previous checkpoint there is kept" if path.exists() else ""
+        raise CheckpointError(f"{path}: cannot save the checkpoint: {_write_reason(e)}{kept}") from None
     return path
 
 
@@ -223,8 +263,5 @@ def write_slim(
     if out.exists() and out.resolve() == path.resolve():
         raise CheckpointError(f"{out}: is the checkpoint being slimmed; write the slim one to another file")
     s = slim(ckpt, fp16)
-    try:
-        save_atomic(s, out)
-    except OSError as e:
-        raise CheckpointError(f"{out}: cannot write ({e.strerror or e})") from None
+    save_atomic(s, out)  # CheckpointError naming out when it cannot be written
     return path, s

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from unmask.spec import CENSOR_KINDS, DEVICES, HOLE_FILLS, KIND_REGION, MIX, REGIONS, TRAIN_REGIONS, ArchSpec
+from unmask.errors import UsageError
 
 DEFAULT_MASK_MIX: Mapping[str, Mapping[str, float]] = {
     "eyes": {"bar": 0.5, "pixelate": 0.3, "freeform": 0.2},
@@ -26,7 +27,7 @@ ENV_DATA = "UNMASK_DATA"
 ENV_VAL = "UNMASK_VAL"
 
 
-class ConfigError(ValueError):
+class ConfigError(UsageError):
     """A setting is missing, unknown or out of range; the message names it."""
 
 

@@ -31,13 +31,14 @@ from unmask.edges import EdgeGuide
 from unmask.infer.io.atomic import default_file_mode, write_atomic
 from unmask.spec import HOLE, META_KEY, REGIONS, ArchSpec, ModelMeta, meta_from_spec
 from unmask.train import checkpoint as ckpt_io
+from unmask.errors import JobFailed
 
 OPSET = 17
 TOLERANCE = 1e-3
 TRACE_BATCH, CHECK_BATCH = 2, 3
 
 
-class ExportError(RuntimeError):
+class ExportError(JobFailed, RuntimeError):
     """The model cannot be exported as asked; the message is one line."""
 
 

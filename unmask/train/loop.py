@@ -43,9 +43,10 @@ from unmask.train.events import Event, Meter, Progress, TrainResult
 from unmask.train.session import Session, pick_device
 from unmask.train.step import train_step
 from unmask.train.validate import ValidatorFactory
+from unmask.errors import JobFailed
 
 
-class TrainingDiverged(RuntimeError):
+class TrainingDiverged(JobFailed, RuntimeError):
     """The loss stayed non-finite for ``max_bad_steps`` steps in a row."""
 
 

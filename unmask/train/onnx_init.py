@@ -16,9 +16,10 @@ from typing import Any
 import torch
 
 from unmask.spec import META_KEY
+from unmask.errors import UsageError
 
 
-class OnnxInitError(ValueError):
+class OnnxInitError(UsageError):
     """An ONNX file whose weights cannot initialise the generator; the message names the file and why."""
 
 

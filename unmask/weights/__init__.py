@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from unmask.errors import UsageError
 
 DIR = Path(__file__).resolve().parent
 FEATURES_FILE = "squeezenet1_1_features.pth"
@@ -22,7 +23,7 @@ ENV_OF = {FEATURES_FILE: ENV_FEATURES, LPIPS_FILE: ENV_LPIPS}
 OPTIONS = {FEATURES_FILE: "--perceptual-weights", LPIPS_FILE: "--lpips-weights"}
 
 
-class WeightsNotFound(FileNotFoundError):
+class WeightsNotFound(UsageError, FileNotFoundError):
     """No usable weights file: the one named does not exist, or the shipped one is missing from the install."""
 
 

@@ -28,6 +28,7 @@ import numpy as np
 from PIL import ExifTags, Image, ImageCms, ImageFile, ImageOps, UnidentifiedImageError
 
 from unmask.infer.io.provenance import find_provenance
+from unmask.errors import InputError
 
 DEFAULT_MAX_PIXELS = 100_000_000
 """Largest declared width x height read by default (a 24 MP photo is far below; a decompression bomb is far above)."""
@@ -68,7 +69,7 @@ _PIL_LOCK = threading.RLock()
 _ORIENTATION = ExifTags.Base.Orientation
 
 
-class ImageError(Exception):
+class ImageError(InputError):
     """An image that cannot be read or written. ``str(err)`` is one line naming the reason (no path: the caller adds
     it); ``kind`` is one of :data:`KINDS`."""
 
@@ -301,19 +302,11 @@ def read_image(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXEL
 
 def read_provenance(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXELS) -> dict[str, Any] | None:
     """The provenance JSON embedded by :func:`unmask.infer.io.write.write_image` (PNG text, XMP, EXIF, GIF comment or TIFF
-    description), or by the video path in a video's container metadata, or ``None`` when the file carries none. Raises
-    :class:`ImageError` if the file cannot be opened."""
+    description), or ``None`` when the photo carries none. Raises :class:`ImageError` if the file cannot be opened
+    as a photo. A video's tag: :func:`unmask.infer.video.stream.read_video_provenance` (the photo layer knows no
+    videos: the video layer imports it, not the other way)."""
     path = Path(path)
     _check_file(path)
-    from unmask.infer.video.formats import is_video_name
-
-    if is_video_name(path):
-        from unmask.infer.video.stream import VideoError, read_video_provenance
-
-        try:
-            return read_video_provenance(path)
-        except VideoError as e:
-            raise ImageError(str(e), "corrupt") from None
     try:
         with open(path, "rb") as f, _pil_guards(max_pixels):
             im = Image.open(f, formats=READ_FORMATS)

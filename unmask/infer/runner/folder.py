@@ -7,6 +7,7 @@ import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from unmask.errors import UsageError
 
 try:
     import fcntl
@@ -39,7 +40,7 @@ def check_output_folder(out_dir: str | os.PathLike[str]) -> str | None:
     return None
 
 
-class OutputFolderError(RuntimeError):
+class OutputFolderError(UsageError, RuntimeError):
     """The output folder cannot be used (one line, naming the folder): a usage error, not a failure per photo."""
 
 

@@ -17,11 +17,9 @@ import numpy as np
 from unmask.codec import CHANNELS, Codec
 from unmask.edges import EdgeGuide
 from unmask.infer.runtime.session import CPU, CUDA, create_session
+from unmask.errors import ModelError
 from unmask.spec import META_KEY, ModelMeta
 
-
-class ModelError(ValueError):
-    """A model file that cannot be used; the message names the file and the problem on one line."""
 
 
 MAX_SIZE = 4096

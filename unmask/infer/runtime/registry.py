@@ -8,6 +8,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from unmask.errors import ModelNotFound
 from unmask.spec import REGIONS
 
 ENV_MODELS = "UNMASK_MODELS"
@@ -90,7 +91,7 @@ def default_names() -> dict[str, str]:
 
 def find_model(name_or_path: str | None, region: str | None) -> Path:
     """The model file for ``--model`` (a path, or a name in :func:`model_dirs`), or the default for ``region``.
-    Raises ``LookupError`` with a one-line reason when there is none."""
+    Raises :class:`unmask.errors.ModelNotFound` (a ``LookupError``) with a one-line reason when there is none."""
     if name_or_path:
         p = Path(name_or_path)
         if p.suffix == ".onnx" or os.sep in name_or_path or p.exists():
@@ -99,7 +100,7 @@ def find_model(name_or_path: str | None, region: str | None) -> Path:
             cand = d / f"{name_or_path}.onnx"
             if cand.is_file():
                 return cand
-        raise LookupError(f"no model named {name_or_path!r} in {', '.join(map(str, model_dirs())) or 'any models folder'} (see `unmask models`)")
+        raise ModelNotFound(f"no model named {name_or_path!r} in {', '.join(map(str, model_dirs())) or 'any models folder'} (see `unmask models`)")
     defaults = default_names()
     if region in defaults:
         return find_model(defaults[region], None)
@@ -113,7 +114,7 @@ def find_model(name_or_path: str | None, region: str | None) -> Path:
                     return p
             except ModelError:
                 continue
-    raise LookupError(
+    raise ModelNotFound(
         f"no model installed for region {region!r}: train and export one (`unmask train`, `unmask export`), "
         f"put it in models/ or ${ENV_MODELS}, or pass --model PATH"
     )

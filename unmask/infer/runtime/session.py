@@ -12,12 +12,13 @@ from pathlib import Path
 from typing import Any
 
 from unmask.spec import DEVICES
+from unmask.errors import UsageError
 
 CUDA = "CUDAExecutionProvider"
 CPU = "CPUExecutionProvider"
 
 
-class DeviceError(RuntimeError):
+class DeviceError(UsageError, RuntimeError):
     pass
 
 

@@ -26,6 +26,7 @@ import cv2
 import numpy as np
 
 from unmask.infer.io import Provenance, atomic_path, parse_provenance
+from unmask.errors import InputError
 from unmask.infer.video.formats import CODEC_MAX_CRF, CODECS, PRESET, VIDEO_EXTENSIONS, default_codec
 
 PIXEL_FORMAT = "yuv420p"
@@ -36,7 +37,7 @@ TAG_KEY = "comment"
 _DROP_META = ("encoder", "major_brand", "minor_version", "compatible_brands", "duration")
 
 
-class VideoError(ValueError):
+class VideoError(InputError, ValueError):
     """A video that cannot be read or written: one line naming the reason (no path: the caller adds it)."""
 
     def __init__(self, message: str) -> None:

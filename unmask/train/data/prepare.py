@@ -35,6 +35,7 @@ import numpy as np
 
 from unmask.infer.io.atomic import atomic_file, write_atomic
 from unmask.infer.io.read import EXTENSIONS
+from unmask.errors import JobFailed, UsageError
 
 VERSION = 1
 """Version of the crop recipe; part of the cache key."""
@@ -48,11 +49,11 @@ Progress = Callable[[int, int, int], None]
 """``progress(done, total, failed)``: photos handled so far (this call and earlier runs), of ``total``."""
 
 
-class PrepareError(RuntimeError):
+class PrepareError(JobFailed, RuntimeError):
     """The folder cannot be prepared (missing, empty, or no usable face at all)."""
 
 
-class DetectorMissing(PrepareError):
+class DetectorMissing(UsageError, PrepareError):
     """Faces must be found in photos, and mediapipe (the face detector) cannot be imported here."""
 
 

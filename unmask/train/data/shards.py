@@ -57,6 +57,7 @@ from typing import Any
 
 import numpy as np
 
+from unmask.errors import DataError
 from unmask.train.data.prepare import PrepareError
 
 FORMAT = "unmask-faces"
@@ -67,7 +68,7 @@ SHARD_NAME = "faces-{:05d}.tar.gz"
 _SHARD_RE = re.compile(r"faces-\d{5}\.tar\.gz")
 
 
-class SetError(PrepareError):
+class SetError(DataError, PrepareError):
     """A training set cannot be written or read as asked; the message is one line and names the file."""
 
 
