@@ -219,3 +219,71 @@ def test_cut_after_keeps_earlier_lines_as_they_were(tmp_path: Path) -> None:
     assert cut_after(log, 2) == 2
     assert log.read_text() == "\n".join(lines) + "\n"
     assert cut_after(log, 2) == 0 and cut_after(tmp_path / "none.jsonl", 0) == 0
+
+
+# ------------------------------------------------------------------------------------ 8. a full disk at a checkpoint
+
+
+def _checkpoint_like() -> dict:
+    import torch
+
+    return {"G": {"w": torch.arange(50_000, dtype=torch.float32)}, "step": 7}
+
+
+def test_a_full_disk_at_a_checkpoint_says_so_in_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """torch turned the disk's error into 'RuntimeError: [enforce fail at inline_container.cc:672] . unexpected pos'.
+    The disk fills after 64 KiB of the new checkpoint here (os.write raising ENOSPC, as a full disk does)."""
+    import errno
+    import os
+
+    torch = pytest.importorskip("torch")
+    from unmask.infer.io import atomic
+    from unmask.train import checkpoint as ckpt_io
+
+    last = tmp_path / "checkpoints" / "last.pt"
+    ckpt_io.save_atomic({"G": {"w": torch.zeros(3)}, "step": 5}, last)
+    before = last.read_bytes()
+    written = {"n": 0}
+    real_write = os.write
+
+    def filling(fd: int, data) -> int:  # noqa: ANN001
+        if written["n"] + len(data) > 64 * 1024:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        written["n"] += len(data)
+        return real_write(fd, data)
+
+    monkeypatch.setattr(atomic.os, "write", filling)
+    with pytest.raises(ckpt_io.CheckpointError) as e:
+        ckpt_io.save_atomic(_checkpoint_like(), last)
+    msg = str(e.value)
+    assert msg.startswith(f"{last}: ") and "no space left on device" in msg and "\n" not in msg, msg
+    assert "enforce" not in msg and "unexpected pos" not in msg
+    assert last.read_bytes() == before and sorted(p.name for p in last.parent.iterdir()) == ["last.pt"]
+
+
+def test_a_full_tmpfs_at_a_checkpoint(tmp_path: Path) -> None:
+    """The same on a real full file system: a 64 KiB tmpfs (only where this runs as root and may mount)."""
+    import os
+    import subprocess
+    import sys
+
+    pytest.importorskip("torch")
+    from unmask.train import checkpoint as ckpt_io
+
+    if sys.platform != "linux" or os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root on Linux (the injected ENOSPC covers everyone)")
+    tiny = tmp_path / "tiny"
+    tiny.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(tiny)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode(errors='replace').strip()}")
+    try:
+        last = tiny / "last.pt"
+        ckpt_io.save_atomic({"step": 1}, last)
+        before = last.read_bytes()
+        with pytest.raises(ckpt_io.CheckpointError, match="no space left on device") as e:
+            ckpt_io.save_atomic(_checkpoint_like(), last)
+        assert str(last) in str(e.value)
+        assert last.read_bytes() == before and os.listdir(tiny) == ["last.pt"]
+    finally:
+        subprocess.run(["umount", str(tiny)], capture_output=True)
