@@ -287,3 +287,104 @@ def test_a_full_tmpfs_at_a_checkpoint(tmp_path: Path) -> None:
         assert last.read_bytes() == before and os.listdir(tiny) == ["last.pt"]
     finally:
         subprocess.run(["umount", str(tiny)], capture_output=True)
+
+
+# ---------------------------------------------------------------------- 15. --json records: one schema, the README's
+
+
+def _readme_tables() -> tuple[dict[str, tuple[str, str]], dict[str, tuple[str, str]]]:
+    """The README's record table and face table (section "`--json` records"): ``{field: (type, what)}`` each."""
+    from conftest import REPO
+
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    section = text.split("### `--json` records", 1)[1].split("\n#", 1)[0]
+    record_part, face_part = section.split("Each face:", 1)
+
+    def rows(part: str) -> dict[str, tuple[str, str]]:
+        out = {}
+        for line in part.splitlines():
+            if line.startswith("| `"):
+                field, kind, what = (c.strip() for c in line.strip().strip("|").split("|"))
+                out[field.strip("`")] = (kind, what)
+        return out
+
+    return rows(record_part), rows(face_part)
+
+
+def _values(what: str) -> set[str]:
+    """The values a README row allows: the words in backticks outside parentheses."""
+    import re
+
+    return set(re.findall(r"`([^`]+)`", re.sub(r"\([^)]*\)", "", what)))
+
+
+def _check(value: object, kind: str, faces: dict) -> None:  # noqa: ANN001
+    number = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)  # noqa: E731
+    ok = {"string": lambda v: isinstance(v, str), "string or null": lambda v: v is None or isinstance(v, str),
+          "number": number, "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+          "list of strings": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
+          "list of 4 numbers": lambda v: isinstance(v, list) and len(v) == 4 and all(map(number, v)),
+          "object, videos only": lambda v: isinstance(v, dict),
+          "list of faces": lambda v: isinstance(v, list) and all(isinstance(f, dict) for f in v)}[kind]  # fmt: skip
+    assert ok(value), f"{value!r} is not {kind}"
+
+
+def check_record(rec: dict, video: bool = False) -> None:
+    """``rec`` follows the README's schema: its fields, their types, the statuses it allows."""
+    fields, face_fields = _readme_tables()
+    expected = {f for f, (kind, _) in fields.items() if kind != "object, videos only" or video}
+    assert set(rec) == expected, f"fields {sorted(set(rec) ^ expected)} differ from the README's: {rec}"
+    for name, value in rec.items():
+        _check(value, fields[name][0], face_fields)
+    assert rec["status"] in _values(fields["status"][1]), rec["status"]
+    assert (rec["error"] is not None) == (rec["status"] == "failed"), rec
+    for face in rec["faces"]:
+        assert set(face) == set(face_fields), f"face fields {sorted(set(face) ^ set(face_fields))}: {face}"
+        for name, value in face.items():
+            _check(value, face_fields[name][0], face_fields)
+        assert face["status"] in _values(face_fields["status"][1]), face["status"]
+
+
+def test_the_readme_schema_names_every_status_the_code_has() -> None:
+    from unmask.infer.runner.records import STATUSES
+
+    fields, face_fields = _readme_tables()
+    assert _values(fields["status"][1]) == set(STATUSES)
+    assert {"restored", "to-restore", "failed", "clean", "not-covered", "outside-mask", "skipped"} == _values(
+        face_fields["status"][1])
+
+
+def test_records_of_every_status_follow_the_readme(cli, photos: Path, tmp_path: Path) -> None:  # noqa: ANN001
+    from corpus import make_corpus
+
+    broken = make_corpus(tmp_path / "corpus")
+    _save(photos / "grey.png", np.full((96, 128, 3), 120, np.uint8))
+    for name in ("text.jpg", "earlier_output.png"):
+        (photos / name).write_bytes(broken[name].read_bytes())
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / ".barred.png.999999999.abcdefgh.tmp").write_bytes(b"left by a killed run")
+    seen: dict[str, dict] = {}
+    for args in ((photos, "-o", out), (photos, "-o", out), (photos / "barred.png", "-o", tmp_path / "o2", "--show-faces",
+                                                            tmp_path / "faces.png")):  # fmt: skip
+        res = cli(*args, "--json")
+        records, summary = _json_lines(res.stdout)
+        assert set(summary) == {"summary", "seconds"}
+        for rec in records:
+            check_record(rec)
+            seen.setdefault(rec["status"], rec)
+    assert set(seen) == {"notice", "restored", "no-censor", "no-face", "failed", "skipped", "exists", "drawn"}, set(seen)
+    assert [f["status"] for f in seen["drawn"]["faces"]] == ["to-restore"]
+
+
+def test_a_failed_photo_does_not_report_its_faces_restored(cli, photos: Path, tmp_path: Path) -> None:  # noqa: ANN001
+    """Item 15: the output could not be written (a folder stands where it goes), yet the record said the face was
+    restored."""
+    out = tmp_path / "out"
+    (out / "barred.png").mkdir(parents=True)
+    res = cli(photos / "barred.png", "-o", out, "--overwrite", "--json")
+    assert res.exit_code == 1, res.stderr
+    (rec,), _ = _json_lines(res.stdout)
+    check_record(rec)
+    assert rec["status"] == "failed" and rec["output"] is None and "directory" in rec["error"], rec
+    assert [f["status"] for f in rec["faces"]] == ["failed"] and rec["faces"][0]["region"] == "eyes", rec["faces"]

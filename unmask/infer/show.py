@@ -30,10 +30,12 @@ class Reported(Protocol):
 def label(status: str, decision: str, region: str | None, planned: bool = False) -> str:
     """A few words for a face's outcome: ``restored eyes``, ``no censor``, ``too small``, ``not chosen`` ...
     ``planned``: nothing was restored (``--show-faces`` alone), a face with a censor reads ``to restore: eyes``."""
+    if status == "to-restore" or (status == "restored" and planned):
+        return f"to restore: {region}" if region else "to restore"
     if status == "restored":
-        if planned:
-            return f"to restore: {region}" if region else "to restore"
         return f"restored {region}" if region else "restored"
+    if status == "failed":
+        return "restored, not written (the photo failed)"
     if status == "skipped":
         return decision.split(" (")[0]
     return {"clean": "nothing covered", "not-covered": "no censor", "outside-mask": "outside the mask"}.get(status, status)

@@ -182,9 +182,18 @@ def process(job: Job, restorer: Restorer, options: BatchOptions, state: State | 
     finally:
         if rec.status != "exists" and not written:
             rec.output = None  # no output was written for it
+            rec.faces = [_unwritten(f, rec.status) for f in rec.faces]
         rec.seconds = time.perf_counter() - t0
         rec.timings = timings
     return rec
+
+
+def _unwritten(face: dict, status: str) -> dict:
+    """A face's report when its photo's output was not written: a face the generator restored reads ``failed``
+    when the photo failed (its restoration is lost), ``to-restore`` when only its picture was drawn."""
+    if face.get("status") != "restored":
+        return face
+    return {**face, "status": "failed" if status == "failed" else "to-restore"}
 
 
 def process_video(job: Job, restorer: Restorer, options: BatchOptions,
