@@ -32,6 +32,7 @@ NEEDS_SCALING = "not measured (--scaling)"
 # Targets of the video issue (13): one face at 720p, default models, 2 CPU cores.
 TARGET_VIDEO_FPS = 8.0
 TARGET_VIDEO_PEAK_MIB = 1024.0
+TARGET_FLICKER_RATIO = 1.5  # the steady path's flicker ratio on the synthetic clips (`unmask eval CLIP --json`)
 
 
 @dataclass
@@ -51,7 +52,19 @@ class Target:
 def check(report: dict[str, Any]) -> list[Target]:
     """The targets, each with what ``report`` (the JSON of ``unmask bench``, or of ``unmask bench --video``)
     measured; ``passed`` is None where it did not measure it."""
+    if "censored_frames" in report:
+        return check_flicker(report)
     return check_video(report) if "clips" in report else check_photos(report)
+
+
+def check_flicker(report: dict[str, Any]) -> list[Target]:
+    """The video issue's steadiness target against ``unmask eval CLIP --json``: the steady path's flicker ratio."""
+    steady = next((r for r in report["rows"] if r["method"] == "steady"), None)
+    if steady is None:
+        return []
+    k = steady["flicker_ratio"]
+    return [Target("flicker ratio of the steady path (synthetic clip)", f"<= {TARGET_FLICKER_RATIO:g}", f"{k:.2f}",
+                   k <= TARGET_FLICKER_RATIO, f"{report['censored_frames']} censored frames")]
 
 
 def _find(points: Iterable[dict[str, Any]] | None, label: str) -> dict[str, Any] | None:

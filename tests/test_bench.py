@@ -280,6 +280,17 @@ def test_memory_probe_in_a_fresh_process(photos: list[Path], tiny_model: Path, t
     assert m.to_dict()["peak_mib"] > 0
 
 
+def test_flicker_target_reads_the_clip_evaluation() -> None:
+    """The steadiness target lives in benchmarks/targets.py and reads `unmask eval CLIP --json`."""
+    def report(k: float) -> dict:
+        return {"frames": 30, "censored_frames": 30, "rows": [{"method": "per-frame", "flicker_ratio": 3.0},
+                                                              {"method": "steady", "flicker_ratio": k}]}  # fmt: skip
+
+    (ok,), (bad,) = targets.check(report(1.2)), targets.check(report(1.8))
+    assert ok.passed is True and ok.measured == "1.20" and bad.passed is False
+    assert targets.check({"frames": 3, "censored_frames": 3, "rows": []}) == []
+
+
 def test_targets_pass_and_miss() -> None:
     f = FolderBench(1000, 1000, 1000, 0, 100.0, {"infer": 70.0, "read": 5.0}, 100, 200, [100 * 2**20] * 1000)
     g = GeneratorBench(1, 2, "cpu", 5, ort_s=0.1, ort_min_s=0.05, eager_s=0.12, eager_min_s=0.1,

@@ -3,20 +3,17 @@ canvases; the checks that keep textures out (face template, upright re-detection
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import REPO
 
 from unmask.infer.face.align import fits_template, template_error
 from unmask.infer.face.choose import Choice, reading_order
 from unmask.infer.face.landmarks import NOSE_TIP, eye_centres
 from unmask.infer.face.types import box_iou
+from unmask.measure import detect_recall as bench  # the benchmark's canvases, a few of them
 
-sys.path.insert(0, str(REPO / "benchmarks"))
-import detect_recall as bench  # noqa: E402 - the benchmark's canvases, a few of them
 
 CANVASES = [("bar", 30, 0), ("pixelate", 45, 1), ("surgical", 0, 2), ("surgical", 30, 3), ("bar", 45, 4),
             ("surgical", 45, 5), ("none", 15, 6)]  # fmt: skip

@@ -2,6 +2,8 @@
 
     python benchmarks/detect_recall.py ../shared/data/celeba/val --per-cell 20 --faceless 20 > recall.json
 
+(the benchmark's logic; ``benchmarks/detect_recall.py`` is its command line)
+
 Canvases of :data:`CANVAS` (1600x1200) px on procedural backgrounds (value-noise textures, landscapes, shapes,
 stripes) hold 2-4 validation faces, each pasted into its own cell of a 2x2 grid at 1x-2x the photo's size and
 turned by the canvas's angle (0, 15, 30 or 45 degrees, either way). A cell of the benchmark is (censor kind,
@@ -21,9 +23,6 @@ scale, false detections, restorations on faceless canvases, and seconds per phot
 
 from __future__ import annotations
 
-import argparse
-import json
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -322,40 +321,3 @@ def markdown(result: dict) -> str:
                  f"{f['canvases']} faceless canvases (restored there: {f['restored']}); seconds per photo: wall mean "
                  f"{s['wall_mean']}, median {s['wall_median']}, CPU mean {s['cpu_mean']}")  # fmt: skip
     return "\n".join(lines)
-
-
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("data", type=Path, help="folder of face photos (../shared/data/celeba/val)")
-    ap.add_argument("--per-cell", type=int, default=20, help="canvases per (censor, angle)")
-    ap.add_argument("--faceless", type=int, default=20, help="canvases without faces")
-    ap.add_argument("--pool", type=int, default=300, help="face photos to draw from")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--kinds", default=",".join(KINDS))
-    ap.add_argument("--angles", default=",".join(map(str, ANGLES)))
-    ap.add_argument("--restore", action="store_true", help="also run --region auto (grey stand-in models) on the faceless canvases")
-    ap.add_argument("--markdown", action="store_true", help="print the markdown table after the JSON")
-    args = ap.parse_args(argv)
-    from unmask.infer.face.detect import FaceFinder
-
-    pool = face_pool(args.data, args.pool)
-    with FaceFinder() as finder:
-        restorer = None
-        if args.restore:
-            from auto_accuracy import Grey  # benchmarks/, next to this script
-
-            from unmask.infer.pipeline import Restorer
-
-            restorer = Restorer({"eyes": Grey(), "mouth": Grey()}, region="auto", finder=finder)
-        result = measure(finder, pool, args.per_cell, args.faceless, args.seed, tuple(args.kinds.split(",")),
-                         tuple(int(a) for a in args.angles.split(",")), restorer)  # fmt: skip
-    result["pool"] = len(pool)
-    json.dump(result, sys.stdout)
-    print()
-    if args.markdown:
-        print(markdown(result))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
