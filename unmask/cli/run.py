@@ -186,7 +186,7 @@ def _video_settings(items: list, codec: Optional[str], crf: int, max_pixels: int
     out of that codec's range, is a usage error, said before any model is loaded."""
     from unmask.infer.inputs import Job
     from unmask.infer.video.settings import VideoSettings
-    from unmask.infer.video.stream import check_codec
+    from unmask.infer.video.formats import check_codec
 
     for item in items:
         if isinstance(item, Job) and is_video_name(item.source):

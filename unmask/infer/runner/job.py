@@ -199,15 +199,16 @@ def _unwritten(face: dict, status: str) -> dict:
 def process_video(job: Job, restorer: Restorer, options: BatchOptions,
                   on_frame: Callable[[Job, int, int], None] | None = None, state: State | None = None) -> Record:  # fmt: skip
     """Restores one video (:func:`unmask.infer.video.restore.restore_video`: every frame, audio copied, written
-    atomically); as :func:`process`, every failure becomes a ``failed`` record with one line. With
-    ``options.draw_only`` (``--show-faces`` alone) a video is ``skipped``: faces pictures are for photos."""
+    atomically); as :func:`process`, every failure becomes a ``failed`` record with one line. ``--show-faces``
+    draws the first frame in which a face is found, its faces numbered as ``--faces`` numbers them; alone
+    (``options.draw_only``) it only draws (:func:`_draw_video`)."""
     from unmask.infer.video.restore import restore_video
 
     t0 = time.perf_counter()
     rec = Record(str(job.source), str(job.output), "failed")
     try:
         if options.draw_only:
-            rec.status, rec.note = "skipped", "--show-faces draws the faces of photos, not videos (add --restore to restore it)"
+            _draw_video(job, restorer, options, rec)
             return rec
         if (done := settled(job, options, state)) is not None:
             rec = done
@@ -226,12 +227,17 @@ def process_video(job: Job, restorer: Restorer, options: BatchOptions,
         if stats.skipped is not None:
             rec.status, rec.note = "skipped", _earlier_output(stats.skipped)
             return rec
-        rec.video, rec.timings = stats.to_dict(), stats.timings
+        rec.video, rec.timings, rec.faces = stats.to_dict(), stats.timings, stats.faces_found()
+        if options.show_faces and job.source in options.show_faces and stats.first is not None:
+            write_picture(options.show_faces[job.source], draw_faces(stats.first[1], stats.first[2]))
         rec.regions, rec.model = sorted(stats.regions), ",".join(sorted(stats.models))
         rec.warnings += stats.warnings + _model_warnings(restorer)
         if not stats.frames_restored:
             if stats.frames_no_face == stats.frames:
                 rec.status, rec.note = "no-face", "no face found in any frame"
+            elif all(f["status"] == "skipped" for f in rec.faces):  # none examined: not chosen, as a photo's
+                why = "; ".join(sorted({f["decision"].split(" (on ")[0] for f in rec.faces}))
+                rec.status, rec.note = "no-face", f"no face to restore: {len(rec.faces)} followed, {why}"
             else:
                 rec.status, rec.note = "no-censor", "no censor found on any face in any frame"
             _remember(job, rec, state)
@@ -244,6 +250,31 @@ def process_video(job: Job, restorer: Restorer, options: BatchOptions,
             rec.output = None  # no output was written for it
         rec.seconds = time.perf_counter() - t0
     return rec
+
+
+def _draw_video(job: Job, restorer: Restorer, options: BatchOptions, rec: Record) -> None:
+    """``--show-faces`` alone on a video: the first frame in which a face is found, drawn as a photo's faces are
+    (nothing restored, no output); ``rec`` says what was found."""
+    from unmask.infer.video.restore import first_faces
+    from unmask.infer.video.stream import VideoReader
+
+    with VideoReader(job.source, options.max_pixels) as reader:  # the size checked before a frame is decoded
+        tag = reader.info.provenance
+    if tag is not None:
+        rec.status, rec.note = "skipped", _earlier_output(tag)
+        return
+    index, rgb, reports = first_faces(job.source, restorer, options.video)
+    target = options.show_faces[job.source]  # type: ignore[index] - draw_only comes with pictures
+    write_picture(target, draw_faces(rgb, reports, planned=True))
+    rec.faces = [r.to_dict() for r in sorted(reports, key=lambda r: r.index or 0)]
+    to_restore = sum(r.status == "restored" for r in reports)
+    if not to_restore:
+        rec.status, rec.note = _nothing_restored(reports)
+        rec.note += f" (faces picture {target}, frame {index})"
+        return
+    rec.status = "drawn"
+    rec.note = (f"faces picture {target}: frame {index}, {to_restore} face(s) to restore (nothing restored: "
+                "--show-faces alone only draws; add --restore)")  # fmt: skip
 
 
 def _model_warnings(restorer: Restorer) -> list[str]:

@@ -8,19 +8,18 @@ import contextlib
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
 from unmask.infer.io import Provenance, temp_path
-from unmask.infer.io.read import pixel_count
-from unmask.infer.pipeline import Restorer, timed
-from unmask.infer.video.formats import VIDEO_EXTENSIONS
+from unmask.infer.pipeline import FaceReport, Restorer, timed
+from unmask.infer.video.formats import VIDEO_EXTENSIONS, check_codec
 from unmask.infer.video.overlap import Ahead, Behind
 from unmask.infer.video.settings import VideoSettings
 from unmask.infer.video.steady import FrameResult, VideoRestorer
-from unmask.infer.video.stream import Frame, VideoError, VideoReader, VideoWriter, check_codec, finish
+from unmask.infer.video.stream import Frame, VideoError, VideoReader, VideoWriter, finish
 
 __all__ = ["STAGES", "FrameResult", "VideoRestorer", "VideoSettings", "VideoStats", "restore_video"]
 
@@ -35,9 +34,14 @@ class VideoStats:
     """What happened to one video. ``frames``: frames written; ``frames_restored``: frames where at least one face
     was restored; ``frames_no_face``: frames where no face was seen; ``faces``: most faces restored in one frame;
     ``regions``, ``models``: what was restored with what; ``timings``: seconds per :data:`STAGES`; ``skipped``:
-    the provenance tag when the input is itself an output of unmask (nothing done); ``warnings``: one line each."""
+    the provenance tag when the input is itself an output of unmask (nothing done); ``warnings``: one line each.
+    ``frames_declared``: the count the file declares (else its duration implies; 0: unknown), against which
+    ``frames`` (every frame read is written) tells a file that ends early; ``tracks``: each face followed, by its
+    number (:meth:`faces_found`); ``first``: the first frame in which a face was found (its number, its pixels as
+    read, its faces' reports), for ``--show-faces``."""
 
     frames: int = 0
+    frames_declared: int = 0
     frames_restored: int = 0
     frames_no_face: int = 0
     faces: int = 0
@@ -47,9 +51,14 @@ class VideoStats:
     skipped: dict | None = None
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    tracks: dict[int, _Tally] = field(default_factory=dict)
+    first: tuple[int, np.ndarray, list[FaceReport]] | None = None
 
     def add(self, res: FrameResult) -> None:
         self.frames += 1
+        for rep in res.reports:
+            if rep.index is not None:
+                self.tracks.setdefault(rep.index, _Tally(rep.box, rep.score)).add(rep)
         self.frames_no_face += res.faces == 0
         if res.restored:
             self.frames_restored += 1
@@ -63,8 +72,16 @@ class VideoStats:
     def fps(self) -> float:
         return self.frames / self.seconds if self.seconds else 0.0
 
+    def faces_found(self) -> list[dict]:
+        """Every face followed, by its number (as ``--faces`` and ``--show-faces`` number them), in a photo's face
+        record's shape: ``box`` and ``score`` where it was first seen, ``status`` ``restored`` when it was on at least
+        one frame (else what most of its frames said), ``decision`` with its frame counts."""
+        return [t.to_dict(i) for i, t in sorted(self.tracks.items())]
+
     def to_dict(self) -> dict:
         return {
+            "frames_declared": self.frames_declared,
+            "frames_read": self.frames,
             "frames": self.frames,
             "frames_restored": self.frames_restored,
             "frames_no_face": self.frames_no_face,
@@ -74,12 +91,87 @@ class VideoStats:
         }
 
 
+@dataclass
+class _Tally:
+    """One followed face over the frames it was seen in."""
+
+    box: tuple[float, float, float, float]
+    score: float
+    seen: int = 0
+    restored: FaceReport | None = None  # its first restored frame's report
+    times: int = 0  # frames it was restored on
+    other: dict[str, FaceReport] = field(default_factory=dict)  # the first report of each other status
+    counts: dict[str, int] = field(default_factory=dict)
+
+    def add(self, rep: FaceReport) -> None:
+        self.seen += 1
+        if rep.status == "restored":
+            self.times += 1
+            self.restored = self.restored or rep
+        else:
+            self.other.setdefault(rep.status, rep)
+            self.counts[rep.status] = self.counts.get(rep.status, 0) + 1
+
+    def to_dict(self, index: int) -> dict:
+        if self.restored is not None:
+            rep, text = self.restored, f"restored on {self.times} of {self.seen} frames"
+        else:
+            status = max(self.counts, key=lambda k: self.counts[k])
+            rep, text = self.other[status], f"on {self.counts[status]} of {self.seen} frames"
+        out = FaceReport(self.box, self.score, rep.region, f"{rep.decision} ({text})", rep.status, rep.model, index)
+        return out.to_dict()
+
+
+def _short_read(info_frames: int, declared: int, read: int, reader: VideoReader) -> str | None:
+    """A warning when fewer frames were read than the file declares (``info_frames``: the count it declares, 0 when
+    ``declared`` is only what its duration implies, which may be a frame or two off), or packets were damaged."""
+    short = declared - read > (0 if info_frames else max(1, declared // 50))
+    if not (short or reader.damaged or reader.cut):
+        return None
+    why = [f"{reader.damaged} damaged packet(s) skipped"] if reader.damaged else []
+    why += [f"the rest of the file is unreadable: {reader.cut}"] if reader.cut else []
+    why += ["the file ends early: truncated?"] if short and not reader.cut else []
+    of = f"{read} of the {declared} frames the file declares were read" if declared else f"{read} frames were read"
+    return f"{of} ({'; '.join(why)}): the output has those {read} frames"
+
+
 def _write(writer: VideoWriter, item: tuple[np.ndarray, int | None] | object) -> None:
     """The writer thread's work: a restored frame (rgb, pts) encoded, an audio packet remuxed."""
     if isinstance(item, tuple):
         writer.write(*item)
     else:
         writer.copy(item)
+
+
+def _face_warnings(restorer: Restorer, vr: VideoRestorer) -> list[str]:
+    """As a photo's: faces beyond ``--max-faces``, numbers in ``--faces`` that no face had."""
+    out = []
+    limit = getattr(restorer.finder, "max_faces", 0)
+    if vr.beyond and limit:
+        out.append(f"{limit + vr.beyond} faces found in a frame but --max-faces is {limit}: only the {limit} largest "
+                   f"were considered, {vr.beyond} left untouched (raise --max-faces)")  # fmt: skip
+    choose = getattr(restorer, "choose", None)
+    missing = choose.missing(vr.numbered) if choose is not None else []
+    if missing:
+        out.append(f"no face numbered {', '.join(map(str, missing))} in this video ({vr.numbered} followed)")
+    return out
+
+
+def first_faces(source: str | os.PathLike[str], restorer: Restorer,
+                settings: VideoSettings | None = None) -> tuple[int, np.ndarray, list[FaceReport]]:  # fmt: skip
+    """``--show-faces`` of a video: the first frame in which a face is found (its number, its pixels, one report
+    per face, numbered as a run over the whole video numbers them), else the first frame with no reports. Nothing
+    is written. Raises :class:`unmask.infer.video.stream.VideoError` as :func:`restore_video` does."""
+    settings = replace(settings or VideoSettings(), detect_aside=False)
+    with VideoReader(source, settings.max_pixels) as reader, VideoRestorer(restorer, settings) as vr:
+        first: tuple[int, np.ndarray, list[FaceReport]] | None = None
+        for frame in reader.frames():
+            first = first or (frame.index, frame.rgb, [])
+            reports = vr.step(frame.rgb, frame.time).reports
+            if reports:
+                return frame.index, frame.rgb, reports
+    assert first is not None  # the reader decodes a first frame or raises
+    return first
 
 
 def restore_video(source: str | os.PathLike[str], output: str | os.PathLike[str], restorer: Restorer,
@@ -101,14 +193,12 @@ def restore_video(source: str | os.PathLike[str], output: str | os.PathLike[str]
     fmt = VIDEO_EXTENSIONS[output.suffix.lower()]
     stats = VideoStats()
     t0 = time.perf_counter()
-    with VideoReader(source) as reader:
+    with VideoReader(source, settings.max_pixels) as reader:  # the size is checked before any frame is decoded
         info = reader.info
+        stats.frames_declared = info.expected_frames
         if info.provenance is not None:
             stats.skipped = info.provenance
             return stats
-        if info.width * info.height > settings.max_pixels:
-            raise VideoError(f"frames of {info.width}x{info.height} exceed the limit of {pixel_count(settings.max_pixels)} "
-                             "(raise --max-pixels to allow them)")  # fmt: skip
         if info.dropped:
             stats.warnings.append(f"{', '.join(sorted(set(info.dropped)))} stream(s) not copied (video and audio only)")
         try:
@@ -126,12 +216,18 @@ def restore_video(source: str | os.PathLike[str], output: str | os.PathLike[str]
                         continue
                     res = vr.step(item.rgb, item.time)
                     stats.add(res)
-                    behind.put((res.rgb, item.pts))
+                    if stats.first is None and res.reports:
+                        stats.first = (item.index, item.rgb, res.reports)
+                    behind.put((res.rgb, item.pts, item.duration))
                     if on_frame is not None:
                         on_frame(stats.frames, info.expected_frames)
                 behind.finish()
                 stats.timings["decode"], stats.timings["encode"] = items.seconds, behind.seconds
                 stats.timings.update(vr.timings)
+                stats.warnings += _face_warnings(restorer, vr)
+            short = _short_read(info.frames, stats.frames_declared, stats.frames, reader)
+            if short:
+                stats.warnings.append(short)
             if stats.frames_restored:
                 provenance = tag(stats) if tag is not None else Provenance(
                     sorted(stats.regions), ",".join(sorted(stats.models)), "", "", stats.faces)

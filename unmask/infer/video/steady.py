@@ -34,6 +34,7 @@ import numpy as np
 from unmask.infer.censors import Occluder
 from unmask.infer.censors.find import disc
 from unmask.infer.face.align import align_checked
+from unmask.infer.face.choose import reading_order
 from unmask.infer.face.detect import FaceFinder
 from unmask.infer.pipeline import FaceJob, FaceReport, Restorer, timed
 from unmask.infer.video.settings import VideoSettings
@@ -104,6 +105,13 @@ class _FaceState:
     model_key: str = ""
 
 
+def _not_chosen(restorer: Restorer, index: int, box: tuple[float, ...], boxes: list) -> str | None:
+    """Why face ``index`` is left out by the user's choice (``--faces``, ``--largest``: among this frame's
+    ``boxes``), or None."""
+    choose = getattr(restorer, "choose", None)
+    return None if choose is None else choose.why_not(index, box, boxes)
+
+
 class VideoRestorer:
     """Restores the frames of one video, in order (see the module docstring). ``timings`` sums seconds per stage
     (detect, censor, generator, paste) over the frames so far."""
@@ -139,9 +147,16 @@ class VideoRestorer:
         reports: list[FaceReport] = []
         owners: dict[int, _FaceState] = {}
         with timed(self.timings, "censor"):
+            boxes = [tr.face.box for tr in tracks]
             for tr in tracks:
+                why = _not_chosen(r, tr.id, tr.face.box, boxes)
+                if why is not None:  # --faces, --largest: left as it is, as a photo's face would be
+                    reports.append(FaceReport(tr.face.box, tr.face.score, None, why, "skipped", index=tr.id))
+                    self.states.pop(tr.id, None)
+                    continue
                 st = self.states.setdefault(tr.id, _FaceState())
                 planned = self._plan(rgb, tr.face, st)
+                planned.index = tr.id
                 if isinstance(planned, FaceReport):
                     reports.append(planned)
                     continue
@@ -161,8 +176,14 @@ class VideoRestorer:
         r = self.restorer
         with timed(self.timings, "detect"):
             faces = r.finder.find(rgb)
+        planned: list[FaceJob | FaceReport] = []
+        boxes = [f.box for f in faces]
         with timed(self.timings, "censor"):
-            planned = [r.plan(rgb, f) for f in faces]
+            for index, k in enumerate(reading_order(boxes)):  # numbered as a photo's faces are
+                f = faces[k]
+                why = _not_chosen(r, index, f.box, boxes)
+                planned.append(r.plan(rgb, f) if why is None else FaceReport(f.box, f.score, None, why, "skipped"))
+                planned[-1].index = index
         jobs = [p for p in planned if isinstance(p, FaceJob)]
         sub: dict[str, float] = {}
         out, painted, hole = r.paint(rgb, jobs, want_mask=self.want_mask, timings=sub, flip=self.settings.flip_average,
@@ -173,6 +194,16 @@ class VideoRestorer:
     def _add(self, sub: dict[str, float]) -> None:
         for src, dst in (("infer", "generator"), ("blend", "paste")):
             self.timings[dst] = self.timings.get(dst, 0.0) + sub.get(src, 0.0)
+
+    @property
+    def beyond(self) -> int:
+        """Most faces found in one frame beyond ``--max-faces`` (left untouched; the largest are followed)."""
+        return self.tracker.beyond
+
+    @property
+    def numbered(self) -> int:
+        """Faces numbered so far (track numbers 0 to this, in the order they were first seen)."""
+        return self.tracker.numbered
 
     # -- a face's decision over time -------------------------------------------------------------------------------
     def _plan(self, rgb: np.ndarray, face, st: _FaceState) -> FaceJob | FaceReport:
