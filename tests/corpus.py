@@ -330,3 +330,122 @@ def make_bad_set(good: Path, out: Path, case: str) -> Path:
         raise KeyError(case)
     path.write_text(json.dumps(m), encoding="utf-8")
     return out
+
+
+# ------------------------------------------------------------------------------------------------- bad videos
+
+VIDEO_ERRORS: dict[str, str] = {
+    "header_only.mp4": "no frame could be decoded",  # a faststart MP4 cut before its first frame's data
+    "photo.mp4": "a JPEG image, not a video",  # a photo named .mp4: not the odd-size message
+    "bomb.mkv": "frames of 12000x12000 exceed the limit",  # refused before any frame is decoded
+    "size_change.mkv": "the frame size changes at frame 3 (64x48 -> 80x64)",  # not silently rescaled
+}
+"""Videos that must fail, in one line, and words of the reason (issue 26)."""
+
+VIDEO_WARNINGS: dict[str, str] = {
+    "cut_faststart.mp4": "the file ends early",  # cut at 50%
+    "cut.mkv": "the file ends early",  # cut at 50%
+    "damaged_packet.mkv": "damaged packet(s) skipped",  # one packet's bytes overwritten
+}
+"""Videos restored as far as they decode, each with a warning holding these words (issue 26)."""
+
+VIDEO_VALID = ("odd_size.mkv", "mp4_named.avi", "vfr.mp4")
+"""Awkward videos that must be restored like any other (an odd size kept exactly; an MP4 named .avi; a variable
+frame rate's duration kept)."""
+
+
+def _remux(src: Path, dest: Path, **options: str) -> Path:
+    import av
+
+    with av.open(str(src)) as s, av.open(str(dest), "w", options=options) as d:
+        streams = {st: d.add_stream_from_template(st, opaque=True) for st in s.streams}
+        for p in s.demux():
+            if p.dts is None:
+                continue
+            p.stream = streams[p.stream]
+            d.mux(p)
+    return dest
+
+
+def _jpeg_packets(path: Path, frames: list[bytes], size: tuple[int, int]) -> Path:
+    """An MJPEG stream of the given JPEG files in a Matroska file declaring ``size`` (each JPEG keeps its own)."""
+    from fractions import Fraction
+
+    import av
+
+    with av.open(str(path), "w", format="matroska") as c:
+        s = c.add_stream("mjpeg", rate=25)
+        s.width, s.height, s.pix_fmt, s.time_base = size[0], size[1], "yuvj420p", Fraction(1, 25)
+        for i, data in enumerate(frames):
+            p = av.Packet(data)
+            p.pts = p.dts = i
+            p.time_base, p.stream = Fraction(1, 25), s
+            c.mux(p)
+    return path
+
+
+def _bomb_jpeg(side: int) -> bytes:
+    """A 16x16 JPEG whose header declares ``side`` x ``side`` pixels (a few hundred bytes)."""
+    data = bytearray(_encode(np.full((16, 16, 3), 90, np.uint8), "JPEG", quality=90))
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5 : sof + 9] = side.to_bytes(2, "big") * 2
+    return bytes(data)
+
+
+def make_video_corpus(folder: Path, clip: Path, mkv_clip: Path, vfr_clip: Path) -> dict[str, Path]:
+    """Every case of :data:`VIDEO_ERRORS`, :data:`VIDEO_WARNINGS` and :data:`VIDEO_VALID` written into ``folder``,
+    made from ``clip`` (an H.264 .mp4 with a censored face on every frame, at least 25 frames, written with its moov
+    atom at the end, as PyAV writes it), ``mkv_clip`` (the same in Matroska) and ``vfr_clip`` (the same at a
+    variable frame rate, .mp4)."""
+    import av
+
+    folder.mkdir(parents=True, exist_ok=True)
+    paths: dict[str, Path] = {}
+    fast = _remux(clip, folder / "faststart.mp4", movflags="faststart")
+    data = fast.read_bytes()
+    (folder / "cut_faststart.mp4").write_bytes(data[: len(data) // 2])
+    with av.open(str(fast)) as c:
+        first = next(p for p in c.demux(video=0) if p.size)
+    (folder / "header_only.mp4").write_bytes(data[: first.pos])  # every header, no frame's data
+    fast.unlink()
+    mkv = mkv_clip
+    data = mkv.read_bytes()
+    (folder / "cut.mkv").write_bytes(data[: len(data) // 2])
+    with av.open(str(mkv)) as c:
+        packets = [(p.pos, p.size) for p in c.demux(video=0) if p.size]
+    pos, size = packets[len(packets) // 2]
+    damaged = bytearray(data)
+    damaged[pos + 4 : pos + size - 4] = np.random.default_rng(5).integers(0, 256, size - 8, dtype=np.uint8).tobytes()
+    (folder / "damaged_packet.mkv").write_bytes(bytes(damaged))
+    (folder / "photo.mp4").write_bytes(_encode(_noise(33, 47, 16), "JPEG", quality=90))
+    _jpeg_packets(folder / "bomb.mkv", [_bomb_jpeg(12000)] * 3, (12000, 12000))
+    frames = [_encode(_noise(h, w, 17 + i), "JPEG", quality=80) for i, (w, h) in enumerate([(64, 48)] * 3 + [(80, 64)] * 3)]
+    _jpeg_packets(folder / "size_change.mkv", frames, (64, 48))
+    _odd(clip, folder / "odd_size.mkv")
+    shutil.copyfile(clip, folder / "mp4_named.avi")
+    shutil.copyfile(vfr_clip, folder / "vfr.mp4")
+    for name in (*VIDEO_ERRORS, *VIDEO_WARNINGS, *VIDEO_VALID):
+        paths[name] = folder / name
+    return paths
+
+
+def _odd(clip: Path, dest: Path) -> Path:
+    """``clip``'s frames cropped to an odd size (one pixel less each way), H.264 4:4:4 in Matroska (x264's 4:2:0
+    needs even sides)."""
+    import av
+
+    with av.open(str(clip)) as src, av.open(str(dest), "w") as out:
+        v = None
+        for frame in src.decode(video=0):
+            rgb = np.ascontiguousarray(frame.to_ndarray(format="rgb24")[:-1, :-1])
+            if v is None:
+                v = out.add_stream("libx264", rate=25, options={"crf": "12"})
+                v.height, v.width = rgb.shape[:2]
+                v.pix_fmt, v.time_base = "yuv444p", frame.time_base
+            f = av.VideoFrame.from_ndarray(rgb, format="rgb24").reformat(format="yuv444p")
+            f.pts, f.time_base = frame.pts, frame.time_base
+            for p in v.encode(f):
+                out.mux(p)
+        for p in v.encode(None):
+            out.mux(p)
+    return dest

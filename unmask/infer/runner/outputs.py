@@ -34,10 +34,10 @@ def extras(job: Job, options: BatchOptions) -> list[tuple[str, Path]]:
 
 
 def faces_pictures(items: Iterable[Job | Skip], target: Path, out_dir: Path) -> dict[Path, Path]:
-    """Where ``--show-faces TARGET`` puts each photo's faces picture (:func:`unmask.infer.show.draw_faces`): ``target``
+    """Where ``--show-faces TARGET`` puts each photo's or video's faces picture (:func:`unmask.infer.show.draw_faces`): ``target``
     itself for a run of one photo (unless it is a folder), else ``TARGET/<the output's place under out_dir>``
     named ``NAME.faces.png``; ``ValueError`` when ``target`` is a file and there are several photos."""
-    jobs = [i for i in items if isinstance(i, Job) and not is_video_name(i.source)]
+    jobs = [i for i in items if isinstance(i, Job)]  # a video's: its first frame with a face
     if len(jobs) == 1 and not target.is_dir():
         try:
             format_name(target.suffix or "none")  # the picture is written in the format its name says

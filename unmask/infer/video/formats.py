@@ -1,5 +1,5 @@
-"""The video formats unmask reads and writes: names and numbers only (no PyAV import), so the command line can
-show them without loading anything."""
+"""The video formats unmask reads and writes: names and numbers (no PyAV import), so the command line can show them
+without loading anything; :func:`check_codec` (PyAV loaded when it is called) checks a choice of codec and CRF."""
 
 from __future__ import annotations
 
@@ -42,3 +42,36 @@ def is_video_name(name: str | os.PathLike[str]) -> bool:
 def default_codec(suffix: str) -> str:
     """The ``--codec`` used for an output with extension ``suffix`` when none is given."""
     return WEBM_CODEC if VIDEO_EXTENSIONS.get(suffix.lower()) == "webm" else DEFAULT_CODEC
+
+
+def check_codec(suffix: str, codec: str | None, crf: int | None = None) -> str:
+    """The ``--codec`` to write a ``suffix`` file with: ``codec`` (``ValueError`` naming the choices when unknown or
+    when that container cannot hold it), or the container's default; ``crf``, when given, must be within that
+    codec's range (:data:`unmask.infer.video.formats.CODEC_MAX_CRF`), else ``ValueError``."""
+    from unmask.infer.video.stream import load_av  # PyAV only when a video is written
+
+    av = load_av()
+    fmt = VIDEO_EXTENSIONS.get(suffix.lower())
+    if fmt is None:
+        raise ValueError(f"not a video extension: {suffix or 'none'} (unmask writes {', '.join(sorted(VIDEO_EXTENSIONS))})")
+    name = codec or default_codec(suffix)
+    if name not in CODECS:
+        raise ValueError(f"unknown codec {name!r} (choose from {', '.join(CODECS)})")
+    if CODECS[name] not in av.codecs_available:
+        raise ValueError(f"codec {name} is not in this build of PyAV (encoder {CODECS[name]} missing)")
+    fits = [c for c in CODECS if _container_holds(fmt, c)]
+    if name not in fits:
+        raise ValueError(f"a {suffix} file cannot hold {name} video (choose from {', '.join(fits)})")
+    if crf is not None and not 0 <= crf <= CODEC_MAX_CRF[name]:
+        raise ValueError(f"--crf {crf} is out of range for {name} (0-{CODEC_MAX_CRF[name]})")
+    return name
+
+
+def _container_holds(fmt: str, codec: str) -> bool:
+    if fmt == "webm":
+        return codec in ("vp9", "av1")
+    if fmt == "mov":
+        return codec in ("h264", "hevc")
+    if fmt == "avi":
+        return codec in ("h264", "hevc")
+    return True

@@ -26,10 +26,16 @@ import cv2
 import numpy as np
 
 from unmask.infer.io import Provenance, atomic_path, parse_provenance
+from unmask.infer.io.read import pixel_count
 from unmask.errors import InputError
-from unmask.infer.video.formats import CODEC_MAX_CRF, CODECS, PRESET, VIDEO_EXTENSIONS, default_codec
+from unmask.infer.video.formats import CODECS, PRESET
 
 PIXEL_FORMAT = "yuv420p"
+ODD_FORMAT: dict[str, str] = {"h264": "yuv444p", "hevc": "yuv444p"}
+"""The pixel format of an odd-sized video for the codecs whose 4:2:0 needs even sides (x264 and x265 refuse an odd
+one); VP9 and SVT-AV1 write odd sizes in 4:2:0 (:data:`PIXEL_FORMAT`). The stored size is kept exactly."""
+X265_PARAMS = "log-level=error"
+"""x265 writes its own log lines to stderr (23 on a normal run), past FFmpeg's log level: only errors."""
 LIMITED_RANGE = 1  # FFmpeg's AVCOL_RANGE_MPEG: 16-235 luma, what OpenCV's 4:2:0 conversion writes
 TAG_KEY = "comment"
 """Container metadata key of the provenance tag (MP4/MOV ``\u00a9cmt``, Matroska/WebM ``COMMENT``, AVI ``ICMT``)."""
@@ -53,6 +59,7 @@ class Frame:
     pts: int | None
     time: float
     index: int
+    duration: int | None = None  # how long it is shown, in the stream's time base (None: unknown)
 
 
 @dataclass
@@ -150,9 +157,12 @@ class VideoReader:
     frame of the first video stream and the raw ``av.Packet`` of each audio packet, in file order; use as a context
     manager. ``info`` is filled on opening (the first frame is decoded to learn the display matrix)."""
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], max_pixels: int | None = None) -> None:
         av = load_av()
         self.path = Path(path)
+        self.max_pixels = max_pixels
+        self.damaged = 0  # video packets that could not be decoded, skipped
+        self.cut: str | None = None  # why reading stopped before the end of the file, if it did
         if self.path.is_dir():
             raise VideoError("is a directory, not a video")
         try:
@@ -169,6 +179,10 @@ class VideoReader:
 
     def _probe(self) -> VideoInfo:
         c = self.container
+        image = c.format.name[: -len("_pipe")] if c.format.name.endswith("_pipe") else None
+        if image is not None or c.format.name == "image2":
+            kind = (image or "image").upper()
+            raise VideoError(f"a {kind} image, not a video (give it its image extension to restore it as a photo)")
         if not c.streams.video:
             raise VideoError("no video stream in the file")
         v = c.streams.video[0]
@@ -188,6 +202,9 @@ class VideoReader:
         )  # fmt: skip
         if info.width < 1 or info.height < 1:
             raise VideoError(f"invalid frame size {info.width}x{info.height}")
+        if self.max_pixels is not None and info.width * info.height > self.max_pixels:  # before any frame is decoded
+            raise VideoError(f"frames of {info.width}x{info.height} exceed the limit of {pixel_count(self.max_pixels)} "
+                             "(raise --max-pixels to allow them)")  # fmt: skip
         self._items = self._demux()
         self._pending: list[Any] = []  # audio packets read before the first frame, then that frame
         for item in self._items:
@@ -203,17 +220,28 @@ class VideoReader:
         return info
 
     def _demux(self) -> Iterator[Any]:
-        """Raw decoded video frames and raw audio packets, in file order."""
-        try:
-            for packet in self.container.demux(self.video, *self.audio):
-                if packet.stream is self.video:
-                    yield from packet.decode()  # the last, empty packet flushes the decoder
-                elif packet.size:
-                    yield packet
-        except VideoError:
-            raise
-        except Exception as e:  # noqa: BLE001 - damage in the middle of the file
-            raise _error(e) from None
+        """Raw decoded video frames and raw audio packets, in file order. A video packet that cannot be decoded is
+        skipped (counted in :attr:`damaged`); where the file can no longer be read, reading stops there
+        (:attr:`cut` says why): what decodes is restored, and the caller compares it with what the file declares."""
+        av = load_av()
+        packets = self.container.demux(self.video, *self.audio)
+        while True:
+            try:
+                packet = next(packets)
+            except StopIteration:
+                return
+            except av.error.FFmpegError as e:  # damage in the middle of the file: the rest cannot be read
+                self.cut = _error(e).args[0]
+                return
+            if packet.stream is self.video:
+                try:
+                    frames = packet.decode()  # the last, empty packet flushes the decoder
+                except av.error.FFmpegError:  # a damaged packet: the frames after it may still decode
+                    self.damaged += 1
+                    continue
+                yield from frames
+            elif packet.size:
+                yield packet
 
     def __iter__(self) -> Iterator[Frame | Any]:
         packet_type = av_packet_type()
@@ -225,6 +253,9 @@ class VideoReader:
             if isinstance(raw, packet_type):
                 yield raw
                 continue
+            if (raw.width, raw.height) != (self.info.width, self.info.height):
+                raise VideoError(f"the frame size changes at frame {index} ({self.info.width}x{self.info.height} -> "
+                                 f"{raw.width}x{raw.height}): a video whose size changes midway is not supported")  # fmt: skip
             try:
                 rgb = to_rgb(raw)
             except Exception as e:  # noqa: BLE001 - a frame that cannot be converted
@@ -232,7 +263,7 @@ class VideoReader:
             if turns:
                 rgb = np.ascontiguousarray(np.rot90(rgb, turns))
             t = raw.pts * tb if raw.pts is not None else index * step
-            yield Frame(rgb, raw.pts, float(t), index)
+            yield Frame(rgb, raw.pts, float(t), index, raw.duration or None)
             index += 1
 
     def frames(self) -> Iterator[Frame]:
@@ -251,37 +282,6 @@ class VideoReader:
         self.close()
 
 
-def check_codec(suffix: str, codec: str | None, crf: int | None = None) -> str:
-    """The ``--codec`` to write a ``suffix`` file with: ``codec`` (``ValueError`` naming the choices when unknown or
-    when that container cannot hold it), or the container's default; ``crf``, when given, must be within that
-    codec's range (:data:`unmask.infer.video.formats.CODEC_MAX_CRF`), else ``ValueError``."""
-    av = load_av()
-    fmt = VIDEO_EXTENSIONS.get(suffix.lower())
-    if fmt is None:
-        raise ValueError(f"not a video extension: {suffix or 'none'} (unmask writes {', '.join(sorted(VIDEO_EXTENSIONS))})")
-    name = codec or default_codec(suffix)
-    if name not in CODECS:
-        raise ValueError(f"unknown codec {name!r} (choose from {', '.join(CODECS)})")
-    if CODECS[name] not in av.codecs_available:
-        raise ValueError(f"codec {name} is not in this build of PyAV (encoder {CODECS[name]} missing)")
-    fits = [c for c in CODECS if _container_holds(fmt, c)]
-    if name not in fits:
-        raise ValueError(f"a {suffix} file cannot hold {name} video (choose from {', '.join(fits)})")
-    if crf is not None and not 0 <= crf <= CODEC_MAX_CRF[name]:
-        raise ValueError(f"--crf {crf} is out of range for {name} (0-{CODEC_MAX_CRF[name]})")
-    return name
-
-
-def _container_holds(fmt: str, codec: str) -> bool:
-    if fmt == "webm":
-        return codec in ("vp9", "av1")
-    if fmt == "mov":
-        return codec in ("h264", "hevc")
-    if fmt == "avi":
-        return codec in ("h264", "hevc")
-    return True
-
-
 class VideoWriter:
     """Encodes frames into ``path`` (written as container ``fmt``) like the video of ``like``: same stored size,
     time base, timestamps, display matrix and colour description; ``codec`` (a key of :data:`CODECS`) at ``crf``.
@@ -293,6 +293,7 @@ class VideoWriter:
         av = load_av()
         self.info = like.info
         self._turns = (4 - _quarter_turns(self.info.rotation)) % 4
+        self._cfr = fmt == "avi"
         try:
             self.container = av.open(str(path), "w", format=fmt)
         except Exception as e:  # noqa: BLE001
@@ -304,12 +305,14 @@ class VideoWriter:
             raise
         self.frames = 0
         self._last_pts: int | None = None
-        self._cfr = fmt == "avi"
+        self._durations: dict[int, int] = {}  # pts -> the input frame's duration, given to its packet
 
     def _setup(self, like: VideoReader, codec: str, crf: int, threads: int) -> None:
         info = self.info
         encoder = CODECS[codec]
         options = {"crf": str(crf)}
+        if codec == "hevc":
+            options["x265-params"] = X265_PARAMS
         if codec == "vp9":
             options.update({"b": "0", "row-mt": "1", "deadline": "good", "cpu-used": "4"})
         if codec in PRESET:
@@ -317,12 +320,15 @@ class VideoWriter:
         if self.container.format.name == "avi" and codec in ("h264", "hevc"):
             options["bf"] = "0"  # AVI stores no presentation times: B-frames would come back out of order
         rate = info.fps if info.fps.denominator < 1_000_000 else Fraction(round(float(info.fps) * 1000), 1000)
-        if info.width % 2 or info.height % 2:
-            raise VideoError(f"odd frame size {info.width}x{info.height}: 4:2:0 video needs even sides")
+        odd = bool(info.width % 2 or info.height % 2)
+        self.pix_fmt = ODD_FORMAT.get(codec, PIXEL_FORMAT) if odd else PIXEL_FORMAT
+        self._fast = not odd  # OpenCV's 4:2:0 conversion (even sides only); else FFmpeg's
+        # AVI stores no timestamps, only frames at the stream's rate: its frames are numbered in a time base of 1/rate
+        self.time_base = 1 / Fraction(rate) if self._cfr else info.time_base
         v = self.container.add_stream(encoder, rate=rate, options=options)
-        v.width, v.height, v.pix_fmt = info.width, info.height, PIXEL_FORMAT
-        v.time_base = info.time_base
-        v.codec_context.time_base = info.time_base
+        v.width, v.height, v.pix_fmt = info.width, info.height, self.pix_fmt
+        v.time_base = self.time_base
+        v.codec_context.time_base = self.time_base
         if threads:
             v.codec_context.thread_count = threads
         # the input's colour matrix tag (the Y'CbCr values of pixels left alone come back as they were); the range
@@ -342,23 +348,36 @@ class VideoWriter:
                 raise VideoError(f"cannot copy the {s.codec_context.name} audio into a {self.container.format.name} file ({e})") from None
         self.container.metadata.update({k: val for k, val in dict(like.container.metadata or {}).items() if k not in _DROP_META})
 
-    def write(self, rgb: np.ndarray, pts: int | None) -> None:
-        """Encodes one upright frame (HxWx3 uint8) at ``pts`` (the input frame's; ``None``: the next one)."""
+    def write(self, rgb: np.ndarray, pts: int | None, duration: int | None = None) -> None:
+        """Encodes one upright frame (HxWx3 uint8) at ``pts`` (the input frame's; ``None``: the next one), shown for
+        ``duration`` (the input frame's, in the stream's time base: a variable frame rate's last frame keeps its
+        length; ``None``: the muxer's guess from the frame rate)."""
         av = load_av()
         stored = np.ascontiguousarray(np.rot90(rgb, self._turns)) if self._turns else rgb
-        frame = av.VideoFrame.from_ndarray(cv2.cvtColor(stored, cv2.COLOR_RGB2YUV_I420), format=PIXEL_FORMAT)
+        if self._fast:
+            frame = av.VideoFrame.from_ndarray(cv2.cvtColor(stored, cv2.COLOR_RGB2YUV_I420), format=PIXEL_FORMAT)
+        else:
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(stored), format="rgb24").reformat(format=self.pix_fmt)
         if self._cfr:  # AVI stores no timestamps, only frames at the stream's rate: number them
-            pts = self.frames
+            pts, duration = self.frames, None
         elif pts is None or (self._last_pts is not None and pts <= self._last_pts):
             pts = 0 if self._last_pts is None else self._last_pts + max(1, round(1 / (float(self.info.fps) * float(self.info.time_base))))
-        frame.pts, frame.time_base = pts, self.info.time_base
+        frame.pts, frame.time_base = pts, self.time_base
         self._last_pts = pts
+        if duration:
+            self._durations[pts] = duration
         try:
             for packet in self.video.encode(frame):
-                self.container.mux(packet)
+                self._mux(packet)
         except Exception as e:  # noqa: BLE001
             raise _write_error(e) from None
         self.frames += 1
+
+    def _mux(self, packet: Any) -> None:
+        duration = self._durations.pop(packet.pts, None) if packet.pts is not None else None
+        if duration:
+            packet.duration = duration
+        self.container.mux(packet)
 
     def copy(self, packet: Any) -> None:
         """Remuxes an audio packet of the input unchanged."""
@@ -374,7 +393,7 @@ class VideoWriter:
     def close(self) -> None:
         try:
             for packet in self.video.encode(None):
-                self.container.mux(packet)
+                self._mux(packet)
         except Exception as e:  # noqa: BLE001
             self.container.close()
             raise _write_error(e) from None

@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from unmask.infer.face.choose import reading_order
 from unmask.infer.face.detect import FaceFinder
 from unmask.infer.face.types import Face
 from unmask.infer.face.types import box_iou as iou
@@ -206,6 +207,7 @@ class Tracker:
         self._next_id = 0
         self._lost = False
         self.detections = 0
+        self.beyond = 0  # most faces of one detection left out for ``max_faces`` (the largest are followed)
         self._rejected: list[tuple[tuple[float, float, float, float], int]] = []  # (box, detection number)
         self._spare_factory = spare
         self._spare: FaceFinder | None = None
@@ -237,11 +239,8 @@ class Tracker:
                     self._pool = ThreadPoolExecutor(1, thread_name_prefix="unmask-detect")
                 job = self._pool.submit(self._detect, None, rgb, boxes, refused, min_face)
                 self._pending = _Detection(frame, self.detections, job)
-        for _, face in found or []:
-            if face is not None and len(self.tracks) < self.max_faces \
-                    and all(iou(face.box, tr.face.box) < SAME_IOU for tr in self.tracks):  # fmt: skip
-                self.tracks.append(Track.start(self._next_id, face))
-                self._next_id += 1
+        if found is not None:
+            self._join(found)
         for track in self.tracks:
             # every face, new or old, by FaceMesh on a box placed from its own landmarks: the same framing on every
             # frame (a detection's box frames it differently and would make the landmarks jump every few frames)
@@ -259,6 +258,26 @@ class Tracker:
         self.tracks.sort(key=lambda tr: -tr.face.width * tr.face.height)
         return [tr for tr in self.tracks if tr.stale == 0][: self.max_faces]
 
+    @property
+    def numbered(self) -> int:
+        """Faces numbered so far: tracks get the numbers 0, 1, ... as they start, those of one detection in reading
+        order (:func:`unmask.infer.face.choose.reading_order`), so the first frame's faces are numbered as a photo's."""
+        return self._next_id
+
+    def _join(self, found: list[tuple[Any, Face | None]]) -> None:
+        """A detection's new faces start tracks, the largest faces kept when there are more than ``max_faces`` with
+        the tracks (a smaller track gives way to a larger new face); :attr:`beyond` counts the faces left out."""
+        new = [f for _, f in found if f is not None and all(iou(f.box, tr.face.box) < SAME_IOU for tr in self.tracks)]
+        over = sum(1 for det, _ in found if det is None)  # candidates past the limit, not examined
+        ranked = sorted([*self.tracks, *new], key=lambda x: -_area(x.face.box if isinstance(x, Track) else x.box))
+        kept = ranked[: self.max_faces]
+        self.beyond = max(self.beyond, len(ranked) - len(kept) + over)
+        self.tracks = [x for x in kept if isinstance(x, Track)]
+        starting = [x for x in kept if not isinstance(x, Track)]
+        for k in reading_order([f.box for f in starting]):
+            self.tracks.append(Track.start(self._next_id, starting[k]))
+            self._next_id += 1
+
     def _detect(self, finder: FaceFinder | None, rgb: np.ndarray, boxes: dict[int, tuple[float, ...]],
                 refused: list[tuple[float, ...]], min_face: float) -> list[tuple[Any, Face | None]]:  # fmt: skip
         """One detection of ``rgb``: each candidate that continues no track (``boxes``: track id -> box) with its
@@ -270,13 +289,16 @@ class Tracker:
                 self._spare = self._spare_factory()  # type: ignore[misc]
             finder = self._spare
         dets = [d for d in finder.detect(rgb) if max(d.box[2] - d.box[0], d.box[3] - d.box[1]) >= min_face]
+        dets.sort(key=lambda d: -_area(d.box))  # the largest first: those past max_faces are the smaller ones
         out: list[tuple[Any, Face | None]] = []
         new: list[Face] = []
         for tid, det in _match(boxes, dets):
             if tid is not None:  # a face followed already
                 continue
-            if len(boxes) + len(new) >= self.max_faces or any(iou(b, det.box) >= SAME_IOU for b in refused) \
-                    or any(iou(f.box, det.box) >= MATCH_IOU for f in new):  # fmt: skip - that face is in already
+            if any(iou(b, det.box) >= SAME_IOU for b in refused) or any(iou(f.box, det.box) >= MATCH_IOU for f in new):
+                continue  # refused lately, or that face is in already
+            if len(new) >= self.max_faces:  # as many new faces as could be followed: the rest are only counted
+                out.append((None, None))
                 continue
             face = finder.confirm(rgb, det, strict=True)  # a new face: a photo's checks, strictly
             if face is not None:
@@ -300,7 +322,7 @@ class Tracker:
         self.close()
 
     def _remember_refused(self, found: list[tuple[Any, Face | None]], number: int) -> None:
-        self._rejected += [(tuple(float(v) for v in det.box), number) for det, face in found if face is None]
+        self._rejected += [(tuple(float(v) for v in det.box), number) for det, face in found if face is None and det is not None]
 
     def _refused(self, number: int) -> list[tuple[float, ...]]:
         """Boxes whose detection failed the checks within :data:`REJECTED_SKIP` detections before detection
@@ -314,6 +336,10 @@ class Tracker:
             if all(iou(tr.face.box, k.face.box) < SAME_IOU for k in kept):
                 kept.append(tr)
         self.tracks = kept
+
+
+def _area(box: tuple[float, ...]) -> float:
+    return (box[2] - box[0]) * (box[3] - box[1])
 
 
 def _match(boxes: dict[int, tuple[float, ...]], faces: list) -> list[tuple[int | None, Any]]:
