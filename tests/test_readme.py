@@ -85,6 +85,13 @@ RUNS: dict[str, list[str] | str] = {
         ["python scripts/readme_pictures.py ../shared/data/celeba/val --out docs/img --faces 1"],
     "python benchmarks/auto_accuracy.py ../shared/data/celeba/val --n 200":
         ["python benchmarks/auto_accuracy.py ../shared/data/celeba/val --n 2"],
+    # unmask serve: the server started, its URL printed, a photo restored through the API (the install is the test's)
+    'pip install -e ".[serve]" && unmask serve': [
+        "unmask serve --port 8765 --workers 1 2> serve.log & pid=$!; for i in $(seq 150); do "
+        "curl -sf http://127.0.0.1:8765/api/health > /dev/null && break; sleep 0.2; done; "
+        "curl -sf -F file=@photo.png -F region=eyes -H 'Accept: image/*' http://127.0.0.1:8765/api/restore -o served.png; "
+        "rc=$?; kill $pid; grep -q 'http://127.0.0.1:8765/' serve.log && test $rc = 0 && test -s served.png"],
+    "python benchmarks/serve_load.py": ["python benchmarks/serve_load.py --requests 4 --clients 2 --photos 1"],
 }  # fmt: skip
 """README command -> the commands that run its short version (in order, in one shell each), or why it is not
 run here."""
@@ -181,3 +188,5 @@ def test_the_wheel_ships_the_weights(tmp_path: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     for name in ("squeezenet1_1_features.pth", "lpips_squeeze_v0.1.pth", "NOTICE.txt"):
         assert f"unmask/weights/{name}" in names, name
+    for name in ("index.html", "app.js", "style.css"):  # the page of `unmask serve`
+        assert f"unmask/serve/static/{name}" in names, name

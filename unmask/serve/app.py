@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import json
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -82,7 +83,9 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
     async def _internal(request: Request, e: Exception) -> JSONResponse:
         return _error(500, f"internal error: {type(e).__name__}: {' '.join(str(e).split())}")
 
+    @functools.cache
     def model_names() -> list[str]:
+        """The names a client may choose: the models installed when the server started (and its ``--model``)."""
         names = [m.name for m in list_models() if not m.error]
         return names + ([settings.model] if settings.model and settings.model not in names else [])
 

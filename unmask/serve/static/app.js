@@ -136,7 +136,13 @@ class Card {
   }
 
   show(record, maskB64) {
-    this.faces = record.faces;
+    this.listFaces(record.faces);
+    this.edited = false;
+    this.setHole(maskB64);
+  }
+
+  listFaces(faces) {
+    this.faces = faces;
     this.drawBoxes();
     const list = $(".faces", this.node);
     list.textContent = "";
@@ -150,7 +156,9 @@ class Card {
       li.addEventListener("click", () => this.toggle(f.index));
       list.appendChild(li);
     }
-    this.edited = false;
+  }
+
+  setHole(maskB64) {
     const ctx = this.hole.getContext("2d");
     ctx.clearRect(0, 0, this.hole.width, this.hole.height);
     if (maskB64) {
@@ -279,6 +287,7 @@ class Card {
           this.error(`nothing restored: ${rec.note || rec.status}`);
           return;
         }
+        this.listFaces(rec.faces); // "restored eyes" now
         this.result(body);
         this.say(`restored in ${rec.seconds.toFixed(1)} s`);
       } catch (e) {
