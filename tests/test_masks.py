@@ -237,9 +237,9 @@ def test_censor_freeform_and_unknown_kind(canon: np.ndarray) -> None:
     assert (out[occ > 0] == 0).all() and (out[occ == 0] == 200).all()
     _, hole = censor(img, canon, "freeform", np.random.default_rng(3))
     assert (hole >= occ).all() and (hole > 0).sum() > (occ > 0).sum(), "the strokes plus a margin"
-    assert set(CENSOR_KINDS) == {"bar", "pixelate", "surgical", "freeform"}
-    with pytest.raises(ValueError, match="blur"):
-        censor(img, canon, "blur")
+    assert set(CENSOR_KINDS) == {"bar", "pixelate", "surgical", "blur", "blur-mouth", "freeform"}
+    with pytest.raises(ValueError, match="tape"):
+        censor(img, canon, "tape")
 
 
 def test_freeform_mask_is_random_but_reproducible() -> None:
@@ -313,8 +313,8 @@ def test_every_censor_kind_and_region_is_registered() -> None:
         assert len(r.outline(t * SIZE)) >= 3
     with pytest.raises(ValueError, match="unknown region 'nose'"):
         regions.get("nose")
-    with pytest.raises(ValueError, match="unknown censor kind 'blur'"):
-        censors.get("blur")
+    with pytest.raises(ValueError, match="unknown censor kind 'tape'"):
+        censors.get("tape")
 
 
 def _edge_search(rgb: np.ndarray):  # noqa: ANN202 - a Search over the whole image at photo resolution

@@ -8,7 +8,7 @@ import pytest
 
 from unmask.infer.censors import draw_censor
 from unmask.infer.face import landmarks as L
-from unmask.infer.face.align import align
+from unmask.infer.crop import align
 from unmask.infer.pipeline import FaceReport, Restorer, Result
 
 

@@ -24,7 +24,8 @@ from unmask.infer import regions
 from unmask.infer.compose import hole_alpha, paste_in_box
 from unmask.errors import ModelNotFound
 from unmask.edges import EdgeGuide
-from unmask.infer.face.align import Aligned, align, align_checked, matrix_scale, warp_to_crop
+from unmask.infer.crop import align, align_checked
+from unmask.infer.face.align import Aligned, matrix_scale, warp_to_crop
 from unmask.infer.face.choose import Choice, reading_order
 from unmask.infer.face.detect import FaceFinder, Found
 from unmask.infer.face.types import Face

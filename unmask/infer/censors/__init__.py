@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-from unmask.infer.censors.geometry import dilate
+from unmask.infer.face.geometry import dilate
 from unmask.infer.face.align import warp_to_crop
 from unmask.registry import Registry
 from unmask.spec import CENSOR_KINDS, KIND_REGION

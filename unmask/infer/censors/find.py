@@ -26,7 +26,7 @@ import numpy as np
 
 from unmask.infer import censors, regions
 from unmask.infer.censors import Occluder
-from unmask.infer.censors.geometry import eye_frame, polygon_mask
+from unmask.infer.face.geometry import eye_frame, polygon_mask
 from unmask.infer.censors.hole import hole_mask
 from unmask.infer.face.align import Aligned, matrix_scale, template
 from unmask.spec import HOLE, is_hole

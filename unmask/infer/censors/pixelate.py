@@ -23,7 +23,7 @@ import numpy as np
 
 from unmask.infer.censors import Censor, Occluder, register
 from unmask.infer.censors.find import Search, margin_px
-from unmask.infer.censors.geometry import eye_frame, polygon_mask, rotated_rect
+from unmask.infer.face.geometry import eye_frame, polygon_mask, rotated_rect
 
 HALF_LEN = 1.05
 HALF_H = 0.32

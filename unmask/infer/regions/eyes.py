@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from unmask.infer.censors.geometry import eye_frame, rotated_rect
+from unmask.infer.face.geometry import eye_frame, rotated_rect
 from unmask.infer.face import landmarks as L
 from unmask.infer.regions import Region, register
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from unmask.infer.censors.geometry import eye_frame, inflate, rotated_rect
-from unmask.infer.censors.surgical import surgical_polygon
+from unmask.infer.face.geometry import eye_frame, inflate, rotated_rect, surgical_polygon
 from unmask.infer.face import landmarks as L
 from unmask.infer.regions import Region, register
 

@@ -33,7 +33,7 @@ import numpy as np
 
 from unmask.infer.censors import Occluder
 from unmask.infer.censors.find import disc
-from unmask.infer.face.align import align_checked
+from unmask.infer.crop import align_checked
 from unmask.infer.face.choose import reading_order
 from unmask.infer.face.detect import FaceFinder
 from unmask.infer.pipeline import FaceJob, FaceReport, Restorer, timed

@@ -1,0 +1,235 @@
+"""Blur over the eyes (registry entry ``blur``) or over nose and mouth (``blur-mouth``): how it is drawn, and
+randomised for training and evaluation (:func:`draw_eye_blur`, :func:`draw_mouth_blur`), and how it is found in a
+photo (:func:`find_blur`).
+
+**Drawing.** A band over the eyes, or an area over nose and mouth, of varied outline (an axis-aligned rectangle, a
+rectangle along the face's tilt, an ellipse), whose pixels become those of the photo blurred with a Gaussian or a
+box kernel (:class:`unmask.infer.deblur.Kernel`), slight to heavy (sizes in inter-ocular distances), as an
+editor's blur tool leaves them.
+
+**Finding.** A blur is found by what it takes away, the sharpness of edges, measured against the face's own
+(natural defocus of the whole photo is not a censor):
+
+1. **Edge blur.** At each edge of the window (Canny on the photo smoothed by ``sigma0``), the ratio of the
+   gradient before and after that smoothing gives the edge's blur (for a step edge blurred by sigma, the ratio is
+   ``sqrt(sigma^2 + sigma0^2) / sigma``, whatever its contrast).
+2. **Censor or photo.** The eye line (the region's core, every such censor covers it; the eyes are the sharpest
+   part of a clean face) must be much blurrier than the sharpest edges of the rest of the window (the face's own
+   sharpness: a photo out of focus is blurred everywhere alike): :data:`RATIO` times, and at least
+   :data:`MIN_SIGMA` inter-ocular distances.
+3. **The area.** Edges blurrier than the midpoint (geometric) of the two are the censor's, sharper ones the
+   photo's; the censor is the convex hull of its edges near the core, grown into the smooth skin around it up to
+   the kernel's reach, but never across a sharp edge.
+4. **The kernel.** Which Gaussian sigma or box side, applied to the sharp part of the window, gives its edges
+   the blur the censor's edges show at two smoothing scales (the two tell a Gaussian from a box: a box's ramp
+   looks sharper than a Gaussian at a fine scale and alike at a coarse one).
+
+Works at the finders' working scale (:func:`unmask.infer.censors.find.downscaled`); the kernel is returned at
+photo resolution in :attr:`unmask.infer.censors.Occluder.blur`, for :func:`unmask.infer.deblur.keep_blur`.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from unmask.infer.censors import Censor, Occluder, register
+from unmask.infer.censors.find import Search, disc, downscaled, margin_px, upscaled
+from unmask.infer.face.geometry import eye_frame, polygon_mask, rotated_rect
+from unmask.infer.deblur import Kernel, blur_area
+
+# -- drawing (training, evaluation) ------------------------------------------------------------------------------
+# In inter-ocular distances d. Eyes: the band's centre is the eye line; nose and mouth: this far below it.
+EYE_HALF = (1.05, 0.32)  # half length, half height of the nominal band
+MOUTH_CENTRE = 0.95
+MOUTH_HALF = (0.62, 0.52)
+SIGMA = (0.04, 0.2)  # Gaussian sigma, slight to heavy
+BOX = (0.14, 0.6)  # box side, slight to heavy (its sigma is side / sqrt(12))
+NOMINAL_SIGMA = 0.1
+BOX_P = 0.4  # share of box blurs
+OUTLINES = ("rectangle", "rotated", "ellipse")
+ELLIPSE_GROW = 1.2  # an ellipse's half axes over the rectangle's, so that it hides as much
+
+
+def _kernel(d: float, rng: np.random.Generator | None) -> Kernel:
+    if rng is None:
+        return Kernel("gaussian", NOMINAL_SIGMA * d)
+    lo, hi = BOX if rng.random() < BOX_P else SIGMA
+    size = float(np.exp(rng.uniform(np.log(lo), np.log(hi)))) * d  # as many slight blurs as heavy ones
+    return Kernel("box", max(size, 2.0)) if (lo, hi) == BOX else Kernel("gaussian", max(size, 0.8))
+
+
+def _outline(c: np.ndarray, u: np.ndarray, n: np.ndarray, half_len: float, half_h: float,
+             rng: np.random.Generator | None) -> np.ndarray:  # fmt: skip
+    """The area's outline (Kx2): nominal an axis-aligned rectangle; with ``rng`` any of :data:`OUTLINES`."""
+    shape = "rectangle" if rng is None else OUTLINES[int(rng.integers(len(OUTLINES)))]
+    if shape == "ellipse":
+        t = np.linspace(0, 2 * np.pi, 48, endpoint=False)
+        a, b = half_len * ELLIPSE_GROW, half_h * ELLIPSE_GROW
+        return c + np.outer(a * np.cos(t), u) + np.outer(b * np.sin(t), n)
+    if shape == "rotated":
+        t = np.deg2rad(rng.uniform(-8, 8)) if rng is not None else 0.0
+        rot = np.array([[np.cos(t), -np.sin(t)], [np.sin(t), np.cos(t)]])
+        return rotated_rect(c, rot @ u, rot @ n, half_len, half_h)
+    poly = rotated_rect(c, u, n, half_len, half_h)
+    (x0, y0), (x1, y1) = poly.min(0), poly.max(0)
+    return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]])
+
+
+def _draw(img: np.ndarray, pts: np.ndarray, rng: np.random.Generator | None, below: float,
+          half: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    c, u, n, d = eye_frame(pts)
+    half_len, half_h = half[0] * d, half[1] * d
+    c = c + n * below * d
+    if rng is not None:
+        half_len *= rng.uniform(0.85, 1.25)
+        half_h *= rng.uniform(0.8, 1.4)
+        c = c + n * d * rng.uniform(-0.08, 0.08)
+    mask = polygon_mask(img.shape, _outline(c, u, n, half_len, half_h, rng))
+    return blur_area(img, mask, _kernel(d, rng)), mask
+
+
+def draw_eye_blur(img: np.ndarray, pts: np.ndarray, rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Returns (copy of ``img`` with a blurred band over the eyes, its mask HxW uint8 255 = blurred)."""
+    return _draw(img, pts, rng, 0.0, EYE_HALF)
+
+
+def draw_mouth_blur(img: np.ndarray, pts: np.ndarray, rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Returns (copy of ``img`` with nose and mouth blurred, the blurred area HxW uint8 255 = blurred)."""
+    return _draw(img, pts, rng, MOUTH_CENTRE, MOUTH_HALF)
+
+
+# -- the finder (inference) ----------------------------------------------------------------------------------------
+SIGMA0 = 0.03  # the smoothing that measures an edge's blur, inter-ocular distances (at least SIGMA0_MIN px)
+SIGMA0_MIN = 1.0
+FIT_SCALES = (0.12,)  # the two smoothings the kernel is fitted at (inter-ocular distances)
+EDGE = (1.0, 2.0)  # Canny thresholds on the smoothed photo's gradient, grey levels per pixel
+CORE_REACH = 0.12  # edges this near the core (inter-ocular distances) tell the core's blur
+RIM = 0.3  # the face's own sharpness is taken beyond this distance from the core
+SHARP_PCT = 25  # percentile of the rim's edge blur taken as the face's own sharpness
+RATIO = 1.7  # the core's edges are at least this many times blurrier than the face's own
+MIN_SIGMA = 0.033  # and blurred by at least this many inter-ocular distances
+MIN_EDGES = 6  # edges needed near the core to tell anything
+CORE_COVER = 0.9  # share of the core (the eye line; the middle of the lower face) the area covers, at least
+DENSITY = 0.06  # sharp edges stop the area where they outnumber blurred ones within this radius (inter-ocular distances)
+RAYS = 180  # directions the area is followed in from the core's centre
+STOP = 2  # the area ends at this many sharp edge pixels along a direction
+SMOOTH_RAYS = 9  # reaches are the median over this many neighbouring directions
+EDGE_CAP = 0.5  # edge blur measured up to this (inter-ocular distances)
+FIT_SIGMAS = np.geomspace(0.015, 0.3, 16)  # candidate Gaussian sigmas, inter-ocular distances
+FIT_BOXES = np.geomspace(0.05, 1.0, 16)  # candidate box sides
+
+
+def _edges(g: np.ndarray, sigma0: float, allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(edge mask HxW bool, blur per pixel HxW float32, px; meaningful on the edges) of grey image ``g``
+    (float32) within ``allowed`` (bool)."""
+    g1 = cv2.GaussianBlur(g, (0, 0), sigmaX=sigma0, borderType=cv2.BORDER_REFLECT)
+    gx0, gy0 = cv2.Sobel(g, cv2.CV_32F, 1, 0) / 8, cv2.Sobel(g, cv2.CV_32F, 0, 1) / 8
+    gx1, gy1 = cv2.Sobel(g1, cv2.CV_32F, 1, 0) / 8, cv2.Sobel(g1, cv2.CV_32F, 0, 1) / 8
+    m0, m1 = np.hypot(gx0, gy0), np.hypot(gx1, gy1)
+    k = 64.0  # Canny takes 16-bit gradients: grey levels per pixel in 1/64ths
+    dx = np.clip(gx1 * k * 8, -32767, 32767).astype(np.int16)  # Canny's gradient is Sobel's (8x the slope)
+    dy = np.clip(gy1 * k * 8, -32767, 32767).astype(np.int16)
+    edges = cv2.Canny(dx, dy, EDGE[0] * k * 8, EDGE[1] * k * 8, L2gradient=True) > 0
+    r2 = np.maximum((m0 / np.maximum(m1, 1e-6)) ** 2 - 1.0, 1e-4)
+    return edges & allowed, (sigma0 / np.sqrt(r2)).astype(np.float32)
+
+
+def _stat(g: np.ndarray, sigma0: float, allowed: np.ndarray, cap: float) -> float | None:
+    """Median edge blur (px) of ``g`` within ``allowed``, or None with too few edges."""
+    e, sig = _edges(g, sigma0, allowed)
+    if e.sum() < MIN_EDGES:
+        return None
+    return float(np.median(np.minimum(sig[e], cap)))
+
+
+def _fit(g: np.ndarray, area: np.ndarray, sharp: np.ndarray, iod: float) -> Kernel | None:
+    """The kernel that, applied to the ``sharp`` part of ``g``, gives its edges the blur those of ``area`` show
+    at the two :data:`FIT_SCALES` (nearest in log blur). None when either part has too few edges."""
+    scales = [max(SIGMA0_MIN, f * iod) for f in FIT_SCALES]
+    cap = EDGE_CAP * iod
+    seen = [_stat(g, s0, area, cap) for s0 in scales]
+    if any(v is None for v in seen):
+        return None
+    best: tuple[float, Kernel] | None = None
+    cands = [Kernel("gaussian", float(s * iod)) for s in FIT_SIGMAS]
+    for k in cands:
+        if k.kind == "box" and k.side < 2:
+            continue
+        inner = cv2.erode(sharp.astype(np.uint8), disc(k.reach)) > 0  # its edges away from the blurred area
+        stats = [_stat(k.apply(g), s0, inner, cap) for s0 in scales]
+        if any(v is None for v in stats):
+            continue
+        err = sum((np.log(max(a, 1e-3)) - np.log(max(b, 1e-3))) ** 2 for a, b in zip(seen, stats))  # type: ignore[arg-type]
+        if best is None or err < best[0]:
+            best = (err, k)
+    return None if best is None else best[1]
+
+
+def _area(sharp: np.ndarray, w: Search) -> np.ndarray:
+    """The blurred area (uint8 mask of ``w``'s box): from the core's centre outwards in every direction
+    (:data:`RAYS`), as far as the :data:`STOP`-th sharp edge pixel or the window's edge, the reaches smoothed over
+    neighbouring directions, their convex hull within the window. Smooth skin beyond the censor's edge, which a
+    blur leaves as it was, cannot be told from it and is taken while no sharp edge bounds it."""
+    ys, xs = np.nonzero(w.core)
+    cx, cy = float(xs.mean()), float(ys.mean())
+    h, wd = sharp.shape
+    stop = cv2.dilate(sharp.astype(np.uint8), np.ones((2, 2), np.uint8)) > 0
+    theta = np.linspace(0, 2 * np.pi, RAYS, endpoint=False)
+    r = np.arange(0, float(np.hypot(h, wd)), 0.5)
+    px = np.rint(cx + np.outer(np.cos(theta), r)).astype(int)
+    py = np.rint(cy + np.outer(np.sin(theta), r)).astype(int)
+    inside = (px >= 0) & (px < wd) & (py >= 0) & (py < h)
+    pxc, pyc = np.clip(px, 0, wd - 1), np.clip(py, 0, h - 1)
+    ok = inside & (w.window[pyc, pxc] > 0)
+    hits = np.cumsum(stop[pyc, pxc] & ok, axis=1)
+    end = ~ok | (hits >= STOP)
+    reach = r[np.argmax(np.where(end.any(1)[:, None], end, True), axis=1)]
+    k = SMOOTH_RAYS // 2
+    reach = np.median(np.stack([np.roll(reach, j) for j in range(-k, k + 1)]), axis=0)
+    poly = np.stack([cx + reach * np.cos(theta), cy + reach * np.sin(theta)], 1).astype(np.float32)
+    area = np.zeros((h, wd), np.uint8)
+    cv2.fillPoly(area, [np.rint(poly).astype(np.int32)], 255)
+    return area & np.where(w.window > 0, 255, 0).astype(np.uint8)
+
+
+def find_blur(s: Search, kind: str = "blur") -> Occluder | None:
+    """The blurred area in ``s``'s window, with its kernel, as an occluder of censor ``kind``, or None."""
+    w = downscaled(s)
+    iod = w.iod
+    g = cv2.cvtColor(w.rgb, cv2.COLOR_RGB2GRAY).astype(np.float32)
+    window = w.window > 0
+    inner = cv2.erode(w.window, disc(2)) > 0  # no edges of the window's own border
+    sigma0 = max(SIGMA0_MIN, SIGMA0 * iod)
+    edges, sig = _edges(g, sigma0, inner)
+    sig = np.minimum(sig, EDGE_CAP * iod)
+    dist = cv2.distanceTransform(np.where(w.core > 0, 0, 255).astype(np.uint8), cv2.DIST_L2, 5)
+    near, rim = edges & (dist <= CORE_REACH * iod), edges & (dist > RIM * iod)
+    if near.sum() < MIN_EDGES or rim.sum() < MIN_EDGES:
+        return None
+    core_sigma = float(np.median(sig[near]))
+    own = float(np.percentile(sig[rim], SHARP_PCT))
+    if core_sigma < max(RATIO * own, MIN_SIGMA * iod):
+        return None
+    split = float(np.sqrt(core_sigma * max(own, 0.5)))
+    r = DENSITY * iod
+    d_sharp = cv2.GaussianBlur((edges & (sig < split)).astype(np.float32), (0, 0), r)
+    d_blur = cv2.GaussianBlur((edges & (sig >= split)).astype(np.float32), (0, 0), r)
+    area = _area((d_sharp > d_blur) & (edges & (sig < split)), w)
+    if (area[w.core > 0] > 0).mean() < CORE_COVER:
+        return None
+    outside = window & (cv2.dilate(area, disc(2)) == 0)
+    kernel = _fit(g, cv2.erode(area, disc(2)) > 0, outside, iod)
+    if kernel is None:
+        kernel = Kernel("gaussian", float(np.sqrt(max(core_sigma**2 - own**2, 0.25))))
+    mask = upscaled(area, w)
+    return Occluder(kind, s.box, mask, margin_px(s.iod), s.iod, blur=kernel.scaled(1.0 / w.scale))
+
+
+def find_mouth_blur(s: Search) -> Occluder | None:
+    """The blurred area over nose and mouth in ``s``'s window, or None."""
+    return find_blur(s, "blur-mouth")
+
+
+CENSOR = register(Censor("blur", draw_eye_blur, find_blur))
+MOUTH_CENSOR = register(Censor("blur-mouth", draw_mouth_blur, find_mouth_blur))

@@ -1,0 +1,138 @@
+"""Blur consistency: a blurred area still tells what the hidden pixels look like once blurred, so a restoration
+should keep that, as a mosaic's block means are kept (:mod:`unmask.infer.mosaic`).
+
+A blur censor replaces the pixels of an area A by those of ``K * x``: the photo ``x`` convolved with a kernel ``K``
+(a Gaussian or a box, :class:`Kernel`). The images ``x'`` with ``(K * x')`` equal to the observed ``y`` over A form
+an affine subspace that holds the hidden original; :func:`keep_blur` moves the restored pixels towards it by a few
+Landweber iterations ``x <- x + K * (M (y - K * x))`` (``M``: the blurred area, a pixel in from its edge, where
+the observation is clean), changing only the hole's pixels. The generator supplies the detail the blur took away,
+the blur the coarse picture. A few iterations restore the frequencies the kernel passes and leave those it
+removed (where the observation, JPEG-compressed, holds only noise) to the generator.
+
+Arrays: photos HxWx3 uint8 RGB; masks HxW uint8, 255 = set.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import cv2
+import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    from unmask.infer.censors import Occluder
+
+KERNELS = ("gaussian", "box")
+"""The blur kernels a censor is drawn and found with."""
+
+ITERATIONS = 8
+"""Landweber iterations of :func:`keep_blur`."""
+
+INSET = 1
+"""Pixels in from the blurred area's edge where its observed pixels are taken as clean (the edge is anti-aliased
+or JPEG-smeared)."""
+
+
+@dataclass(frozen=True)
+class Kernel:
+    """A blur kernel: ``kind`` one of :data:`KERNELS`; ``size`` in pixels, the Gaussian's sigma or the box's side."""
+
+    kind: str
+    size: float
+
+    def __post_init__(self) -> None:
+        if self.kind not in KERNELS:
+            raise ValueError(f"unknown blur kernel {self.kind!r} (choose from {', '.join(KERNELS)})")
+        if not self.size > 0:
+            raise ValueError(f"blur kernel size must be > 0 (got {self.size})")
+
+    @property
+    def side(self) -> int:
+        """The box's side in whole pixels (a box kernel)."""
+        return max(1, int(round(self.size)))
+
+    @property
+    def reach(self) -> int:
+        """Pixels beyond which the kernel's weight is (about) zero."""
+        return int(np.ceil(3.0 * self.size)) + 1 if self.kind == "gaussian" else self.side // 2 + 1
+
+    @property
+    def sigma(self) -> float:
+        """The kernel's standard deviation along each axis, in pixels."""
+        return float(self.size) if self.kind == "gaussian" else self.side / np.sqrt(12.0)
+
+    def apply(self, img: np.ndarray) -> np.ndarray:
+        """``img`` (HxW or HxWxC, any dtype) blurred with the kernel (borders mirrored), as float32."""
+        f = np.asarray(img, np.float32)
+        if self.kind == "gaussian":
+            return cv2.GaussianBlur(f, (0, 0), sigmaX=float(self.size), borderType=cv2.BORDER_REFLECT)
+        return cv2.blur(f, (self.side, self.side), borderType=cv2.BORDER_REFLECT)
+
+    def scaled(self, factor: float) -> "Kernel":
+        """The same blur seen at ``factor`` times the resolution."""
+        return Kernel(self.kind, float(self.size) * factor)
+
+    def describe(self) -> str:
+        return f"Gaussian sigma {self.size:.1f} px" if self.kind == "gaussian" else f"{self.side} px box"
+
+
+def blur_area(img: np.ndarray, mask: np.ndarray, kernel: Kernel) -> np.ndarray:
+    """A copy of ``img`` (HxWx3 uint8) whose pixels under ``mask`` (HxW uint8, >0 = blurred) are those of the whole
+    image blurred with ``kernel`` (rounded), as an editor's blur tool leaves them. Only the mask's box (plus the
+    kernel's reach) is blurred."""
+    out = img.copy()
+    ys, xs = np.nonzero(mask)
+    if not len(ys):
+        return out
+    r = kernel.reach
+    h, w = mask.shape[:2]
+    y0, y1, x0, x1 = max(ys.min() - r, 0), min(ys.max() + 1 + r, h), max(xs.min() - r, 0), min(xs.max() + 1 + r, w)
+    blurred = np.clip(np.rint(kernel.apply(img[y0:y1, x0:x1])), 0, 255).astype(np.uint8)
+    sub = mask[y0:y1, x0:x1] > 0
+    out[y0:y1, x0:x1][sub] = blurred[sub]
+    return out
+
+
+def project(restored: np.ndarray, observed: np.ndarray, area: np.ndarray, free: np.ndarray, kernel: Kernel,
+            iterations: int = ITERATIONS) -> np.ndarray:
+    """``restored`` (HxWx3) moved towards the images whose blur with ``kernel`` is ``observed`` (HxWx3) over
+    ``area`` (HxW bool), changing only the ``free`` pixels (HxW bool). Returns float32 HxWx3."""
+    x = np.asarray(restored, np.float32).copy()
+    y = np.asarray(observed, np.float32)
+    m = area[..., None].astype(np.float32)
+    f = free[..., None]
+    for _ in range(iterations):
+        step = kernel.apply(m * (y - kernel.apply(x)))
+        x = np.where(f, x + step, x)
+    return x
+
+
+def keep_blur(out: np.ndarray, occ: Occluder, original: np.ndarray) -> int:
+    """Moves ``out``'s pixels in ``occ``'s hole (HxWx3 uint8 photo, in place) so that, blurred with the censor's
+    kernel ``occ.blur``, they match the ``original`` photo's (the censored one) over the censor's own pixels.
+    Returns the number of pixels changed (0 when ``occ`` has no kernel)."""
+    kernel = getattr(occ, "blur", None)
+    if kernel is None:
+        return 0
+    bx0, by0, bx1, by1 = occ.box
+    pad = 2 * kernel.reach + occ.margin
+    h, w = out.shape[:2]
+    x0, y0, x1, y1 = max(bx0 - pad, 0), max(by0 - pad, 0), min(bx1 + pad, w), min(by1 + pad, h)
+    area = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    free = np.zeros_like(area)
+    area[by0 - y0 : by1 - y0, bx0 - x0 : bx1 - x0] = occ.mask
+    free[by0 - y0 : by1 - y0, bx0 - x0 : bx1 - x0] = occ.hole()
+    if INSET:
+        area = cv2.erode(area, np.ones((2 * INSET + 1, 2 * INSET + 1), np.uint8))
+    if not area.any():
+        return 0
+    fixed = project(out[y0:y1, x0:x1], original[y0:y1, x0:x1], area > 0, free > 0, kernel)
+    new = np.clip(np.rint(fixed), 0, 255).astype(np.uint8)
+    before = out[y0:y1, x0:x1]
+    changed = int(np.count_nonzero((new != before).any(2)))
+    out[y0:y1, x0:x1] = np.where(free[..., None] > 0, new, before)
+    return changed
+
+
+__all__ = ["KERNELS", "Kernel", "blur_area", "keep_blur", "project"]
