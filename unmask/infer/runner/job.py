@@ -266,7 +266,7 @@ def _draw_video(job: Job, restorer: Restorer, options: BatchOptions, rec: Record
     index, rgb, reports = first_faces(job.source, restorer, options.video)
     target = options.show_faces[job.source]  # type: ignore[index] - draw_only comes with pictures
     write_picture(target, draw_faces(rgb, reports, planned=True))
-    rec.faces = [r.to_dict() for r in sorted(reports, key=lambda r: r.index or 0)]
+    rec.faces = [_unwritten(r.to_dict(), "drawn") for r in sorted(reports, key=lambda r: r.index or 0)]
     to_restore = sum(r.status == "restored" for r in reports)
     if not to_restore:
         rec.status, rec.note = _nothing_restored(reports)

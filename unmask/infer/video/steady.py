@@ -18,6 +18,10 @@ generator and pastes the hole), adding what a sequence needs so the restored fac
   only while the pixels under it still match the censor last found (:data:`HOLD_DIFF`): a censor that really went
   away is not painted over.
 
+Each face is numbered by its track (:attr:`unmask.infer.video.track.Tracker.numbered`), and the restorer's choice
+(``Restorer.choose``: ``--faces`` by those numbers, ``--largest`` among each frame's faces) applies on every
+frame: a face left out is reported ``skipped`` and left as it is, as a photo's would be.
+
 ``steady=False`` restores each frame on its own, as ``unmask PHOTO`` would: the baseline the flicker metric is
 compared with (:mod:`unmask.measure.flicker`). Arrays only: the file job (threads, temporary files, provenance) is
 :mod:`unmask.infer.video.restore`. Never prints.
