@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 import tempfile
 import threading
 import zlib
@@ -214,3 +215,7 @@ def test_the_page_and_its_files_are_served_locally(client: TestClient) -> None:
     for ref in ("/static/app.js", "/static/style.css"):
         assert ref in page.text and client.get(ref).status_code == 200
     assert "http://" not in page.text and "https://" not in page.text  # nothing from elsewhere
+    docs = client.get("/docs")
+    assert docs.status_code == 200 and "https://" not in docs.text  # the API's docs too: Swagger UI from local files
+    scripts = re.findall(r'src="([^"]+\.js)"', docs.text)
+    assert scripts and all(client.get(src).status_code == 200 for src in scripts)

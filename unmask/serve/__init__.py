@@ -1,5 +1,5 @@
 """``unmask serve``: a local web page and HTTP API over the same path as ``unmask PHOTO`` (the optional extra
-``unmask[serve]``: FastAPI, uvicorn, python-multipart).
+``unmask[serve]``: FastAPI, fastapi-offline, uvicorn, python-multipart).
 
 * :mod:`~unmask.serve.settings`: :class:`ServeSettings` and the defaults;
 * :mod:`~unmask.serve.upload`: what a client sends, checked (:func:`sniff`, :func:`parse_choices`, :class:`Refused`);
@@ -12,7 +12,7 @@ Imports only the inference wing and the shared contract. FastAPI is imported by 
 :mod:`~unmask.serve.limit` alone; :data:`NEEDS` names what the extra brings, for the CLI's one line.
 """
 
-NEEDS = ("fastapi", "uvicorn", "multipart")
+NEEDS = ("fastapi", "fastapi_offline", "uvicorn", "multipart")
 """Modules ``unmask serve`` needs beyond the base install (``pip install 'unmask[serve]'``)."""
 
 

@@ -1,5 +1,6 @@
 """The FastAPI app of ``unmask serve``: the page (plain HTML, JS and CSS under ``static/``, nothing from elsewhere)
-and the HTTP API, documented by its OpenAPI schema (``/openapi.json``, ``/docs``).
+and the HTTP API, documented by its OpenAPI schema (``/openapi.json``; ``/docs`` shows it with Swagger UI from
+``fastapi-offline``'s local copy, so it works offline too).
 
 * ``GET /api/health``: up, the version, the regions, the limits and the queue;
 * ``GET /api/models``: what ``unmask models`` lists;
@@ -30,6 +31,7 @@ from fastapi import FastAPI, File, Form, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from fastapi_offline import FastAPIOffline
 
 from unmask import __version__
 from unmask.infer.runtime.registry import list_models
@@ -61,8 +63,8 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
         finally:
             await asyncio.to_thread(app.state.pool.close)
 
-    app = FastAPI(title="unmask", version=__version__, lifespan=lifespan,
-                  description="Restore censored faces (eye bars, mosaics, masks) in photos. " + SYNTHETIC)  # fmt: skip
+    app = FastAPIOffline(title="unmask", version=__version__, lifespan=lifespan,  # /docs from local files, no CDN
+                         description="Restore censored faces (eye bars, mosaics, masks) in photos. " + SYNTHETIC)  # fmt: skip
     app.add_middleware(BodyLimit, limit=settings.max_upload_bytes + FORM_SLACK, limit_mb=settings.max_upload_mb)
 
     @app.exception_handler(Refused)
