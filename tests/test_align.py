@@ -7,16 +7,8 @@ import numpy as np
 import pytest
 
 from unmask.infer.face import landmarks as L
-from unmask.infer.face.align import (
-    ANCHORS,
-    align,
-    anchor_points,
-    face_matrix,
-    fit_similarity,
-    fit_weights,
-    matrix_scale,
-    template,
-)
+from unmask.infer.crop import align, face_matrix, fit_weights
+from unmask.infer.face.align import ANCHORS, anchor_points, fit_similarity, matrix_scale, template
 
 BLOB_IDS = (L.NOSE_TIP, L.RIGHT_EYE_OUTER, L.LEFT_EYE_OUTER, L.MOUTH_RIGHT, L.MOUTH_LEFT, L.CHIN, L.NOSE_BRIDGE)
 
@@ -163,7 +155,7 @@ def test_24_megapixel_photo_aligns_like_the_small_one(finder, astronaut, astrona
 def test_keypoints_cross_check_catches_wrong_landmarks(astronaut, astronaut_face) -> None:  # noqa: ANN001
     from dataclasses import replace
 
-    from unmask.infer.face.align import KEYPOINT_TOLERANCE, align_checked, keypoint_error
+    from unmask.infer.crop import KEYPOINT_TOLERANCE, align_checked, keypoint_error
 
     good, used = align_checked(astronaut, astronaut_face, 128, "eyes")
     assert not used and keypoint_error(good, astronaut_face.keypoints) < KEYPOINT_TOLERANCE

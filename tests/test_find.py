@@ -9,9 +9,9 @@ import pytest
 
 from unmask.infer.censors import draw_censor, grow, jpeg
 from unmask.infer.censors.find import find_occluder, margin_px
-from unmask.infer.censors.geometry import coverage_mask, eye_frame, rounded_rect
+from unmask.infer.face.geometry import coverage_mask, eye_frame, rounded_rect
 from unmask.infer.censors.pixelate import pixelate
-from unmask.infer.face.align import align_checked
+from unmask.infer.crop import align_checked
 from unmask.measure.metrics import hole_iou
 
 SIZE = 128

@@ -10,12 +10,13 @@ import pytest
 from unmask.infer.censors import TRAIN_MARGIN, censor, draw_censor
 from unmask.infer.censors.bar import H_RANGE, HALF_H, HALF_LEN, LEN_RANGE, MAX_ANGLE, SHIFT_ALONG, SHIFT_DOWN, eye_bar_polygon
 from unmask.infer.censors.freeform import freeform_mask
-from unmask.infer.censors.geometry import dilate, eye_frame, polygon_mask
+from unmask.infer.face.geometry import dilate, eye_frame, polygon_mask
 from unmask.infer.censors.hole import hole_mask
 from unmask.infer.censors.pixelate import draw_eye_band, pixelate
 from unmask.infer.censors.surgical import surgical_polygon
 from unmask.infer.face import landmarks as L
-from unmask.infer.face.align import align, template
+from unmask.infer.crop import align
+from unmask.infer.face.align import template
 from unmask.spec import CENSOR_KINDS, KIND_REGION
 
 SIZE = 256

@@ -55,7 +55,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from unmask.infer.censors import draw_censor, jpeg
-from unmask.infer.face.align import face_matrix, warp_to_crop
+from unmask.infer.crop import face_matrix
+from unmask.infer.face.align import warp_to_crop
 from unmask.infer.face.types import Face, box_iou
 from unmask.measure.baselines import BASELINES, DEFAULT_SIZE, Baseline
 from unmask.measure.metrics import hole_iou, l1_hole, psnr_hole, spill, ssim_box

@@ -41,7 +41,7 @@ from unmask.infer.censors.find import (
     margin_px,
     upscaled,
 )
-from unmask.infer.censors.geometry import coverage_mask, eye_frame, rotated_rect, rounded_rect
+from unmask.infer.face.geometry import coverage_mask, eye_frame, rotated_rect, rounded_rect
 
 # In inter-ocular distances: half the bar's length and height, its nominal shape.
 HALF_LEN = 1.0

@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from unmask.infer import regions
-from unmask.infer.censors.geometry import dilate, eye_frame, polygon_mask
+from unmask.infer.face.geometry import dilate, eye_frame, polygon_mask
 from unmask.infer.face.align import template
 
 # The dilation of the hole, in inter-ocular distances. The regions' outlines are sized so that, in `unmask eval`
@@ -19,7 +19,7 @@ MARGIN = 0.05
 
 def hole_mask(landmarks: np.ndarray, size: int, region: str) -> np.ndarray:
     """SxS uint8 hole (255 = restore) for ``region`` ("eyes" or "mouth") of a face whose landmarks
-    (478x2) are in the pixels of a canonical crop of side ``size`` (see :func:`unmask.infer.face.align.align`)."""
+    (478x2) are in the pixels of a canonical crop of side ``size`` (see :func:`unmask.infer.crop.align`)."""
     outline = regions.get(region).outline
     shape = (size, size)
     out = np.zeros(shape, np.uint8)

@@ -33,45 +33,10 @@ from unmask.infer.censors.find import (
     margin_px,
     upscaled,
 )
-from unmask.infer.censors.geometry import coverage_mask, eye_frame, inflate
+from unmask.infer.face.geometry import coverage_mask, eye_frame, inflate, surgical_polygon
 from unmask.infer.face import landmarks as L
 
-# In inter-ocular distances, below the eye line: where the outline leaves the face oval, the under-eye
-# corners of the top edge, the nose bridge; and how far the outline is pushed out beyond the oval.
-SIDE_TOP = 0.38
-UNDER_EYE = 0.42
-UNDER_EYE_SPREAD = 0.6
-BRIDGE = 0.3
-OUTSET = 0.08
-
 _COLOURS = ((165, 200, 225), (235, 235, 235), (40, 40, 45), (200, 215, 235), (120, 170, 210), (230, 200, 205))
-
-
-def surgical_polygon(pts: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
-    """Kx2 outline of a surgical mask for landmarks ``pts`` (478x2, any frame); jittered with ``rng``."""
-    pts = np.asarray(pts, np.float64)
-    c, u, n, d = eye_frame(pts)
-    top, bridge, outset = SIDE_TOP, BRIDGE, OUTSET
-    if rng is not None:
-        shift = rng.uniform(-0.1, 0.12)  # cloth masks sit higher or lower than surgical ones
-        top, bridge = top + shift, bridge + shift
-        outset *= rng.uniform(0.5, 2.5)
-    oval = pts[list(L.FACE_OVAL)]
-    proj = (oval - c) @ n
-    keep = np.nonzero(proj >= top * d)[0]
-    if len(keep) < 3:  # degenerate landmarks: fall back to a box under the eyes
-        keep = np.argsort(-proj)[:3]
-    # FACE_OVAL is ordered from the forehead round the image-right side, chin, image-left side: the kept
-    # indices form one run unless it wraps, which it cannot for points below the eyes.
-    run = oval[np.sort(keep)]
-    under = UNDER_EYE + (bridge - BRIDGE)
-    top_edge = np.stack([
-        c - u * UNDER_EYE_SPREAD * d + n * under * d,
-        c + n * bridge * d,
-        c + u * UNDER_EYE_SPREAD * d + n * under * d,
-    ])  # fmt: skip
-    poly = np.concatenate([run, top_edge])
-    return inflate(poly, outset * d)
 
 
 def mask_colour(rng: np.random.Generator | None) -> np.ndarray:

@@ -1,4 +1,5 @@
-"""Shared geometry of the mask builders: scale (inter-ocular distance), the eye line, polygon rasterising.
+"""Shapes on a face from its landmarks, shared by the censors (their builders and finders) and the regions: scale
+(inter-ocular distance), the eye line, polygon rasterising, and a nominal surgical mask's outline.
 
 Builders work in any frame (photo or canonical crop): every length is a multiple of the inter-ocular distance
 ``d`` of the landmarks given, so the same code censors a full photo and a training crop.
@@ -88,3 +89,39 @@ def coverage_mask(shape: tuple[int, ...], polygon: np.ndarray, antialias: bool =
     mask = np.zeros(shape[:2], np.uint8)
     cv2.fillPoly(mask, [p], 255, lineType=cv2.LINE_AA, shift=_SHIFT)
     return mask
+
+
+# In inter-ocular distances, below the eye line: where the outline leaves the face oval, the under-eye
+# corners of the top edge, the nose bridge; and how far the outline is pushed out beyond the oval.
+SIDE_TOP = 0.38
+UNDER_EYE = 0.42
+UNDER_EYE_SPREAD = 0.6
+BRIDGE = 0.3
+OUTSET = 0.08
+
+
+def surgical_polygon(pts: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+    """Kx2 outline of a surgical mask for landmarks ``pts`` (478x2, any frame); jittered with ``rng``."""
+    pts = np.asarray(pts, np.float64)
+    c, u, n, d = eye_frame(pts)
+    top, bridge, outset = SIDE_TOP, BRIDGE, OUTSET
+    if rng is not None:
+        shift = rng.uniform(-0.1, 0.12)  # cloth masks sit higher or lower than surgical ones
+        top, bridge = top + shift, bridge + shift
+        outset *= rng.uniform(0.5, 2.5)
+    oval = pts[list(L.FACE_OVAL)]
+    proj = (oval - c) @ n
+    keep = np.nonzero(proj >= top * d)[0]
+    if len(keep) < 3:  # degenerate landmarks: fall back to a box under the eyes
+        keep = np.argsort(-proj)[:3]
+    # FACE_OVAL is ordered from the forehead round the image-right side, chin, image-left side: the kept
+    # indices form one run unless it wraps, which it cannot for points below the eyes.
+    run = oval[np.sort(keep)]
+    under = UNDER_EYE + (bridge - BRIDGE)
+    top_edge = np.stack([
+        c - u * UNDER_EYE_SPREAD * d + n * under * d,
+        c + n * bridge * d,
+        c + u * UNDER_EYE_SPREAD * d + n * under * d,
+    ])  # fmt: skip
+    poly = np.concatenate([run, top_edge])
+    return inflate(poly, outset * d)

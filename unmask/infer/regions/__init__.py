@@ -4,7 +4,7 @@ Each module ends with ``REGION = register(Region(name, fit_weights, areas, outli
 
 * ``fit_weights(template) -> weights``: per landmark of the unit template (478x2), 0 for the landmarks the
   region's censors cover (they drift under a bar or a mask), 1 elsewhere: the alignment fits only the others
-  (:func:`unmask.infer.face.align.fit_weights`);
+  (:func:`unmask.infer.crop.fit_weights`);
 * ``areas(template) -> (window, core, free)``: polygons in the frame of the template given (crop pixels): the
   window the region's censors can reach (the only place searched), the core every such censor covers, and skin
   next to them that they leave free (a list, may be empty; :mod:`unmask.infer.censors.find`);

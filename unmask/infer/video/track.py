@@ -162,7 +162,7 @@ class Track:
 
     def observe(self, face: Face, t: float, smooth: bool) -> None:
         """Takes this frame's ``face`` (raw landmarks), smoothed when ``smooth``. The face carries no detector
-        keypoints: the alignment's cross-check with them (:func:`unmask.infer.face.align.align_checked`) is a
+        keypoints: the alignment's cross-check with them (:func:`unmask.infer.crop.align_checked`) is a
         photo's, where the keypoints are those of the candidate that placed the landmarks; a video's detection
         joins a track by overlap only, and its keypoints, often off on a face under a bar, had the check realign
         a followed face on them (the benchmark clip: on 4 of 9 detections, keypoint error 0.47-0.97 against its

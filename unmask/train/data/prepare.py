@@ -2,7 +2,7 @@
 
 A one-off pass: every photo (sorted by name) is read with :func:`unmask.infer.io.read_image` (as inference reads
 photos), its largest face is found with :class:`unmask.infer.face.detect.
-FaceFinder`, aligned to the canonical ``size x size`` crop with :func:`unmask.infer.face.align.align` (``region=None``:
+FaceFinder`, aligned to the canonical ``size x size`` crop with :func:`unmask.infer.crop.align` (``region=None``:
 all landmarks fit, there is no censor on a training photo) and stored. The cache is a folder
 
 ``CACHE/<folder name>-<size>-<key>/``: ``manifest.json``, ``crops_00000.npy`` (``N x S x S x 3`` uint8 RGB),
@@ -142,7 +142,7 @@ class FaceCropper:
             raise DetectorMissing(detector_missing(why=str(e).splitlines()[0][:120] if str(e) else "")) from None
 
     def __call__(self, path: Path) -> tuple[np.ndarray, np.ndarray] | str:
-        from unmask.infer.face.align import align
+        from unmask.infer.crop import align
         from unmask.infer.io.read import RAISE_LIMIT, ImageError, read_image
 
         try:
