@@ -110,9 +110,9 @@ def test_a_video_keeps_its_stream_properties_and_audio(cli, stills, tmp_path: Pa
     video = rec["video"]
     assert video["frames"] == 25 and video["frames_restored"] >= 24 and video["frames_no_face"] == 0
     assert set(video["timings"]) >= {"decode", "detect", "generator", "paste", "encode"}
-    from unmask.infer.io import read_provenance
+    from unmask.infer.video.stream import read_video_provenance
 
-    tag = read_provenance(out)
+    tag = read_video_provenance(out)  # a video's tag: the photo reader reads photos only (fec3bda)
     assert tag and tag["synthetic"] is True and tag["regions"] == ["eyes"] and tag["model"] == "tiny_eyes"
     from unmask.infer.censors import grow
 
