@@ -30,6 +30,7 @@ from unmask.infer.face.choose import Choice, reading_order
 from unmask.infer.face.detect import FaceFinder, Found
 from unmask.infer.face.types import Face
 from unmask.infer.flip import FlipAveraged
+from unmask.infer.deblur import keep_blur
 from unmask.infer.mosaic import keep_block_means, mosaic_from_lattice
 from unmask.spec import AUTO, HOLE, MAX_FACES, MIN_FACE, REGIONS, RUN_REGIONS, is_hole
 
@@ -131,7 +132,8 @@ class Restorer:
     With ``auto`` each face's covered region is decided from its pixels and faces with nothing covered are
     left as they are. ``finder``: a :class:`FaceFinder` (made here when None; closed by :meth:`close`).
     ``keep_mosaic``: where the censor is a mosaic, the restored blocks keep the mosaic's block means
-    (:mod:`unmask.infer.mosaic`). ``force``: where no censor is found over the region, restore the landmark region
+    (:mod:`unmask.infer.mosaic`), and where it is a blur, the restored pixels blurred again match it
+    (:mod:`unmask.infer.deblur`). ``force``: where no censor is found over the region, restore the landmark region
     anyway (default: leave the face untouched and say so). ``choose``: which faces to restore
     (:class:`unmask.infer.face.choose.Choice`: numbers in reading order, or the largest; default all).
     ``flip_average``: each model's result averaged with its result on the mirrored face
@@ -340,6 +342,9 @@ class Restorer:
                     if mosaic is not None:
                         keep_block_means(out, mosaic, original=rgb)
                         j.decision += f"; kept the means of {len(mosaic)} mosaic blocks"
+                    if self.keep_mosaic and occ.blur is not None:  # a blur: what it left, blurred back, is kept
+                        keep_blur(out, occ, original=rgb)
+                        j.decision += f"; kept what the blur left ({occ.blur.describe()})"
                     if hole_img is not None:
                         x0, y0, x1, y1 = occ.box
                         hole_img[y0:y1, x0:x1] |= hole

@@ -37,6 +37,7 @@ from unmask.spec import CENSOR_KINDS, KIND_REGION
 
 if TYPE_CHECKING:  # pragma: no cover
     from unmask.infer.censors.find import Search
+    from unmask.infer.deblur import Kernel
 
 
 @dataclass
@@ -44,7 +45,8 @@ class Occluder:
     """A censor found on one face: ``kind`` (bar, pixelate, surgical; ``user`` for the user's mask, ``landmarks``
     for the landmark region restored by force), ``mask`` (uint8, 255 = covered) over ``box`` (x0, y0, x1, y1) of
     the photo, ``margin`` (px) the hole adds, ``iod`` the face's inter-ocular distance (px), and for a mosaic its
-    ``lattice`` (y0, x0, side_y, side_x: block edges at photo rows y0 + k * side_y and columns x0 + k * side_x)."""
+    ``lattice`` (y0, x0, side_y, side_x: block edges at photo rows y0 + k * side_y and columns x0 + k * side_x), for
+    a blur its ``blur`` kernel at photo resolution (:class:`unmask.infer.deblur.Kernel`)."""
 
     kind: str
     box: tuple[int, int, int, int]
@@ -52,6 +54,7 @@ class Occluder:
     margin: int
     iod: float
     lattice: tuple[int, int, int, int] | None = None
+    blur: Kernel | None = None
 
     @property
     def area(self) -> int:
