@@ -150,3 +150,50 @@ def test_stderr_silencing_nests_across_threads() -> None:
     assert seen["after A left"], "B's span is still silenced after A left"
     after = os.fstat(2)
     assert (after.st_dev, after.st_ino) == (real.st_dev, real.st_ino), "stderr is the real one again"
+
+
+BIG = (110.0, 70.0, 190.0, 150.0)
+"""A face larger than FACES[1] and FACES[2], lower in the frame; on screen while frame pixel (0, 3) is 255."""
+
+
+class _SizedFinder(ScriptedFinder):
+    """Detects the small faces first, as a detector ranking them by score would, then ``BIG`` (frame pixel 3)."""
+
+    max_faces = 1
+
+    def detect(self, rgb: np.ndarray) -> list[_Candidate]:
+        return [_Candidate(FACES[k]) for k in self._on(rgb)] + ([_Candidate(BIG)] if rgb[0, 3, 0] == 255 else [])
+
+    def landmarks(self, rgb: np.ndarray, box: np.ndarray) -> np.ndarray | None:
+        if rgb[0, 3, 0] == 255 and abs((box[0] + box[2]) / 2 - (BIG[0] + BIG[2]) / 2) < 20:
+            return _landmarks(BIG)
+        return super().landmarks(rgb, box)
+
+
+def test_max_faces_keeps_the_largest_faces_and_counts_the_rest() -> None:
+    """``max_faces`` keeps the largest faces, as a photo's do (issue 26: the tracker kept them in detection order),
+    a smaller track giving way to a larger new face; the faces left out are counted for the warning."""
+    frame = _frame(1, 2)
+    frame[0, 3] = 255
+    tracker = Tracker(_SizedFinder(), detect_every=1, smooth=False)
+    tracks = tracker.step(frame, 0.0)
+    assert [tuple(round(v) for v in t.face.box) for t in tracks] == [tuple(round(v) for v in BIG)]
+    assert tracker.beyond == 2
+    # a larger face entering later takes the place of a smaller one followed
+    small = Tracker(_SizedFinder(), detect_every=1, smooth=False)
+    assert [round(t.face.box[0]) for t in small.step(_frame(1, 2), 0.0)] == [20]
+    later = small.step(frame, 0.04)
+    assert [round(t.face.box[0]) for t in later] == [110] and small.beyond == 2
+
+
+def test_the_faces_of_one_detection_are_numbered_in_reading_order() -> None:
+    """Tracks of one detection get their numbers in reading order (left to right here), whatever order the
+    detector gives them in, so the first frame's faces are numbered as a photo's are."""
+
+    class Reversed(ScriptedFinder):
+        def detect(self, rgb: np.ndarray) -> list[_Candidate]:
+            return [_Candidate(FACES[k]) for k in reversed(self._on(rgb))]
+
+    tracker = Tracker(Reversed(), detect_every=1, smooth=False)
+    tracks = tracker.step(_frame(1, 2), 0.0)
+    assert {t.id: round(t.face.box[0]) for t in tracks} == {0: 20, 1: 100} and tracker.numbered == 2
