@@ -36,6 +36,9 @@ ODD_FORMAT: dict[str, str] = {"h264": "yuv444p", "hevc": "yuv444p"}
 one); VP9 and SVT-AV1 write odd sizes in 4:2:0 (:data:`PIXEL_FORMAT`). The stored size is kept exactly."""
 X265_PARAMS = "log-level=error"
 """x265 writes its own log lines to stderr (23 on a normal run), past FFmpeg's log level: only errors."""
+SVT_LOG = ("SVT_LOG", "1")
+"""SVT-AV1 writes its own log lines to stderr too (24 on a small clip) unless its environment variable says errors
+only (1); a value the user set is kept."""
 LIMITED_RANGE = 1  # FFmpeg's AVCOL_RANGE_MPEG: 16-235 luma, what OpenCV's 4:2:0 conversion writes
 TAG_KEY = "comment"
 """Container metadata key of the provenance tag (MP4/MOV ``\u00a9cmt``, Matroska/WebM ``COMMENT``, AVI ``ICMT``)."""
@@ -313,6 +316,8 @@ class VideoWriter:
         options = {"crf": str(crf)}
         if codec == "hevc":
             options["x265-params"] = X265_PARAMS
+        if codec == "av1":
+            os.environ.setdefault(*SVT_LOG)
         if codec == "vp9":
             options.update({"b": "0", "row-mt": "1", "deadline": "good", "cpu-used": "4"})
         if codec in PRESET:
