@@ -24,6 +24,7 @@ from unmask.cli._common import (
     set_threads,
 )
 from unmask.cli._common import RegionOrAuto as Region
+from unmask.cli import cluster
 from unmask.cli.progress import Bar, duration, rate_text
 from unmask.spec import AUTO, MAX_FACES, MIN_FACE
 from unmask.infer.video.formats import CODECS, DEFAULT_CODEC, DEFAULT_CRF, MAX_CRF, WEBM_CODEC, is_video_name
@@ -73,6 +74,8 @@ def run(
     as_json: bool = typer.Option(False, "--json", help="One JSON object per input on stdout, then a summary object."),
     threads: int = typer.Option(0, "--threads", metavar="N", min=0, help="CPU threads for inference (0 = all cores)."),
     max_pixels: int = typer.Option(100_000_000, "--max-pixels", metavar="N", min=1, help="Refuse photos declaring more pixels (decompression bombs)."),
+    ray: Optional[str] = typer.Option(None, "--ray", metavar="ADDRESS|local", help="Restore on a Ray cluster through Ray Data: local starts one on this machine, an address (auto, HOST:6379, ray://HOST:10001) joins a running one; inputs and --out may then be URLs (s3://, gs://, ...). Needs unmask[ray].  [default: this process]"),
+    ray_workers: Optional[int] = typer.Option(None, "--ray-workers", metavar="N", help="With --ray: actors in the pool, each loading the models once.  [default: one per CPU, two per GPU with --device cuda]"),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
 ) -> int:
     from unmask.infer.runner import BatchOptions, faces_pictures, load_user_edges, load_user_mask, run_batch, summary
@@ -86,8 +89,9 @@ def run(
     check_run_options(out_dir, mask, invert_mask)  # usage errors before any model is loaded
     if restore_too and show_faces is None:
         fail("--restore goes with --show-faces (without it, unmask restores anyway)")
+    urls = ray is not None and cluster.check(ray, ray_workers, inputs, out_dir, show_faces)
     try:
-        items = list(discover(inputs, out_dir, recursive=recursive, fmt=fmt))
+        items = cluster.url_items(inputs, out_dir, recursive, fmt) if urls else list(discover(inputs, out_dir, recursive=recursive, fmt=fmt))
     except ValueError as e:
         fail(str(e))
     video = _video_settings(items, codec, crf, max_pixels, bool(flip_average), bool(retouch))
@@ -110,7 +114,7 @@ def run(
             user_edges = load_user_edges(edges, max_pixels)
         except ImageError as e:
             fail(f"{edges}: {e}")
-    models = _load_models(model, region.value, device.value, threads, debug)
+    models = _load_models(model, region.value, "cpu" if ray else device.value, threads, debug)  # --ray: the actors load theirs
     if user_edges is not None:
         blind = [m.name for m in models.values() if not m.takes_edges]
         if blind:
@@ -128,12 +132,14 @@ def run(
     records = []
     t0 = time.perf_counter()
     n_jobs = sum(1 for i in items if getattr(i, "failed", True))  # jobs and failed skips; notices are not counted
-    with output_lock(out_dir, [] if draw_only else items), \
+    with output_lock(out_dir, [] if draw_only or urls else items), \
             Restorer(models, region=region.value, max_faces=max_faces, min_face=min_face, keep_mosaic=mosaic_means, force=force,
                      choose=choice, flip_average=flip_average is not False, retouch=retouch is not False) as restorer:
         progress = _Progress(n_jobs, as_json)
         with progress:
-            for rec in run_batch(items, restorer, options, on_frame=progress.frame):
+            batch = (run_batch(items, restorer, options, on_frame=progress.frame) if ray is None else
+                     cluster.records(ray, ray_workers, items, restorer, options, model, device.value, threads))
+            for rec in batch:
                 records.append(rec)
                 progress.advance(rec)
                 if as_json:
