@@ -19,7 +19,7 @@ import numpy as np
 from unmask.edges import EdgeGuide
 
 if TYPE_CHECKING:  # pragma: no cover
-    from unmask.infer.pipeline import Inpainter
+    from unmask.infer.inpainter import Inpainter
 
 
 def _mirror(a: np.ndarray) -> np.ndarray:
@@ -27,7 +27,7 @@ def _mirror(a: np.ndarray) -> np.ndarray:
 
 
 class FlipAveraged:
-    """An inpainter (see :class:`unmask.infer.pipeline.Inpainter`) that runs ``model`` on each crop and on its
+    """An inpainter (see :class:`unmask.infer.inpainter.Inpainter`) that runs ``model`` on each crop and on its
     mirror image in one batch and returns the mean of the result and the mirrored-back second result, rounded.
     Pixels outside the hole are the model's own concern (the pipeline pastes back the hole only)."""
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, Mapping, Protocol
+from typing import Callable, Iterator, Mapping
 
 import numpy as np
 
@@ -30,28 +30,13 @@ from unmask.infer.face.choose import Choice, reading_order
 from unmask.infer.face.detect import FaceFinder, Found
 from unmask.infer.face.types import Face
 from unmask.infer.flip import FlipAveraged
+from unmask.infer.inpainter import Inpainter
 from unmask.infer.deblur import keep_blur
 from unmask.infer.mosaic import keep_block_means, mosaic_from_lattice
 from unmask.spec import AUTO, HOLE, MAX_FACES, MIN_FACE, REGIONS, RUN_REGIONS, is_hole
 
 AUTO_SIZE = 128  # crop side at which ``auto`` aligns a face for a region it has no model for
 RING = 0.08  # width of the colour-matching ring around a hole, in inter-ocular distances
-
-
-class Inpainter(Protocol):
-    """What the pipeline needs of a model: its name (for the reports), its crop side, whether it follows given
-    edges, and a batch run (see :class:`unmask.infer.runtime.Model`; the baselines of :mod:`unmask.measure.baselines`
-    are inpainters too)."""
-
-    name: str
-
-    @property
-    def size(self) -> int: ...
-
-    @property
-    def takes_edges(self) -> bool: ...
-
-    def run(self, crops: list[np.ndarray], holes: list[np.ndarray]) -> list[np.ndarray]: ...
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 A :class:`Baseline` has ``name``, ``meta`` (:class:`BaselineMeta`: the crop ``size`` the pipeline aligns faces
 to, and ``region`` ``None``: any region), ``providers`` and ``run(crops, masks) -> crops``: it is an
-:class:`unmask.infer.pipeline.Inpainter` as a trained model is, so the pipeline, ``unmask eval`` and ``unmask bench`` run
+:class:`unmask.infer.inpainter.Inpainter` as a trained model is, so the pipeline, ``unmask eval`` and ``unmask bench`` run
 it where they run one (:func:`load_inpainter` loads either by name).
 
 * ``telea``: OpenCV's fast-marching inpainting (Telea 2004), ``cv2.INPAINT_TELEA``;

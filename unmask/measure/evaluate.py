@@ -70,7 +70,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from unmask.train.data.shards import FaceSet
     from unmask.infer.face.detect import FaceFinder
     from unmask.measure.metrics import LPIPS
-    from unmask.infer.pipeline import Inpainter
+    from unmask.infer.inpainter import Inpainter
     from unmask.infer.runtime import Model
 
 MATCH_IOU = 0.3

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -22,8 +22,15 @@ from unmask.measure.metrics import summarize
 from unmask.measure.texture import ita
 from unmask.spec import is_hole
 
-if TYPE_CHECKING:  # pragma: no cover
-    from unmask.measure.scores import FaceScore
+
+
+class Scored(Protocol):
+    """What :func:`skin_groups` reads of a scored face (:class:`unmask.measure.scores.FaceScore` is one): the photo,
+    the method, the face's skin tone, and the metrics of :data:`GROUP_METRICS` as attributes."""
+
+    photo: str
+    method: str
+    ita: float | None
 
 SKIN_PATCHES = {
     "forehead": (10, 338, 297, 299, 337, 151, 108, 69, 67, 109),
@@ -95,7 +102,7 @@ class SkinGroup:
         }
 
 
-def skin_groups(faces: Sequence["FaceScore"], methods: Sequence[str]) -> list[SkinGroup]:
+def skin_groups(faces: Sequence[Scored], methods: Sequence[str]) -> list[SkinGroup]:
     """The scored faces with an ITA split by rank into :data:`GROUPS` (sizes differ by at most one; a group with
     no face is left out), each with PSNR, hole LPIPS and tone summarised per method (:func:`summarize`)."""
     itas: dict[str, float] = {}

@@ -40,7 +40,7 @@ from unmask.spec import is_hole
 if TYPE_CHECKING:  # pragma: no cover
     from unmask.infer.face.detect import FaceFinder
     from unmask.infer.face.types import Face
-    from unmask.infer.pipeline import Inpainter
+    from unmask.infer.inpainter import Inpainter
 
 TONE_SHARE = 0.75
 CLOSEUP_SHARE = 0.5
