@@ -230,6 +230,19 @@ def test_dataset_hole_fill_keep_keeps_censor_pixels(real_prepared):
     assert not torch.equal(s["image"], s["target"])
 
 
+@pytest.mark.parametrize("kind", ["blur", "blur-mouth"])
+def test_dataset_draws_blurs_and_keeps_the_blurred_pixels(real_prepared, kind):
+    """Training draws blur censors (issue 31): the model is shown the blurred pixels in the hole (``keep``), which
+    differ from the clean target there and equal it outside the censor (before JPEG, which half the training
+    samples get, so validation's fixed samples are drawn without it)."""
+    ds = _dataset(real_prepared, "glcic", train=False, hole_fill="keep", kinds={kind: 1.0})
+    s = ds[0]
+    hole = s["mask"].bool().expand(3, -1, -1)
+    assert hole.any() and not torch.equal(s["image"][hole], s["target"][hole])
+    diff = (s["image"][hole] - s["target"][hole]).abs().mean()
+    assert diff < 0.5, "blurred, not blanked"
+
+
 def test_dataset_randomness_is_a_function_of_seed_epoch_index(real_prepared):
     ds = _dataset(real_prepared, "glcic", train=True, seed=3)
     a, b = ds[(2, 5)], ds[(2, 5)]

@@ -351,7 +351,7 @@ def test_config_files_mask_mix_and_errors(tmp_path):
     assert kind_probs(t) == {"bar": 0.5, "freeform": 0.5}
     j = TrainConfig.from_dict(load_file(tmp_path / "c.json"))
     probs = kind_probs(j)
-    assert set(probs) == {"bar", "pixelate", "surgical", "freeform"} and abs(sum(probs.values()) - 1) < 1e-9
+    assert set(probs) == {"bar", "pixelate", "surgical", "blur", "blur-mouth", "freeform"} and abs(sum(probs.values()) - 1) < 1e-9
     assert TrainConfig.from_dict(json.loads(j.to_json())) == j
     for bad, match in [({"arch": "x", "bogus": 1}, "unknown setting"), ({"arch": "x", "region": "nose"}, "region"),
                        ({"arch": "x", "batch_size": 0}, "batch_size"), ({"batch_size": 2}, "arch"),

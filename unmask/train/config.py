@@ -18,10 +18,11 @@ from unmask.spec import CENSOR_KINDS, DEVICES, HOLE_FILLS, KIND_REGION, MIX, REG
 from unmask.errors import UsageError
 
 DEFAULT_MASK_MIX: Mapping[str, Mapping[str, float]] = {
-    "eyes": {"bar": 0.5, "pixelate": 0.3, "freeform": 0.2},
-    "mouth": {"surgical": 0.8, "freeform": 0.2},
+    "eyes": {"bar": 0.45, "pixelate": 0.25, "blur": 0.15, "freeform": 0.15},
+    "mouth": {"surgical": 0.7, "blur-mouth": 0.15, "freeform": 0.15},
 }
-"""Censor kinds sampled per region when ``--mask-mix`` is not given: mostly what the model will meet."""
+"""Censor kinds sampled per region when ``--mask-mix`` is not given: mostly what the model will meet (a blur is
+given as it is, ``hole_fill keep``, as a mosaic is)."""
 
 ENV_DATA = "UNMASK_DATA"
 ENV_VAL = "UNMASK_VAL"
