@@ -13,8 +13,10 @@ from typing import Any
 
 from targets import check  # benchmarks/targets.py, beside this script
 
+from unmask.infer.stages import OTHER, PHOTO
+
 ARCHS = ("context-encoder", "dmfn", "edgeconnect", "glcic", "lsgan-ae")
-STAGES = ("read", "detect+landmarks", "align", "infer", "blend", "write", "other")
+STAGES = (*PHOTO, OTHER)
 
 
 def _load(path: Path) -> Any:

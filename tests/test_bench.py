@@ -17,6 +17,7 @@ from typer.testing import CliRunner
 
 from conftest import REPO
 from onnx_models import make_model
+from unmask.infer import stages
 from unmask.measure.bench import BenchReport
 from unmask.measure.folder import STAGES, FolderBench, bench_folder, demo_photos
 from unmask.measure.generator import GeneratorBench, _interleaved, bench_generator, eager_generator
@@ -292,7 +293,7 @@ def test_flicker_target_reads_the_clip_evaluation() -> None:
 
 
 def test_targets_pass_and_miss() -> None:
-    f = FolderBench(1000, 1000, 1000, 0, 100.0, {"infer": 70.0, "read": 5.0}, 100, 200, [100 * 2**20] * 1000)
+    f = FolderBench(1000, 1000, 1000, 0, 100.0, {stages.GENERATOR: 70.0, stages.READ: 5.0}, 100, 200, [100 * 2**20] * 1000)
     g = GeneratorBench(1, 2, "cpu", 5, ort_s=0.1, ort_min_s=0.05, eager_s=0.12, eager_min_s=0.1,
                          eager_weights="random weights: x")
     sizes = [Timed("1 MP", 0.2, 1, total_s=0.3), Timed("24 MP", 0.3, 1, total_s=0.9),
@@ -358,6 +359,6 @@ def test_cli_table_with_a_baseline(photos: list[Path]) -> None:
 
     res = CliRunner().invoke(app, ["bench", str(photos[0].parent), "--model", "telea", "--n", "1", "--threads", "1"])
     assert res.exit_code == 0, res.output
-    for word in ("folder run", "detect+landmarks", "infer", "photos/s", "classic baseline"):
+    for word in ("folder run", stages.DETECT, stages.CENSOR, stages.GENERATOR, "photos/s", "classic baseline"):
         assert word in res.stdout
     assert "targets" not in res.stdout  # measurements only: benchmarks/targets.py judges them

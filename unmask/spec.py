@@ -143,6 +143,15 @@ class ModelMeta:
     options: Mapping[str, Any] = field(default_factory=dict)
     """Arch-specific runtime settings (e.g. ``{"canny": [lo, hi]}`` for models with an ``edges`` input)."""
     training: Mapping[str, Any] = field(default_factory=dict)
+    quantization: Mapping[str, Any] = field(default_factory=dict)
+    """Empty for a float32 model; for an int8 one (``unmask quantize``, :mod:`unmask.train.quantize`): the format
+    (``QDQ``), the weight and activation types, the operators left in float, the float model it was made from
+    (``from``, ``from_version``) and its calibration (``calibration``: folder, photos, crops)."""
+
+    @property
+    def precision(self) -> str:
+        """``int8`` for a quantised model, else ``fp32``."""
+        return "int8" if self.quantization else "fp32"
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)

@@ -44,7 +44,7 @@ def _root(
 
 
 # One module per command; each defines register(app). Order is the order of `unmask --help`.
-COMMANDS = ("run", "models", "prepare", "train", "export", "eval", "bench", "serve")
+COMMANDS = ("run", "models", "prepare", "train", "export", "quantize", "eval", "bench", "serve")
 DEFAULT_COMMAND = "run"
 
 class PlainCommand(typer.core.TyperCommand):
@@ -106,6 +106,7 @@ SHORT_HELP = {
     "prepare": "Crop and align a photo folder's faces into a training set.",
     "train": "Train an inpainting generator (resumable).",
     "export": "Export a trained generator to ONNX, or a slim checkpoint.",
+    "quantize": "Quantise a generator to int8, calibrated on validation crops.",
     "eval": "Score models against classic baselines on clean faces.",
     "bench": "Time the pipeline per stage, the generator alone, scaling.",
     "serve": "Serve a local web page and HTTP API.",

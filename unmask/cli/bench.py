@@ -52,6 +52,7 @@ def bench(
     checkpoint: Optional[str] = typer.Option(None, "--checkpoint", help="Training run or .pt the model was exported from: PyTorch eager uses its weights (default: the same arch with random weights)."),
     scaling: bool = typer.Option(False, "--scaling", help="Also: 1 vs 8 faces, 0.3-24 MP photos, batch 1/4/8, memory of a 24 MP photo with 10 faces."),
     no_folder: bool = typer.Option(False, "--no-folder", help="Skip the folder run."),
+    int8: bool = typer.Option(True, "--int8/--no-int8", help="Also time the model's int8 copy (NAME-int8, made by `unmask quantize`) where one is installed: the generator alone and the folder run, in the same run."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout instead of tables."),
     video: bool = typer.Option(False, "--video", help="Time the video path instead: 720p clips made of the folder's first faces (or the astronaut) with 1 and 4 censored faces, file to file, per stage."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
@@ -73,6 +74,9 @@ def bench(
         return bench_videos(folder, inpainter, inpainter.name, region.value, threads, as_json)
     info = _model_info(inpainter, ref)
     report = BenchReport(model=info, threads=threads, device=device.value)
+    quantized = _int8(inpainter, device.value, threads) if int8 else None
+    if quantized is not None:
+        info["int8"] = _model_info(quantized, str(quantized.path))
     with temp_dir() as tmp:
         tmp = Path(tmp)
         photos: list[Path] = []
@@ -85,10 +89,15 @@ def bench(
                 status.say(f"folder run: {len(photos)} photos")
                 status.progress(0, len(photos))  # the bar (or plain lines) from the start: rates from here
                 report.folder = bench_folder(photos, restorer, tmp / "out", on_photo=status.progress)
+                if quantized is not None:
+                    status.say(f"folder run with {quantized.name}: {len(photos)} photos")
+                    with Restorer({region.value: quantized}, region=region.value, force=True,
+                                  finder=restorer.finder) as q_restorer:
+                        report.folder_int8 = bench_folder(photos, q_restorer, tmp / "out-int8", on_photo=status.progress)
             generator = None if isinstance(inpainter, Baseline) else inpainter
             if generator is not None:
                 status.say("generator alone: ONNX Runtime vs PyTorch eager")
-                report.generator = _generator(generator, batch, threads, repeats, checkpoint, report.notes)
+                report.generator = _generator(generator, batch, threads, repeats, checkpoint, report.notes, quantized)
             else:
                 report.notes.append(f"{info['name']} is a classic baseline, not a generator: no generator-alone timing")
             if scaling:
@@ -149,8 +158,26 @@ def _model_info(m: Model | Baseline, ref: str) -> dict[str, Any]:
     }
 
 
+def _int8(model: Model | Baseline, device: str, threads: int) -> Model | None:
+    """The int8 copy of a float ``model`` (:func:`unmask.infer.runtime.registry.int8_of`), loaded, or None."""
+    from unmask.infer.runtime import ModelError, load_model
+    from unmask.infer.runtime.registry import int8_of
+
+    path = getattr(model, "path", None)
+    meta = getattr(model, "meta", None)
+    if path is None or meta is None or meta.quantization:
+        return None
+    found = int8_of(Path(path))
+    if found is None:
+        return None
+    try:
+        return load_model(found, device, threads)
+    except ModelError as e:
+        fail(str(e))
+
+
 def _generator(model: Model, batch: int, threads: int, repeats: int, checkpoint: Optional[str],
-               notes: list[str]) -> GeneratorBench:
+               notes: list[str], int8: Model | None = None) -> GeneratorBench:
     from unmask.measure.generator import bench_generator, eager_generator
 
     eager, note, weights = None, "", ""
@@ -168,7 +195,7 @@ def _generator(model: Model, batch: int, threads: int, repeats: int, checkpoint:
     if eager is None:
         notes.append(note)
     return bench_generator(model, batch, threads, repeats, eager=eager, eager_note=note, eager_weights=weights,
-                           compare=eager is not None and checkpoint is not None)
+                           compare=eager is not None and checkpoint is not None, int8=int8)
 
 
 def _first_face_photo(photos: list[Path]) -> Any:
@@ -212,6 +239,7 @@ def _render(report: BenchReport) -> None:
     from rich.table import Table
 
     from unmask.cli._common import wide_console
+    from unmask.infer.stages import OTHER
     from unmask.measure.folder import STAGES
 
     con = wide_console(out)
@@ -219,17 +247,22 @@ def _render(report: BenchReport) -> None:
     load = "" if report.load is None else f"; load average {report.load[0]:.1f} at the start on {os.cpu_count()} cores"
     say(f"model {m['name']} ({m['arch']}{' ' + m['preset'] if m['preset'] else ''}, {m['size']} px) on "
         f"{', '.join(m['providers']) or 'CPU'}; {report.threads} threads{load}", con)
-    f = report.folder
-    if f is not None:
-        t = Table(title=f"folder run: {f.photos} photos, {f.faces} faces restored, {f.failed} failed, {f.wall:.2f} s")
+    runs = [(m["name"], f) for f in (report.folder,) if f is not None]
+    if report.folder_int8 is not None:
+        runs.append((m["int8"]["name"], report.folder_int8))
+    for name, f in runs:
+        t = Table(title=f"folder run, {name}: {f.photos} photos, {f.faces} faces restored, {f.failed} failed, {f.wall:.2f} s")
         for c in ("stage", "total s", "ms/photo", "share"):
             t.add_column(c, justify="left" if c == "stage" else "right")
-        for s in (*STAGES, "other"):
-            v = f.other if s == "other" else f.stages.get(s, 0.0)
+        for s in (*STAGES, OTHER):
+            v = f.other if s == OTHER else f.stages.get(s, 0.0)
             t.add_row(s, f"{v:.3f}", f"{1000 * v / max(f.photos, 1):.1f}", f"{v / f.wall:.0%}" if f.wall else "-")
         con.print(t)
         con.print(f"{f.photos_per_s:.2f} photos/s, {f.faces_per_s:.2f} faces/s; resident memory {f.rss_start / 2**20:.0f} MiB "
                   f"at start, peak {f.rss_peak / 2**20:.0f} MiB, drift {f.rss_drift / 2**20:+.1f} MiB over the run")
+    if len(runs) == 2 and runs[0][1].photos_per_s > 0:
+        say(f"{runs[1][0]} restores {runs[1][1].photos_per_s / runs[0][1].photos_per_s:.2f}x the photos per second of "
+            f"{runs[0][0]} (one after the other, in this run)", con)
     g = report.generator
     if g is not None:
         t = Table(title=f"generator alone: batch {g.batch}, {g.threads} threads, {g.device}, {g.repeats} runs each "
@@ -239,6 +272,9 @@ def _render(report: BenchReport) -> None:
         gm = "-" if g.macs_per_face is None else f"{g.macs_per_face / 1e9:.3f}"
         t.add_row("ONNX Runtime", _ms(g.ort_s), _ms(g.ort_min_s), f"{g.ort_ms_per_face:.1f}", f"{g.batch / g.ort_s:.1f}",
                   gm, _f(g.gmacs(g.ort_s)))
+        if g.int8_s is not None:
+            t.add_row(f"ONNX Runtime int8 ({g.int8_name})", _ms(g.int8_s), _ms(g.int8_min_s), f"{g.int8_ms_per_face:.1f}",
+                      f"{g.batch / g.int8_s:.1f}", "-", "-")
         if g.eager_s is not None:
             t.add_row("PyTorch eager", _ms(g.eager_s), _ms(g.eager_min_s), f"{g.eager_ms_per_face:.1f}",
                       f"{g.batch / g.eager_s:.1f}", gm, _f(g.gmacs(g.eager_s)))
@@ -247,6 +283,9 @@ def _render(report: BenchReport) -> None:
             say(f"ONNX Runtime is {g.ratio:.2f}x the speed of PyTorch eager ({g.ratio_best:.2f}x on the fastest runs). "
                 f"Eager side: {g.eager_weights}"
                 + ("" if g.max_abs_diff is None else f"; outputs differ by at most {g.max_abs_diff:.2e}"), con)
+        if g.int8_speedup is not None:
+            say(f"int8 is {g.int8_speedup:.2f}x the speed of float32 in ONNX Runtime "
+                f"({g.ort_min_s / g.int8_min_s:.2f}x on the fastest runs)", con)
         if g.mac_note:
             say(f"note: {g.mac_note}", con)
     _render_scaling(con, report)

@@ -91,7 +91,7 @@ def evaluate(
     baselines = [b.strip() for b in baseline.split(",") if b.strip()]
     models = list(model or [])
     if not models:
-        models = _default_model(region.value)
+        models = _default_model(region.value, device.value)
     methods, kinds, notes = _methods(models, baselines, region.value, device.value, threads)
     if not methods:
         fail("nothing to evaluate: no model installed and no --baseline")
@@ -134,11 +134,11 @@ def _face_set(data: Path) -> Any:
         fail(str(e))
 
 
-def _default_model(region: str) -> list[str]:
-    from unmask.infer.runtime import find_model
+def _default_model(region: str, device: str) -> list[str]:
+    from unmask.infer.runtime import find_model, runs_on_cpu
 
     try:
-        return [str(find_model(None, region))]
+        return [str(find_model(None, region, runs_on_cpu(device)))]
     except LookupError:
         err.print(f"note: no {region} model installed; scoring the baselines only (pass --model NAME|PATH)",
                   highlight=False, markup=False)

@@ -11,10 +11,8 @@ left untouched (``force`` restores the landmark region anyway).
 
 from __future__ import annotations
 
-import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, Mapping
+from typing import Callable, Mapping
 
 import numpy as np
 
@@ -33,6 +31,7 @@ from unmask.infer.flip import FlipAveraged
 from unmask.infer.inpainter import Inpainter
 from unmask.infer.deblur import keep_blur
 from unmask.infer.mosaic import keep_block_means, mosaic_from_lattice
+from unmask.infer.stages import ALIGN, CENSOR, DETECT, GENERATOR, PASTE, timed
 from unmask.spec import AUTO, HOLE, MAX_FACES, MIN_FACE, REGIONS, RUN_REGIONS, is_hole
 
 AUTO_SIZE = 128  # crop side at which ``auto`` aligns a face for a region it has no model for
@@ -100,16 +99,6 @@ class FaceJob:
     index: int | None = None  # the face's number in reading order
 
 
-@contextmanager
-def timed(timings: dict[str, float], stage: str) -> Iterator[None]:
-    """Adds the seconds the block takes to ``timings[stage]``."""
-    t0 = time.perf_counter()
-    try:
-        yield
-    finally:
-        timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - t0
-
-
 class Restorer:
     """Restores censored faces in photos.
 
@@ -167,19 +156,23 @@ class Restorer:
         self.close()
 
     # -- the steps ------------------------------------------------------------------------------------------------
-    def locate(self, rgb: np.ndarray, face: Face, region: str | None = None,
-               first: str | None = None) -> tuple[str, str, Aligned, Occluder] | FaceReport:  # fmt: skip
+    def locate(self, rgb: np.ndarray, face: Face, region: str | None = None, first: str | None = None,
+               timings: dict[str, float] | None = None) -> tuple[str, str, Aligned, Occluder] | FaceReport:  # fmt: skip
         """Where ``face`` is censored: (region, decision, the face aligned for that region's model, the censor at
         photo resolution), or the report of a face left untouched. ``auto`` looks for an eye censor (a mosaic,
         then a bar) and then for a mask, and takes the first found: a censor, not the look of the face, decides;
         a region requested by name is searched alone. ``region`` (with ``auto``) searches that region alone;
-        ``first``: the censor kind tried first (:func:`unmask.infer.censors.find.find_occluder`)."""
+        ``first``: the censor kind tried first (:func:`unmask.infer.censors.find.find_occluder`); ``timings`` gains
+        the seconds of :data:`~unmask.infer.stages.ALIGN` and :data:`~unmask.infer.stages.CENSOR`."""
+        timings = {} if timings is None else timings
         regions = [region] if region else list(REGIONS) if self.region == AUTO else [self.region]
         tried = []
         for region in regions:
             model = self.models.get(region)
-            aligned, on_keypoints = align_checked(rgb, face, model.size if model else AUTO_SIZE, region)
-            occ = find_occluder(rgb, aligned.matrix, aligned.size, region, first)
+            with timed(timings, ALIGN):
+                aligned, on_keypoints = align_checked(rgb, face, model.size if model else AUTO_SIZE, region)
+            with timed(timings, CENSOR):
+                occ = find_occluder(rgb, aligned.matrix, aligned.size, region, first)
             if model is None:  # auto, and no model for this region: say what covers the face
                 if occ is not None:
                     why = f"a {occ.kind} censor over the {region} (no {region} model)"
@@ -192,7 +185,8 @@ class Restorer:
                 return region, f"{asked}: found a {occ.kind} censor ({occ.area} px){note}", aligned, occ
             tried.append(region)
             if self.force and self.region != AUTO:
-                occ = landmark_occluder(rgb, aligned, region)
+                with timed(timings, CENSOR):
+                    occ = landmark_occluder(rgb, aligned, region)
                 return region, f"{asked}: no censor found; restored the landmark region (--force){note}", aligned, occ
         if self.region == AUTO:
             return FaceReport(face.box, face.score, None, f"nothing covered (no censor found over the {' or '.join(tried)})", "clean")
@@ -218,21 +212,20 @@ class Restorer:
             if blind:
                 raise ValueError(f"model {self.models[blind[0]].name} cannot follow given edges (use an EdgeConnect model)")
         timings: dict[str, float] = {}
-        with timed(timings, "detect+landmarks"):
+        with timed(timings, DETECT):
             found = self.finder.search(rgb) if hasattr(self.finder, "search") else Found(self.finder.find(rgb))
         chosen, reports = self.survey(found)
         jobs: list[FaceJob] = []
-        with timed(timings, "align"):
-            for index, face in chosen:
-                if user_mask is not None:
-                    key = self.region if self.region != AUTO else next(iter(self.models))
-                    planned = self._user_job(rgb, face, user_mask, key)
-                    if planned is None:
-                        planned = FaceReport(face.box, face.score, None, "outside the user's mask", "outside-mask")
-                else:
-                    planned = self.plan(rgb, face)
-                planned.index = index
-                (reports if isinstance(planned, FaceReport) else jobs).append(planned)
+        for index, face in chosen:
+            if user_mask is not None:
+                key = self.region if self.region != AUTO else next(iter(self.models))
+                planned = self._user_job(rgb, face, user_mask, key, timings)
+                if planned is None:
+                    planned = FaceReport(face.box, face.score, None, "outside the user's mask", "outside-mask")
+            else:
+                planned = self.plan(rgb, face, timings=timings)
+            planned.index = index
+            (reports if isinstance(planned, FaceReport) else jobs).append(planned)
         out, painted, hole_img = self.paint(rgb, jobs, want_mask=want_mask, edges=edges, timings=timings)
         reports += painted
         reports.sort(key=lambda r: r.index)
@@ -261,14 +254,18 @@ class Restorer:
                 skipped.append(FaceReport(box, score, None, why, "skipped", index=index))
         return chosen, skipped
 
-    def plan(self, rgb: np.ndarray, face: Face, region: str | None = None, first: str | None = None) -> FaceJob | FaceReport:
+    def plan(self, rgb: np.ndarray, face: Face, region: str | None = None, first: str | None = None,
+             timings: dict[str, float] | None = None) -> FaceJob | FaceReport:
         """:meth:`locate` as a job for :meth:`paint` (the hole warped into the face's crop), or the report of a
-        face left untouched."""
-        located = self.locate(rgb, face, region, first)
+        face left untouched; ``timings``: as :meth:`locate`'s (the hole's warp counts as censor finding)."""
+        timings = {} if timings is None else timings
+        located = self.locate(rgb, face, region, first, timings)
         if isinstance(located, FaceReport):
             return located
         region, decision, aligned, occ = located
-        return FaceJob(face, region, decision, aligned, occ, occ.crop_hole(aligned.matrix, aligned.size), region)
+        with timed(timings, CENSOR):
+            hole = occ.crop_hole(aligned.matrix, aligned.size)
+        return FaceJob(face, region, decision, aligned, occ, hole, region)
 
     def paint(
         self,
@@ -288,7 +285,8 @@ class Restorer:
         ``reuse(job)`` may give a job's crop instead of the model (the video path, for a face that did not change
         since the last frame); ``adjust(jobs, crops)`` may replace the crops before they are pasted (it blends them
         over time); ``flip``: flip averaging (None: the restorer's ``flip_average``); ``retouch``: grain (None: the
-        restorer's ``retouch``); ``timings`` gains ``infer`` and ``blend``."""
+        restorer's ``retouch``); ``timings`` gains :data:`~unmask.infer.stages.GENERATOR` and
+        :data:`~unmask.infer.stages.PASTE`."""
         timings = {} if timings is None else timings
         out = rgb.copy()
         reports: list[FaceReport] = []
@@ -305,7 +303,7 @@ class Restorer:
             given = [None if reuse is None else reuse(j) for j in batch]
             todo = [j for j, g in zip(batch, given) if g is None]
             crops, holes = [j.aligned.crop for j in todo], [j.hole for j in todo]
-            with timed(timings, "infer"):
+            with timed(timings, GENERATOR):
                 if not todo:
                     ran = []
                 elif edges is None:
@@ -316,7 +314,7 @@ class Restorer:
             outputs = [g if g is not None else next(fresh) for g in given]
             if adjust is not None:
                 outputs = adjust(batch, outputs)
-            with timed(timings, "blend"):
+            with timed(timings, PASTE):
                 for j, crop_out in zip(batch, outputs):
                     occ = j.occluder
                     hole, alpha = hole_alpha(occ.mask, occ.margin)
@@ -336,13 +334,17 @@ class Restorer:
                     reports.append(FaceReport(j.face.box, j.face.score, j.region, j.decision, "restored", model.name, j.index))
         return out, reports, hole_img
 
-    def _user_job(self, rgb: np.ndarray, face: Face, user_mask: np.ndarray, key: str) -> FaceJob | None:
+    def _user_job(self, rgb: np.ndarray, face: Face, user_mask: np.ndarray, key: str,
+                  timings: dict[str, float]) -> FaceJob | None:
         model = self.models[key]
-        aligned = align(rgb, face, model.size, None)
-        occ = user_occluder(user_mask, aligned)
-        if occ is None:
-            return None
-        return FaceJob(face, key, "user mask", aligned, occ, occ.crop_hole(aligned.matrix, aligned.size), key)
+        with timed(timings, ALIGN):
+            aligned = align(rgb, face, model.size, None)
+        with timed(timings, CENSOR):
+            occ = user_occluder(user_mask, aligned)
+            if occ is None:
+                return None
+            hole = occ.crop_hole(aligned.matrix, aligned.size)
+        return FaceJob(face, key, "user mask", aligned, occ, hole, key)
 
 
 def load_models(model: str | None, region: str, device: str = "auto", threads: int = 0) -> dict:
@@ -350,10 +352,11 @@ def load_models(model: str | None, region: str, device: str = "auto", threads: i
     :meth:`Restorer.locate`).
 
     With ``model`` (a name or path): that model, for ``region`` (for ``auto``: for the region it was trained
-    for). Without: the default model of ``region``, or for ``auto`` the default of each region that has one.
+    for). Without: the default model of ``region`` for ``device`` (:func:`unmask.infer.runtime.load_default`: on a CPU,
+    its int8 model where that measures as good), or for ``auto`` the default of each region that has one.
     Raises ``LookupError`` / :class:`unmask.infer.runtime.ModelError` / ``DeviceError`` with one-line messages."""
     from unmask.infer.runtime.model import load_model
-    from unmask.infer.runtime.registry import find_model
+    from unmask.infer.runtime.registry import find_model, load_default
 
     if model:
         m = load_model(find_model(model, None), device, threads)
@@ -362,7 +365,7 @@ def load_models(model: str | None, region: str, device: str = "auto", threads: i
     models = {}
     for r in regions:
         try:
-            models[r] = load_model(find_model(None, r), device, threads)
+            models[r] = load_default(r, device, threads)
         except LookupError:
             if region != AUTO:
                 raise

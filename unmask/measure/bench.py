@@ -38,6 +38,8 @@ class BenchReport:
     threads: int
     device: str
     folder: FolderBench | None = None
+    folder_int8: FolderBench | None = None
+    """The same folder run with the model's int8 copy (``unmask quantize``), when one is installed."""
     generator: GeneratorBench | None = None
     faces: list[Timed] | None = None
     sizes: list[Timed] | None = None
@@ -53,6 +55,7 @@ class BenchReport:
             "threads": self.threads,
             "device": self.device,
             "folder": None if self.folder is None else self.folder.to_dict(),
+            "folder_int8": None if self.folder_int8 is None else self.folder_int8.to_dict(),
             "generator": None if self.generator is None else self.generator.to_dict(),
             "scaling": None if self.faces is None and self.sizes is None and self.batches is None and self.memory is None else {
                 "faces": None if self.faces is None else [t.to_dict() for t in self.faces],

@@ -1,5 +1,5 @@
-"""A folder run through the real path (:func:`unmask.infer.runner.job.process`: read, detect + landmarks, align, infer,
-blend, write): seconds per stage, photos/s, faces/s, and resident memory sampled by a background thread (peak, and
+"""A folder run through the real path (:func:`unmask.infer.runner.job.process`: the stages of
+:data:`unmask.infer.stages.PHOTO`): seconds per stage, photos/s, faces/s, and resident memory sampled by a background thread (peak, and
 its drift over the run). Never prints; ``unmask bench`` renders.
 """
 
@@ -11,13 +11,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from unmask.infer.stages import GENERATOR, OTHER, PHOTO
 from unmask.measure.memory import MIB, RssSampler, current_rss
 
 if TYPE_CHECKING:  # pragma: no cover
     from unmask.infer.pipeline import Restorer
 
-STAGES = ("read", "detect+landmarks", "align", "infer", "blend", "write")
-"""Stages of a folder run, in order; what is left of the wall time is reported as ``other``."""
+STAGES = PHOTO
+"""Stages of a folder run, in order (:data:`unmask.infer.stages.PHOTO`); what is left of the wall time is reported as
+``other``."""
 
 
 @dataclass
@@ -50,8 +52,8 @@ class FolderBench:
 
     @property
     def around_share(self) -> float:
-        """Share of the wall time spent outside the generator (everything but ``infer``)."""
-        return 1.0 - self.stages.get("infer", 0.0) / self.wall if self.wall > 0 else 0.0
+        """Share of the wall time spent outside the generator (everything but its stage)."""
+        return 1.0 - self.stages.get(GENERATOR, 0.0) / self.wall if self.wall > 0 else 0.0
 
     @property
     def rss_drift(self) -> int:
@@ -67,7 +69,7 @@ class FolderBench:
             "faces": self.faces,
             "failed": self.failed,
             "wall_s": round(self.wall, 4),
-            "stages_s": {k: round(v, 5) for k, v in self.stages.items()} | {"other": round(self.other, 5)},
+            "stages_s": {k: round(v, 5) for k, v in self.stages.items()} | {OTHER: round(self.other, 5)},
             "photos_per_s": round(self.photos_per_s, 3),
             "faces_per_s": round(self.faces_per_s, 3),
             "around_generator_share": round(self.around_share, 4),

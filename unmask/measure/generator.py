@@ -64,6 +64,20 @@ class GeneratorBench:
     max_abs_diff: float | None = None
     macs_per_face: float | None = None
     mac_note: str = ""
+    int8_name: str = ""
+    int8_s: float | None = None
+    int8_min_s: float | None = None
+    """The int8 copy of the model (``unmask quantize``) on the same batch, interleaved with the others (None: not
+    timed)."""
+
+    @property
+    def int8_speedup(self) -> float | None:
+        """float32 ONNX Runtime time / int8 time, medians (above 1: int8 is faster)."""
+        return None if self.int8_s is None else self.ort_s / self.int8_s
+
+    @property
+    def int8_ms_per_face(self) -> float | None:
+        return None if self.int8_s is None else 1000 * self.int8_s / self.batch
 
     @property
     def ratio(self) -> float | None:
@@ -100,6 +114,8 @@ class GeneratorBench:
             gmacs_per_face=None if self.macs_per_face is None else round(self.macs_per_face / 1e9, 4),
             gmac_per_s_ort=_r(self.gmacs(self.ort_s), 2),
             gmac_per_s_eager=_r(self.gmacs(self.eager_s), 2),
+            int8_speedup=_r(self.int8_speedup, 3),
+            int8_ms_per_face=_r(self.int8_ms_per_face, 3),
         )
         return d
 
@@ -153,13 +169,15 @@ def bench_generator(
     eager_weights: str = "",
     compare: bool = False,
     count: bool = True,
+    int8: "Model | None" = None,
 ) -> GeneratorBench:
     """Times ``model`` (an :class:`unmask.infer.runtime.Model`) on one batch of ``batch`` faces in ONNX Runtime, and
     ``eager`` (a torch module taking the same tensors, e.g. from :func:`eager_generator`) in PyTorch eager with
     the same inputs and ``threads`` (0 = all cores; the model's session should have been made with the same).
     ``eager_note`` explains a missing ``eager``; ``eager_weights`` describes its weights; ``compare``: the eager
     weights are the ONNX file's own (from its checkpoint), so the outputs are compared (``max_abs_diff``).
-    ``count``: also count multiply-adds (:func:`unmask.measure.macs.count_macs`)."""
+    ``count``: also count multiply-adds (:func:`unmask.measure.macs.count_macs`); ``int8``: the model's int8 copy,
+    timed on the same feed in the same interleaved rounds."""
     from unmask.infer.runtime.session import CUDA
 
     threads = resolve_threads(threads)
@@ -176,6 +194,8 @@ def bench_generator(
     if eager is not None:
         eager_run = _EagerRunner(eager, feed, model.meta.inputs, on_cuda)
         runners.append(eager_run)
+    if int8 is not None:
+        runners.append(lambda: int8.session.run([int8.meta.output], feed))
     with _TorchThreads(threads if eager is not None else 0):
         times = _interleaved(runners, repeats, warmup)
     t = times[0]
@@ -185,6 +205,8 @@ def bench_generator(
         res.eager_s, res.eager_min_s = statistics.median(times[1]), min(times[1])
         if compare:
             res.max_abs_diff = float(np.abs(eager_run.output() - ort_out[0]).max())
+    if int8 is not None:
+        res.int8_name, res.int8_s, res.int8_min_s = int8.name, statistics.median(times[-1]), min(times[-1])
     if count:
         try:
             macs = count_macs(model.path, batch=1)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from unmask.infer.stages import READ, WRITE
 from unmask.measure.generator import GeneratorBench, bench_generator
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -158,8 +159,8 @@ def scaling_size(face_rgb: np.ndarray, restorer: "Restorer", folder: str | Path,
         for _ in range(repeats):
             rec = process(Job(src, folder / "out" / src.name), restorer, BatchOptions(overwrite=True))
             totals.append(rec.seconds)
-            reads.append(rec.timings.get("read", 0.0))
-            writes.append(rec.timings.get("write", 0.0))
+            reads.append(rec.timings.get(READ, 0.0))
+            writes.append(rec.timings.get(WRITE, 0.0))
         out.append(Timed(label, s, found, statistics.median(totals), statistics.median(reads),
                          statistics.median(writes), pixels))
     return out

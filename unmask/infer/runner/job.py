@@ -23,6 +23,7 @@ from unmask.infer.io.read import DEFAULT_MAX_PIXELS, ImageError, read_image
 from unmask.infer.io.write import write_image, write_picture
 from unmask.infer.pipeline import Restorer
 from unmask.infer.show import draw_faces
+from unmask.infer.stages import READ, WRITE
 from unmask.spec import is_hole
 
 MIN_SIDE = 16  # photos smaller than this hold no face we can find
@@ -115,7 +116,7 @@ def process(job: Job, restorer: Restorer, options: BatchOptions, state: State | 
             return rec
         t = time.perf_counter()
         loaded = read_image(job.source, options.max_pixels)
-        timings["read"] = time.perf_counter() - t
+        timings[READ] = time.perf_counter() - t
         if loaded.provenance is not None:
             rec.status, rec.note = "skipped", _earlier_output(loaded.provenance)
             return rec
@@ -169,7 +170,7 @@ def process(job: Job, restorer: Restorer, options: BatchOptions, state: State | 
             _write_extra(what, path, image, tag)
         write_image(job.output, result.rgb, like=loaded, tag=tag)
         written = True
-        timings["write"] = time.perf_counter() - t
+        timings[WRITE] = time.perf_counter() - t
         if loaded.frames > 1:
             rec.warnings.append(
                 f"{loaded.format} with {loaded.frames} frames: only the first frame was restored; the output has one frame"

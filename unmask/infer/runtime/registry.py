@@ -7,6 +7,7 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from unmask.errors import ModelNotFound
 from unmask.spec import REGIONS
@@ -65,33 +66,58 @@ def list_models() -> list[ModelInfo]:
             except ModelError as e:
                 info.error = str(e).split(": ", 1)[-1]
             out.append(info)
-    defaults = default_names()
+    defaults = {*default_names().values(), *default_names(cpu=True).values()}
     for i in out:
-        i.default = i.name in defaults.values()
+        i.default = i.name in defaults
     return out
 
 
-def default_names() -> dict[str, str]:
-    """The default model name per region: ``models/defaults.txt`` lines ``region=name`` where present."""
+INT8_SUFFIX = "-int8"
+"""What an int8 model's name adds to its float model's (``dmfn-eyes`` -> ``dmfn-eyes-int8``, ``unmask quantize``)."""
+
+
+def int8_of(path: Path) -> Path | None:
+    """The int8 copy of the float model at ``path`` (``NAME-int8.onnx`` beside it, or by name in :func:`model_dirs`),
+    or None."""
+    if path.stem.endswith(INT8_SUFFIX):
+        return None
+    beside = path.with_name(f"{path.stem}{INT8_SUFFIX}.onnx")
+    if beside.is_file():
+        return beside
+    found = [d / beside.name for d in model_dirs() if (d / beside.name).is_file()]
+    return found[0] if found else None
+
+
+DEFAULTS, CPU_DEFAULTS = "defaults.txt", "defaults-cpu.txt"
+"""Files of a models folder naming the default model per region, lines ``region=name``: ``defaults.txt`` everywhere,
+``defaults-cpu.txt`` first on a CPU session (an int8 model where it measures as good as the float one: see
+``unmask quantize`` and the model cards)."""
+
+
+def default_names(cpu: bool = False) -> dict[str, str]:
+    """The default model name per region: the first folder of :func:`model_dirs` that names one wins; in a folder,
+    with ``cpu``, :data:`CPU_DEFAULTS` before :data:`DEFAULTS`."""
     out: dict[str, str] = {}
     for d in model_dirs():
-        f = d / "defaults.txt"
-        try:
-            text = f.read_text(encoding="utf-8") if f.is_file() else ""
-        except (OSError, UnicodeDecodeError):  # an unreadable defaults file names no default
-            text = ""
-        if text:
+        for f in ((d / CPU_DEFAULTS,) if cpu else ()) + (d / DEFAULTS,):
+            try:
+                text = f.read_text(encoding="utf-8") if f.is_file() else ""
+            except (OSError, UnicodeDecodeError):  # an unreadable defaults file names no default
+                text = ""
+            mine: dict[str, str] = {}
             for line in text.splitlines():
                 if "=" in line and not line.lstrip().startswith("#"):
                     k, v = (s.strip() for s in line.split("=", 1))
                     if k in REGIONS and k not in out:
-                        out[k] = v
+                        mine.setdefault(k, v)
+            out.update(mine)
     return out
 
 
-def find_model(name_or_path: str | None, region: str | None) -> Path:
-    """The model file for ``--model`` (a path, or a name in :func:`model_dirs`), or the default for ``region``.
-    Raises :class:`unmask.errors.ModelNotFound` (a ``LookupError``) with a one-line reason when there is none."""
+def find_model(name_or_path: str | None, region: str | None, cpu: bool = False) -> Path:
+    """The model file for ``--model`` (a path, or a name in :func:`model_dirs`), or the default for ``region``
+    (``cpu``: its default on a CPU session, :func:`default_names`). Raises :class:`unmask.errors.ModelNotFound` (a
+    ``LookupError``) with a one-line reason when there is none."""
     if name_or_path:
         p = Path(name_or_path)
         if p.suffix == ".onnx" or os.sep in name_or_path or p.exists():
@@ -101,7 +127,7 @@ def find_model(name_or_path: str | None, region: str | None) -> Path:
             if cand.is_file():
                 return cand
         raise ModelNotFound(f"no model named {name_or_path!r} in {', '.join(map(str, model_dirs())) or 'any models folder'} (see `unmask models`)")
-    defaults = default_names()
+    defaults = default_names(cpu)
     if region in defaults:
         return find_model(defaults[region], None)
     # no defaults file: the only model for that region
@@ -118,3 +144,26 @@ def find_model(name_or_path: str | None, region: str | None) -> Path:
         f"no model installed for region {region!r}: train and export one (`unmask train`, `unmask export`), "
         f"put it in models/ or ${ENV_MODELS}, or pass --model PATH"
     )
+
+
+def runs_on_cpu(device: str) -> bool:
+    """Whether a session for ``device`` will run on the CPU: ``cpu``, or ``auto`` where this onnxruntime offers no
+    CUDA (where it lists CUDA but cannot load it, :func:`load_default` finds out from the session)."""
+    from unmask.infer.runtime.session import cuda_listed
+
+    return device == "cpu" or (device == "auto" and not cuda_listed())
+
+
+def load_default(region: str, device: str = "auto", threads: int = 0) -> Any:
+    """The default :class:`unmask.infer.runtime.Model` of ``region`` for ``device``: on a CPU session the region's
+    CPU default (:func:`default_names`), on CUDA the float one. Raises ``LookupError`` or ``ModelError``."""
+    from unmask.infer.runtime.model import load_model
+    from unmask.infer.runtime.session import CUDA
+
+    cpu = runs_on_cpu(device)
+    model = load_model(find_model(None, region, cpu), device, threads)
+    if not cpu and CUDA not in model.providers:  # CUDA listed, but the session fell back to the CPU
+        path = find_model(None, region, cpu=True)
+        if path.resolve() != model.path.resolve():
+            model = load_model(path, device, threads)
+    return model

@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from unmask.infer.io import Provenance, temp_path
-from unmask.infer.pipeline import FaceReport, Restorer, timed
+from unmask.infer.pipeline import FaceReport, Restorer
+from unmask.infer.stages import DECODE, ENCODE, FINISH, VIDEO, timed
 from unmask.infer.video.formats import VIDEO_EXTENSIONS, check_codec
 from unmask.infer.video.overlap import Ahead, Behind
 from unmask.infer.video.settings import VideoSettings
@@ -23,7 +24,7 @@ from unmask.infer.video.stream import Frame, VideoError, VideoReader, VideoWrite
 
 __all__ = ["STAGES", "FrameResult", "VideoRestorer", "VideoSettings", "VideoStats", "restore_video"]
 
-STAGES = ("decode", "detect", "censor", "generator", "paste", "encode", "finish")
+STAGES = VIDEO
 """Stages of a video run, in order (``censor``: alignment and the censor finders; ``finish``: the final copy that
 adds the provenance tag and renames the output into place). ``decode`` and ``encode`` run in their own threads,
 beside the others (:mod:`unmask.infer.video.overlap`): their seconds overlap the rest."""
@@ -222,7 +223,7 @@ def restore_video(source: str | os.PathLike[str], output: str | os.PathLike[str]
                     if on_frame is not None:
                         on_frame(stats.frames, info.expected_frames)
                 behind.finish()
-                stats.timings["decode"], stats.timings["encode"] = items.seconds, behind.seconds
+                stats.timings[DECODE], stats.timings[ENCODE] = items.seconds, behind.seconds
                 stats.timings.update(vr.timings)
                 stats.warnings += _face_warnings(restorer, vr)
             short = _short_read(info.frames, stats.frames_declared, stats.frames, reader)
@@ -231,7 +232,7 @@ def restore_video(source: str | os.PathLike[str], output: str | os.PathLike[str]
             if stats.frames_restored:
                 provenance = tag(stats) if tag is not None else Provenance(
                     sorted(stats.regions), ",".join(sorted(stats.models)), "", "", stats.faces)
-                with timed(stats.timings, "finish"):
+                with timed(stats.timings, FINISH):
                     finish(encoded, output, fmt, provenance)
         finally:
             with contextlib.suppress(OSError):
