@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-av = pytest.importorskip("av")
-
 from corpus import VIDEO_ERRORS, VIDEO_VALID, VIDEO_WARNINGS, make_video_corpus
 from unmask.measure.clips import Actor, clip_frames, write_clip
+
+av = pytest.importorskip("av")
 
 PHOTOS = ("182654.jpg", "182707.jpg")
 SIZE = (256, 144)
@@ -22,7 +22,7 @@ FPS = 25
 
 
 @pytest.fixture(scope="module")
-def stills(val_dir: Path, finder) -> list[tuple[np.ndarray, np.ndarray]]:  # noqa: ANN001
+def stills(val_dir: Path, finder) -> list[tuple[np.ndarray, np.ndarray]]:
     from unmask.infer.io import read_image
 
     out = []
@@ -37,7 +37,7 @@ def stills(val_dir: Path, finder) -> list[tuple[np.ndarray, np.ndarray]]:  # noq
     return out
 
 
-def cast(stills, bars: tuple[int, ...] = (0, 1)) -> list[Actor]:  # noqa: ANN001
+def cast(stills, bars: tuple[int, ...] = (0, 1)) -> list[Actor]:
     """Two faces, under eye bars (those in ``bars``) from the first frame: number 0 on the left and larger, number 1
     on the right."""
     (p1, l1), (p2, l2) = stills
@@ -45,12 +45,12 @@ def cast(stills, bars: tuple[int, ...] = (0, 1)) -> list[Actor]:  # noqa: ANN001
             Actor(p2, l2, 0.6, (0.74, 0.5), censor="bar" if 1 in bars else None)]  # fmt: skip
 
 
-def two_faces(stills, path: Path, seconds: float = 0.4) -> Path:  # noqa: ANN001
+def two_faces(stills, path: Path, seconds: float = 0.4) -> Path:
     write_clip(path, clip_frames(cast(stills), SIZE, seconds, FPS), FPS)
     return path
 
 
-def bar_of(stills, face: int, seconds: float = 0.4) -> list[np.ndarray]:  # noqa: ANN001
+def bar_of(stills, face: int, seconds: float = 0.4) -> list[np.ndarray]:
     """The inside of face ``face``'s bar on each frame of :func:`two_faces` (HxW bool: 2 px in from its edge, which
     re-encoding rings)."""
     import cv2
@@ -58,7 +58,7 @@ def bar_of(stills, face: int, seconds: float = 0.4) -> list[np.ndarray]:  # noqa
     return [cv2.erode(fr.hole, np.ones((5, 5), np.uint8)) > 0 for fr in clip_frames(cast(stills, (face,)), SIZE, seconds, FPS)]
 
 
-def one_face(stills, path: Path, seconds: float = 1.0, vfr: bool = False) -> Path:  # noqa: ANN001
+def one_face(stills, path: Path, seconds: float = 1.0, vfr: bool = False) -> Path:
     (p1, l1), _ = stills
     write_clip(path, clip_frames([Actor(p1, l1, 0.8, (0.5, 0.5))], (192, 144), seconds, FPS, vfr=vfr), FPS)
     return path
@@ -81,7 +81,7 @@ def touched(masks: list[np.ndarray], where: list[np.ndarray]) -> int:
     return sum(bool((m & w).any()) for m, w in zip(masks, where))
 
 
-def run_json(cli, *args: object) -> tuple[dict, object]:  # noqa: ANN001
+def run_json(cli, *args: object) -> tuple[dict, object]:
     """The record of one video run with ``--json``, checked against the README's schema (a photo's)."""
     from test_reliability3 import check_record
 
@@ -94,7 +94,7 @@ def run_json(cli, *args: object) -> tuple[dict, object]:  # noqa: ANN001
 # ------------------------------------------------------------------------------------------------- face options
 
 
-def test_a_video_honours_faces_largest_and_max_faces(cli, stills, tmp_path: Path) -> None:  # noqa: ANN001
+def test_a_video_honours_faces_largest_and_max_faces(cli, stills, tmp_path: Path) -> None:
     src = two_faces(stills, tmp_path / "two.mp4")
     every, _ = run_json(cli, src, "-o", tmp_path / "all")
     assert every["status"] == "restored", every
@@ -127,7 +127,7 @@ def test_a_video_honours_faces_largest_and_max_faces(cli, stills, tmp_path: Path
     assert rec["status"] == "no-face" and any("no face numbered 7 in this video" in w for w in rec["warnings"]), rec
 
 
-def test_show_faces_draws_a_videos_first_faces_numbered_as_faces_numbers_them(cli, stills, tmp_path: Path) -> None:  # noqa: ANN001
+def test_show_faces_draws_a_videos_first_faces_numbered_as_faces_numbers_them(cli, stills, tmp_path: Path) -> None:
     from PIL import Image
 
     src = two_faces(stills, tmp_path / "two.mp4", seconds=0.2)
@@ -149,13 +149,13 @@ def test_show_faces_draws_a_videos_first_faces_numbered_as_faces_numbers_them(cl
 
 
 @pytest.fixture(scope="module")
-def video_corpus(stills, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:  # noqa: ANN001
+def video_corpus(stills, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     here = tmp_path_factory.mktemp("videos")
     clip, mkv = one_face(stills, here / "clip.mp4"), one_face(stills, here / "clip.mkv")
     return make_video_corpus(here / "corpus", clip, mkv, one_face(stills, here / "vfr_clip.mp4", vfr=True))
 
 
-def test_the_video_corpus(cli, video_corpus: dict[str, Path], tmp_path: Path) -> None:  # noqa: ANN001
+def test_the_video_corpus(cli, video_corpus: dict[str, Path], tmp_path: Path) -> None:
     from conftest import json_lines
 
     res = cli(video_corpus["cut.mkv"].parent, "-o", tmp_path / "out", "--json")
@@ -184,7 +184,7 @@ def test_the_video_corpus(cli, video_corpus: dict[str, Path], tmp_path: Path) ->
     assert len(lines) == len(VIDEO_ERRORS)
 
 
-def test_an_odd_sized_video_keeps_its_exact_size(cli, video_corpus: dict[str, Path], tmp_path: Path) -> None:  # noqa: ANN001
+def test_an_odd_sized_video_keeps_its_exact_size(cli, video_corpus: dict[str, Path], tmp_path: Path) -> None:
     src = video_corpus["odd_size.mkv"]
     for codec, pix_fmt in (("h264", "yuv444p"), ("vp9", "yuv420p")):
         out = tmp_path / codec
@@ -198,7 +198,7 @@ def test_an_odd_sized_video_keeps_its_exact_size(cli, video_corpus: dict[str, Pa
 
 
 def test_an_mp4_named_avi_and_a_variable_frame_rate_keep_their_frames_and_duration(cli, video_corpus: dict[str, Path],
-                                                                                 tmp_path: Path) -> None:  # noqa: ANN001
+                                                                                 tmp_path: Path) -> None:
     for name in ("mp4_named.avi", "vfr.mp4"):
         src = video_corpus[name]
         rec, res = run_json(cli, src, "-o", tmp_path / "out")
@@ -215,7 +215,7 @@ def test_the_bomb_check_comes_before_any_frame_is_decoded(video_corpus: dict[str
     from unmask.infer.io.read import DEFAULT_MAX_PIXELS
     from unmask.infer.video import stream
 
-    def decoded(self):  # noqa: ANN001, ANN202
+    def decoded(self):
         raise AssertionError("a frame was decoded before the size was checked")
 
     monkeypatch.setattr(stream.VideoReader, "_demux", decoded)
@@ -225,7 +225,7 @@ def test_the_bomb_check_comes_before_any_frame_is_decoded(video_corpus: dict[str
 
 @pytest.mark.parametrize("codec,name", [("hevc", "hevc"), ("av1", "av1")])
 def test_encoders_print_nothing(stills, tiny_models, finder, tmp_path: Path, capfd: pytest.CaptureFixture, codec: str,
-                                name: str, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+                                name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """x265 and SVT-AV1 write their own logs past FFmpeg's log level (23 and 24 lines on a normal run): the library
     never prints."""
     from unmask.infer.pipeline import Restorer

@@ -40,8 +40,8 @@ from unmask.infer.censors.find import disc
 from unmask.infer.crop import align_checked
 from unmask.infer.face.choose import reading_order
 from unmask.infer.face.detect import FaceFinder
-from unmask.infer.pipeline import FaceJob, FaceReport, Restorer
-from unmask.infer.stages import CENSOR, DETECT, GENERATOR, PASTE, timed
+from unmask.infer.face.types import Face
+from unmask.infer.pipeline import FaceJob, FaceReport, Restorer, timed
 from unmask.infer.video.settings import VideoSettings
 from unmask.infer.video.track import Tracker
 
@@ -146,12 +146,12 @@ class VideoRestorer:
         if not self.settings.steady:
             return self._alone(rgb)
         r = self.restorer
-        with timed(self.timings, DETECT):
+        with timed(self.timings, "detect"):
             tracks = self.tracker.step(rgb, t)
         jobs: list[FaceJob] = []
         reports: list[FaceReport] = []
         owners: dict[int, _FaceState] = {}
-        with timed(self.timings, CENSOR):
+        with timed(self.timings, "censor"):
             boxes = [tr.face.box for tr in tracks]
             for tr in tracks:
                 why = _not_chosen(r, tr.id, tr.face.box, boxes)
@@ -179,11 +179,11 @@ class VideoRestorer:
 
     def _alone(self, rgb: np.ndarray) -> FrameResult:
         r = self.restorer
-        with timed(self.timings, DETECT):
+        with timed(self.timings, "detect"):
             faces = r.finder.find(rgb)
         planned: list[FaceJob | FaceReport] = []
         boxes = [f.box for f in faces]
-        with timed(self.timings, CENSOR):
+        with timed(self.timings, "censor"):
             for index, k in enumerate(reading_order(boxes)):  # numbered as a photo's faces are
                 f = faces[k]
                 why = _not_chosen(r, index, f.box, boxes)
@@ -197,8 +197,8 @@ class VideoRestorer:
         return FrameResult(out, [p for p in planned if isinstance(p, FaceReport)] + painted, hole, len(faces))
 
     def _add(self, sub: dict[str, float]) -> None:
-        for stage in (GENERATOR, PASTE):
-            self.timings[stage] = self.timings.get(stage, 0.0) + sub.get(stage, 0.0)
+        for src, dst in (("infer", "generator"), ("blend", "paste")):
+            self.timings[dst] = self.timings.get(dst, 0.0) + sub.get(src, 0.0)
 
     @property
     def beyond(self) -> int:
@@ -211,7 +211,7 @@ class VideoRestorer:
         return self.tracker.numbered
 
     # -- a face's decision over time -------------------------------------------------------------------------------
-    def _plan(self, rgb: np.ndarray, face, st: _FaceState) -> FaceJob | FaceReport:
+    def _plan(self, rgb: np.ndarray, face: Face, st: _FaceState) -> FaceJob | FaceReport:
         r = self.restorer
         first = st.job.occluder.kind if st.job is not None else None  # the kind found last frame, tried first
         planned = r.plan(rgb, face, first=first)
@@ -243,7 +243,7 @@ class VideoRestorer:
         st.job, st.patch = planned, rgb[y0:y1, x0:x1].copy()
         return planned
 
-    def _carry(self, rgb: np.ndarray, face, st: _FaceState) -> FaceJob | None:
+    def _carry(self, rgb: np.ndarray, face: Face, st: _FaceState) -> FaceJob | None:
         """Last frame's censor moved with the face into this frame, if the pixels under it still match it."""
         prev = st.job
         assert prev is not None and st.patch is not None
