@@ -41,7 +41,8 @@ from unmask.infer.crop import align_checked
 from unmask.infer.face.choose import reading_order
 from unmask.infer.face.detect import FaceFinder
 from unmask.infer.face.types import Face
-from unmask.infer.pipeline import FaceJob, FaceReport, Restorer, timed
+from unmask.infer.pipeline import FaceJob, FaceReport, Restorer
+from unmask.infer.stages import CENSOR, DETECT, GENERATOR, PASTE, timed
 from unmask.infer.video.settings import VideoSettings
 from unmask.infer.video.track import Tracker
 
@@ -146,12 +147,12 @@ class VideoRestorer:
         if not self.settings.steady:
             return self._alone(rgb)
         r = self.restorer
-        with timed(self.timings, "detect"):
+        with timed(self.timings, DETECT):
             tracks = self.tracker.step(rgb, t)
         jobs: list[FaceJob] = []
         reports: list[FaceReport] = []
         owners: dict[int, _FaceState] = {}
-        with timed(self.timings, "censor"):
+        with timed(self.timings, CENSOR):
             boxes = [tr.face.box for tr in tracks]
             for tr in tracks:
                 why = _not_chosen(r, tr.id, tr.face.box, boxes)
@@ -179,11 +180,11 @@ class VideoRestorer:
 
     def _alone(self, rgb: np.ndarray) -> FrameResult:
         r = self.restorer
-        with timed(self.timings, "detect"):
+        with timed(self.timings, DETECT):
             faces = r.finder.find(rgb)
         planned: list[FaceJob | FaceReport] = []
         boxes = [f.box for f in faces]
-        with timed(self.timings, "censor"):
+        with timed(self.timings, CENSOR):
             for index, k in enumerate(reading_order(boxes)):  # numbered as a photo's faces are
                 f = faces[k]
                 why = _not_chosen(r, index, f.box, boxes)
@@ -197,8 +198,8 @@ class VideoRestorer:
         return FrameResult(out, [p for p in planned if isinstance(p, FaceReport)] + painted, hole, len(faces))
 
     def _add(self, sub: dict[str, float]) -> None:
-        for src, dst in (("infer", "generator"), ("blend", "paste")):
-            self.timings[dst] = self.timings.get(dst, 0.0) + sub.get(src, 0.0)
+        for stage in (GENERATOR, PASTE):
+            self.timings[stage] = self.timings.get(stage, 0.0) + sub.get(stage, 0.0)
 
     @property
     def beyond(self) -> int:
