@@ -258,11 +258,13 @@ def _render(report: BenchReport) -> None:
             v = f.other if s == OTHER else f.stages.get(s, 0.0)
             t.add_row(s, f"{v:.3f}", f"{1000 * v / max(f.photos, 1):.1f}", f"{v / f.wall:.0%}" if f.wall else "-")
         con.print(t)
-        con.print(f"{f.photos_per_s:.2f} photos/s, {f.faces_per_s:.2f} faces/s; resident memory {f.rss_start / 2**20:.0f} MiB "
+        con.print(f"{f.photos_per_s:.2f} photos/s ({f.photos_per_cpu_s:.2f} per CPU second), {f.faces_per_s:.2f} faces/s; resident memory {f.rss_start / 2**20:.0f} MiB "
                   f"at start, peak {f.rss_peak / 2**20:.0f} MiB, drift {f.rss_drift / 2**20:+.1f} MiB over the run")
     if len(runs) == 2 and runs[0][1].photos_per_s > 0:
-        say(f"{runs[1][0]} restores {runs[1][1].photos_per_s / runs[0][1].photos_per_s:.2f}x the photos per second of "
-            f"{runs[0][0]} (one after the other, in this run)", con)
+        (a, fa), (b, fb) = runs
+        cpu = f", {fb.photos_per_cpu_s / fa.photos_per_cpu_s:.2f}x per CPU second" if fa.photos_per_cpu_s else ""
+        say(f"{b} restores {fb.photos_per_s / fa.photos_per_s:.2f}x the photos per second of {a}{cpu} (one after the "
+            "other, in this run)", con)
     g = report.generator
     if g is not None:
         t = Table(title=f"generator alone: batch {g.batch}, {g.threads} threads, {g.device}, {g.repeats} runs each "
