@@ -157,7 +157,7 @@ def run(args: argparse.Namespace, tmp: Path) -> int:
     print("| answered | identical to the CLI | 503s met (retried) | p50 s | p95 s | restoring alone, median s | requests/s | "
           "server RSS at 10% / 50% / end (peak), MB |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
-    print(f"| {answered}/{args.requests} | {identical}/{args.requests} | {busy} | {p50:.2f} | {p95:.2f} | "
+    print(f"| {answered}/{args.requests} | {identical}/{args.requests} | {busy} | {p50:.2f} | {p95:.2f} | {statistics.median(served):.2f} | "
           f"{args.requests / wall:.2f} | {at[0]:.0f} / {at[1]:.0f} / {at[2]:.0f} ({max(mem):.0f}) |")
     ok = answered == args.requests and identical == args.requests
     return 0 if ok else 1

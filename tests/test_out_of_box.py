@@ -175,7 +175,7 @@ def test_the_picture_of_a_draw_only_run_says_what_would_be_restored() -> None:
 # -------------------------------------------------------------------------------------------------------- help
 
 
-HELP_COMMANDS = [(), ("run",), ("models",), ("prepare",), ("train",), ("export",), ("eval",), ("bench",)]
+HELP_COMMANDS = [(), ("run",), ("models",), ("prepare",), ("train",), ("export",), ("eval",), ("bench",), ("serve",)]
 
 
 @pytest.mark.parametrize("command", HELP_COMMANDS, ids=lambda c: " ".join(c) or "root")
