@@ -22,6 +22,7 @@ import numpy as np
 from PIL import Image, ImageCms, PngImagePlugin
 
 from unmask.infer.io import Provenance
+from unmask.infer.io.provenance import drawn_tag
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 CELEBA_VAL = SHARED / "data" / "celeba" / "val"
@@ -39,7 +40,8 @@ ERRORS: dict[str, str] = {
 }
 """Broken cases and the ``ImageError.kind`` each must raise."""
 
-SKIPPED: dict[str, str] = {"earlier_output.png": "already an output of unmask"}
+SKIPPED: dict[str, str] = {"earlier_output.png": "already an output of unmask",
+                           "faces_picture.png": "faces picture drawn by --show-faces"}  # issue 26, item 7
 """Valid cases that ``unmask`` must skip (not restore, not fail), with words of the reason."""
 
 CONTROL_NAME = "ctrl\x1b[31m\nname.png"
@@ -178,6 +180,9 @@ def make_corpus(folder: Path) -> dict[str, Path]:
     tag = Provenance(regions=["eyes"], model="tiny_eyes", model_version="test", tool_version="0.0", faces=1)
     tagged.add_text("unmask", tag.to_text())
     files["earlier_output.png"] = _encode(_noise(24, 24, 14), "PNG", pnginfo=tagged)
+    drawn = PngImagePlugin.PngInfo()  # a --show-faces picture of an earlier run: boxes drawn over a photo
+    drawn.add_text("unmask", drawn_tag("faces picture", "0.0", 1).to_text())
+    files["faces_picture.png"] = _encode(_noise(24, 24, 16), "PNG", pnginfo=drawn)
     if os.name != "nt":
         files[CONTROL_NAME] = _encode(_noise(24, 24, 15), "PNG")
     yy, xx = np.mgrid[0:256, 0:256]

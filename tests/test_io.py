@@ -49,7 +49,7 @@ OK_NAMES = [
     "tiny1.png", "tiny10.png", "gray16.png", "rgb16.png", "cmyk.jpg", "cmyk_bad_icc.jpg", "gray.jpg", "rgba.png",
     "la.png", "palette.png", "palette_transparent.png", "animated.gif", "animated.webp", "png_named.jpg",
     "icc_srgb.jpg", "bad_exif.jpg", "photo.bmp", "photo.tif", "multipage.tif", "earlier_output.png", "noface.png",
-    "face.jpg", *(f"exif_rotated_{k}.jpg" for k in ORIENT), *([CONTROL_NAME] if os.name != "nt" else []),
+    "faces_picture.png", "face.jpg", *(f"exif_rotated_{k}.jpg" for k in ORIENT), *([CONTROL_NAME] if os.name != "nt" else []),
 ]  # fmt: skip
 
 

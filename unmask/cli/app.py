@@ -160,9 +160,16 @@ def main(argv: list[str] | None = None) -> None:
             fail(f"{argv[0]}: no such command, file or folder; did you mean `unmask {meant}`?")
         except typer.Exit as e:
             sys.exit(e.exit_code)
+    from unmask.cli._common import EXIT_INTERRUPTED, exit_at_once
+
     args = route(argv)
     stop_on_sigterm()
-    app(args=args, prog_name="unmask")
+    try:
+        app(args=args, prog_name="unmask")
+    except SystemExit as e:
+        if e.code == EXIT_INTERRUPTED:
+            exit_at_once(EXIT_INTERRUPTED)
+        raise
 
 
 def stop_on_sigterm() -> None:

@@ -1,8 +1,9 @@
 """``unmask train --arch NAME ...``: train a generator (one process, or many under ``torchrun``), resumable.
 
 Settings come from the arch's SPEC, then ``--config FILE``, then the options given here (and, with ``--resume``,
-from the checkpoint first). The first Ctrl-C (or SIGTERM) stops after the current step with a final validation
-and checkpoint; a second one aborts.
+from the checkpoint first). The first Ctrl-C (or SIGTERM) stops after the current step with a checkpoint, or,
+when the step does not end within a second, abandons it (the run resumes from its last checkpoint); exit 130
+either way, within two seconds. A second one aborts at once.
 """
 
 from __future__ import annotations
@@ -10,18 +11,21 @@ from __future__ import annotations
 import os
 import pkgutil
 import signal
+import threading
 from pathlib import Path
 from typing import Any, Optional
 
 import typer
 
 from unmask.cli._common import (
+    EXIT_INTERRUPTED,
     EXIT_USAGE,
     Device,
     HoleFill,
     TrainRegion,
     check_threads,
     err,
+    exit_at_once,
     fail,
     fail_for,
     interrupted,
@@ -176,22 +180,23 @@ def _train(given: dict[str, Any], weight: list[str], config: Path | None, resume
     preflight(cfg, resume=bool(resume))  # data, folders, weights, --init: before minutes of preparing faces
 
     view = _View()
-    stop = {"asked": 0}
-
-    def on_signal(signum: int, frame: object) -> None:
-        stop["asked"] += 1
-        if stop["asked"] > 1 or not view.started:  # preparing data or setting up: stop at once (shards are kept)
-            raise KeyboardInterrupt
-        view.note("stopping after this step: a checkpoint, no final validation (again to abort)")
-
-    old = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    stop = _Stopper(view)
+    old = {s: signal.signal(s, stop.on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
+    result = None
     try:
-        with view:
-            result = train(cfg, resume_from=ckpt, progress=view.event, should_stop=lambda: stop["asked"] > 0,
-                           validator=Validator)
-    finally:
-        for s, h in old.items():
-            signal.signal(s, h)
+        try:
+            with view:
+                result = train(cfg, resume_from=ckpt, progress=view.event, should_stop=lambda: stop.asked > 0,
+                               validator=Validator)
+        finally:
+            stop.finish()
+            for s, h in old.items():
+                signal.signal(s, h)
+    except KeyboardInterrupt:
+        if result is None and view.started:  # the step in progress abandoned: the last checkpoint stands
+            interrupted(view.abandoned())
+        if result is None:
+            raise
     if int(os.environ.get("RANK", "0")) == 0:
         metrics = "  ".join(f"{k} {v:.4g}" for k, v in result.metrics.items())
         err.print(
@@ -219,6 +224,58 @@ def _refuse_slim(path: Path) -> None:
                           f"a new one from it with --init {path}")  # fmt: skip
 
 
+STEP_GRACE_S = 1.0
+"""After Ctrl-C or SIGTERM in training, the step in progress may end this long and be kept (a checkpoint written);
+past it, it is abandoned and the run resumes from its last checkpoint (issue 25: stopped within two seconds)."""
+
+HARD_STOP_S = 1.7
+"""Past this, the process ends at once, whatever it is in (one long operation that the abandoning cannot cut short):
+every file it wrote is complete, an unfinished checkpoint being a temporary file the next run removes."""
+
+
+class _Stopper:
+    """Ctrl-C and SIGTERM in ``unmask train``. While preparing faces or setting up, the first one stops at once
+    (shards are kept). In training, it asks the loop to stop after the current step (a checkpoint, no final
+    validation); when that has not happened :data:`STEP_GRACE_S` later the step is abandoned (``KeyboardInterrupt``
+    in the main thread), and :data:`HARD_STOP_S` later the process ends whatever it is in. A second signal aborts."""
+
+    def __init__(self, view: _View) -> None:
+        self.view, self.asked, self.done = view, 0, False
+        self._lock = threading.Lock()
+        self._timers: list[threading.Timer] = []
+
+    def on_signal(self, signum: int, frame: object) -> None:
+        self.asked += 1
+        if self.asked > 1 or not self.view.started:  # preparing data or setting up: stop at once (shards are kept)
+            raise KeyboardInterrupt
+        self.view.note(f"stopping after this step with a checkpoint, or in {STEP_GRACE_S:g} s from the last one "
+                       "(no final validation)")  # fmt: skip
+        self._timers = [threading.Timer(STEP_GRACE_S, self._abandon), threading.Timer(HARD_STOP_S, self._end)]
+        for t in self._timers:
+            t.daemon = True
+            t.start()
+
+    def _abandon(self) -> None:
+        import _thread
+
+        with self._lock:
+            if not self.done:
+                _thread.interrupt_main(signal.SIGINT)  # on_signal again: KeyboardInterrupt where the step is
+
+    def _end(self) -> None:
+        with self._lock:
+            if not self.done:
+                err.print(f"interrupted: {printable(self.view.abandoned())}", highlight=False, markup=False)
+                exit_at_once(EXIT_INTERRUPTED)
+
+    def finish(self) -> None:
+        """Training returned or failed: no timer acts any more."""
+        with self._lock:
+            self.done = True
+        for t in self._timers:
+            t.cancel()
+
+
 SHORT_LOGS = ("g/rec", "g/total", "d/total")
 """Logged scalars shown in the progress bar: L1 in the hole, and the two totals."""
 
@@ -232,6 +289,8 @@ class _View:
         self._tasks: dict[str, Any] = {}
         self._start: tuple[int, float] | None = None  # (step, elapsed) of the first step event: for time left
         self.started = False  # the training loop runs: a first Ctrl-C stops after the step, not at once
+        self.run_dir: Any = None
+        self.checkpoint_step: int | None = None  # the step of the run's last checkpoint, once there is one
 
     def __enter__(self) -> _View:
         self._bar.__enter__()
@@ -242,6 +301,13 @@ class _View:
 
     def note(self, text: str) -> None:
         self._bar.console.print(printable(text), highlight=False, markup=False)
+
+    def abandoned(self) -> str:
+        """What the line after an abandoned step says: where the run resumes from."""
+        if self.checkpoint_step is None:
+            return "the step in progress was abandoned before the run's first checkpoint; rerun the same command to start again"
+        return (f"the step in progress was abandoned; continue with `unmask train --resume {self.run_dir}` from its "
+                f"last checkpoint (step {self.checkpoint_step})")  # fmt: skip
 
     def _task(self, key: str, description: str, total: float | None, completed: float = 0) -> Any:
         if key not in self._tasks:  # completed: done by an earlier run (a resumed preparation), not in the rate
@@ -263,6 +329,8 @@ class _View:
             self._bar.update(t, completed=e.done, info=f"{e.failed} unusable" if e.failed else "")
         elif e.kind == "start":
             self.started = True
+            self.run_dir = e.path
+            self.checkpoint_step = e.step or None  # a resumed run starts at its checkpoint's step
             self._start = (e.step or 0, 0.0)
             self.note(f"training {e.message}" + (f" (from step {e.step})" if e.step else ""))
         elif e.kind == "step":
@@ -278,6 +346,7 @@ class _View:
             metrics = "  ".join(f"{k} {v:.4g}" for k, v in e.logs.items())
             self.note(f"val @ step {e.step}: {metrics}  ({e.path})")
         elif e.kind == "checkpoint":
+            self.checkpoint_step = e.step
             if not self._bar.shown:
                 self.note(f"checkpoint @ step {e.step}: {e.path}")
         elif e.kind == "note":
