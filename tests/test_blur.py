@@ -204,3 +204,19 @@ def test_restorer_keeps_what_the_blur_left(astronaut, astronaut_face, tiny_model
     m = truth > 0
     err = lambda a: np.abs(a[m].astype(int) - astronaut[m]).mean()
     assert err(res.rgb) < err(plain.rgb), "the projection brings the fill closer to the hidden eyes"
+
+
+@pytest.mark.parametrize("kernel", [Kernel("gaussian", 3.0), Kernel("box", 9)])
+def test_refit_finds_the_kernel_from_a_sharp_guess(kernel: Kernel) -> None:
+    """The finder's kernel is rough; blurring the fill (here: the hidden pixels themselves, slightly wrong) with
+    each candidate and keeping the closest to the observation recovers the blur's strength."""
+    from unmask.infer.deblur import refit
+
+    truth = _texture(64, 96, 5)
+    area = np.zeros((64, 96), bool)
+    area[16:48, 16:80] = True
+    observed = blur_area(truth, np.where(area, 255, 0).astype(np.uint8), kernel)
+    guess = np.clip(truth.astype(np.float32) + np.random.default_rng(0).normal(0, 8, truth.shape), 0, 255)
+    for start in (Kernel("gaussian", kernel.sigma * 0.6), Kernel("gaussian", kernel.sigma * 1.5)):
+        got = refit(guess, observed, area, start)
+        assert got.sigma == pytest.approx(kernel.sigma, rel=0.15)
