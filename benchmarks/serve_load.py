@@ -26,7 +26,9 @@ import httpx
 import numpy as np
 from PIL import Image
 
-VAL = Path(os.environ.get("UNMASK_VAL", Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "celeba" / "val"))
+VAL = Path(
+    os.environ.get("UNMASK_VAL", Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "celeba" / "val")
+)
 
 
 def barred_photos(n: int, folder: Path) -> list[Path]:
@@ -60,7 +62,9 @@ def main() -> int:
     ap.add_argument("--requests", type=int, default=200)
     ap.add_argument("--clients", type=int, default=8)
     ap.add_argument("--photos", type=int, default=10)
-    ap.add_argument("--queue", type=int, default=4, help="the server's --queue (small, so that some requests meet a 503)")
+    ap.add_argument(
+        "--queue", type=int, default=4, help="the server's --queue (small, so that some requests meet a 503)"
+    )
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="serve-load-") as tmp:
         return run(args, Path(tmp))
@@ -123,7 +127,8 @@ def run(args: argparse.Namespace, tmp: Path) -> int:
                         with lock:
                             served.append(json.loads(r.headers["x-unmask-record"])["seconds"])
                     same = r.status_code == 200 and np.array_equal(
-                        np.asarray(Image.open(io.BytesIO(r.content)).convert("RGB")), expected[photo])
+                        np.asarray(Image.open(io.BytesIO(r.content)).convert("RGB")), expected[photo]
+                    )
                     with lock:
                         results[k] = (seconds, busy, same) if r.status_code == 200 else (seconds, busy, False)
 
@@ -150,15 +155,23 @@ def run(args: argparse.Namespace, tmp: Path) -> int:
     mem = [m for _, m in memory]
     at = [mem[int(f * (len(mem) - 1))] for f in (0.1, 0.5, 1.0)]  # a tenth in (models loaded), half-way, the end
     load = os.getloadavg()[0]
-    print(f"### `unmask serve` under load ({time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, "
-          f"{health['workers']} worker(s), queue {args.queue}; load average {load:.1f} at the end)\n")
-    print(f"{args.requests} POST /api/restore (Accept: image/png, region eyes) from {args.clients} concurrent clients, "
-          f"{len(photos)} barred validation photos in turn (`python benchmarks/serve_load.py`):\n")
-    print("| answered | identical to the CLI | 503s met (retried) | p50 s | p95 s | restoring alone, median s | requests/s | "
-          "server RSS at 10% / 50% / end (peak), MB |")
+    print(
+        f"### `unmask serve` under load ({time.strftime('%Y-%m-%d')}, {os.cpu_count()} cores, "
+        f"{health['workers']} worker(s), queue {args.queue}; load average {load:.1f} at the end)\n"
+    )
+    print(
+        f"{args.requests} POST /api/restore (Accept: image/png, region eyes) from {args.clients} concurrent clients, "
+        f"{len(photos)} barred validation photos in turn (`python benchmarks/serve_load.py`):\n"
+    )
+    print(
+        "| answered | identical to the CLI | 503s met (retried) | p50 s | p95 s | restoring alone, median s | requests/s | "
+        "server RSS at 10% / 50% / end (peak), MB |"
+    )
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
-    print(f"| {answered}/{args.requests} | {identical}/{args.requests} | {busy} | {p50:.2f} | {p95:.2f} | {statistics.median(served):.2f} | "
-          f"{args.requests / wall:.2f} | {at[0]:.0f} / {at[1]:.0f} / {at[2]:.0f} ({max(mem):.0f}) |")
+    print(
+        f"| {answered}/{args.requests} | {identical}/{args.requests} | {busy} | {p50:.2f} | {p95:.2f} | {statistics.median(served):.2f} | "
+        f"{args.requests / wall:.2f} | {at[0]:.0f} / {at[1]:.0f} / {at[2]:.0f} ({max(mem):.0f}) |"
+    )
     ok = answered == args.requests and identical == args.requests
     return 0 if ok else 1
 

@@ -20,11 +20,11 @@ from PIL import Image
 pytest.importorskip("fastapi", reason="the serve extra is not installed")
 pytest.importorskip("httpx", reason="httpx (FastAPI's TestClient) is not installed")
 
-from fastapi.testclient import TestClient  # noqa: E402
+from fastapi.testclient import TestClient
 
-from unmask.infer.io.read import read_provenance  # noqa: E402
-from unmask.serve.app import create_app  # noqa: E402
-from unmask.serve.settings import ServeSettings  # noqa: E402
+from unmask.infer.io.read import read_provenance
+from unmask.serve.app import create_app
+from unmask.serve.settings import ServeSettings
 
 
 def _png(rgb: np.ndarray) -> bytes:
@@ -55,13 +55,13 @@ def tmp_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def client(tiny_env: Path, tmp_root: Path):  # noqa: ANN201 - TestClient
+def client(tiny_env: Path, tmp_root: Path):
     with TestClient(create_app(ServeSettings(workers=1, threads=1, max_upload_mb=2, max_pixels=2_000_000))) as c:
         yield c
 
 
 @pytest.fixture(scope="module")
-def barred(censored_astronaut) -> bytes:  # noqa: ANN001
+def barred(censored_astronaut) -> bytes:
     return _png(np.ascontiguousarray(censored_astronaut[0]))
 
 
@@ -74,7 +74,7 @@ def test_health_and_models(client: TestClient) -> None:
 
 
 def test_faces_gives_the_decisions_and_the_hole_without_restoring(client: TestClient, barred: bytes,
-                                                                  censored_astronaut) -> None:  # noqa: ANN001  # fmt: skip
+                                                                  censored_astronaut) -> None:  # fmt: skip
     r = client.post("/api/faces", files={"file": ("astronaut.png", barred)}, data={"region": "eyes"})
     assert r.status_code == 200, r.text
     body = r.json()
@@ -87,7 +87,7 @@ def test_faces_gives_the_decisions_and_the_hole_without_restoring(client: TestCl
     assert (hole & bar).sum() / bar.sum() > 0.95  # the hole covers the bar
 
 
-def test_restore_json_is_the_cli_result(client: TestClient, barred: bytes, cli, tmp_path: Path) -> None:  # noqa: ANN001
+def test_restore_json_is_the_cli_result(client: TestClient, barred: bytes, cli, tmp_path: Path) -> None:
     r = client.post("/api/restore", files={"file": ("astronaut.png", barred)}, data={"region": "eyes"})
     assert r.status_code == 200, r.text
     body = r.json()
@@ -115,11 +115,11 @@ def test_restore_with_accept_image_gives_bytes_and_the_record_header(client: Tes
     assert record["status"] == "restored" and record["faces"][0]["label"] == "restored eyes"
 
 
-def test_a_brushed_hole_is_restored_as_given(client: TestClient, barred: bytes, censored_astronaut) -> None:  # noqa: ANN001
+def test_a_brushed_hole_is_restored_as_given(client: TestClient, barred: bytes, censored_astronaut) -> None:
     ys, xs = np.nonzero(censored_astronaut[1])
     mask = np.zeros((512, 512), np.uint8)
     cy, cx = int(ys.mean()), int(xs.mean())
-    mask[cy - 6:cy + 6, cx - 30:cx + 30] = 255  # a stroke across the bar's middle only
+    mask[cy - 6 : cy + 6, cx - 30 : cx + 30] = 255  # a stroke across the bar's middle only
     r = client.post("/api/restore", files={"file": ("a.png", barred), "mask": ("m.png", _png(np.dstack([mask] * 3)))})
     assert r.status_code == 200, r.text
     assert r.json()["record"]["faces"][0]["decision"] == "user mask"
@@ -130,16 +130,23 @@ def test_a_brushed_hole_is_restored_as_given(client: TestClient, barred: bytes, 
 def test_faces_chosen_and_nothing_restored(client: TestClient, barred: bytes) -> None:
     r = client.post("/api/restore", files={"file": ("a.png", barred)}, data={"faces": "1"})
     assert r.status_code == 200 and r.json()["image"] is None and r.json()["record"]["status"] == "no-face"
-    r = client.post("/api/restore", files={"file": ("a.png", barred)}, data={"faces": "1"}, headers={"Accept": "image/png"})
+    r = client.post(
+        "/api/restore", files={"file": ("a.png", barred)}, data={"faces": "1"}, headers={"Accept": "image/png"}
+    )
     assert r.status_code == 422 and r.json()["detail"].startswith("no face to restore")
 
 
 def _bomb() -> bytes:
     """A PNG declaring 40000x40000 pixels (1.6 gigapixels) in a few dozen bytes."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 40000, 40000, 8, 2, 0, 0, 0)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", 40000, 40000, 8, 2, 0, 0, 0))
+        + chunk(b"IEND", b"")
+    )
 
 
 @pytest.mark.parametrize("files, data, status, said", [
@@ -156,7 +163,7 @@ def _bomb() -> bytes:
     ({}, {}, 422, "file"),
 ])  # fmt: skip
 def test_bad_requests_get_a_status_and_a_plain_reason(client: TestClient, barred: bytes, files, data, status: int,
-                                                      said: str) -> None:  # noqa: ANN001  # fmt: skip
+                                                      said: str) -> None:  # fmt: skip
     files = {"file": ("a.png", barred)} if files == "barred" else files
     r = client.post("/api/restore", files=files or None, data=data)
     assert r.status_code == status, r.text
@@ -165,7 +172,9 @@ def test_bad_requests_get_a_status_and_a_plain_reason(client: TestClient, barred
 
 
 def test_a_mask_of_another_size_is_a_plain_422(client: TestClient, barred: bytes) -> None:
-    r = client.post("/api/restore", files={"file": ("a.png", barred), "mask": ("m.png", _png(np.zeros((10, 10, 3), np.uint8)))})
+    r = client.post(
+        "/api/restore", files={"file": ("a.png", barred), "mask": ("m.png", _png(np.zeros((10, 10, 3), np.uint8)))}
+    )
     assert r.status_code == 422 and "10x10 but the photo is 512x512" in r.json()["detail"]
 
 
@@ -175,13 +184,13 @@ def test_no_file_is_left_behind(client: TestClient, barred: bytes, tmp_root: Pat
     assert list(tmp_root.iterdir()) == []
 
 
-def test_a_full_queue_answers_503_with_retry_after(tiny_env: Path, barred: bytes, monkeypatch) -> None:  # noqa: ANN001
+def test_a_full_queue_answers_503_with_retry_after(tiny_env: Path, barred: bytes, monkeypatch) -> None:
     from unmask.serve import work
 
     release, started = threading.Event(), threading.Semaphore(0)
     real = work.Worker.run
 
-    def held(self, task):  # noqa: ANN001, ANN202 - the real work, once the test lets it go
+    def held(self, task):
         started.release()
         release.wait(30)
         return real(self, task)
@@ -189,8 +198,11 @@ def test_a_full_queue_answers_503_with_retry_after(tiny_env: Path, barred: bytes
     monkeypatch.setattr(work.Worker, "run", held)
     answers: list[int] = []
     with TestClient(create_app(ServeSettings(workers=1, queue=1, threads=1))) as c:
+
         def post() -> None:
-            answers.append(c.post("/api/restore", files={"file": ("a.png", barred)}, data={"region": "eyes"}).status_code)
+            answers.append(
+                c.post("/api/restore", files={"file": ("a.png", barred)}, data={"region": "eyes"}).status_code
+            )
 
         first = threading.Thread(target=post)
         first.start()

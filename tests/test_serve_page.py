@@ -31,7 +31,7 @@ WAIT_S = 60
 
 
 @pytest.fixture(scope="module")
-def server(models_dir: Path):  # noqa: ANN201 - the page's URL
+def server(models_dir: Path):
     """``unmask serve``'s app on uvicorn in a thread, on a free port, with the tiny generators."""
     import uvicorn
 
@@ -58,7 +58,7 @@ def server(models_dir: Path):  # noqa: ANN201 - the page's URL
 
 
 @pytest.fixture(scope="module")
-def barred_val(val_faces: list[Path], finder, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, np.ndarray]:  # noqa: ANN001
+def barred_val(val_faces: list[Path], finder, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, np.ndarray]:
     """(a validation photo with the project's eye bar drawn on, saved as PNG; the bar, HxW bool)."""
     from unmask.infer.censors import draw_censor
 
@@ -74,7 +74,7 @@ def barred_val(val_faces: list[Path], finder, tmp_path_factory: pytest.TempPathF
 
 
 @pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201 - (driver, download folder)
+def browser(tmp_path_factory: pytest.TempPathFactory):
     downloads = tmp_path_factory.mktemp("downloads")
     opts = webdriver.ChromeOptions()
     opts.binary_location = CHROMIUM
@@ -98,7 +98,7 @@ def _downloaded(folder: Path, name: str) -> Path:
     raise AssertionError(f"{name} was not downloaded (the folder holds {[p.name for p in folder.iterdir()]})")
 
 
-def test_the_page_restores_a_barred_photo(server: str, barred_val, browser) -> None:  # noqa: ANN001
+def test_the_page_restores_a_barred_photo(server: str, barred_val, browser) -> None:
     photo, bar = barred_val
     driver, downloads = browser
     wait = WebDriverWait(driver, WAIT_S)
@@ -116,7 +116,8 @@ def test_the_page_restores_a_barred_photo(server: str, barred_val, browser) -> N
     wait.until(lambda d: d.find_element(By.CSS_SELECTOR, ".card canvas.hole").get_attribute("data-ready") == "1")
     drawn = driver.execute_script(
         "const c = document.querySelector('.card canvas.boxes'); const d = c.getContext('2d')"
-        ".getImageData(0, 0, c.width, c.height).data; let n = 0; for (let i = 3; i < d.length; i += 4) n += d[i] > 0; return n;")
+        ".getImageData(0, 0, c.width, c.height).data; let n = 0; for (let i = 3; i < d.length; i += 4) n += d[i] > 0; return n;"
+    )
     assert drawn > 100  # the numbered box is drawn
     # 4. a brush stroke under the bar, on the cheeks, from one side of the face to the other
     driver.find_element(By.CSS_SELECTOR, 'input[name="tool"][value="brush"]').click()
@@ -150,5 +151,5 @@ def test_the_page_restores_a_barred_photo(server: str, barred_val, browser) -> N
     after = np.asarray(Image.open(result).convert("RGB"))
     changed = np.any(before != after, axis=2)
     assert changed.any() and not (changed & ~hole).any()
-    assert hole[y, int(x0):int(x1)].mean() > 0.9 and not bar[y, int(x0):int(x1)].any()
+    assert hole[y, int(x0) : int(x1)].mean() > 0.9 and not bar[y, int(x0) : int(x1)].any()
     assert (hole & bar).sum() / bar.sum() > 0.9

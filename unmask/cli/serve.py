@@ -23,22 +23,69 @@ def register(app: typer.Typer) -> None:
 
 @guarded
 def serve(
-    host: str = typer.Option(DEFAULT_HOST, "--host", metavar="HOST", help="Address to listen on; any other than 127.0.0.1 lets anyone on that network use the server."),
+    host: str = typer.Option(
+        DEFAULT_HOST,
+        "--host",
+        metavar="HOST",
+        help="Address to listen on; any other than 127.0.0.1 lets anyone on that network use the server.",
+    ),
     port: int = typer.Option(DEFAULT_PORT, "--port", metavar="N", min=1, max=65535, help="Port to listen on."),
-    device: Device = typer.Option(Device.auto, "--device", help="Where the models run; auto takes CUDA when ONNX Runtime really gets it, else the CPU."),
-    threads: int = typer.Option(0, "--threads", metavar="N", min=0, help="CPU threads per worker for inference (0 = the cores shared among the workers)."),
-    workers: int = typer.Option(0, "--workers", metavar="N", min=0, help="Photos restored at once, each worker with its own models (0 = one per two cores)."),
-    queue: int = typer.Option(DEFAULT_QUEUE, "--queue", metavar="N", min=1, help="Requests waiting at most; beyond, the answer is 503 with Retry-After."),
-    max_upload_mb: float = typer.Option(DEFAULT_MAX_UPLOAD_MB, "--max-upload-mb", metavar="MB", min=0.001, help="Largest upload (photo and mask); larger is answered 413."),
-    max_pixels: int = typer.Option(DEFAULT_MAX_PIXELS, "--max-pixels", metavar="N", min=1, help="Refuse photos declaring more pixels (decompression bombs): 413."),
-    model: Optional[str] = typer.Option(None, "--model", "-m", metavar="NAME|PATH", help="Model used when a request names none (see `unmask models`).  [default: the region's default model]"),
+    device: Device = typer.Option(
+        Device.auto,
+        "--device",
+        help="Where the models run; auto takes CUDA when ONNX Runtime really gets it, else the CPU.",
+    ),
+    threads: int = typer.Option(
+        0,
+        "--threads",
+        metavar="N",
+        min=0,
+        help="CPU threads per worker for inference (0 = the cores shared among the workers).",
+    ),
+    workers: int = typer.Option(
+        0,
+        "--workers",
+        metavar="N",
+        min=0,
+        help="Photos restored at once, each worker with its own models (0 = one per two cores).",
+    ),
+    queue: int = typer.Option(
+        DEFAULT_QUEUE,
+        "--queue",
+        metavar="N",
+        min=1,
+        help="Requests waiting at most; beyond, the answer is 503 with Retry-After.",
+    ),
+    max_upload_mb: float = typer.Option(
+        DEFAULT_MAX_UPLOAD_MB,
+        "--max-upload-mb",
+        metavar="MB",
+        min=0.001,
+        help="Largest upload (photo and mask); larger is answered 413.",
+    ),
+    max_pixels: int = typer.Option(
+        DEFAULT_MAX_PIXELS,
+        "--max-pixels",
+        metavar="N",
+        min=1,
+        help="Refuse photos declaring more pixels (decompression bombs): 413.",
+    ),
+    model: Optional[str] = typer.Option(
+        None,
+        "--model",
+        "-m",
+        metavar="NAME|PATH",
+        help="Model used when a request names none (see `unmask models`).  [default: the region's default model]",
+    ),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks (and uvicorn's info log)."),
 ) -> int:
     from unmask.serve import missing
 
     lacking = missing()
     if lacking:
-        fail(f"`unmask serve` needs {', '.join(lacking)}, which {'is' if len(lacking) == 1 else 'are'} not installed: pip install 'unmask[serve]'")
+        fail(
+            f"`unmask serve` needs {', '.join(lacking)}, which {'is' if len(lacking) == 1 else 'are'} not installed: pip install 'unmask[serve]'"
+        )
     set_threads(threads)
     settings = ServeSettings(host=host, port=port, device=device.value, threads=threads, max_upload_mb=max_upload_mb,
                              max_pixels=max_pixels, model=model, workers=workers, queue=queue)  # fmt: skip

@@ -144,7 +144,7 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
                       faces: str | None = Form(None, description="only these faces, e.g. 0,2"),
                       largest: str | None = Form(None, description="true: only the largest face"),
                       mask: UploadFile | None = File(None, description="your own hole: white = restore, the photo's size"),
-                      format: str | None = Form(None, description="png, jpg, webp or tif (default: the photo's)")) -> Response:  # noqa: A002  # fmt: skip
+                      format: str | None = Form(None, description="png, jpg, webp or tif (default: the photo's)")) -> Response:  # fmt: skip
         answer = await work(request, await make_task(file, region, model, faces, largest, format, mask))
         if _wants_image(request.headers.get("accept", "")):
             if answer.image is None:

@@ -45,7 +45,9 @@ class ServeSettings:
 
     def __post_init__(self) -> None:
         if self.queue < 1 or self.workers < 0 or self.threads < 0 or self.max_upload_mb <= 0 or self.max_pixels < 1:
-            raise ValueError("queue and max_pixels must be at least 1, max_upload_mb above 0, workers and threads 0 or more")
+            raise ValueError(
+                "queue and max_pixels must be at least 1, max_upload_mb above 0, workers and threads 0 or more"
+            )
 
     @property
     def n_workers(self) -> int:

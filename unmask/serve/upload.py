@@ -19,8 +19,15 @@ file that is not an image (a video too), a bad form value, no room in the queue.
 
 _VIDEO_MAGIC = ((4, b"ftyp"), (0, b"\x1a\x45\xdf\xa3"), (8, b"AVI "))
 """(offset, bytes) of the video containers unmask reads: MP4/MOV/M4V, Matroska/WebM, AVI."""
-_IMAGE_MAGIC = ((0, b"\xff\xd8\xff", "JPEG"), (0, b"\x89PNG\r\n\x1a\n", "PNG"), (8, b"WEBP", "WEBP"), (0, b"BM", "BMP"),
-                (0, b"II*\x00", "TIFF"), (0, b"MM\x00*", "TIFF"), (0, b"GIF8", "GIF"))
+_IMAGE_MAGIC = (
+    (0, b"\xff\xd8\xff", "JPEG"),
+    (0, b"\x89PNG\r\n\x1a\n", "PNG"),
+    (8, b"WEBP", "WEBP"),
+    (0, b"BM", "BMP"),
+    (0, b"II*\x00", "TIFF"),
+    (0, b"MM\x00*", "TIFF"),
+    (0, b"GIF8", "GIF"),
+)
 """(offset, bytes, format) of the formats :func:`unmask.infer.io.read.read_image` opens (``READ_FORMATS``)."""
 
 
@@ -48,7 +55,7 @@ def is_video(data: bytes, filename: str | None) -> bool:
     """Whether the upload is a video: its first bytes, or the extension of the name the client gave."""
     if filename and is_video_name(filename):
         return True
-    return any(data[at:at + len(magic)] == magic for at, magic in _VIDEO_MAGIC)
+    return any(data[at : at + len(magic)] == magic for at, magic in _VIDEO_MAGIC)
 
 
 def sniff(data: bytes, filename: str | None, what: str = "file") -> str:
@@ -59,7 +66,7 @@ def sniff(data: bytes, filename: str | None, what: str = "file") -> str:
         raise Refused(NOT_IMAGE, f"the {what} is empty")
     if is_video(data, filename):
         raise Refused(NOT_IMAGE, f"the {what} is a video: the server restores photos (run `unmask CLIP` for a video)")
-    fmt = next((name for at, magic, name in _IMAGE_MAGIC if data[at:at + len(magic)] == magic), None)
+    fmt = next((name for at, magic, name in _IMAGE_MAGIC if data[at : at + len(magic)] == magic), None)
     if fmt is None:
         raise Refused(NOT_IMAGE, f"the {what} is not an image unmask reads ({', '.join(READ_FORMATS)})")
     return next(ext for ext, name in EXTENSIONS.items() if name == fmt)
@@ -95,5 +102,7 @@ def parse_choices(region: str | None, model: str | None, faces: str | None, larg
         except ValueError as e:
             raise Refused(BAD_VALUE, f"format: {e}") from None
         if name not in WRITE_FORMATS:
-            raise Refused(BAD_VALUE, f"format {out_fmt!r} cannot carry the 'synthetic' tag: choose png, jpg, webp or tif")
+            raise Refused(
+                BAD_VALUE, f"format {out_fmt!r} cannot carry the 'synthetic' tag: choose png, jpg, webp or tif"
+            )
     return Choices(region, model, choice, out_fmt)
