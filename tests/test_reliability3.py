@@ -388,3 +388,20 @@ def test_a_failed_photo_does_not_report_its_faces_restored(cli, photos: Path, tm
     check_record(rec)
     assert rec["status"] == "failed" and rec["output"] is None and "directory" in rec["error"], rec
     assert [f["status"] for f in rec["faces"]] == ["failed"] and rec["faces"][0]["region"] == "eyes", rec["faces"]
+
+
+def test_a_video_record_follows_the_readme(cli, val_dir: Path, finder, tmp_path: Path) -> None:  # noqa: ANN001
+    """Photos and videos share the schema: a video's record lists every face followed, and has ``video`` too."""
+    pytest.importorskip("av")
+    from test_video_inputs import PHOTOS, two_faces
+
+    stills = []
+    for name in PHOTOS:
+        if not (val_dir / name).is_file():
+            pytest.skip(f"{val_dir / name} missing")
+        rgb = read_image(val_dir / name).rgb
+        stills.append((rgb, finder.find(rgb)[0].landmarks))
+    res = cli(two_faces(stills, tmp_path / "two.mp4"), "-o", tmp_path / "out", "--json")
+    (rec,), _ = _json_lines(res.stdout)
+    check_record(rec, video=True)
+    assert rec["status"] == "restored" and [f["index"] for f in rec["faces"]] == [0, 1], rec
