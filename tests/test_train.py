@@ -322,8 +322,8 @@ def test_run_log_mirrors_scalars_to_tensorboard(tmp_path, monkeypatch):
     written = []
 
     class FakeWriter:
-        def __init__(self, logdir: str) -> None:
-            written.append(("dir", logdir))
+        def __init__(self, logdir: str, purge_step: int | None = None) -> None:
+            written.append(("dir", logdir, purge_step))
 
         def add_scalar(self, tag: str, value: float, step: int) -> None:
             written.append((tag, value, step))
@@ -335,7 +335,7 @@ def test_run_log_mirrors_scalars_to_tensorboard(tmp_path, monkeypatch):
     log = RunLog(tmp_path, enabled=True)
     log.write("train", 3, {"g/total": 1.5}, samples=12)
     log.close()
-    assert written == [("dir", str(tmp_path / "tb")), ("train/g/total", 1.5, 3), ("closed",)]
+    assert written == [("dir", str(tmp_path / "tb"), 1), ("train/g/total", 1.5, 3), ("closed",)]  # a new run: purged after 0
     assert json.loads((tmp_path / "metrics.jsonl").read_text()) == {"kind": "train", "step": 3, "samples": 12,
                                                                     "g/total": 1.5}  # fmt: skip
     RunLog(tmp_path / "absent", enabled=False).write("train", 1, {"x": 1.0})  # other ranks: nothing, no folder
