@@ -301,10 +301,11 @@ SET_ERRORS: dict[str, str] = {
     "format_version_garbage": "format_version 'one' is not a whole number",  # was a bare ValueError
     "shard_entry_garbage": "shard entry 0 is str",  # was a bare AttributeError
     "shard_faces_garbage": "faces is missing or garbled",  # was a bare ValueError
+    "shard_corrupted": "checksum mismatch",  # named the shard, but `train` gave exit 1 where `eval` gave 2
 }
-"""Training sets (``unmask prepare``) damaged after they were written (issue 26, item 9), and words of the one-line
-error naming their manifest that every command reading them must give (``unmask train --data``, ``unmask eval``:
-exit 2)."""
+"""Training sets (``unmask prepare``) damaged after they were written (issue 26, items 9 and 16), and words of the
+one-line error naming their manifest (the shard, for ``shard_corrupted``) that every command reading them must give
+(``unmask train --data``, ``unmask eval``: exit 2)."""
 
 
 def make_bad_set(good: Path, out: Path, case: str) -> Path:
@@ -317,6 +318,12 @@ def make_bad_set(good: Path, out: Path, case: str) -> Path:
     m = json.loads(text)
     if case == "manifest_damaged":
         path.write_text(text[: len(text) // 2], encoding="utf-8")
+        return out
+    if case == "shard_corrupted":
+        shard = out / m["shards"][1]["file"]
+        data = bytearray(shard.read_bytes())
+        data[len(data) // 2] ^= 0xFF
+        shard.write_bytes(bytes(data))
         return out
     if case == "recipe_version":
         m["recipe_version"] = 99
