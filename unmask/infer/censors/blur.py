@@ -107,7 +107,7 @@ EDGE = (1.0, 2.0)  # Canny thresholds on the smoothed photo's gradient, grey lev
 CORE_REACH = 0.12  # edges this near the core (inter-ocular distances) tell the core's blur
 RIM = 0.3  # the face's own sharpness is taken beyond this distance from the core
 SHARP_PCT = 25  # percentile of the rim's edge blur taken as the face's own sharpness
-RATIO = 1.7  # the core's edges are at least this many times blurrier than the face's own
+RATIO = 1.8  # the core's edges are at least this many times blurrier than the face's own
 MIN_SIGMA = 0.033  # and blurred by at least this many inter-ocular distances
 MIN_EDGES = 6  # edges needed near the core to tell anything
 CORE_COVER = 0.9  # share of the core (the eye line; the middle of the lower face) the area covers, at least
@@ -215,7 +215,7 @@ def find_blur(s: Search, kind: str = "blur") -> Occluder | None:
     r = DENSITY * iod
     d_sharp = cv2.GaussianBlur((edges & (sig < split)).astype(np.float32), (0, 0), r)
     d_blur = cv2.GaussianBlur((edges & (sig >= split)).astype(np.float32), (0, 0), r)
-    area = _area((d_sharp > d_blur) & (edges & (sig < split)), w)
+    area = _area((d_sharp > d_blur) & edges & (sig < split) & (dist > CORE_REACH * iod), w)
     if (area[w.core > 0] > 0).mean() < CORE_COVER:
         return None
     outside = window & (cv2.dilate(area, disc(2)) == 0)
