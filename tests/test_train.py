@@ -212,8 +212,8 @@ def test_atomic_save_never_leaves_a_torn_file(tmp_path, monkeypatch):
         raise OSError("disk full")
 
     monkeypatch.setattr(torch, "save", exploding_save)
-    with pytest.raises(OSError, match="disk full"):
-        ckpt_io.save_atomic({"x": torch.zeros(3)}, target)
+    with pytest.raises(ckpt_io.CheckpointError, match=f"^{target}: cannot save the checkpoint: disk full"):
+        ckpt_io.save_atomic({"x": torch.zeros(3)}, target)  # one line naming the file (issue 26, item 8)
     monkeypatch.undo()
     assert torch.equal(torch.load(target, weights_only=True)["x"], torch.ones(3))
     assert [p.name for p in tmp_path.iterdir()] == ["last.pt"]
