@@ -153,3 +153,44 @@ def test_the_page_restores_a_barred_photo(server: str, barred_val, browser) -> N
     assert changed.any() and not (changed & ~hole).any()
     assert hole[y, int(x0) : int(x1)].mean() > 0.9 and not bar[y, int(x0) : int(x1)].any()
     assert (hole & bar).sum() / bar.sum() > 0.9
+
+
+def test_several_photos_in_order_errors_in_words_and_faces_left_out(
+    server: str, barred_val, browser, tmp_path: Path
+) -> None:
+    photo, bar = barred_val
+    driver, _ = browser
+    wait = WebDriverWait(driver, WAIT_S)
+    driver.get(server)
+    wait.until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "1")
+    bad = tmp_path / "notes.png"
+    bad.write_text("not a photo at all")
+    driver.find_element(By.ID, "files").send_keys(f"{bad}\n{photo}")
+    cards = wait.until(
+        lambda d: len(d.find_elements(By.CSS_SELECTOR, ".card")) == 2 and d.find_elements(By.CSS_SELECTOR, ".card")
+    )
+    assert [c.find_element(By.CSS_SELECTOR, "h2").text for c in cards] == ["notes.png", photo.name]
+    wait.until(lambda d: cards[0].find_element(By.CSS_SELECTOR, ".error").text)
+    said = cards[0].find_element(By.CSS_SELECTOR, ".error").text
+    assert "image" in said and "Traceback" not in said and "\n" not in said  # plain words, beside that photo
+    # the face box clicked (tool "pick faces"): the face is left out, and restoring says so instead of restoring
+    wait.until(lambda d: cards[1].find_elements(By.CSS_SELECTOR, ".faces li"))
+    canvas = cards[1].find_element(By.CSS_SELECTOR, "canvas.boxes")
+    ys, xs = np.nonzero(bar)
+    h, w = bar.shape
+    scale = canvas.size["width"] / w
+    ActionChains(driver).move_to_element_with_offset(
+        canvas, int((xs.mean() - w / 2) * scale), int((ys.mean() - h / 2) * scale)
+    ).click().perform()
+    wait.until(lambda d: cards[1].find_element(By.CSS_SELECTOR, ".faces li .label").text == "left out")
+    driver.find_element(By.ID, "restore-all").click()
+    wait.until(lambda d: cards[1].find_element(By.CSS_SELECTOR, ".error").text)
+    assert "every face is left out" in cards[1].find_element(By.CSS_SELECTOR, ".error").text
+    # taken back: Restore all restores it, the photo that is not one keeps its plain error
+    cards[1].find_element(By.CSS_SELECTOR, ".faces li").click()
+    wait.until(lambda d: cards[1].find_element(By.CSS_SELECTOR, ".faces li .label").text == "to restore: eyes")
+    driver.find_element(By.ID, "restore-all").click()
+    wait.until(lambda d: not cards[1].find_element(By.CSS_SELECTOR, ".result").get_attribute("hidden"))
+    assert cards[1].find_element(By.CSS_SELECTOR, ".error").text == ""
+    assert cards[0].find_element(By.CSS_SELECTOR, ".result").get_attribute("hidden")
+    assert "image" in cards[0].find_element(By.CSS_SELECTOR, ".error").text
