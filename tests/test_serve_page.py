@@ -25,7 +25,7 @@ if not (CHROMIUM and DRIVER):
 from selenium import webdriver  # noqa: E402
 from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
 WAIT_S = 60
 
@@ -141,6 +141,13 @@ def test_the_page_restores_a_barred_photo(server: str, barred_val, browser) -> N
     assert driver.find_element(By.CSS_SELECTOR, ".card .error").text == ""
     assert "Synthetic" in driver.find_element(By.CSS_SELECTOR, ".card .synthetic-label").text
     assert driver.find_element(By.CSS_SELECTOR, ".card .faces li .label").text == "restored eyes"
+    # compare: the slider moves the line between before and after; zoom 4:1 shows 4 screen pixels per photo pixel
+    driver.execute_script(
+        "const s = document.querySelector('.card .slider'); s.value = 20; s.dispatchEvent(new Event('input'));"
+    )
+    assert driver.find_element(By.CSS_SELECTOR, ".card .before-clip").get_attribute("style") == "width: 20%;"
+    Select(driver.find_element(By.CSS_SELECTOR, ".card .zoom")).select_by_value("4")
+    assert driver.find_element(By.CSS_SELECTOR, ".card .compare").size["width"] == 4 * bar.shape[1]
     # 7. download the result and the mask
     driver.find_element(By.CSS_SELECTOR, ".card a.dl-result").click()
     result = _downloaded(downloads, f"{photo.stem}.unmasked.png")
