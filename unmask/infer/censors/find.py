@@ -54,6 +54,7 @@ class Search:
     up: np.ndarray  # unit vector towards the forehead, in photo pixels (x, y)
     free: np.ndarray  # uint8 mask of the box: skin this region's censors leave free (may be empty)
     clipped: bool = False  # the window reaches beyond the photo (a face cut by its border)
+    photo: np.ndarray | None = None  # the whole photo (HxWx3 uint8, photo resolution): a censor may run beyond the box
 
 
 def margin_px(iod: float) -> int:
@@ -99,7 +100,7 @@ def search(rgb: np.ndarray, matrix: np.ndarray, size: int, region: str) -> Searc
     for f in free:
         fr |= polygon_mask(shape, f - off)
     clipped = bool(window[:, 0].min() < 0 or window[:, 1].min() < 0 or window[:, 0].max() > w or window[:, 1].max() > h)
-    return Search((x0, y0, x1, y1), win, cor, iod, 1.0, rgb[y0:y1, x0:x1], up, fr & win, clipped)
+    return Search((x0, y0, x1, y1), win, cor, iod, 1.0, rgb[y0:y1, x0:x1], up, fr & win, clipped, rgb)
 
 
 def downscaled(s: Search) -> Search:
@@ -113,7 +114,7 @@ def downscaled(s: Search) -> Search:
     win = cv2.resize(s.window, size, interpolation=cv2.INTER_NEAREST)
     core = cv2.resize(s.core, size, interpolation=cv2.INTER_NEAREST)
     free = cv2.resize(s.free, size, interpolation=cv2.INTER_NEAREST)
-    return Search(s.box, win, core, WORK_IOD, f, rgb, s.up, free, s.clipped)
+    return Search(s.box, win, core, WORK_IOD, f, rgb, s.up, free, s.clipped, s.photo)
 
 
 def upscaled(mask: np.ndarray, s: Search) -> np.ndarray:

@@ -23,6 +23,7 @@ import numpy as np
 
 from unmask.infer.censors import Censor, Occluder, register
 from unmask.infer.censors.find import Search, margin_px
+from unmask.infer.censors.mosaic_extent import whole_band
 from unmask.infer.face.geometry import eye_frame, polygon_mask, rotated_rect
 
 HALF_LEN = 1.05
@@ -96,6 +97,7 @@ REPEAT = 3.0  # mean change (sum over channels) from a line to the next below wh
 CORE_COVER = 0.9  # share of the core (the eye line) the band covers, at least
 MIN_CELLS = 3  # the band spans at least this many blocks along
 MIN_WIDTH = 1.0  # and at least this many inter-ocular distances (it hides both eyes)
+RECTANGLE_EXTRA = 0.15  # share of the rectangle of rows and columns outside the whole band, at most, for an upright band
 
 
 def _diffs(f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -253,7 +255,28 @@ def find_mosaic_band(s: Search) -> Occluder | None:
     bx, by = s.box[0], s.box[1]
     # block boundaries (first pixel of a block) at photo rows y with (y - origin_y) % py == 0
     lattice = (by + (phy + 1) % py, bx + (phx + 1) % px, py, px)
-    return Occluder("pixelate", s.box, mask, margin_px(s.iod), s.iod, lattice=lattice)
+    rect = Occluder("pixelate", s.box, mask, margin_px(s.iod), s.iod, lattice=lattice)
+    if s.photo is None:
+        return rect
+    # the band's whole outline, cut blocks included, as far as it runs; an upright rectangle is the rows and
+    # columns found (pixel exact where JPEG blurs a cut block's colour into the photo's)
+    whole = whole_band(s.photo, lattice, (bx + x0, by + y0, bx + x1, by + y1), s.iod)
+    if whole is None:
+        return rect
+    band = Occluder("pixelate", whole[0], whole[1], margin_px(s.iod), s.iod, lattice=whole[2])
+    return rect if _upright(rect.in_photo(s.photo.shape) > 0, band.in_photo(s.photo.shape) > 0, max(py, px)) else band
+
+
+def _upright(rect: np.ndarray, band: np.ndarray, block: int) -> bool:
+    """Whether the whole band found (HxW bool) is the upright rectangle of rows and columns found (``rect``): the
+    band reaches at most a block beyond it (a cut block's row the rectangle measured to the pixel), and the
+    rectangle holds little that the band does not (:data:`RECTANGLE_EXTRA`)."""
+    import cv2
+
+    if (rect & ~band).sum() > RECTANGLE_EXTRA * rect.sum():
+        return False
+    dist = cv2.distanceTransform(np.where(rect, 0, 255).astype(np.uint8), cv2.DIST_L2, 3)
+    return bool((dist[band] <= block).all())
 
 
 CENSOR = register(Censor("pixelate", draw_eye_band, find_mosaic_band))
