@@ -92,6 +92,15 @@ RUNS: dict[str, list[str] | str] = {
         "curl -sf -F file=@photo.png -F region=eyes -H 'Accept: image/*' http://127.0.0.1:8765/api/restore -o served.png; "
         "rc=$?; kill $pid; grep -q 'http://127.0.0.1:8765/' serve.log && test $rc = 0 && test -s served.png"],
     "python benchmarks/serve_load.py": ["python benchmarks/serve_load.py --requests 4 --clients 2 --photos 1"],
+    # --ray (the test extra brings the ray extra)
+    'pip install -e ".[ray]"': "the install: the test extra includes the ray extra, which the next line runs on",
+    "unmask ./folder --out ./restored --ray local": ["unmask ./folder --out ./ray-restored --ray local --ray-workers 1",
+                                                     "test -f ray-restored/a.png"],
+    "ray start --head --port 6379 --num-cpus 16": "a cluster of several machines (tests/test_ray.py joins a local "
+                                                  "cluster by its address; `ray stop` would stop other runs' too)",
+    "ray start --address HEAD:6379": "a cluster of several machines (see ray start --head)",
+    "unmask s3://bucket/photos --out s3://bucket/restored --recursive --ray HEAD:6379 --device cuda":
+        "needs a bucket, a cluster and GPUs (tests/test_ray.py runs file:// URLs on a local cluster)",
 }  # fmt: skip
 """README command -> the commands that run its short version (in order, in one shell each), or why it is not
 run here."""

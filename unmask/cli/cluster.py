@@ -40,7 +40,7 @@ def check(address: str, workers: int | None, inputs: list[Path], out_dir: Path, 
     if urls and show_faces is not None:
         fail("--show-faces writes local pictures: it does not go with URL inputs or outputs")
     if not address.strip():
-        fail("--ray: give an address (HOST:PORT, ray://HOST:PORT, auto) or local")
+        fail("--ray: give an address (HOST:PORT, or auto) or local")
     return urls
 
 

@@ -74,7 +74,7 @@ def run(
     as_json: bool = typer.Option(False, "--json", help="One JSON object per input on stdout, then a summary object."),
     threads: int = typer.Option(0, "--threads", metavar="N", min=0, help="CPU threads for inference (0 = all cores)."),
     max_pixels: int = typer.Option(100_000_000, "--max-pixels", metavar="N", min=1, help="Refuse photos declaring more pixels (decompression bombs)."),
-    ray: Optional[str] = typer.Option(None, "--ray", metavar="ADDRESS|local", help="Restore on a Ray cluster through Ray Data: local starts one on this machine, an address (auto, HOST:6379, ray://HOST:10001) joins a running one; inputs and --out may then be URLs (s3://, gs://, ...). Needs unmask[ray].  [default: this process]"),
+    ray: Optional[str] = typer.Option(None, "--ray", metavar="ADDRESS|local", help="Restore on a Ray cluster through Ray Data: local starts one on this machine, an address (HOST:6379, or auto on a cluster node) joins a running one; inputs and --out may then be URLs (s3://, gs://, ...). Needs unmask[ray].  [default: this process]"),
     ray_workers: Optional[int] = typer.Option(None, "--ray-workers", metavar="N", help="With --ray: actors in the pool, each loading the models once.  [default: one per CPU, two per GPU with --device cuda]"),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
 ) -> int:

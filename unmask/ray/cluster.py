@@ -42,7 +42,7 @@ def require_ray() -> ModuleType:
 def connect(address: str, cpus: int | None = None) -> Iterator[ModuleType]:
     """Ray, connected for the block: ``address`` ``local`` starts a cluster of this machine (``cpus`` CPUs, all
     when ``None``; on :data:`LOCAL_IP`, a small object store, no dashboard) and stops it after; any other address (``auto``,
-    ``HOST:6379``, ``ray://HOST:10001``) joins a running cluster and only disconnects. Already connected (a
+    ``HOST:6379``) joins a running cluster and only disconnects. Already connected (a
     pipeline that called ``ray.init`` itself): used as it is. Ray's own log lines below warnings are kept off the
     terminal."""
     ray = require_ray()

@@ -13,17 +13,17 @@ if TYPE_CHECKING:  # pragma: no cover
     from ray.data import Dataset
 
 
-def pool_size(settings: RestorerSettings, workers: int | None, rows: int | None = None) -> int:
+def pool_size(settings: RestorerSettings, workers: int | None, rows: int | None = None, spare: int = 0) -> int:
     """Actors in the pool: ``workers`` when given, else as many as the cluster's CPUs hold at ``settings.threads``
-    each (with ``device="cuda"``: as many as its GPUs hold at ``settings.gpu_share`` each); at most ``rows``, at
-    least 1. Ray must be connected."""
+    each, ``spare`` CPUs left for other tasks (with ``device="cuda"``: as many as its GPUs hold at
+    ``settings.gpu_share`` each); at most ``rows``, at least 1. Ray must be connected."""
     ray = require_ray()
     if workers is None:
         res = ray.cluster_resources()
         if settings.gpu_share:
             workers = int(res.get("GPU", 0) / settings.gpu_share)
         else:
-            workers = int(res.get("CPU", 1) // max(1, settings.threads))
+            workers = int((res.get("CPU", 1) - spare) // max(1, settings.threads))
     if rows is not None:
         workers = min(workers, rows)
     return max(1, workers)
@@ -43,17 +43,20 @@ def restore_dataset(ds: Dataset, settings: RestorerSettings | None = None, *, op
       :class:`~unmask.infer.runner.Record`, read back with :func:`unmask.ray.actor.record_of`). An input whose
       outputs exist is ``exists``, unless ``planned`` (see :class:`~unmask.ray.actor.RestoreFiles`).
 
-    ``ValueError`` for a dataset with neither kind of row. Ray must be connected (:func:`unmask.ray.connect`)."""
+    Without ``workers``, a pool of images leaves one CPU of the cluster to the tasks that read them. ``ValueError``
+    for a dataset with neither kind of row. Ray must be connected (:func:`unmask.ray.connect`)."""
     settings = settings or RestorerSettings()
     columns = set(ds.columns())
     resources: dict[str, Any] = {"num_cpus": settings.threads}
     if settings.gpu_share:
         resources["num_gpus"] = settings.gpu_share
-    pool = require_ray().data.ActorPoolStrategy(size=pool_size(settings, workers))
     if "image" in columns:
+        # the tasks that read the images need a CPU too: a pool holding every CPU would wait for them forever
+        pool = require_ray().data.ActorPoolStrategy(size=pool_size(settings, workers, spare=1))
         return ds.map_batches(RestoreImages, fn_constructor_kwargs={"settings": settings}, batch_size=1,
                               batch_format="numpy", compute=pool, **resources)  # fmt: skip
     if {"source", "output"} <= columns:
+        pool = require_ray().data.ActorPoolStrategy(size=pool_size(settings, workers))
         kwargs = {"settings": settings, "options": options or BatchOptions(), "planned": planned}
         return ds.map_batches(RestoreFiles, fn_constructor_kwargs=kwargs, batch_size=1, batch_format="numpy",
                               compute=pool, **resources)  # fmt: skip
