@@ -26,7 +26,7 @@ WORKERS = 2
 CENSORS = ("bar", "pixelate")
 
 
-def _unmask(*args: object):  # noqa: ANN202 - typer's Result
+def _unmask(*args: object):
     """``unmask ARGS`` in process with the shipped models, 1 thread."""
     from typer.testing import CliRunner
 
@@ -35,7 +35,7 @@ def _unmask(*args: object):  # noqa: ANN202 - typer's Result
     return CliRunner().invoke(app, route([str(a) for a in args] + ["--threads", "1"]))
 
 
-def _records(result) -> dict[str, dict]:  # noqa: ANN001
+def _records(result) -> dict[str, dict]:
     """The --json records of a run by input name, without their seconds and output folder."""
     out = {}
     for line in result.stdout.splitlines():
@@ -47,7 +47,7 @@ def _records(result) -> dict[str, dict]:  # noqa: ANN001
     return out
 
 
-def _summary(result) -> dict:  # noqa: ANN001
+def _summary(result) -> dict:
     return json.loads(result.stdout.splitlines()[-1])["summary"]
 
 
@@ -74,7 +74,7 @@ def address() -> str:
 
 
 @pytest.fixture(scope="module")
-def photos(tmp_path_factory: pytest.TempPathFactory, val_faces: list[Path], finder) -> Path:  # noqa: ANN001
+def photos(tmp_path_factory: pytest.TempPathFactory, val_faces: list[Path], finder) -> Path:
     """A folder of 20 validation faces censored with the project's bar or mosaic (PNG and JPEG), a truncated
     JPEG and a photo of noise (no face)."""
     from PIL import Image
@@ -100,7 +100,7 @@ def photos(tmp_path_factory: pytest.TempPathFactory, val_faces: list[Path], find
 
 
 @pytest.fixture(scope="module")
-def plain(photos: Path, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
+def plain(photos: Path, tmp_path_factory: pytest.TempPathFactory):
     """A plain run of :func:`photos`: (its output folder, its result)."""
     out = tmp_path_factory.mktemp("plain") / "out"
     result = _unmask(photos, "--out", out, "--json")
@@ -109,7 +109,7 @@ def plain(photos: Path, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN2
 
 
 @pytest.mark.slow
-def test_outputs_records_and_state_equal_a_plain_run(address: str, photos: Path, plain, tmp_path: Path) -> None:  # noqa: ANN001
+def test_outputs_records_and_state_equal_a_plain_run(address: str, photos: Path, plain, tmp_path: Path) -> None:
     plain_out, plain_result = plain
     out = tmp_path / "out"
     result = _unmask(photos, "--out", out, "--json", "--ray", address, "--ray-workers", WORKERS)
@@ -127,7 +127,7 @@ def test_outputs_records_and_state_equal_a_plain_run(address: str, photos: Path,
 
 
 @pytest.mark.slow
-def test_ctrl_c_stops_and_the_next_run_resumes(address: str, photos: Path, plain, tmp_path: Path) -> None:  # noqa: ANN001
+def test_ctrl_c_stops_and_the_next_run_resumes(address: str, photos: Path, plain, tmp_path: Path) -> None:
     plain_out, plain_result = plain
     out = tmp_path / "out"
     env = dict(os.environ, NO_COLOR="1", TERM="dumb", OMP_NUM_THREADS="1")
@@ -153,7 +153,7 @@ def test_ctrl_c_stops_and_the_next_run_resumes(address: str, photos: Path, plain
 
 
 @pytest.mark.slow
-def test_an_actor_killed_mid_run_loses_nothing(address: str, photos: Path, plain, tmp_path: Path) -> None:  # noqa: ANN001
+def test_an_actor_killed_mid_run_loses_nothing(address: str, photos: Path, plain, tmp_path: Path) -> None:
     from unmask.infer.inputs import discover
     from unmask.infer.runner import BatchOptions
     from unmask.ray import RestorerSettings, restore_jobs
@@ -185,7 +185,7 @@ def _actor_pids() -> list[int]:
 
 
 @pytest.mark.slow
-def test_url_inputs_and_outputs(address: str, photos: Path, plain, tmp_path: Path) -> None:  # noqa: ANN001
+def test_url_inputs_and_outputs(address: str, photos: Path, plain, tmp_path: Path) -> None:
     plain_out, plain_result = plain
     out = tmp_path / "out"
     result = _unmask(f"file://{photos}", "--out", f"file://{out}", "--json", "--ray", address)
@@ -200,7 +200,7 @@ def test_url_inputs_and_outputs(address: str, photos: Path, plain, tmp_path: Pat
 
 
 @pytest.mark.slow
-def test_restore_dataset_of_images_in_memory(address: str, photos: Path, plain) -> None:  # noqa: ANN001
+def test_restore_dataset_of_images_in_memory(address: str, photos: Path, plain) -> None:
     import ray
     from PIL import Image
 

@@ -67,7 +67,7 @@ def records(address: str, workers: int | None, items: list, restorer: Any, optio
     from unmask.ray.dataset import pool_size
 
     settings = RestorerSettings.of(restorer, model, device, threads)
-    logging.getLogger("ray.data").setLevel(logging.WARNING)  # its INFO lines: which dataset runs, where its logs are
+    logging.getLogger("ray.data").setLevel(logging.ERROR)  # which dataset runs, where its logs are, progress bars off
     try:
         with connect(address) as ray:
             cpus, gpus = (int(ray.cluster_resources().get(r, 0)) for r in ("CPU", "GPU"))

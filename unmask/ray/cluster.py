@@ -31,7 +31,7 @@ def require_ray() -> ModuleType:
     """``ray`` with Ray Data, or :class:`RayMissing` saying which extra to install."""
     try:
         import ray
-        import ray.data  # noqa: F401 - Ray Data is what runs the pool
+        import ray.data
     except ImportError as e:
         what = (getattr(e, "name", None) or "ray").split(".")[0]
         raise RayMissing(f"--ray needs Ray Data (the Python module {what!r} is not installed): {INSTALL}") from None
@@ -43,13 +43,13 @@ def connect(address: str, cpus: int | None = None) -> Iterator[ModuleType]:
     """Ray, connected for the block: ``address`` ``local`` starts a cluster of this machine (``cpus`` CPUs, all
     when ``None``; on :data:`LOCAL_IP`, a small object store, no dashboard) and stops it after; any other address (``auto``,
     ``HOST:6379``) joins a running cluster and only disconnects. Already connected (a
-    pipeline that called ``ray.init`` itself): used as it is. Ray's own log lines below warnings are kept off the
+    pipeline that called ``ray.init`` itself): used as it is. Ray's own log lines below errors are kept off the
     terminal."""
     ray = require_ray()
     if ray.is_initialized():
         yield ray
         return
-    quiet = {"logging_level": logging.WARNING, "log_to_driver": False, "configure_logging": True}
+    quiet = {"logging_level": logging.ERROR, "log_to_driver": False, "configure_logging": True}
     try:
         if address == LOCAL:
             ray.init(num_cpus=cpus, object_store_memory=LOCAL_OBJECT_STORE_BYTES, include_dashboard=False,

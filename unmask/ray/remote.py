@@ -52,6 +52,7 @@ def list_url(source: str, out: str, recursive: bool, fmt: str | None) -> list[tu
     ``ValueError`` (one line) when ``source`` does not exist or holds nothing to restore."""
     from pyarrow import fs as pafs
 
+    source = source if is_url(source) else os.path.abspath(source)  # pyarrow takes absolute local paths only
     filesystem, root = _fs(source)
     info = filesystem.get_file_info(root)
     if info.type == pafs.FileType.NotFound:
