@@ -158,6 +158,8 @@ def test_an_actor_killed_mid_run_loses_nothing(address: str, photos: Path, plain
     from unmask.infer.runner import BatchOptions
     from unmask.ray import RestorerSettings, restore_jobs
 
+    if not Path("/proc").is_dir():
+        pytest.skip("finds the actors' processes in /proc (Linux)")
     plain_out, _ = plain
     out = tmp_path / "out"
     items = list(discover([photos], out))
@@ -222,6 +224,20 @@ def test_without_ray_one_line_names_the_extra(monkeypatch: pytest.MonkeyPatch, t
     result = _unmask(photo, "--out", tmp_path / "out", "--ray", "local")
     assert result.exit_code == 2
     assert "pip install 'unmask[ray]'" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "out").exists()
+
+
+def test_an_address_nobody_answers_is_one_line_before_any_work(tmp_path: Path) -> None:
+    pytest.importorskip("ray.data", reason="Ray Data is not installed (pip install 'unmask[ray]')")
+    import socket
+
+    with socket.socket() as s:  # a port nobody listens on once closed
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    photo = save_image(tmp_path / "a.png", np.zeros((32, 32, 3), np.uint8))
+    result = _unmask(photo, "--out", tmp_path / "out", "--ray", f"127.0.0.1:{port}")
+    assert result.exit_code == 2
+    assert f"cannot join the Ray cluster at 127.0.0.1:{port}" in result.stderr
     assert not (tmp_path / "out").exists()
 
 

@@ -28,7 +28,7 @@ def location(path: Path | str) -> str:
 def check(address: str, workers: int | None, inputs: list[Path], out_dir: Path, show_faces: Any) -> bool:
     """Usage errors of ``--ray`` before anything is loaded (Ray missing: which extra to install); whether any
     input or the output folder is a URL."""
-    from unmask.ray import RayMissing, is_url, require_ray
+    from unmask.ray import ClusterError, RayMissing, check_address, is_url, require_ray
 
     try:
         require_ray()
@@ -41,6 +41,10 @@ def check(address: str, workers: int | None, inputs: list[Path], out_dir: Path, 
         fail("--show-faces writes local pictures: it does not go with URL inputs or outputs")
     if not address.strip():
         fail("--ray: give an address (HOST:PORT, or auto) or local")
+    try:
+        check_address(address)  # before the models load and the output folder is made
+    except ClusterError as e:
+        fail(str(e))
     return urls
 
 

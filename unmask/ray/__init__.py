@@ -20,7 +20,7 @@ Layering: imports :mod:`unmask.infer` and the shared contract only; :mod:`unmask
 
 from unmask.ray.actor import record_of
 from unmask.ray.batch import UrlJob, restore_jobs
-from unmask.ray.cluster import LOCAL, ClusterError, RayMissing, connect, require_ray
+from unmask.ray.cluster import LOCAL, ClusterError, RayMissing, check_address, connect, require_ray
 from unmask.ray.dataset import restore_dataset
 from unmask.ray.remote import is_url, list_url
 from unmask.ray.settings import RestorerSettings
@@ -31,6 +31,7 @@ __all__ = [
     "RayMissing",
     "RestorerSettings",
     "UrlJob",
+    "check_address",
     "connect",
     "is_url",
     "list_url",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import socket
 from collections.abc import Iterator
 from types import ModuleType
 
@@ -17,6 +18,11 @@ LOCAL_IP = "127.0.0.1"
 """A local cluster listens on the loopback interface only."""
 
 INSTALL = "pip install 'unmask[ray]'"
+
+
+REACH_S = 10.0
+"""Seconds to wait for a ``HOST:PORT`` address to answer before saying it cannot be reached (Ray itself waits
+minutes)."""
 
 
 class RayMissing(ImportError):
@@ -49,6 +55,7 @@ def connect(address: str, cpus: int | None = None) -> Iterator[ModuleType]:
     if ray.is_initialized():
         yield ray
         return
+    check_address(address)
     quiet = {"logging_level": logging.ERROR, "log_to_driver": False, "configure_logging": True}
     try:
         if address == LOCAL:
@@ -63,3 +70,16 @@ def connect(address: str, cpus: int | None = None) -> Iterator[ModuleType]:
         yield ray
     finally:
         ray.shutdown()
+
+
+def check_address(address: str) -> None:
+    """:class:`ClusterError` when ``address`` is ``HOST:PORT`` and nothing answers there within :data:`REACH_S`
+    (``local``, ``auto`` and other forms are left to Ray)."""
+    host, sep, port = address.rpartition(":")
+    if not sep or not host or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=REACH_S).close()
+    except OSError as e:
+        raise ClusterError(f"cannot join the Ray cluster at {address}: {e.strerror or e} "
+                           "(is `ray start --head` running there, and the port open?)") from None
