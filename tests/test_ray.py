@@ -218,6 +218,16 @@ def test_restore_dataset_of_images_in_memory(address: str, photos: Path, plain) 
         assert json.loads(row["record"])["faces"][0]["status"] == "restored"
 
 
+def test_a_gpu_share_on_a_cluster_without_gpus_is_refused(address: str, photos: Path, tmp_path: Path) -> None:
+    import ray
+
+    if ray.cluster_resources().get("GPU"):
+        pytest.skip("this cluster has a GPU")
+    result = _unmask(photos, "--out", tmp_path / "out", "--ray", address, "--device", "cuda")
+    assert result.exit_code == 2
+    assert "the Ray cluster has no GPU" in result.stderr and not _files(tmp_path / "out")
+
+
 def test_without_ray_one_line_names_the_extra(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     photo = save_image(tmp_path / "a.png", np.zeros((32, 32, 3), np.uint8))
     monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` raises ImportError

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from unmask.infer.runner import BatchOptions
 from unmask.ray.actor import RestoreFiles, RestoreImages
-from unmask.ray.cluster import require_ray
+from unmask.ray.cluster import ClusterError, require_ray
 from unmask.ray.settings import RestorerSettings
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -16,10 +16,15 @@ if TYPE_CHECKING:  # pragma: no cover
 def pool_size(settings: RestorerSettings, workers: int | None, rows: int | None = None, spare: int = 0) -> int:
     """Actors in the pool: ``workers`` when given, else as many as the cluster's CPUs hold at ``settings.threads``
     each, ``spare`` CPUs left for other tasks (with ``device="cuda"``: as many as its GPUs hold at
-    ``settings.gpu_share`` each); at most ``rows``, at least 1. Ray must be connected."""
+    ``settings.gpu_share`` each); at most ``rows``, at least 1. :class:`~unmask.ray.cluster.ClusterError` when
+    the actors need a GPU share and the cluster has no GPU (they would wait for one forever). Ray must be
+    connected."""
     ray = require_ray()
+    res = ray.cluster_resources()
+    if settings.gpu_share and not res.get("GPU"):
+        raise ClusterError(f'device "{settings.device}" gives each actor a share of a GPU, but the Ray cluster has '
+                           "no GPU (start its GPU nodes, or use device auto or cpu)")  # fmt: skip
     if workers is None:
-        res = ray.cluster_resources()
         if settings.gpu_share:
             workers = int(res.get("GPU", 0) / settings.gpu_share)
         else:

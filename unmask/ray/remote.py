@@ -141,7 +141,8 @@ def staged(source: str, output: str,
                 failure = f"cannot read {source}: {' '.join(str(e).split())}"
 
         def finish(rec: Record | None) -> Record:
-            assert rec is not None
+            if rec is None:  # no job was run: nothing to upload
+                return Record(source, None, "failed", error="nothing restored")
             rec.input = source
             if rec.output is not None and is_url(output):
                 try:
