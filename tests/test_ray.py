@@ -228,6 +228,18 @@ def test_a_gpu_share_on_a_cluster_without_gpus_is_refused(address: str, photos: 
     assert "the Ray cluster has no GPU" in result.stderr and not _files(tmp_path / "out")
 
 
+@pytest.mark.slow
+def test_actors_that_cannot_start_stop_the_run_with_their_cause(address: str, photos: Path, tmp_path: Path) -> None:
+    from unmask.infer.inputs import discover
+    from unmask.infer.runner import BatchOptions
+    from unmask.ray import ClusterError, RestorerSettings, restore_jobs
+
+    missing = tmp_path / "gone.onnx"  # what a node sees when a --model file is not on its file system
+    items = list(discover([photos], tmp_path / "out"))
+    with pytest.raises(ClusterError, match=f"ModelError: {missing}: model file not found$"):
+        list(restore_jobs(items, RestorerSettings(model=str(missing), threads=1), BatchOptions(), workers=1))
+
+
 def test_without_ray_one_line_names_the_extra(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     photo = save_image(tmp_path / "a.png", np.zeros((32, 32, 3), np.uint8))
     monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` raises ImportError

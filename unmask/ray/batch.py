@@ -4,6 +4,7 @@ inputs that need work to a pool of actors (:func:`unmask.ray.dataset.restore_dat
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from typing import NamedTuple
 
@@ -12,10 +13,25 @@ from unmask.infer.io.atomic import remove_stale_temps
 from unmask.infer.runner import BatchOptions, Record, StateFile, outputs, plan_clashes, settled
 from unmask.infer.runner.records import DONE
 from unmask.ray.actor import record_of
-from unmask.ray.cluster import require_ray
+from unmask.ray.cluster import ClusterError, require_ray
 from unmask.ray.dataset import pool_size, restore_dataset
 from unmask.ray.remote import url_exists
 from unmask.ray.settings import RestorerSettings
+
+
+_ERROR_LINE = re.compile(r"^(?:[A-Za-z_][\w.]*\.)?([A-Z]\w*(?:Error|Exception|Exit)): (.+)$")
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def cause(e: BaseException) -> str:
+    """The root cause of a Ray error in one line: the last ``SomeError: message`` line of its text (Ray's errors
+    carry the remote traceback), e.g. ``ModelError: /m.onnx: model file not found``; else its first line."""
+    lines = [_ANSI.sub("", line).strip() for line in str(e).splitlines()]
+    for line in reversed(lines):
+        m = _ERROR_LINE.match(line)
+        if m:
+            return f"{m.group(1)}: {m.group(2)}"
+    return next((line for line in lines if line), type(e).__name__)
 
 
 class UrlJob(NamedTuple):
@@ -33,7 +49,9 @@ def restore_jobs(items: Sequence[Job | Skip | UrlJob], settings: RestorerSetting
     outputs exist, or the state file of ``options.state_dir`` under ``state_key`` recalls them) are settled here,
     first; the others are restored by ``workers`` actors (:func:`~unmask.ray.dataset.pool_size`) and come in the
     order given. The driver alone writes the state file. Temporary files of killed writers (a run killed before,
-    an actor killed in this one, whose photo Ray retried) are removed before and after. Ray must be connected."""
+    an actor killed in this one, whose photo Ray retried) are removed before and after. An actor that cannot
+    start (its models, its device) raises :class:`~unmask.ray.cluster.ClusterError` with the cause in one line.
+    Ray must be connected."""
     ray = require_ray()
     state = None
     if options.state_dir is not None and state_key is not None and not options.draw_only:
@@ -64,6 +82,8 @@ def restore_jobs(items: Sequence[Job | Skip | UrlJob], settings: RestorerSetting
     try:
         if pending:
             yield from _restore(ray, pending, settings, options, state, workers)
+    except ray.exceptions.RayError as e:  # an actor that cannot start (its models, its device) stops the pool
+        raise ClusterError(f"the Ray actors failed: {cause(e)}") from None
     finally:
         if state is not None:
             state[0].compact()
