@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from unmask.infer.compose import MAX_SHIFT, hole_alpha, paste_in_box
+from unmask.infer.crop import align
 
 GRAIN_LEVEL = 0.5  # the eyes' level (unmask.infer.regions.eyes.GRAIN)
-from unmask.infer.crop import align
 
 
 def _bar(shape: tuple[int, int], box: tuple[int, int, int, int]) -> np.ndarray:

@@ -18,8 +18,8 @@ import pytest
 
 av = pytest.importorskip("av")
 
-from unmask.infer.video.formats import VIDEO_EXTENSIONS
-from unmask.measure.clips import Actor, clip_frames, write_clip
+from unmask.infer.video.formats import VIDEO_EXTENSIONS  # noqa: E402 - after the skip when PyAV is missing
+from unmask.measure.clips import Actor, clip_frames, write_clip  # noqa: E402 - after the skip
 
 REPO = Path(__file__).resolve().parents[1]
 PHOTOS = ("182654.jpg", "182707.jpg")  # a face the bar, mosaic and mask finders all find; a second face

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
@@ -28,6 +28,9 @@ from unmask.cli import cluster
 from unmask.cli.progress import Bar, duration, rate_text
 from unmask.spec import AUTO, MAX_FACES, MIN_FACE
 from unmask.infer.video.formats import CODECS, DEFAULT_CODEC, DEFAULT_CRF, MAX_CRF, WEBM_CODEC, is_video_name
+
+if TYPE_CHECKING:
+    from unmask.infer.video.settings import VideoSettings
 
 FRAME_LINE_S = 5.0
 """Seconds between the progress lines of a video when stderr is not a terminal."""
@@ -187,7 +190,7 @@ def _numbers(text: Optional[str]) -> Optional[tuple[int, ...]]:
 
 
 def _video_settings(items: list, codec: Optional[str], crf: int, max_pixels: int, flip_average: bool = False,
-                    retouch: bool = False):  # noqa: ANN202 - VideoSettings
+                    retouch: bool = False) -> VideoSettings:
     """The settings of the videos among ``items``; a ``--codec`` one of their containers cannot hold, or a ``--crf``
     out of that codec's range, is a usage error, said before any model is loaded."""
     from unmask.infer.inputs import Job

@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -196,7 +197,7 @@ def write_clip(path: str | os.PathLike[str], frames: Iterator[np.ndarray | Synth
     return count
 
 
-def _tone(stream, out, start: int, end: int) -> int:
+def _tone(stream: Any, out: Any, start: int, end: int) -> int:  # PyAV's audio stream and output container
     av = load_av()
     chunk = 1024 if stream.codec_context.name != "libopus" else 960
     while start + chunk <= end:

@@ -227,13 +227,13 @@ class EvalReport:
         for name in self.methods:
             fs = self.scores(name)
 
-            def summ(metric: str) -> Summary | None:
+            def summ(metric: str, fs: list = fs) -> Summary | None:
                 vals = [getattr(f, metric) for f in fs]
                 if not vals or any(v is None for v in vals):
                     return None
                 return summarize(vals)
 
-            def measured(metric: str) -> Summary | None:
+            def measured(metric: str, fs: list = fs) -> Summary | None:
                 vals = [v for f in fs if (v := getattr(f, metric)) is not None]
                 return summarize(vals) if vals else None
 

@@ -123,7 +123,7 @@ def bench_video(restorer: Restorer, stills: Sequence[tuple[np.ndarray, np.ndarra
         cpu = cpu_seconds()
         marks: dict[str, int] = {}
 
-        def frame(done: int, total: int) -> None:
+        def frame(done: int, total: int, marks: dict[str, int] = marks) -> None:
             if done == FPS:
                 marks["second"] = current_rss()
             marks["end"] = current_rss()

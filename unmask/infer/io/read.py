@@ -192,7 +192,7 @@ def _exif_bytes(im: Image.Image) -> bytes | None:
         if _ORIENTATION in exif:
             exif[_ORIENTATION] = 1
         return exif.tobytes()
-    except Exception:  # malformed EXIF: drop it rather than refuse the photo
+    except Exception:  # noqa: BLE001 - malformed EXIF: drop it rather than refuse the photo
         return None
 
 
@@ -270,7 +270,7 @@ def read_image(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXEL
             raise ImageError(f"too large: {e}", "too_large") from None
         except MemoryError:
             raise ImageError("not enough memory to decode it", "too_large") from None
-        except Exception as e:  # any parser failure on untrusted data is a corrupt file, whatever PIL raises
+        except Exception as e:  # noqa: BLE001 - any parser failure on untrusted data is a corrupt file, whatever PIL raises
             text = str(e) or type(e).__name__
             kind = "truncated" if "truncat" in text.lower() or isinstance(e, EOFError) else "corrupt"
             raise ImageError(f"{'truncated' if kind == 'truncated' else 'corrupt'} image data ({text})", kind) from None
@@ -278,11 +278,11 @@ def read_image(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_PIXEL
         with _quiet():
             try:
                 tag = find_provenance(im)
-            except Exception:  # an odd metadata block must not cost a readable photo
+            except Exception:  # noqa: BLE001 - an odd metadata block must not cost a readable photo
                 tag = None
             try:
                 upright = ImageOps.exif_transpose(im)
-            except Exception:  # malformed EXIF orientation: keep the stored orientation
+            except Exception:  # noqa: BLE001 - malformed EXIF orientation: keep the stored orientation
                 upright = im
             exif = _exif_bytes(im)  # after the transpose: this resets the orientation of im's EXIF to 1
         rgb, alpha, icc = _to_rgb(upright, icc)
@@ -322,6 +322,6 @@ def read_provenance(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_
         raise ImageError("not an image", "not_image") from None
     except OSError as e:
         raise _os_error(e, "read the file") from None
-    except Exception as e:
+    except Exception as e:  # noqa: BLE001 - untrusted data: whatever PIL raises, the file is corrupt
         raise ImageError(f"corrupt image data ({e})", "corrupt") from None
 

@@ -92,7 +92,7 @@ def _exif_out(src: bytes | None, tag: Provenance, size: tuple[int, int]) -> byte
         try:
             with _quiet():
                 return _exif_tagged(src, tag, size).tobytes()
-        except Exception:
+        except Exception:  # noqa: BLE001 - odd maker notes: the tag goes into a fresh EXIF block instead
             pass
     return _exif_tagged(None, tag, size).tobytes()
 

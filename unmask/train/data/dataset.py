@@ -13,7 +13,7 @@ Validation samples depend on the index only (fixed masks, comparable between run
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Iterator, Mapping
 
 import numpy as np
 import torch
@@ -126,7 +126,7 @@ class EpochSampler(DistributedSampler):
         super().set_epoch(epoch)
         self.skip = max(0, int(skip))
 
-    def __iter__(self):  # type: ignore[override]
+    def __iter__(self) -> Iterator[tuple[int, int]]:  # type: ignore[override]
         indices = list(super().__iter__())[self.skip :]
         return iter([(self.epoch, i) for i in indices])
 

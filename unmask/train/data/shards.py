@@ -184,7 +184,7 @@ def check_manifest(path: str | os.PathLike) -> dict[str, Any]:
         seen[entry["file"]] = k
         spans.append((entry["photos"][0], entry["photos"][1], entry["file"]))
     spans.sort()
-    for (a0, a1, fa), (b0, b1, fb) in zip(spans, spans[1:]):
+    for (_, a1, fa), (b0, b1, fb) in zip(spans, spans[1:]):
         if b0 < a1:
             raise SetError(f"{mpath}: shards {fa} and {fb} both hold photos {b0}..{min(a1, b1) - 1}: photos are "
                            f"listed twice; run `unmask prepare PHOTOS -o {root}` again to rewrite the manifest")  # fmt: skip
