@@ -67,7 +67,6 @@ def records(address: str, workers: int | None, items: list, restorer: Any, optio
     actor rebuilding ``restorer`` on ``device`` with ``threads`` ONNX Runtime threads (0: 1) and as many CPUs."""
     from unmask.infer.runner import settings_key
     from unmask.ray import LOCAL, ClusterError, RestorerSettings, connect, restore_jobs
-
     from unmask.ray.dataset import pool_size
 
     settings = RestorerSettings.of(restorer, model, device, threads)
