@@ -36,11 +36,12 @@ def _unmask(*args: object):
 
 
 def _records(result) -> dict[str, dict]:
-    """The --json records of a run by input name, without their seconds and output folder."""
+    """The --json records of the inputs of a run by input name, without their seconds and output folder (notices,
+    such as temporary files of an interrupted run removed, are not inputs)."""
     out = {}
     for line in result.stdout.splitlines():
         obj = json.loads(line)
-        if "input" in obj:
+        if "input" in obj and obj["status"] != "notice":
             obj.pop("seconds")
             obj["output"] = obj["output"] and Path(obj["output"]).name
             out[Path(obj["input"]).name] = obj
