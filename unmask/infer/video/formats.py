@@ -48,7 +48,7 @@ def check_codec(suffix: str, codec: str | None, crf: int | None = None) -> str:
     """The ``--codec`` to write a ``suffix`` file with: ``codec`` (``ValueError`` naming the choices when unknown or
     when that container cannot hold it), or the container's default; ``crf``, when given, must be within that
     codec's range (:data:`unmask.infer.video.formats.CODEC_MAX_CRF`), else ``ValueError``."""
-    from unmask.infer.video.stream import load_av  # PyAV only when a video is written
+    from unmask.infer.video.pyav import load_av  # PyAV only when a video is written
 
     av = load_av()
     fmt = VIDEO_EXTENSIONS.get(suffix.lower())

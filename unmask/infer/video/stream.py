@@ -27,8 +27,8 @@ import numpy as np
 
 from unmask.infer.io import Provenance, atomic_path, parse_provenance
 from unmask.infer.io.read import pixel_count
-from unmask.errors import InputError
 from unmask.infer.video.formats import CODECS, PRESET
+from unmask.infer.video.pyav import VideoError, load_av
 
 PIXEL_FORMAT = "yuv420p"
 ODD_FORMAT: dict[str, str] = {"h264": "yuv444p", "hevc": "yuv444p"}
@@ -44,13 +44,6 @@ TAG_KEY = "comment"
 """Container metadata key of the provenance tag (MP4/MOV ``\u00a9cmt``, Matroska/WebM ``COMMENT``, AVI ``ICMT``)."""
 
 _DROP_META = ("encoder", "major_brand", "minor_version", "compatible_brands", "duration")
-
-
-class VideoError(InputError, ValueError):
-    """A video that cannot be read or written: one line naming the reason (no path: the caller adds it)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(" ".join(str(message).split()))
 
 
 @dataclass
@@ -95,15 +88,6 @@ class VideoInfo:
         if self.frames:
             return self.frames
         return int(round(self.duration * float(self.fps))) if self.duration else 0
-
-
-def load_av() -> Any:
-    try:
-        import av
-    except ImportError as e:  # a core dependency, but say what is missing in one line
-        raise VideoError("reading videos needs PyAV (pip install av)") from e
-    av.logging.set_level(av.logging.PANIC)  # the library never prints: FFmpeg's own log lines too
-    return av
 
 
 def _error(e: BaseException) -> VideoError:
