@@ -110,6 +110,8 @@ SHARP_PCT = 25  # percentile of the rim's edge blur taken as the face's own shar
 RATIO = 1.8  # the core's edges are at least this many times blurrier than the face's own
 MIN_SIGMA = 0.033  # and blurred by at least this many inter-ocular distances
 MIN_EDGES = 6  # edges needed near the core to tell anything
+FLAT_RIM_EDGES = 30  # a core without edges in a window with this many elsewhere has been blurred heavily...
+HEAVY = 0.12  # ...by about this much (inter-ocular distances; the kernel is refitted on the fill)
 CORE_COVER = 0.9  # share of the core (the eye line; the middle of the lower face) the area covers, at least
 DENSITY = 0.06  # sharp edges stop the area where they outnumber blurred ones within this radius (inter-ocular distances)
 RAYS = 180  # directions the area is followed in from the core's centre
@@ -205,10 +207,11 @@ def find_blur(s: Search, kind: str = "blur") -> Occluder | None:
     sig = np.minimum(sig, EDGE_CAP * iod)
     dist = cv2.distanceTransform(np.where(w.core > 0, 0, 255).astype(np.uint8), cv2.DIST_L2, 5)
     near, rim = edges & (dist <= CORE_REACH * iod), edges & (dist > RIM * iod)
-    if near.sum() < MIN_EDGES or rim.sum() < MIN_EDGES:
+    if rim.sum() < MIN_EDGES or (near.sum() < MIN_EDGES and rim.sum() < FLAT_RIM_EDGES):
         return None
-    core_sigma = float(np.median(sig[near]))
     own = float(np.percentile(sig[rim], SHARP_PCT))
+    # no edge left near the core, which on a clean face holds the eyes or the lips: a heavy blur
+    core_sigma = float(np.median(sig[near])) if near.sum() >= MIN_EDGES else max(HEAVY * iod, RATIO * own)
     if core_sigma < max(RATIO * own, MIN_SIGMA * iod):
         return None
     split = float(np.sqrt(core_sigma * max(own, 0.5)))
