@@ -8,7 +8,7 @@ Canvases of :data:`CANVAS` (1600x1200) px on procedural backgrounds (value-noise
 stripes) hold 2-4 validation faces, each pasted into its own cell of a 2x2 grid at 1x-2x the photo's size and
 turned by the canvas's angle (0, 15, 30 or 45 degrees, either way). A cell of the benchmark is (censor kind,
 angle); canvas ``j`` of an angle draws the same faces, places, scales and background for every kind (``none``,
-``bar``, ``pixelate``, ``surgical``), so the censor is the only difference. The censors are the project's
+``bar``, ``pixelate``, ``surgical``, ``blur``, ``blur-mouth``), so the censor is the only difference. The censors are the project's
 randomised ones (:func:`unmask.infer.censors.draw_censor`), drawn on the face photo before it is scaled and turned, and the
 canvas goes through JPEG q90. Canvases without faces (the same backgrounds) count false detections, and whether
 ``--region auto`` would restore anything on them.
@@ -36,7 +36,7 @@ from unmask.measure.evaluate import list_photos
 
 CANVAS = (1200, 1600)  # h, w
 GRID = (2, 2)  # cells: rows, columns
-KINDS = ("none", "bar", "pixelate", "surgical")
+KINDS = ("none", "bar", "pixelate", "surgical", "blur", "blur-mouth")
 ANGLES = (0, 15, 30, 45)
 SCALE = (1.0, 2.0)
 SCALE_BINS = ((1.0, 1.33), (1.33, 1.67), (1.67, 2.0001))
