@@ -33,6 +33,7 @@ from unmask.infer.censors.find import (
     margin_px,
     upscaled,
 )
+from unmask.infer.censors.mask_extent import whole_mask
 from unmask.infer.face.geometry import coverage_mask, eye_frame, inflate, surgical_polygon
 from unmask.infer.face import landmarks as L
 
@@ -198,7 +199,11 @@ def find_mask(s: Search) -> Occluder | None:
     along = xs * w.up[1] - ys * w.up[0]  # position along the eye line (perpendicular to up)
     if along.max() - along.min() < MIN_WIDTH * w.iod:
         return None  # lips, nose and a beard, not a mask from cheek to cheek
-    return Occluder("surgical", s.box, refine_edge(upscaled(fg, w), s), margin_px(s.iod), s.iod)
+    found = refine_edge(upscaled(fg, w), s)
+    box = s.box
+    if s.photo is not None:  # the mask goes on beyond the window: over the neck, the collar, off the photo
+        box, found = whole_mask(s.photo, s.box, found, s.window, s.iod)
+    return Occluder("surgical", box, found, margin_px(s.iod), s.iod)
 
 
 EDGE_REACH = 2
