@@ -19,6 +19,12 @@ from unmask.ray.remote import url_exists
 from unmask.ray.settings import RestorerSettings
 
 
+MAX_BLOCKS = 10_000
+"""Blocks a batch is cut into: one input per block up to this many inputs (an actor killed mid-photo costs its
+retry one photo), a few per block beyond, so that the driver of millions of photos does not hold millions of
+blocks (a retry then redoes the few photos of its block, written again atomically with the same bytes: the actors
+overwrite, and only the retry's records come back)."""
+
 _ERROR_LINE = re.compile(r"^(?:[A-Za-z_][\w.]*\.)?([A-Z]\w*(?:Error|Exception|Exit)): (.+)$")
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
@@ -96,7 +102,7 @@ def _restore(ray, pending: dict[str, Job | UrlJob], settings: RestorerSettings, 
     context.execution_options.preserve_order = True  # records in the order given, as a plain run's
     context.enable_progress_bars = False  # the library never prints: the caller shows progress from the records
     rows = [{"source": str(j.source), "output": str(j.output)} for j in pending.values()]
-    ds = ray.data.from_items(rows, override_num_blocks=len(rows))  # one photo per block: a retry redoes one photo
+    ds = ray.data.from_items(rows, override_num_blocks=min(len(rows), MAX_BLOCKS))
     size = pool_size(settings, workers, len(rows))
     for row in restore_dataset(ds, settings, options=options, workers=size, planned=True).iter_rows():
         rec = record_of(row["record"])
