@@ -180,7 +180,9 @@ def _actor_pids() -> list[int]:
     pids = []
     for entry in os.listdir("/proc"):
         try:
-            if entry.isdigit() and Path(f"/proc/{entry}/cmdline").read_bytes().startswith(b"ray::MapWorker(MapBatches(RestoreFiles"):
+            if entry.isdigit() and Path(f"/proc/{entry}/cmdline").read_bytes().startswith(
+                b"ray::MapWorker(MapBatches(RestoreFiles"
+            ):
                 pids.append(int(entry))
         except OSError:
             continue
@@ -272,7 +274,14 @@ def test_ray_package_imports_only_inference_and_the_contract(path: Path) -> None
             names.add(node.module)
         elif isinstance(node, ast.Import):
             names |= {a.name for a in node.names}
-    bad = sorted(m for m in names if m.startswith("unmask.") and not m.startswith(("unmask.infer", "unmask.ray", "unmask.spec", "unmask.codec", "unmask.edges", "unmask.registry")))
+    bad = sorted(
+        m
+        for m in names
+        if m.startswith("unmask.")
+        and not m.startswith(
+            ("unmask.infer", "unmask.ray", "unmask.spec", "unmask.codec", "unmask.edges", "unmask.registry")
+        )
+    )
     assert not bad, f"{path.name} imports {bad}"
     top = {a.name for n in ast.parse(path.read_text()).body if isinstance(n, ast.Import) for a in n.names}
     top |= {n.module for n in ast.parse(path.read_text()).body if isinstance(n, ast.ImportFrom) and n.module}

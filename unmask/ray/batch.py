@@ -110,4 +110,3 @@ def _restore(ray, pending: dict[str, Job | UrlJob], settings: RestorerSettings, 
         if state is not None and isinstance(job, Job) and rec.status in DONE:
             state[0].remember(job.source, job.output, state[1], rec.status, rec.note)
         yield rec
-

@@ -81,5 +81,7 @@ def check_address(address: str) -> None:
     try:
         socket.create_connection((host.strip("[]"), int(port)), timeout=REACH_S).close()
     except OSError as e:
-        raise ClusterError(f"cannot join the Ray cluster at {address}: {e.strerror or e} "
-                           "(is `ray start --head` running there, and the port open?)") from None
+        raise ClusterError(
+            f"cannot join the Ray cluster at {address}: {e.strerror or e} "
+            "(is `ray start --head` running there, and the port open?)"
+        ) from None

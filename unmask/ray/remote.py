@@ -152,7 +152,11 @@ def staged(source: str, output: str,
                             _upload(local, url)
                     rec.output = output
                 except (OSError, ValueError) as e:
-                    rec.status, rec.output, rec.error = "failed", None, f"cannot write {output}: {' '.join(str(e).split())}"
+                    rec.status, rec.output, rec.error = (
+                        "failed",
+                        None,
+                        f"cannot write {output}: {' '.join(str(e).split())}",
+                    )
             return rec
 
         if failure is not None:
