@@ -48,8 +48,16 @@ MAX_SIDE_IOD = 0.6
 """The largest block side looked for, in inter-ocular distances."""
 PERIOD_RATIO = 4.0
 PERIOD_PREFERENCE = 1.05
+MIN_LINES = 2
 """The lattice measured on the rectangle: change on its lines at least this many times the change elsewhere;
-a larger period replaces a smaller one only when this much better."""
+a larger period replaces a smaller one only when this much better; at least this many lines."""
+OVERRULE = 1.5
+"""The finder's block side stands unless another period divides it (the finder took a multiple of the side) or
+is this many times as clear on the rectangle."""
+LINE_PERIOD_RATIO = 3.0
+LINE_MIN_LINES = 4
+"""The same measured on the eye line alone (a thin strip: a few strong edges of the photo can look periodic
+over two or three lines, so more lines, and small blocks on an enlarged photo change less across their edges)."""
 OWN_PERCENTILE = 25
 """The band's own deviation: this percentile of the rectangle's cells' (the rectangle may hold photo too)."""
 MAX_OWN = 12.0
@@ -132,29 +140,32 @@ def _stepped(cells: np.ndarray, valid: np.ndarray) -> np.ndarray:
     return out >= MIN_STEPS
 
 
-def _axis(photo: np.ndarray, seed: tuple[int, int, int, int], side: int, axis: int, iod: float) -> tuple[int, int]:
+def _axis(photo: np.ndarray, seed: tuple[int, int, int, int], side: int, axis: int, iod: float,
+          line: bool = False) -> tuple[int, int]:  # fmt: skip
     """(block side, photo row or column of a block edge) along ``axis`` (0: rows, 1: columns), measured on the
     whole rectangle ``seed``: the period and phase whose lines carry the most change against the change between
     them (a smaller period wins unless a larger one is :data:`PERIOD_PREFERENCE` times better: a multiple of the
-    side scores lower). The finder's ``side`` is kept when nothing is periodic enough."""
+    side scores lower). The finder's ``side`` is kept when nothing is periodic enough. ``line``: ``seed`` is the
+    eye line (:data:`LINE_PERIOD_RATIO`)."""
+    ratio_min, lines = (LINE_PERIOD_RATIO, LINE_MIN_LINES) if line else (PERIOD_RATIO, MIN_LINES)
     x0, y0, x1, y1 = seed
     f = photo[max(y0, 0) : y1, max(x0, 0) : x1].astype(np.float32)
     prof = np.abs(np.diff(f, axis=axis)).sum(-1).mean(1 - axis)  # change between line k and k+1
     start = max(y0, 0) if axis == 0 else max(x0, 0)
     n, total = len(prof), float(prof.sum())
+
+    def ratio(p: int, k: int) -> float:
+        on = prof[k::p]
+        return float(on.mean()) / max((total - float(on.sum())) / max(n - len(on), 1), 0.5) if len(on) else 0.0
+
     best: tuple[float, int, int] | None = None
     for p in range(3, min(int(MAX_SIDE_IOD * iod), n // 2) + 1):
         for k in range(p):
-            on = prof[k::p]
-            if len(on) < 2:
-                continue
-            ratio = float(on.mean()) / max((total - float(on.sum())) / max(n - len(on), 1), 0.5)
-            if best is None or ratio > best[0] * PERIOD_PREFERENCE:
-                best = (ratio, p, k)
-    if best is None or best[0] < PERIOD_RATIO:
-        if n < side:
-            return side, start
-        return side, start + int(np.argmax([prof[k::side].mean() for k in range(side)])) + 1
+            if len(prof[k::p]) >= lines and (best is None or ratio(p, k) > best[0] * PERIOD_PREFERENCE):
+                best = (ratio(p, k), p, k)
+    own = max(((ratio(side, k), k) for k in range(side)), default=(0.0, 0)) if n >= side else (0.0, 0)
+    if best is None or best[0] < ratio_min or (side % best[1] and best[0] < OVERRULE * own[0]):
+        return side, start + own[1] + 1
     return best[1], start + best[2] + 1
 
 
@@ -222,15 +233,16 @@ def _grow(core: np.ndarray, like: np.ndarray, reach: int) -> np.ndarray:
 
 
 def whole_band(photo: np.ndarray, lattice: tuple[int, int, int, int], seed: tuple[int, int, int, int],
-               iod: float) -> tuple[tuple[int, int, int, int], np.ndarray, tuple[int, int, int, int]] | None:  # fmt: skip
+               iod: float, line: bool = False) -> tuple[tuple[int, int, int, int], np.ndarray, tuple[int, int, int, int]] | None:  # fmt: skip
     """The whole band of ``photo`` on ``lattice`` = (y0, x0, side_y, side_x) (block edges at rows y0 + k *
     side_y, photo pixels) around ``seed`` = (x0, y0, x1, y1), the rectangle found to carry it: (box, mask over
-    box, uint8 255 = band, the lattice checked on the rectangle), or None when no whole block is there."""
+    box, uint8 255 = band, the lattice checked on the rectangle), or None when no whole block is there. ``line``:
+    ``seed`` is the eye line (the core), not the rectangle."""
     import cv2
 
     oy, ox, sy, sx = lattice
     x0, y0, x1, y1 = seed
-    (sy, oy), (sx, ox) = _axis(photo, seed, sy, 0, iod), _axis(photo, seed, sx, 1, iod)
+    (sy, oy), (sx, ox) = _axis(photo, seed, sy, 0, iod, line), _axis(photo, seed, sx, 1, iod, line)
     gx, gy = int(GROW_IOD[0] * iod), int(GROW_IOD[1] * iod)
     cy0 = oy + ((y0 - gy - oy) // sy) * sy
     cx0 = ox + ((x0 - gx - ox) // sx) * sx

@@ -261,6 +261,8 @@ def find_mosaic_band(s: Search) -> Occluder | None:
     # the band's whole outline, cut blocks included, as far as it runs; an upright rectangle is the rows and
     # columns found (pixel exact where JPEG blurs a cut block's colour into the photo's)
     whole = whole_band(s.photo, lattice, (bx + x0, by + y0, bx + x1, by + y1), s.iod)
+    if whole is None:  # the rectangle holds too much of the photo to tell the lattice there: from the eye line
+        whole = whole_band(s.photo, lattice, (bx + cx0, by + cy0, bx + cx1, by + cy1), s.iod, line=True)
     if whole is None:
         return rect
     band = Occluder("pixelate", whole[0], whole[1], margin_px(s.iod), s.iod, lattice=whole[2])
