@@ -72,17 +72,21 @@ def main() -> None:
     args = ap.parse_args()
     reports = [json.loads(p.read_text().strip().splitlines()[-1]) for p in args.reports]
     for r in compare(reports):
-        print(f"{r['region']} {r['censor']} {r['model']} (flip {r['flip_average']}, {r['faces']} faces): PSNR "
-              f"{r['psnr']:.2f} -> {r['psnr_int8']:.2f} dB, hole LPIPS {r['hole_lpips']:.4f} -> "
-              f"{r['hole_lpips_int8']:.4f}: {'within' if r['within'] else 'OUTSIDE'}")
+        print(
+            f"{r['region']} {r['censor']} {r['model']} (flip {r['flip_average']}, {r['faces']} faces): PSNR "
+            f"{r['psnr']:.2f} -> {r['psnr_int8']:.2f} dB, hole LPIPS {r['hole_lpips']:.4f} -> "
+            f"{r['hole_lpips_int8']:.4f}: {'within' if r['within'] else 'OUTSIDE'}"
+        )
     lines = args.defaults.read_text().splitlines()
     defaults = dict(line.split("=", 1) for line in lines if "=" in line and not line.startswith("#"))
     picks = choose(reports, defaults)
     for region, (name, why) in sorted(picks.items()):
         print(f"{region} on CPU: {name}: {why}")
     if args.write is not None:
-        text = ("# default model per region on a CPU session (unmask run without --model); chosen by "
-                "scripts/choose_int8.py\n") + "".join(f"{r}={n}\n" for r, (n, _) in sorted(picks.items()))
+        text = (
+            "# default model per region on a CPU session (unmask run without --model); chosen by "
+            "scripts/choose_int8.py\n"
+        ) + "".join(f"{r}={n}\n" for r, (n, _) in sorted(picks.items()))
         args.write.write_text(text)
 
 

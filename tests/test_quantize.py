@@ -20,7 +20,7 @@ PHOTOS = 3
 
 
 @pytest.fixture(scope="module")
-def quantized(tmp_path_factory: pytest.TempPathFactory, val_dir: Path):  # noqa: ANN201 - QuantizeReport
+def quantized(tmp_path_factory: pytest.TempPathFactory, val_dir: Path):
     if not FLOAT.is_file():
         pytest.skip("dmfn-eyes is not shipped in models/")
     from unmask.train.quantize import quantize
@@ -28,7 +28,7 @@ def quantized(tmp_path_factory: pytest.TempPathFactory, val_dir: Path):  # noqa:
     return quantize(FLOAT, tmp_path_factory.mktemp("int8") / "dmfn-eyes-int8.onnx", val_dir, photos=PHOTOS)
 
 
-def test_the_int8_copy_is_quantised_documented_and_close(quantized) -> None:  # noqa: ANN001
+def test_the_int8_copy_is_quantised_documented_and_close(quantized) -> None:
     from unmask.infer.runtime import load_model
 
     q, f = load_model(quantized.path, "cpu", 1), load_model(FLOAT, "cpu", 1)
@@ -36,6 +36,7 @@ def test_the_int8_copy_is_quantised_documented_and_close(quantized) -> None:  # 
     assert q.meta.name == "dmfn-eyes-int8" and q.meta.region == f.meta.region and q.meta.size == f.meta.size
     info = q.meta.quantization
     assert info["format"] == "QDQ" and info["from"] == "dmfn-eyes" and info["from_version"] == f.meta.version
+    assert info["calibration_method"] == "percentile"
     assert info["calibration"]["censors"] == ["bar", "pixelate"]  # the eye censors dmfn-eyes was trained on
     # each face and its mirror image, as flip averaging hands them to the generator
     assert quantized.photos == PHOTOS and quantized.crops == 2 * PHOTOS
@@ -52,7 +53,7 @@ def test_the_int8_copy_is_quantised_documented_and_close(quantized) -> None:  # 
     assert np.abs(a - b)[holes[0] > 0].mean() < 8.0
 
 
-def test_quantize_refuses_what_it_cannot_do(quantized, val_dir: Path, tmp_path: Path) -> None:  # noqa: ANN001
+def test_quantize_refuses_what_it_cannot_do(quantized, val_dir: Path, tmp_path: Path) -> None:
     from unmask.train.quantize import QuantizeError, quantize
 
     out = tmp_path / "x.onnx"
@@ -62,12 +63,14 @@ def test_quantize_refuses_what_it_cannot_do(quantized, val_dir: Path, tmp_path: 
         quantize(FLOAT, out, val_dir, photos=1, keep_float=("Foo",))
     with pytest.raises(QuantizeError, match="overwrite its float model"):
         quantize(FLOAT, FLOAT, val_dir, photos=1)
+    with pytest.raises(QuantizeError, match="unknown calibration method 'mean'"):
+        quantize(FLOAT, out, val_dir, photos=1, method="mean")
     with pytest.raises(QuantizeError, match="not a folder"):
         quantize(FLOAT, out, tmp_path / "nowhere", photos=1)
     assert not out.exists() and not list(tmp_path.iterdir())
 
 
-def _folder(root: Path, quantized, cpu: bool) -> Path:  # noqa: ANN001
+def _folder(root: Path, quantized, cpu: bool) -> Path:
     root.mkdir()
     shutil.copy(FLOAT, root / FLOAT.name)
     shutil.copy(quantized.path, root / quantized.path.name)
@@ -77,7 +80,7 @@ def _folder(root: Path, quantized, cpu: bool) -> Path:  # noqa: ANN001
     return root
 
 
-def test_a_cpu_session_defaults_to_the_int8_copy(quantized, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+def test_a_cpu_session_defaults_to_the_int8_copy(quantized, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from unmask.infer.pipeline import load_models
     from unmask.infer.runtime import find_model, load_default, runs_on_cpu
     from unmask.infer.runtime.registry import int8_of
@@ -97,7 +100,7 @@ def test_a_cpu_session_defaults_to_the_int8_copy(quantized, tmp_path: Path, monk
     assert load_default("eyes", "cpu", 1).meta.precision == "fp32"
 
 
-def test_bench_times_the_int8_copy_in_the_same_run(quantized) -> None:  # noqa: ANN001
+def test_bench_times_the_int8_copy_in_the_same_run(quantized) -> None:
     from unmask.infer.runtime import load_model
     from unmask.measure.generator import bench_generator
 
@@ -113,10 +116,12 @@ def test_bench_times_the_int8_copy_in_the_same_run(quantized) -> None:  # noqa: 
     checks = {t.name: t for t in targets.check_int8(report)}
     assert checks["photos per second, int8 vs float32 folder run"].passed is True
     assert checks["around the generator, int8 folder run"].passed is True
-    assert checks["int8 generator vs float32 (ONNX Runtime, per face)"].measured.startswith(f"{g.ort_s / g.int8_s:.2f}x")
+    assert checks["int8 generator vs float32 (ONNX Runtime, per face)"].measured.startswith(
+        f"{g.ort_s / g.int8_s:.2f}x"
+    )
 
 
-def test_quantize_command(cli, val_dir: Path, tmp_path: Path) -> None:  # noqa: ANN001
+def test_quantize_command(cli, val_dir: Path, tmp_path: Path) -> None:
     if not FLOAT.is_file():
         pytest.skip("dmfn-eyes is not shipped in models/")
     out = tmp_path / "q.onnx"
@@ -125,3 +130,30 @@ def test_quantize_command(cli, val_dir: Path, tmp_path: Path) -> None:  # noqa: 
     assert out.is_file() and "int8 QDQ" in res.stderr and "\n" not in res.stderr.strip()
     res = cli("quantize", "no-such-model", "--val", val_dir)
     assert res.exit_code == 2 and "no-such-model" in res.stderr and "Traceback" not in res.output
+
+
+def test_each_shipped_float_model_has_its_int8_copy_and_the_cpu_defaults_name_them() -> None:
+    from unmask.infer.runtime import load_model
+    from unmask.infer.runtime.registry import CPU_DEFAULTS, DEFAULTS, INT8_SUFFIX, int8_of
+
+    models = REPO / "models"
+    floats = [p for p in sorted(models.glob("*.onnx")) if not p.stem.endswith(INT8_SUFFIX)]
+    if not floats:
+        pytest.skip("no model shipped in models/")
+    for p in floats:
+        q = int8_of(p)
+        assert q is not None and q.parent == models, f"{p.name} has no int8 copy beside it"
+        f, i = load_model(p, "cpu", 1), load_model(q, "cpu", 1)
+        assert i.meta.quantization["from"] == p.stem and i.meta.quantization["from_version"] == f.meta.version
+        assert i.meta.region == f.meta.region and q.with_suffix(".md").is_file()
+    lines = [
+        ln.split("=", 1)
+        for ln in (models / CPU_DEFAULTS).read_text().splitlines()
+        if "=" in ln and not ln.startswith("#")
+    ]
+    floats_default = dict(
+        ln.split("=", 1) for ln in (models / DEFAULTS).read_text().splitlines() if "=" in ln and not ln.startswith("#")
+    )
+    for region, name in lines:
+        m = load_model(models / f"{name}.onnx", "cpu", 1)
+        assert m.meta.region == region and name in (floats_default[region], floats_default[region] + INT8_SUFFIX)

@@ -45,6 +45,8 @@ RUNS: dict[str, list[str] | str] = {
         "unmask photo.png --model my-edgeconnect.onnx --edges lines.png --overwrite",
     ],
     "unmask models": ["unmask models"],
+    "unmask quantize dmfn-eyes --val ../shared/data/celeba/val -o my-int8.onnx": [
+        "unmask quantize dmfn-eyes --val ../shared/data/celeba/val --photos 2 -o my-int8.onnx", "test -f my-int8.onnx"],
     "unmask eval ../shared/data/celeba/val --region eyes --n 200": ["unmask eval ../shared/data/celeba/val --region eyes --n 3"],
     "unmask eval SET --region eyes --n 200": ["unmask prepare ../shared/data/celeba/val -o SET --limit 4",
                                               "unmask eval SET --region eyes --n 3"],
