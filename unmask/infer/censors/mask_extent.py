@@ -75,8 +75,7 @@ def whole_mask(photo: np.ndarray, box: tuple[int, int, int, int], mask: np.ndarr
     if inside.sum() < 50:
         inside = m > 0
     around = (cv2.dilate(m, disc(max(3.0, AROUND_IOD * iod))) > 0) & ~(cv2.dilate(m, disc(2)) > 0) & (win > 0)
-    rest = m == 0
-    if inside.sum() < 10 or around.sum() < 10 or not rest.any():
+    if inside.sum() < 10 or around.sum() < 10 or m.all():
         return box, mask
     lab = cv2.cvtColor(np.ascontiguousarray(photo[ey0:ey1, ex0:ex1]), cv2.COLOR_RGB2LAB).astype(np.float32)
     own, other = _colours(lab[inside], MASK_CLUSTERS), _colours(lab[around], AROUND_CLUSTERS)
@@ -85,20 +84,18 @@ def whole_mask(photo: np.ndarray, box: tuple[int, int, int, int], mask: np.ndarr
     other = other[np.min(np.linalg.norm(other[:, None] - own[None], axis=-1), axis=1) > NEAR]
     if not len(other):
         return box, mask
-    ys, xs = np.nonzero(rest)
-    d_own, d_other = _nearest(lab[ys, xs][None], own)[0], _nearest(lab[ys, xs][None], other)[0]
-    like = np.zeros(shape, bool)
-    like[ys[(d_own < d_other) & (d_own <= NEAR)], xs[(d_own < d_other) & (d_own <= NEAR)]] = True
-    if not like.any():
-        return box, mask
     # it runs on from where it meets the window's border only: where the segmentation ended inside the window, it
     # saw the mask end (a light mask before a pale wall of about its colour)
     seeds = (m > 0) & (cv2.dilate(np.where(win > 0, 0, 255).astype(np.uint8), disc(1)) > 0)
     if not seeds.any():
         return box, mask
-    walk = like | seeds
-    grown = (component_at(np.where(walk, 255, 0).astype(np.uint8), np.where(seeds, 255, 0).astype(np.uint8)) > 0) | (m > 0)
-    grown = fill_holes(cv2.morphologyEx(np.where(grown, 255, 0).astype(np.uint8), cv2.MORPH_OPEN, disc(1))) | m
+    ys, xs = np.nonzero(m == 0)
+    d_own, d_other = _nearest(lab[ys, xs][None], own)[0], _nearest(lab[ys, xs][None], other)[0]
+    near = (d_own < d_other) & (d_own <= NEAR)
+    walk = seeds.copy()  # (not the rest of the mask found: it runs on from the seeds only)
+    walk[ys[near], xs[near]] = True
+    found = component_at(np.where(walk, 255, 0).astype(np.uint8), np.where(seeds, 255, 0).astype(np.uint8)) > 0
+    grown = fill_holes(cv2.morphologyEx(np.where(found, 255, 0).astype(np.uint8), cv2.MORPH_OPEN, disc(1))) | m
     gy, gx = np.nonzero(grown)
     by0, by1, bx0, bx1 = int(gy.min()), int(gy.max()) + 1, int(gx.min()), int(gx.max()) + 1
     return (ex0 + bx0, ey0 + by0, ex0 + bx1, ey0 + by1), grown[by0:by1, bx0:bx1]
