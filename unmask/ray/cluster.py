@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from types import ModuleType
 
 from unmask.ray.settings import LOCAL_OBJECT_STORE_BYTES
+from unmask.errors import UsageError
 
 LOCAL = "local"
 """``--ray local``: start a cluster of this machine only (and stop it at the end)."""
@@ -29,8 +30,8 @@ class RayMissing(ImportError):
     """Ray (or Ray Data's pyarrow) is not installed; the message is one line saying what to install."""
 
 
-class ClusterError(RuntimeError):
-    """The cluster could not be started or joined (one line)."""
+class ClusterError(UsageError, RuntimeError):
+    """The cluster could not be started or joined, or cannot run what was asked (one line; exit 2)."""
 
 
 def require_ray() -> ModuleType:

@@ -13,9 +13,10 @@ from concurrent.futures import Future
 
 from unmask.serve.settings import ServeSettings
 from unmask.serve.work import Answer, Task, Worker
+from unmask.errors import JobFailed
 
 
-class Busy(Exception):
+class Busy(JobFailed):
     """The queue is full; ``retry_after``: whole seconds after which a place is likely free."""
 
     def __init__(self, retry_after: int) -> None:

@@ -12,6 +12,7 @@ from unmask.infer.io.read import EXTENSIONS, READ_FORMATS
 from unmask.infer.io.write import WRITE_FORMATS, format_name
 from unmask.infer.video.formats import is_video_name
 from unmask.spec import AUTO, RUN_REGIONS
+from unmask.errors import UsageError
 
 TOO_LARGE, NOT_IMAGE, BAD_VALUE, BUSY = 413, 415, 422, 503
 """The answers to a refused request (the README's table): an upload over the limit or a decompression bomb, a
@@ -31,7 +32,7 @@ _IMAGE_MAGIC = (
 """(offset, bytes, format) of the formats :func:`unmask.infer.io.read.read_image` opens (``READ_FORMATS``)."""
 
 
-class Refused(Exception):
+class Refused(UsageError):
     """A request answered with ``status`` and ``message`` (one line, plain words) instead of work."""
 
     def __init__(self, status: int, message: str) -> None:
