@@ -12,8 +12,9 @@ from typing import Iterable, Protocol
 import cv2
 import numpy as np
 
-COLOURS = {"restored": (40, 200, 60), "skipped": (150, 150, 150)}
-"""Box colour (RGB) per status; any other status (nothing covered, no censor, outside the mask) is orange."""
+COLOURS = {"restored": (40, 200, 60), "to-restore": (40, 200, 60), "skipped": (150, 150, 150)}
+"""Box colour (RGB) per status (a face a picture shows as to be restored is green, as a restored one); any other
+status (nothing covered, no censor, outside the mask) is orange."""
 OTHER = (255, 150, 0)
 
 
