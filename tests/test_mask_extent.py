@@ -18,8 +18,9 @@ from test_find import _find
 # of her where the mask runs off the bottom edge. Before issue 31 the finder stopped at the window: 0.60 of the
 # mask of seed 2 and 0.96-0.975 of the close-ups' masks were in the hole.
 @pytest.mark.parametrize("seed, close, covered", [(2, False, 0.93), (4, True, 0.99), (5, True, 0.99), (7, True, 0.99)])
-def test_a_mask_is_found_wherever_it_runs(astronaut, astronaut_face, finder, seed: int, close: bool,
-                                          covered: float) -> None:  # noqa: ANN001
+def test_a_mask_is_found_wherever_it_runs(
+    astronaut, astronaut_face, finder, seed: int, close: bool, covered: float
+) -> None:
     img, face = astronaut, astronaut_face
     if close:
         img = closeup(astronaut, astronaut_face.landmarks, np.random.default_rng(seed))

@@ -26,8 +26,9 @@ from test_find import _find
         ("rounded", 4, (6, 6), (1, 4), True, 85, 0.98),
     ],
 )
-def test_bands_of_any_outline_are_found_whole(astronaut, astronaut_face, shape, tilt, block, origin, whole, quality,
-                                              covered) -> None:  # noqa: ANN001
+def test_bands_of_any_outline_are_found_whole(
+    astronaut, astronaut_face, shape, tilt, block, origin, whole, quality, covered
+) -> None:
     c, u, n, d = frame(astronaut_face.landmarks)
     t = np.deg2rad(tilt)
     u = np.array([u[0] * np.cos(t) - u[1] * np.sin(t), u[0] * np.sin(t) + u[1] * np.cos(t)])

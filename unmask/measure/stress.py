@@ -108,7 +108,8 @@ class StressReport:
         censor = sum(r.censor for r in found)
         by_variant = {v: _share([r for r in rec if r.variant == v]) for v in ("photo", "closeup")}
         return KindScore(
-            kind, len(rec), _share(rec), sum(r.status == "lost" for r in rec), sum(r.status == "wrong-kind" for r in rec),
+            kind, len(rec), _share(rec),
+            sum(r.status == "lost" for r in rec), sum(r.status == "wrong-kind" for r in rec),
             sum(r.left for r in found) / censor if censor else 1.0,
             sum(r.left > LEFT_FACE * r.censor for r in found),
             float(np.mean([r.spill for r in found])) if found else 0.0,
@@ -238,7 +239,8 @@ def _restore_one(photo: str, kind: str, censored: np.ndarray, censor: np.ndarray
 
 def table(report: StressReport) -> str:
     """The report as a Markdown table, one row per kind."""
-    rows = ["| kind | faces | found | close-ups found | lost | wrong kind | censor px left | faces >1% left | spill | worst spill |",
+    head = "| kind | faces | found | close-ups found | lost | wrong kind | censor px left | faces >1% left | spill |"
+    rows = [head + " worst spill |",
             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]  # fmt: skip
     for k in report.kinds:
         s = report.score(k)

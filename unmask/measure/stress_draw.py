@@ -60,8 +60,9 @@ def _rotate(u: np.ndarray, degrees: float) -> tuple[np.ndarray, np.ndarray]:
     return v, np.array([-v[1], v[0]])
 
 
-def outline(shape: str, centre: np.ndarray, u: np.ndarray, n: np.ndarray, half_len: float, half_h: float,
-            corner: float = 0.0) -> np.ndarray:
+def outline(
+    shape: str, centre: np.ndarray, u: np.ndarray, n: np.ndarray, half_len: float, half_h: float, corner: float = 0.0
+) -> np.ndarray:
     """Kx2 polygon (photo pixels) of a ``rect``, ``rounded`` (corner radius ``corner`` px) or ``ellipse`` with
     axes ``u`` (half length ``half_len``) and ``n`` (half height ``half_h``) about ``centre``."""
     if shape == "ellipse":
@@ -125,8 +126,9 @@ def draw_bar(img: np.ndarray, pts: np.ndarray, rng: np.random.Generator) -> tupl
     return _blend(img, np.broadcast_to(_colour(rng), img.shape), alpha)
 
 
-def pixelated(img: np.ndarray, inside: np.ndarray, block: tuple[int, int], origin: tuple[int, int],
-              whole: bool) -> np.ndarray:
+def pixelated(
+    img: np.ndarray, inside: np.ndarray, block: tuple[int, int], origin: tuple[int, int], whole: bool
+) -> np.ndarray:
     """``img`` (HxWx3 uint8) pixelated under ``inside`` (HxW bool) on the lattice of ``block`` = (side_y,
     side_x) px whose lines pass through photo row/column ``origin`` = (y, x): each block takes the mean of the
     whole block (``whole``) or of its pixels inside. Pixels outside ``inside`` are left."""
@@ -141,7 +143,9 @@ def pixelated(img: np.ndarray, inside: np.ndarray, block: tuple[int, int], origi
     x1 = xs.max() + 1 + (-(xs.max() + 1 - x0)) % bx
     h, w = img.shape[:2]
     pad = ((max(-y0, 0), max(y1 - h, 0)), (max(-x0, 0), max(x1 - w, 0)))
-    sub = np.pad(img.astype(np.float64), (*pad, (0, 0)))[y0 + pad[0][0] : y1 + pad[0][0], x0 + pad[1][0] : x1 + pad[1][0]]
+    sub = np.pad(img.astype(np.float64), (*pad, (0, 0)))[
+        y0 + pad[0][0] : y1 + pad[0][0], x0 + pad[1][0] : x1 + pad[1][0]
+    ]
     real = np.pad(np.ones((h, w)), pad)[y0 + pad[0][0] : y1 + pad[0][0], x0 + pad[1][0] : x1 + pad[1][0]]
     sel = np.pad(inside.astype(np.float64), pad)[y0 + pad[0][0] : y1 + pad[0][0], x0 + pad[1][0] : x1 + pad[1][0]]
     weight = real if whole else sel
@@ -165,7 +169,7 @@ def mosaic_params(d: float, rng: np.random.Generator) -> tuple[int, int]:
     cap = max(BLOCK_PX[0], BLOCK_MAX_IOD * d)
     side = min(float(np.exp(rng.uniform(np.log(BLOCK_PX[0]), np.log(BLOCK_PX[1] + 1)))), cap)
     other = side * (rng.uniform(0.625, 1.6) if rng.random() < 0.4 else 1.0)
-    clamp = lambda v: int(np.clip(round(v), BLOCK_PX[0], max(BLOCK_PX[0], min(BLOCK_PX[1], cap))))  # noqa: E731
+    clamp = lambda v: int(np.clip(round(v), BLOCK_PX[0], max(BLOCK_PX[0], min(BLOCK_PX[1], cap))))
     return clamp(side), clamp(other)
 
 
@@ -241,7 +245,10 @@ def draw_mask(img: np.ndarray, pts: np.ndarray, rng: np.random.Generator) -> tup
     along_n = (gx - xs.mean()) * n[0] + (gy - ys.mean()) * n[1]
     along_u = (gx - xs.mean()) * u[0] + (gy - ys.mean()) * u[1]
     shade = 1.0 - rng.uniform(0.0, 0.2) * along_n / d - rng.uniform(-0.1, 0.1) * along_u / d
-    pleat = 1.0 - rng.uniform(0, 0.15) * np.clip(np.cos(along_n / (d * rng.uniform(0.15, 0.35)) * np.pi) - 0.7, 0, None) / 0.3
+    pleat = (
+        1.0
+        - rng.uniform(0, 0.15) * np.clip(np.cos(along_n / (d * rng.uniform(0.15, 0.35)) * np.pi) - 0.7, 0, None) / 0.3
+    )
     paint = colour * (shade * pleat)[..., None]
     if rng.random() < 0.2:
         period = max(3.0, d * rng.uniform(0.12, 0.3))
@@ -288,5 +295,18 @@ def closeup(img: np.ndarray, pts: np.ndarray, rng: np.random.Generator) -> np.nd
     return cv2.resize(crop, (round(crop.shape[1] * f), round(crop.shape[0] * f)), interpolation=cv2.INTER_CUBIC)
 
 
-__all__ = ["DRAW", "closeup", "coverage", "draw_blur", "draw_bar", "draw_mask", "draw_mosaic", "frame", "mask_outline",
-           "mosaic_params", "outline", "pixelated", "tone_shift"]
+__all__ = [
+    "DRAW",
+    "closeup",
+    "coverage",
+    "draw_blur",
+    "draw_bar",
+    "draw_mask",
+    "draw_mosaic",
+    "frame",
+    "mask_outline",
+    "mosaic_params",
+    "outline",
+    "pixelated",
+    "tone_shift",
+]

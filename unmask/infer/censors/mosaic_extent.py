@@ -98,9 +98,13 @@ def _stats(cells: np.ndarray, valid: np.ndarray) -> tuple[np.ndarray, np.ndarray
 
     slope = np.zeros_like(dev)
     if sx >= 4:
-        slope = np.maximum(slope, np.abs(half(slice(None), slice(0, sx // 2)) - half(slice(None), slice(sx - sx // 2, sx))).sum(-1))
+        slope = np.maximum(
+            slope, np.abs(half(slice(None), slice(0, sx // 2)) - half(slice(None), slice(sx - sx // 2, sx))).sum(-1)
+        )
     if sy >= 4:
-        slope = np.maximum(slope, np.abs(half(slice(0, sy // 2), slice(None)) - half(slice(sy - sy // 2, sy), slice(None))).sum(-1))
+        slope = np.maximum(
+            slope, np.abs(half(slice(0, sy // 2), slice(None)) - half(slice(sy - sy // 2, sy), slice(None))).sum(-1)
+        )
     return cnt, mean, np.maximum(dev, slope)
 
 
@@ -127,8 +131,12 @@ def _stepped(cells: np.ndarray, valid: np.ndarray) -> np.ndarray:
     iny, cy = per_cell(np.where(ony[:, None], 0, dy), oky & ~ony[:, None], 0)
     inner = (inx + iny) / np.maximum(cx + cy, 1)
     # jumps across the block edges: right of cell j (between column j*sx+sx-1 and the next), below cell i
-    jx = (dx[:, onx] * okx[:, onx]).reshape(nr, sy, nc - 1).sum(1) / np.maximum(okx[:, onx].reshape(nr, sy, nc - 1).sum(1), 1)
-    jy = (dy[ony, :] * oky[ony, :]).reshape(nr - 1, nc, sx).sum(2) / np.maximum(oky[ony, :].reshape(nr - 1, nc, sx).sum(2), 1)
+    jx = (dx[:, onx] * okx[:, onx]).reshape(nr, sy, nc - 1).sum(1) / np.maximum(
+        okx[:, onx].reshape(nr, sy, nc - 1).sum(1), 1
+    )
+    jy = (dy[ony, :] * oky[ony, :]).reshape(nr - 1, nc, sx).sum(2) / np.maximum(
+        oky[ony, :].reshape(nr - 1, nc, sx).sum(2), 1
+    )
     need_x = np.maximum(STEP, STEP_RATIO * np.maximum(inner[:, 1:], inner[:, :-1]))
     need_y = np.maximum(STEP, STEP_RATIO * np.maximum(inner[1:, :], inner[:-1, :]))
     sx_ok, sy_ok = jx >= need_x, jy >= need_y
@@ -232,8 +240,12 @@ def _grow(core: np.ndarray, like: np.ndarray, reach: int) -> np.ndarray:
     return core | (sel & (layer <= depth[sector]))
 
 
-def whole_band(photo: np.ndarray, lattice: tuple[int, int, int, int], seed: tuple[int, int, int, int],
-               iod: float, line: bool = False) -> tuple[tuple[int, int, int, int], np.ndarray, tuple[int, int, int, int]] | None:  # fmt: skip
+Box = tuple[int, int, int, int]
+
+
+def whole_band(
+    photo: np.ndarray, lattice: Box, seed: Box, iod: float, line: bool = False
+) -> tuple[Box, np.ndarray, Box] | None:
     """The whole band of ``photo`` on ``lattice`` = (y0, x0, side_y, side_x) (block edges at rows y0 + k *
     side_y, photo pixels) around ``seed`` = (x0, y0, x1, y1), the rectangle found to carry it: (box, mask over
     box, uint8 255 = band, the lattice checked on the rectangle), or None when no whole block is there. ``line``:

@@ -97,7 +97,7 @@ REPEAT = 3.0  # mean change (sum over channels) from a line to the next below wh
 CORE_COVER = 0.9  # share of the core (the eye line) the band covers, at least
 MIN_CELLS = 3  # the band spans at least this many blocks along
 MIN_WIDTH = 1.0  # and at least this many inter-ocular distances (it hides both eyes)
-RECTANGLE_EXTRA = 0.15  # share of the rectangle of rows and columns outside the whole band, at most, for an upright band
+RECTANGLE_EXTRA = 0.15  # share of the rows-and-columns rectangle outside the whole band, at most: an upright band
 
 
 def _diffs(f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
