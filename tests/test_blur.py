@@ -168,7 +168,6 @@ def _find(rgb: np.ndarray, face, region: str, models: dict):  # noqa: ANN001, AN
     return None if not isinstance(found, tuple) else found[3]
 
 
-@pytest.mark.slow
 def test_blurred_eyes_are_found_and_clean_faces_are_not(val_faces, finder, tiny_models) -> None:  # noqa: ANN001
     """On validation faces (landmarks found again on the censored photo, JPEG q90): every randomised eye blur is
     found as a blur, covering nearly all of it; the clean faces, and the same faces out of focus all over, are not."""
