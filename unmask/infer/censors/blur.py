@@ -113,6 +113,7 @@ MIN_EDGES = 6  # edges needed near the core to tell anything
 FLAT_RIM_EDGES = 30  # a core without edges in a window with this many elsewhere has been blurred heavily...
 HEAVY = 0.12  # ...by about this much (inter-ocular distances; the kernel is refitted on the fill)
 CORE_COVER = 0.9  # share of the core (the eye line; the middle of the lower face) the area covers, at least
+SHARP_WEIGHT = 0.3  # sharp edges stop the area where they are at least this share of the blurred ones
 DENSITY = 0.06  # sharp edges stop the area where they outnumber blurred ones within this radius (inter-ocular distances)
 RAYS = 180  # directions the area is followed in from the core's centre
 STOP = 2  # the area ends at this many sharp edge pixels along a direction
@@ -218,7 +219,7 @@ def find_blur(s: Search, kind: str = "blur") -> Occluder | None:
     r = DENSITY * iod
     d_sharp = cv2.GaussianBlur((edges & (sig < split)).astype(np.float32), (0, 0), r)
     d_blur = cv2.GaussianBlur((edges & (sig >= split)).astype(np.float32), (0, 0), r)
-    area = _area((d_sharp > d_blur) & edges & (sig < split) & (dist > CORE_REACH * iod), w)
+    area = _area((d_sharp > SHARP_WEIGHT * d_blur) & edges & (sig < split) & (dist > CORE_REACH * iod), w)
     if (area[w.core > 0] > 0).mean() < CORE_COVER:
         return None
     outside = window & (cv2.dilate(area, disc(2)) == 0)
