@@ -250,23 +250,27 @@ def find_mosaic_band(s: Search) -> Occluder | None:
     mask[y0:y1, x0:x1] = 255
     mask &= np.where(s.window > 0, 255, 0).astype(np.uint8)
     core = s.core > 0
-    if (mask[core] > 0).mean() < CORE_COVER:
-        return None  # a band hides the whole eye line; a lattice-like patch beside it is something else
+    # a band hides the whole eye line; a lattice-like patch beside it is something else (a tilted band's rows
+    # through the eye line are cut: its whole outline, below, may still hide it)
+    covers = (mask[core] > 0).mean() >= CORE_COVER
     bx, by = s.box[0], s.box[1]
     # block boundaries (first pixel of a block) at photo rows y with (y - origin_y) % py == 0
     lattice = (by + (phy + 1) % py, bx + (phx + 1) % px, py, px)
     rect = Occluder("pixelate", s.box, mask, margin_px(s.iod), s.iod, lattice=lattice)
     if s.photo is None:
-        return rect
+        return rect if covers else None
     # the band's whole outline, cut blocks included, as far as it runs; an upright rectangle is the rows and
     # columns found (pixel exact where JPEG blurs a cut block's colour into the photo's)
     whole = whole_band(s.photo, lattice, (bx + x0, by + y0, bx + x1, by + y1), s.iod)
     if whole is None:  # the rectangle holds too much of the photo to tell the lattice there: from the eye line
         whole = whole_band(s.photo, lattice, (bx + cx0, by + cy0, bx + cx1, by + cy1), s.iod, line=True)
     if whole is None:
-        return rect
+        return rect if covers else None
     band = Occluder("pixelate", whole[0], whole[1], margin_px(s.iod), s.iod, lattice=whole[2])
-    return rect if _upright(rect.in_photo(s.photo.shape) > 0, band.in_photo(s.photo.shape) > 0, max(py, px)) else band
+    in_band = band.in_photo(s.photo.shape) > 0
+    if not covers:
+        return band if in_band[by : by + h, bx : bx + w][core].mean() >= CORE_COVER else None
+    return rect if _upright(rect.in_photo(s.photo.shape) > 0, in_band, max(py, px)) else band
 
 
 def _upright(rect: np.ndarray, band: np.ndarray, block: int) -> bool:
