@@ -16,13 +16,16 @@ editor's blur tool leaves them.
 2. **Censor or photo.** The eye line (the region's core, every such censor covers it; the eyes are the sharpest
    part of a clean face) must be much blurrier than the sharpest edges of the rest of the window (the face's own
    sharpness: a photo out of focus is blurred everywhere alike): :data:`RATIO` times, and at least
-   :data:`MIN_SIGMA` inter-ocular distances.
+   :data:`MIN_SIGMA` inter-ocular distances. A core with no edge left at all, in a window with many
+   (:data:`FLAT_RIM_EDGES`), has been blurred heavily: a clean face always has edges at its eyes and lips.
 3. **The area.** Edges blurrier than the midpoint (geometric) of the two are the censor's, sharper ones the
-   photo's; the censor is the convex hull of its edges near the core, grown into the smooth skin around it up to
-   the kernel's reach, but never across a sharp edge.
-4. **The kernel.** Which Gaussian sigma or box side, applied to the sharp part of the window, gives its edges
-   the blur the censor's edges show at two smoothing scales (the two tell a Gaussian from a box: a box's ramp
-   looks sharper than a Gaussian at a fine scale and alike at a coarse one).
+   photo's; from the core's centre the area runs out in every direction until sharp edges are
+   :data:`SHARP_WEIGHT` of the blurred ones nearby (:func:`_area`). Smooth skin beyond the blur's edge, which
+   looks the same blurred or not, is taken with it while nothing sharp bounds it.
+4. **The kernel.** Which Gaussian sigma, applied to the sharp part of the window, gives its edges the blur the
+   censor's edges show at a coarser smoothing (:data:`FIT_SCALES`). A first guess (it errs low on heavy blurs,
+   which leave few edges): restoring refits it, Gaussian or box, on the generator's fill
+   (:func:`unmask.infer.deblur.refit`).
 
 Works at the finders' working scale (:func:`unmask.infer.censors.find.downscaled`); the kernel is returned at
 photo resolution in :attr:`unmask.infer.censors.Occluder.blur`, for :func:`unmask.infer.deblur.keep_blur`.
@@ -102,7 +105,7 @@ def draw_mouth_blur(img: np.ndarray, pts: np.ndarray, rng: np.random.Generator |
 # -- the finder (inference) ----------------------------------------------------------------------------------------
 SIGMA0 = 0.03  # the smoothing that measures an edge's blur, inter-ocular distances (at least SIGMA0_MIN px)
 SIGMA0_MIN = 1.0
-FIT_SCALES = (0.12,)  # the two smoothings the kernel is fitted at (inter-ocular distances)
+FIT_SCALES = (0.12,)  # the smoothings the kernel is fitted at (inter-ocular distances)
 EDGE = (1.0, 2.0)  # Canny thresholds on the smoothed photo's gradient, grey levels per pixel
 CORE_REACH = 0.12  # edges this near the core (inter-ocular distances) tell the core's blur
 RIM = 0.3  # the face's own sharpness is taken beyond this distance from the core
@@ -120,7 +123,6 @@ STOP = 2  # the area ends at this many sharp edge pixels along a direction
 SMOOTH_RAYS = 9  # reaches are the median over this many neighbouring directions
 EDGE_CAP = 0.5  # edge blur measured up to this (inter-ocular distances)
 FIT_SIGMAS = np.geomspace(0.015, 0.3, 16)  # candidate Gaussian sigmas, inter-ocular distances
-FIT_BOXES = np.geomspace(0.05, 1.0, 16)  # candidate box sides
 
 
 def _edges(g: np.ndarray, sigma0: float, allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -147,8 +149,8 @@ def _stat(g: np.ndarray, sigma0: float, allowed: np.ndarray, cap: float) -> floa
 
 
 def _fit(g: np.ndarray, area: np.ndarray, sharp: np.ndarray, iod: float) -> Kernel | None:
-    """The kernel that, applied to the ``sharp`` part of ``g``, gives its edges the blur those of ``area`` show
-    at the two :data:`FIT_SCALES` (nearest in log blur). None when either part has too few edges."""
+    """The Gaussian that, applied to the ``sharp`` part of ``g``, gives its edges the blur those of ``area`` show
+    at the :data:`FIT_SCALES` (nearest in log blur). None when either part has too few edges."""
     scales = [max(SIGMA0_MIN, f * iod) for f in FIT_SCALES]
     cap = EDGE_CAP * iod
     seen = [_stat(g, s0, area, cap) for s0 in scales]
@@ -157,8 +159,6 @@ def _fit(g: np.ndarray, area: np.ndarray, sharp: np.ndarray, iod: float) -> Kern
     best: tuple[float, Kernel] | None = None
     cands = [Kernel("gaussian", float(s * iod)) for s in FIT_SIGMAS]
     for k in cands:
-        if k.kind == "box" and k.side < 2:
-            continue
         inner = cv2.erode(sharp.astype(np.uint8), disc(k.reach)) > 0  # its edges away from the blurred area
         stats = [_stat(k.apply(g), s0, inner, cap) for s0 in scales]
         if any(v is None for v in stats):
@@ -170,9 +170,9 @@ def _fit(g: np.ndarray, area: np.ndarray, sharp: np.ndarray, iod: float) -> Kern
 
 
 def _area(sharp: np.ndarray, w: Search) -> np.ndarray:
-    """The blurred area (uint8 mask of ``w``'s box): from the core's centre outwards in every direction
+    """The blurred area (uint8 mask of ``w``'s box), ``sharp`` (bool) the pixels that stop it: from the core's centre outwards in every direction
     (:data:`RAYS`), as far as the :data:`STOP`-th sharp edge pixel or the window's edge, the reaches smoothed over
-    neighbouring directions, their convex hull within the window. Smooth skin beyond the censor's edge, which a
+    neighbouring directions, the polygon they reach within the window. Smooth skin beyond the censor's edge, which a
     blur leaves as it was, cannot be told from it and is taken while no sharp edge bounds it."""
     ys, xs = np.nonzero(w.core)
     cx, cy = float(xs.mean()), float(ys.mean())
