@@ -197,6 +197,10 @@ def _train(given: dict[str, Any], weight: list[str], config: Path | None, resume
             interrupted(view.abandoned())
         if result is None:
             raise
+    except Exception:
+        if stop.asked and result is None and view.started:  # the abandoned step surfaced as another error (a
+            interrupted(view.abandoned())  # library turned the interrupt into its own): still an interrupt, exit 130
+        raise
     if int(os.environ.get("RANK", "0")) == 0:
         metrics = "  ".join(f"{k} {v:.4g}" for k, v in result.metrics.items())
         err.print(

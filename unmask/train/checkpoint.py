@@ -47,6 +47,11 @@ class CheckpointError(InputError, RuntimeError):
     """A checkpoint cannot be used; the message is one line and names the file."""
 
 
+class CheckpointWriteError(CheckpointError, OSError):
+    """A checkpoint could not be written (a full disk): one line naming the file and the reason; also an ``OSError``,
+    as every failed write of the library is (tests/test_writers.py)."""
+
+
 # -- RNG state as tensors and plain types ---------------------------------------------------------------------
 def capture_rng() -> dict[str, Any]:
     """The RNG states of torch (CPU and CUDA), numpy's global generator and Python's ``random``."""
@@ -133,7 +138,7 @@ def save_atomic(obj: Any, path: str | os.PathLike) -> Path:
                 raise out.error from None
     except OSError as e:
         kept = "; the previous checkpoint there is kept" if path.exists() else ""
-        raise CheckpointError(f"{path}: cannot save the checkpoint: {_write_reason(e)}{kept}") from None
+        raise CheckpointWriteError(f"{path}: cannot save the checkpoint: {_write_reason(e)}{kept}") from None
     return path
 
 
