@@ -33,7 +33,7 @@ def make_photos(val: Path, folder: Path, n: int) -> None:
     with FaceFinder() as finder:
         for path in sorted(val.glob("*.jpg")):
             rgb = np.asarray(Image.open(path).convert("RGB"))
-            faces = finder.find(rgb)
+            faces = finder.search(rgb).faces
             if len(faces) != 1:
                 continue
             censored, _ = draw_censor(rgb, faces[0].landmarks, ("bar", "pixelate")[k % 2], np.random.default_rng(k))

@@ -40,7 +40,7 @@ def barred_photos(n: int, folder: Path) -> list[Path]:
     with FaceFinder() as finder:
         for path in sorted(VAL.glob("*.jpg")):
             rgb = np.asarray(Image.open(path).convert("RGB"))
-            faces = finder.find(rgb)
+            faces = finder.search(rgb).faces
             if len(faces) == 1:
                 censored, _ = draw_censor(rgb, faces[0].landmarks, "bar", np.random.default_rng(len(out)))
                 Image.fromarray(censored).save(folder / f"{path.stem}.png")

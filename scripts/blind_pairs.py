@@ -65,13 +65,13 @@ def main() -> None:
         if len(key) >= args.n:
             break
         clean = read_image(path).rgb
-        faces = finder.find(clean)
+        faces = finder.search(clean).faces
         if not faces:
             continue
         kind = kinds[len(key) % len(kinds)]
         censored, hole = draw_censor(clean, faces[0].landmarks, kind, np.random.default_rng(args.seed + 1000 + i))
         censored = jpeg(censored, 90)
-        match = match_face(finder.find(censored), faces[0].box)
+        match = match_face(finder.search(censored).faces, faces[0].box)
         if match is None or not hole.any():
             continue
         given.faces = [match]

@@ -19,7 +19,7 @@ def main(out: Path) -> int:
     out.mkdir(parents=True, exist_ok=True)
     photo = data.astronaut()
     with FaceFinder(max_faces=1) as finder:
-        faces = finder.find(photo)
+        faces = finder.search(photo).faces
     if not faces:
         print("no face found in the astronaut photo", file=sys.stderr)
         return 1

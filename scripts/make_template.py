@@ -22,7 +22,7 @@ def main(folder: str, n: int) -> None:
     shapes = []
     with FaceFinder(max_faces=1) as finder:
         for f in files:
-            faces = finder.find(np.asarray(Image.open(f).convert("RGB")))
+            faces = finder.search(np.asarray(Image.open(f).convert("RGB"))).faces
             if not faces:
                 continue
             pts = faces[0].landmarks.astype(np.float64)

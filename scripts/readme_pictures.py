@@ -81,7 +81,7 @@ def main() -> None:
                 rows = []
                 for index, path in enumerate(list_photos(args.data)[args.start :], start=args.start):
                     clean = read_image(path).rgb
-                    faces = finder.find(clean)
+                    faces = finder.search(clean).faces
                     if len(faces) != 1:
                         continue
                     censored, _ = draw_censor(clean, faces[0].landmarks, kind, np.random.default_rng(args.seed + index))
@@ -97,7 +97,7 @@ def main() -> None:
         from skimage import data
 
         astronaut = data.astronaut()
-        face = finder.find(astronaut)[0]
+        face = finder.search(astronaut).faces[0]
         censored, _ = draw_censor(astronaut, face.landmarks, "bar")
         censored = jpeg(censored, 90)
         with Restorer(load_models(None, "eyes", "cpu"), region="eyes", finder=finder) as restorer:

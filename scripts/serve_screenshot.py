@@ -35,7 +35,7 @@ def main(out: Path) -> int:
     with FaceFinder() as finder:
         for path in sorted(VAL.glob("*.jpg"))[5:]:
             rgb = np.asarray(Image.open(path).convert("RGB"))
-            faces = finder.find(rgb)
+            faces = finder.search(rgb).faces
             if len(faces) == 1:
                 censored, _ = draw_censor(rgb, faces[0].landmarks, "bar", np.random.default_rng(3))
                 photo = tmp / f"{path.stem}.png"

@@ -41,7 +41,7 @@ def main() -> None:
     args = ap.parse_args()
     with Restorer(load_models(None, "eyes", "cpu", 0), "eyes") as restorer, tempfile.TemporaryDirectory() as tmp:
         rgb = read_image(args.photos / args.photo).rgb
-        face = restorer.finder.find(rgb)[0]
+        face = restorer.finder.search(rgb).faces[0]
         clip = Path(tmp) / "clip.mp4"
         seconds = (args.step * args.frames) / 25
         write_clip(clip, clip_frames([Actor(rgb, face.landmarks, 0.85, (0.5, 0.5))], (256, 256), seconds, 25), 25)

@@ -57,7 +57,7 @@ def finder() -> Iterator["FaceFinder"]:  # noqa: F821 - imported lazily (mediapi
 @pytest.fixture(scope="session")
 def astronaut_face(finder, _astronaut: np.ndarray):  # noqa: ANN001, ANN201 - Face
     """The astronaut's face as FaceFinder finds it (landmarks in photo pixels)."""
-    faces = finder.find(_astronaut)
+    faces = finder.search(_astronaut).faces
     assert len(faces) == 1, f"expected one face in the astronaut photo, found {len(faces)}"
     return faces[0]
 

@@ -133,7 +133,7 @@ def test_24_megapixel_photo_aligns_like_the_small_one(finder, astronaut, astrona
     side = 4896  # 24.0 megapixels
     k = side / 512
     big = cv2.resize(astronaut, (side, side), interpolation=cv2.INTER_CUBIC)
-    faces = finder.find(big)
+    faces = finder.search(big).faces
     assert len(faces) == 1
     for region in ("eyes", "mouth"):
         small_crop = align(astronaut, astronaut_face, 128, region)

@@ -32,7 +32,7 @@ def cases(val_faces: list[Path], finder) -> list[tuple[str, str, np.ndarray]]:  
     out = []
     for path in val_faces[: N_FACES + 8]:
         rgb = np.asarray(Image.open(path).convert("RGB"))
-        faces = finder.find(rgb)
+        faces = finder.search(rgb).faces
         if len(faces) != 1:
             continue
         out.append((path.name, "clean", rgb))

@@ -11,6 +11,7 @@ import pytest
 from unmask.infer.censors import draw_censor, get, jpeg
 from unmask.infer.deblur import Kernel, blur_area, keep_blur, project
 from unmask.infer.face import landmarks as L
+from unmask.infer.face.detect import Found
 
 SIZE = 256
 
@@ -136,7 +137,7 @@ def val_faces(finder):  # noqa: ANN001, ANN201 - [(photo, face)]
     out = []
     for path in sorted(VAL.glob("*.jpg"))[:40]:
         rgb = read_image(path).rgb
-        faces = finder.find(rgb)
+        faces = finder.search(rgb).faces
         if len(faces) == 1:
             out.append((rgb, faces[0]))
         if len(out) == 12:
@@ -147,13 +148,11 @@ def val_faces(finder):  # noqa: ANN001, ANN201 - [(photo, face)]
 class _Given:
     """A face finder that hands over the faces it is given."""
 
-    last_too_small = 0
-
     def __init__(self, *faces) -> None:  # noqa: ANN002
         self.faces = list(faces)
 
-    def find(self, rgb: np.ndarray) -> list:
-        return self.faces
+    def search(self, rgb: np.ndarray) -> Found:
+        return Found(self.faces)
 
     def close(self) -> None:
         pass
@@ -175,7 +174,7 @@ def test_blurred_eyes_are_found_and_clean_faces_are_not(val_faces, finder, tiny_
     for i, (rgb, face) in enumerate(val_faces):
         censored, truth = draw_censor(rgb, face.landmarks, "blur", np.random.default_rng(i))
         censored = jpeg(censored, 90)
-        again = finder.find(censored)
+        again = finder.search(censored).faces
         assert len(again) == 1
         occ = _find(censored, again[0], "eyes", tiny_models)
         assert occ is not None and occ.kind == "blur" and occ.blur is not None, f"face {i}"

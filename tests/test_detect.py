@@ -28,7 +28,7 @@ def pool(val_dir: Path) -> list:
 @pytest.mark.parametrize(("kind", "angle", "index"), CANVASES)
 def test_every_face_of_a_canvas_is_found(finder, pool, kind: str, angle: int, index: int) -> None:  # noqa: ANN001
     canvas = bench.make_canvas(pool, kind, angle, index)
-    found = finder.find(canvas.rgb)
+    found = finder.search(canvas.rgb).faces
     hit, extra = bench.match([f.box for f in found], canvas.faces)
     assert all(hit), f"{canvas.name}: {sum(hit)} of {len(hit)} faces found"
     assert extra == 0, f"{canvas.name}: {extra} found where no face was drawn"
@@ -68,30 +68,30 @@ def test_the_second_look_finds_a_masked_face_the_first_grid_cut(finder, pool, mo
     box = (x0, y0, x0 + int(np.ceil(masked.shape[1] * scale)), y0 + int(np.ceil(masked.shape[0] * scale)))
     moved = bench._paste(canvas, masked, pts, scale, 0.0, box, np.random.default_rng(0))
     rgb, truth = jpeg(canvas, 90), [bench.Truth(moved, "surgical", scale, 0)]
-    hit, extra = bench.match([f.box for f in finder.find(rgb)], truth)
+    hit, extra = bench.match([f.box for f in finder.search(rgb).faces], truth)
     assert hit == [True] and extra == 0
     monkeypatch.setattr(C, "SECOND_LEVELS", ())
-    hit, _ = bench.match([f.box for f in finder.find(rgb)], truth)
+    hit, _ = bench.match([f.box for f in finder.search(rgb).faces], truth)
     assert hit == [False], "the first look alone finds it: this canvas no longer tests the second look"
 
 
 def test_a_canvas_without_faces_has_none(finder) -> None:  # noqa: ANN001
     for index in range(4):  # one of each background
-        assert finder.find(bench.faceless_canvas(index).rgb) == []
+        assert finder.search(bench.faceless_canvas(index).rgb).faces == []
 
 
 def test_the_upright_check_drops_a_texture_the_landmark_model_takes_for_a_face(finder, monkeypatch) -> None:  # noqa: ANN001
     texture = bench.faceless_canvas(104, seed=7).rgb  # value noise where FaceMesh sees a face (presence ~1)
-    assert finder.find(texture) == []
+    assert finder.search(texture).faces == []
     monkeypatch.setattr(type(finder), "_upright", lambda *a, **k: True)
-    assert len(finder.find(texture)) == 1, "without the check the texture is taken for a face"
+    assert len(finder.search(texture).faces) == 1, "without the check the texture is taken for a face"
 
 
 def test_a_video_follows_a_new_face_only_on_stricter_checks(finder, astronaut, pool) -> None:  # noqa: ANN001
     """A texture both upright views see, neither surely, passes a photo's checks; its landmarks wander as their
     region moves, so ``strict`` (how a video starts a track) refuses it. Faces pass either way."""
     texture = bench.faceless_canvas(8, seed=7).rgb
-    assert len(finder.find(texture)) == 1, "a photo's checks take this texture for a face"
+    assert len(finder.search(texture).faces) == 1, "a photo's checks take this texture for a face"
     candidates = finder.detect(texture)
     assert any(finder.confirm(texture, c) is not None for c in candidates)
     assert all(finder.confirm(texture, c, strict=True) is None for c in candidates)
@@ -132,9 +132,9 @@ def test_the_finder_drops_landmarks_that_fit_no_face(finder, astronaut, monkeypa
         pts[below, 0] += 1.0 * float(np.linalg.norm(l - r))  # template error about 0.3 (0.8: 0.25, at the limit)
         return pts, 1.0
 
-    assert len(finder.find(astronaut)) == 1
+    assert len(finder.search(astronaut).faces) == 1
     monkeypatch.setattr(finder._mesh, "run", bent)
-    assert finder.find(astronaut) == []
+    assert finder.search(astronaut).faces == []
 
 
 def test_faces_beyond_max_faces_and_too_small_are_reported(pool, finder) -> None:  # noqa: ANN001
@@ -142,15 +142,15 @@ def test_faces_beyond_max_faces_and_too_small_are_reported(pool, finder) -> None
 
     canvas = bench.make_canvas(pool, "bar", 0, 1)
     n = len(canvas.faces)
-    assert len(finder.find(canvas.rgb)) == n
+    assert len(finder.search(canvas.rgb).faces) == n
     with FaceFinder(max_faces=1) as one:
         found = one.search(canvas.rgb)
     assert len(found.faces) == 1 and len(found.beyond) == n - 1
     assert found.faces[0].width * found.faces[0].height >= max(f.width * f.height for f in found.beyond), "largest kept"
-    smallest = min(finder.find(canvas.rgb), key=lambda f: f.size)
+    smallest = min(finder.search(canvas.rgb).faces, key=lambda f: f.size)
     with FaceFinder(min_face=int(1.1 * smallest.size)) as picky:
         found = picky.search(canvas.rgb)
-    assert len(found.faces) < n and picky.last_too_small == len(found.too_small) >= 1
+    assert len(found.faces) < n and len(found.too_small) >= 1
     x0, y0, x1, y1 = smallest.box
     assert any(x0 <= (b[0] + b[2]) / 2 <= x1 and y0 <= (b[1] + b[3]) / 2 <= y1 for b, _ in found.too_small)
 

@@ -107,12 +107,12 @@ def test_randomised_censors_on_validation_faces(val_faces, finder, kind: str) ->
     ious, tried = [], 0
     for i, path in enumerate(val_faces[:14]):
         clean = read_image(path).rgb
-        faces = finder.find(clean)
+        faces = finder.search(clean).faces
         if len(faces) != 1:
             continue
         censored, truth = draw_censor(clean, faces[0].landmarks, kind, np.random.default_rng(500 + i))
         censored = jpeg(censored, 90)
-        again = finder.find(censored)
+        again = finder.search(censored).faces
         if not again:
             continue
         tried += 1
@@ -129,7 +129,7 @@ def test_no_censor_on_bare_validation_faces(val_faces, finder) -> None:  # noqa:
     checked = 0
     for path in val_faces[:12]:
         clean = read_image(path).rgb
-        for face in finder.find(clean)[:1]:
+        for face in finder.search(clean).faces[:1]:
             checked += 1
             found += _find(clean, face, "eyes") is not None
     assert checked >= 8 and found == 0
@@ -272,7 +272,7 @@ def test_a_square_bar_leaves_no_dark_corner(finder, val_dir, index: int) -> None
     from unmask.measure.evaluate import list_photos
 
     clean = read_image(list_photos(val_dir)[index]).rgb
-    (face,) = finder.find(clean)
+    (face,) = finder.search(clean).faces
     censored, truth = draw_censor(clean, face.landmarks, "bar", np.random.default_rng(index))
     censored = jpeg(censored, 90)
     occ = _find(censored, face, "eyes")

@@ -24,7 +24,7 @@ def test_a_mask_is_found_wherever_it_runs(
     img, face = astronaut, astronaut_face
     if close:
         img = closeup(astronaut, astronaut_face.landmarks, np.random.default_rng(seed))
-        found = finder.find(img)
+        found = finder.search(img).faces
         assert len(found) == 1
         face = found[0]
     censored, truth = draw_mask(img, face.landmarks, np.random.default_rng(seed))

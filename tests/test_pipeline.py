@@ -174,7 +174,7 @@ def test_settings_are_checked(finder, tiny_models) -> None:  # noqa: ANN001
 def test_a_given_finder_is_not_closed(finder, tiny_models, astronaut) -> None:  # noqa: ANN001
     with Restorer(tiny_models, region="eyes", finder=finder):
         pass
-    assert len(finder.find(astronaut)) == 1, "the shared finder still works"
+    assert len(finder.search(astronaut).faces) == 1, "the shared finder still works"
 
 
 @pytest.mark.parametrize("region", ["eyes", "mouth"])

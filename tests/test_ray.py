@@ -86,7 +86,7 @@ def photos(tmp_path_factory: pytest.TempPathFactory, val_faces: list[Path], find
     k = 0
     for path in val_faces:
         rgb = np.asarray(Image.open(path).convert("RGB"))
-        faces = finder.find(rgb)
+        faces = finder.search(rgb).faces
         if len(faces) != 1:
             continue
         censored, _ = draw_censor(rgb, faces[0].landmarks, CENSORS[k % 2], np.random.default_rng(k))

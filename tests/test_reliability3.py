@@ -401,7 +401,7 @@ def test_a_video_record_follows_the_readme(cli, val_dir: Path, finder, tmp_path:
         if not (val_dir / name).is_file():
             pytest.skip(f"{val_dir / name} missing")
         rgb = read_image(val_dir / name).rgb
-        stills.append((rgb, finder.find(rgb)[0].landmarks))
+        stills.append((rgb, finder.search(rgb).faces[0].landmarks))
     res = cli(two_faces(stills, tmp_path / "two.mp4"), "-o", tmp_path / "out", "--json")
     (rec,), _ = _json_lines(res.stdout)
     check_record(rec, video=True)

@@ -140,7 +140,7 @@ def _grid(val_faces: list[Path], finder, n: int = 20, side: int = 200, gap: int 
     faces = []
     for p in val_faces:
         rgb = np.asarray(Image.open(p).convert("RGB"))
-        if min(rgb.shape[:2]) >= 180 and len(finder.find(rgb)) == 1:
+        if min(rgb.shape[:2]) >= 180 and len(finder.search(rgb).faces) == 1:
             faces.append(cv2.resize(rgb, (side, side), interpolation=cv2.INTER_AREA))
         if len(faces) == n:
             break
@@ -175,11 +175,11 @@ def test_group_photo_of_20_faces(cli, val_faces: list[Path], finder, tmp_path: P
 def test_group_photo_of_20_censored_faces(val_faces: list[Path], finder) -> None:  # noqa: ANN001
     """Every face of a 5x4 group photo found again under its eye bar (issue 15: 16-18 of 20 were)."""
     grid = _grid(val_faces, finder)
-    faces = finder.find(grid)
+    faces = finder.search(grid).faces
     assert len(faces) == 20
     for f in faces:
         grid, _ = draw_censor(grid, f.landmarks, "bar")
-    cells = sorted((int((f.box[1] + f.box[3]) / 2 // 240), int((f.box[0] + f.box[2]) / 2 // 240)) for f in finder.find(grid))
+    cells = sorted((int((f.box[1] + f.box[3]) / 2 // 240), int((f.box[0] + f.box[2]) / 2 // 240)) for f in finder.search(grid).faces)
     assert cells == [(r, c) for r in range(4) for c in range(5)], "one face in every cell"
 
 

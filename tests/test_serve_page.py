@@ -64,7 +64,7 @@ def barred_val(val_faces: list[Path], finder, tmp_path_factory: pytest.TempPathF
 
     for path in val_faces[:20]:
         rgb = np.asarray(Image.open(path).convert("RGB"))
-        faces = finder.find(rgb)
+        faces = finder.search(rgb).faces
         if len(faces) == 1:
             censored, bar = draw_censor(rgb, faces[0].landmarks, "bar")
             out = tmp_path_factory.mktemp("page") / f"{path.stem}.png"

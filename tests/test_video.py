@@ -38,7 +38,7 @@ def stills(val_dir: Path, finder) -> list[tuple[np.ndarray, np.ndarray]]:
         if not path.is_file():
             pytest.skip(f"{path} missing")
         rgb = read_image(path).rgb
-        faces = finder.find(rgb)
+        faces = finder.search(rgb).faces
         assert faces, f"no face found in {name}"
         out.append((rgb, faces[0].landmarks))
     return out

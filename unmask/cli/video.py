@@ -103,14 +103,14 @@ def _stills(folder: Path | None, finder: Any, notes: list) -> list:
 
         notes.append("no folder given: clips made of scikit-image's astronaut portrait")
         rgb = data.astronaut()
-        return [(rgb, finder.find(rgb)[0].landmarks)]
+        return [(rgb, finder.search(rgb).faces[0].landmarks)]
     stills = []
     for p in photos_or_fail(folder, 50):
         try:
             rgb = read_image(p).rgb
         except ImageError:
             continue
-        faces = finder.find(rgb)
+        faces = finder.search(rgb).faces
         if faces:
             stills.append((rgb, faces[0].landmarks))
         if len(stills) == 4:

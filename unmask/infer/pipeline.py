@@ -213,7 +213,7 @@ class Restorer:
                 raise ValueError(f"model {self.models[blind[0]].name} cannot follow given edges (use an EdgeConnect model)")
         timings: dict[str, float] = {}
         with timed(timings, DETECT):
-            found = self.finder.search(rgb) if hasattr(self.finder, "search") else Found(self.finder.find(rgb))
+            found = self.finder.search(rgb)
         chosen, reports = self.survey(found)
         jobs: list[FaceJob] = []
         for index, face in chosen:
@@ -229,8 +229,7 @@ class Restorer:
         out, painted, hole_img = self.paint(rgb, jobs, want_mask=want_mask, edges=edges, timings=timings)
         reports += painted
         reports.sort(key=lambda r: r.index)
-        too_small = len(found.too_small) if hasattr(self.finder, "search") else self.finder.last_too_small
-        return Result(out, reports, hole_img, too_small, timings, len(found.beyond))
+        return Result(out, reports, hole_img, len(found.too_small), timings, len(found.beyond))
 
     def survey(self, found: Found) -> tuple[list[tuple[int, Face]], list[FaceReport]]:
         """Every face of ``found`` numbered in reading order: (number, face) for those to restore, and a report

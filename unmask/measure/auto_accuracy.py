@@ -45,7 +45,7 @@ def measure_auto(data: Path, n: int = 200, seed: int = 7, quality: int = 90) -> 
             if counts["clean"][1] >= n:
                 break
             clean = read_image(path).rgb
-            faces = finder.find(clean)
+            faces = finder.search(clean).faces
             if len(faces) != 1:
                 continue
             rng = np.random.default_rng(seed + index)

@@ -269,7 +269,7 @@ def measure(finder, pool: list[tuple[np.ndarray, np.ndarray]], per_cell: int, fa
             for kind in kinds:
                 canvas = make_canvas(pool, kind, angle, index, seed)
                 t0, c0 = time.perf_counter(), time.process_time()
-                found = finder.find(canvas.rgb)
+                found = finder.search(canvas.rgb).faces
                 wall.append(time.perf_counter() - t0)
                 cpu.append(time.process_time() - c0)
                 hit, extra = match([f.box for f in found], canvas.faces)
@@ -282,7 +282,7 @@ def measure(finder, pool: list[tuple[np.ndarray, np.ndarray]], per_cell: int, fa
     for index in range(faceless):
         canvas = faceless_canvas(index, seed)
         t0, c0 = time.perf_counter(), time.process_time()
-        found = finder.find(canvas.rgb)
+        found = finder.search(canvas.rgb).faces
         wall.append(time.perf_counter() - t0)
         cpu.append(time.process_time() - c0)
         false_faceless += len(found)

@@ -57,6 +57,7 @@ import numpy as np
 from unmask.infer.censors import draw_censor, jpeg
 from unmask.infer.crop import face_matrix
 from unmask.infer.face.align import warp_to_crop
+from unmask.infer.face.detect import Found
 from unmask.infer.face.types import Face, box_iou
 from unmask.measure.baselines import BASELINES, DEFAULT_SIZE, Baseline
 from unmask.measure.metrics import hole_iou, l1_hole, psnr_hole, spill, ssim_box
@@ -83,15 +84,14 @@ SPILL_LEVEL = 12
 NONE_BASELINE = "none"
 
 
-class _GivenFaces:
+class GivenFaces:
     """A stand-in for :class:`FaceFinder` handing the Restorer the faces already found on the censored photo."""
 
     def __init__(self) -> None:
         self.faces: list[Face] = []
-        self.last_too_small = 0
 
-    def find(self, rgb: np.ndarray) -> list[Face]:
-        return list(self.faces)
+    def search(self, rgb: np.ndarray) -> Found:
+        return Found(list(self.faces))
 
     def close(self) -> None:
         pass
@@ -157,7 +157,7 @@ def evaluate(
 
         finder = FaceFinder()
     try:
-        return _evaluate(_photo_samples(photos, finder), len(photos), lambda censored, face: match_face(finder.find(censored), face.box),
+        return _evaluate(_photo_samples(photos, finder), len(photos), lambda censored, face: match_face(finder.search(censored).faces, face.box),
                          methods, settings, lpips, kinds, on_photo, parents.pop() if len(parents) == 1 else "")  # fmt: skip
     finally:
         if own_finder:
@@ -203,7 +203,7 @@ def _photo_samples(photos: Sequence[Path], finder: "FaceFinder") -> Iterator[_Sa
         except ImageError:
             yield path.name, None, None
             continue
-        faces = finder.find(clean)
+        faces = finder.search(clean).faces
         yield path.name, clean, faces[0] if faces else None
 
 
@@ -234,7 +234,7 @@ def _evaluate(
     for name, m in methods.items():
         kinds.setdefault(name, "baseline" if getattr(getattr(m, "meta", None), "arch", "") == "baseline" else "model")
     report = EvalReport(settings, list(methods), kinds, lpips=lpips is not None, data=data, source=source)
-    given = _GivenFaces()
+    given = GivenFaces()
     restorers = {
         name: Restorer({settings.region: m}, region=settings.region, finder=given,  # type: ignore[arg-type]
                        keep_mosaic=settings.mosaic_means, flip_average=settings.flip_average,

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from unmask.infer.censors import jpeg
-from unmask.measure.evaluate import list_photos, match_face
+from unmask.measure.evaluate import GivenFaces, list_photos, match_face
 from unmask.measure.metrics import spill
 from unmask.measure.stress_draw import DRAW, closeup, frame, tone_shift
 from unmask.spec import is_hole
@@ -128,20 +128,6 @@ def _share(rec: Sequence[FaceRecord]) -> float:
     return sum(r.status == "found" for r in rec) / len(rec) if rec else 0.0
 
 
-class _Given:
-    """A stand-in for :class:`FaceFinder` handing the Restorer the face already found on the censored photo."""
-
-    def __init__(self) -> None:
-        self.faces: list[Face] = []
-        self.last_too_small = 0
-
-    def find(self, rgb: np.ndarray) -> list[Face]:
-        return list(self.faces)
-
-    def close(self) -> None:
-        pass
-
-
 def region_of(censor: np.ndarray, pts: np.ndarray) -> str:
     """The region a censor (HxW uint8) on a face with landmarks ``pts`` hides: ``eyes`` when its centre is nearer
     the eye line than the mouth, else ``mouth``."""
@@ -160,7 +146,7 @@ def stage(clean: np.ndarray, face: "Face", finder: "FaceFinder", kind: str,
         img = tone_shift(img, rng)
     if rng.random() < CLOSEUP_SHARE:
         img = closeup(img, pts, rng)
-        faces = finder.find(img)
+        faces = finder.search(img).faces
         if len(faces) != 1:
             return None
         face, variant = faces[0], "closeup"
@@ -188,7 +174,7 @@ def run_stress(
     if unknown:
         raise ValueError(f"unknown stress kind {unknown[0]!r} (choose from {', '.join(DRAW)})")
     report = StressReport(str(data), n, seed, list(kinds))
-    given = _Given()
+    given = GivenFaces()
     restorers = {r: Restorer({r: m}, region=r, finder=given) for r, m in models.items()}  # type: ignore[arg-type]
     t_start = time.perf_counter()
     photos = list_photos(data)
@@ -199,7 +185,7 @@ def run_stress(
                 break
             rng = np.random.default_rng((seed, list(DRAW).index(kind), index))  # the same faces whatever kinds run
             clean = read_image(path).rgb
-            faces = finder.find(clean)
+            faces = finder.search(clean).faces
             staged = stage(clean, faces[0], finder, kind, rng) if len(faces) == 1 else None
             if staged is None:
                 report.skipped += 1
@@ -215,11 +201,11 @@ def run_stress(
 
 
 def _restore_one(photo: str, kind: str, censored: np.ndarray, censor: np.ndarray, face: "Face", variant: str,
-                 finder: "FaceFinder", given: _Given, restorers: Mapping[str, Any]) -> FaceRecord:  # fmt: skip
+                 finder: "FaceFinder", given: GivenFaces, restorers: Mapping[str, Any]) -> FaceRecord:  # fmt: skip
     region = region_of(censor, face.landmarks)
     total = int(np.count_nonzero(censor))
     rec = FaceRecord(photo, kind, variant, region, "lost", total)
-    match = match_face(finder.find(censored), face.box)
+    match = match_face(finder.search(censored).faces, face.box)
     if match is None:
         return rec
     given.faces = [match]

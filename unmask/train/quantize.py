@@ -134,7 +134,7 @@ def calibration_feeds(
                 clean = read_image(path).rgb
             except ImageError:
                 continue
-            faces = finder.find(clean)
+            faces = finder.search(clean).faces
             if faces:
                 before = len(rec.feeds)
                 censored, _ = draw_censor(

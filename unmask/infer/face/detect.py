@@ -177,7 +177,7 @@ class FaceFinder:
     Use as a context manager or call :meth:`close`.
 
     ``max_faces``: at most this many, largest first. ``min_face``: faces whose box is smaller (pixels, larger
-    side) are dropped, and counted in :attr:`last_too_small`. ``min_confidence``: the detectors' threshold.
+    side) are dropped, and listed in the :class:`Found` of :meth:`search` (``too_small``). ``min_confidence``: the detectors' threshold.
     ``second_look``: the second look's windows too (:data:`unmask.infer.face.candidates.SECOND_LEVELS`; a video's
     detections leave it out: a face it would add is seen again ten frames on, and it costs a tenth more CPU).
     """
@@ -190,7 +190,6 @@ class FaceFinder:
         self.max_faces = max_faces
         self.min_face = min_face
         self.second_look = second_look
-        self.last_too_small = 0
         fd = mp.solutions.face_detection
         with native_stderr_silenced():
             self._build(fd, min_confidence)
@@ -210,17 +209,11 @@ class FaceFinder:
         self._mesh.run(blank, Roi((32.0, 32.0), 48.0))
 
     # -- public -----------------------------------------------------------------------------------------------
-    def find(self, rgb: np.ndarray) -> list[Face]:
-        """All faces in ``rgb`` (HxWx3 uint8), largest first, at most ``max_faces``, each with landmarks in image
-        pixels."""
-        return self.search(rgb).faces
-
     def search(self, rgb: np.ndarray) -> Found:
         """The faces of ``rgb`` (HxWx3 uint8), and those left out (beyond ``max_faces``, smaller than
         ``min_face``); see the module."""
         with native_stderr_silenced():
             found = self._search(rgb)
-        self.last_too_small = len(found.too_small)
         return found
 
     def detect(self, rgb: np.ndarray) -> list[C.Candidate]:
@@ -230,7 +223,7 @@ class FaceFinder:
             return self._heads(rgb)
 
     def confirm(self, rgb: np.ndarray, candidate: C.Candidate, strict: bool = False) -> Face | None:
-        """The face of ``candidate`` (one of :meth:`detect`'s) after the checks every face of :meth:`find` passes
+        """The face of ``candidate`` (one of :meth:`detect`'s) after the checks every face of :meth:`search` passes
         (landmarks found, fitting the template, seen upright), or None: how a video starts following a face.
         ``strict``: a face the upright check is not sure of in either view must have steady landmarks
         (:data:`STEADY_MOVE_SEEN`)."""

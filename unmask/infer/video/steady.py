@@ -181,7 +181,7 @@ class VideoRestorer:
     def _alone(self, rgb: np.ndarray) -> FrameResult:
         r = self.restorer
         with timed(self.timings, DETECT):
-            faces = r.finder.find(rgb)
+            faces = r.finder.search(rgb).faces
         planned: list[FaceJob | FaceReport] = []
         boxes = [f.box for f in faces]
         with timed(self.timings, CENSOR):

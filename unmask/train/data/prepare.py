@@ -149,9 +149,10 @@ class FaceCropper:
             rgb = read_image(path).rgb  # the reader of the inference path: EXIF orientation, modes, size guard
         except (ImageError, OSError, ValueError) as e:
             return f"unreadable ({str(e).replace(RAISE_LIMIT, '')})"  # prepare has no --max-pixels to raise
-        faces = self.finder.find(rgb)
+        found = self.finder.search(rgb)
+        faces = found.faces
         if not faces:
-            return "face too small" if self.finder.last_too_small else "no face found"
+            return "face too small" if found.too_small else "no face found"
         face = max(faces, key=lambda f: f.width * f.height)
         aligned = align(rgb, face, self.size, region=None)
         return aligned.crop, aligned.landmarks.astype(np.float32)
