@@ -23,7 +23,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--kinds", default=",".join(KINDS))
     ap.add_argument("--angles", default=",".join(map(str, ANGLES)))
-    ap.add_argument("--restore", action="store_true", help="also run --region auto (grey stand-in models) on the faceless canvases")
+    ap.add_argument(
+        "--restore", action="store_true", help="also run --region auto (grey stand-in models) on the faceless canvases"
+    )
     ap.add_argument("--markdown", action="store_true", help="print the markdown table after the JSON")
     args = ap.parse_args(argv)
     from unmask.infer.face.detect import FaceFinder

@@ -38,12 +38,19 @@ def export(arch: str, preset: str, region: str, out_dir: Path, seed: int = 0) ->
     with warnings.catch_warnings():  # the TorchScript exporter's deprecation and tracer notes
         warnings.simplefilter("ignore")
         torch.onnx.export(
-            G, tuple(inputs), str(path), dynamo=False, opset_version=OPSET, input_names=names,
-            output_names=["output"], dynamic_axes={k: {0: "N"} for k in [*names, "output"]},
+            G,
+            tuple(inputs),
+            str(path),
+            dynamo=False,
+            opset_version=OPSET,
+            input_names=names,
+            output_names=["output"],
+            dynamic_axes={k: {0: "N"} for k in [*names, "output"]},
         )
     model = onnx.load(str(path))
-    meta = meta_from_spec(spec, preset, region, name=path.stem, version="untrained",
-                          training={"note": "untrained weights, speed only"})
+    meta = meta_from_spec(
+        spec, preset, region, name=path.stem, version="untrained", training={"note": "untrained weights, speed only"}
+    )
     helper.set_model_props(model, {META_KEY: meta.to_json()})
     onnx.save(model, str(path))
     return path

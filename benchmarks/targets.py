@@ -67,8 +67,15 @@ def check_flicker(report: dict[str, Any]) -> list[Target]:
     if steady is None:
         return []
     k = steady["flicker_ratio"]
-    return [Target("flicker ratio of the steady path (synthetic clip)", f"<= {TARGET_FLICKER_RATIO:g}", f"{k:.2f}",
-                   k <= TARGET_FLICKER_RATIO, f"{report['censored_frames']} censored frames")]
+    return [
+        Target(
+            "flicker ratio of the steady path (synthetic clip)",
+            f"<= {TARGET_FLICKER_RATIO:g}",
+            f"{k:.2f}",
+            k <= TARGET_FLICKER_RATIO,
+            f"{report['censored_frames']} censored frames",
+        )
+    ]
 
 
 def _find(points: Iterable[dict[str, Any]] | None, label: str) -> dict[str, Any] | None:
@@ -81,46 +88,78 @@ def check_photos(report: dict[str, Any]) -> list[Target]:
     f = report.get("folder")
     baseline = report["model"].get("arch") == "baseline"
     share = None if f is None else f["around_generator_share"]
-    out.append(Target(
-        "around the generator (read, detect, align, blend, write)", f"<= {TARGET_AROUND_SHARE:.0%} of wall time",
-        "-" if share is None else f"{share:.0%}",
-        None if share is None or baseline else share <= TARGET_AROUND_SHARE,
-        "not judged: the model is a classic baseline, the target is for generators" if baseline and f else ""))
+    out.append(
+        Target(
+            "around the generator (read, detect, align, blend, write)",
+            f"<= {TARGET_AROUND_SHARE:.0%} of wall time",
+            "-" if share is None else f"{share:.0%}",
+            None if share is None or baseline else share <= TARGET_AROUND_SHARE,
+            "not judged: the model is a classic baseline, the target is for generators" if baseline and f else "",
+        )
+    )
     g = report.get("generator")
     r = None if g is None else g["ratio"]
     rb = None if g is None else g["ratio_best"]
-    out.append(Target(
-        "ONNX Runtime vs PyTorch eager", f">= {TARGET_ORT_SPEEDUP:g}x faster",
-        "-" if r is None else f"{r:.2f}x (medians), {rb:.2f}x (fastest runs)",
-        None if r is None or rb is None else min(r, rb) >= TARGET_ORT_SPEEDUP,
-        "" if g is None else (g["eager_weights"].split(":")[0].split(" (")[0] if g["eager_s"] is not None else g["eager_note"])))
+    out.append(
+        Target(
+            "ONNX Runtime vs PyTorch eager",
+            f">= {TARGET_ORT_SPEEDUP:g}x faster",
+            "-" if r is None else f"{r:.2f}x (medians), {rb:.2f}x (fastest runs)",
+            None if r is None or rb is None else min(r, rb) >= TARGET_ORT_SPEEDUP,
+            ""
+            if g is None
+            else (g["eager_weights"].split(":")[0].split(" (")[0] if g["eager_s"] is not None else g["eager_note"]),
+        )
+    )
     scaling = report.get("scaling") or {}
     faces, sizes, memory = scaling.get("faces"), scaling.get("sizes"), scaling.get("memory")
     one, eight = _find(faces, "1 face"), _find(faces, "8 faces")
     k8 = None if one is None or eight is None else eight["restore_s"] / one["restore_s"]
-    out.append(Target("8 faces in one photo vs 1", f"<= {TARGET_EIGHT_FACES:g}x",
-                      "-" if k8 is None else f"{k8:.2f}x", None if k8 is None else k8 <= TARGET_EIGHT_FACES,
-                      "" if faces is not None else NEEDS_SCALING))
+    out.append(
+        Target(
+            "8 faces in one photo vs 1",
+            f"<= {TARGET_EIGHT_FACES:g}x",
+            "-" if k8 is None else f"{k8:.2f}x",
+            None if k8 is None else k8 <= TARGET_EIGHT_FACES,
+            "" if faces is not None else NEEDS_SCALING,
+        )
+    )
     mp1 = _find(sizes, "1 MP")
     for label, what in (("24 MP", "face scaled with the photo"), ("24 MP canvas", "the 1 MP photo on a 24 MP canvas")):
         big = _find(sizes, label)
         k = None
         if mp1 is not None and big is not None and mp1["total_s"] and big["total_s"]:
             k = big["total_s"] / mp1["total_s"]
-        out.append(Target(f"24 MP photo vs 1 MP, one face ({what}; read + restore + write)", f"<= {TARGET_24MP:g}x",
-                          "-" if k is None else f"{k:.2f}x", None if k is None else k <= TARGET_24MP,
-                          "" if sizes is not None else NEEDS_SCALING))
+        out.append(
+            Target(
+                f"24 MP photo vs 1 MP, one face ({what}; read + restore + write)",
+                f"<= {TARGET_24MP:g}x",
+                "-" if k is None else f"{k:.2f}x",
+                None if k is None else k <= TARGET_24MP,
+                "" if sizes is not None else NEEDS_SCALING,
+            )
+        )
     m = memory
-    out.append(Target(
-        "peak memory, 24 MP photo with 10 faces", f"< {TARGET_PEAK_MIB / 1024:g} GiB",
-        "-" if m is None else f"{m['peak_mib']:.0f} MiB ({m['faces']}/{m['faces_in_photo']} faces restored)",
-        None if m is None else m["peak_mib"] < TARGET_PEAK_MIB and m["status"] == "restored",
-        "" if m is not None else NEEDS_SCALING))
-    out.append(Target(
-        f"memory flat over {FLAT_PHOTOS:,} photos", f"drift <= {TARGET_FLAT_MIB:g} MiB",
-        "-" if f is None else f"{f['rss_drift_mib']:+.1f} MiB over {f['photos']} photos",
-        None if f is None or f["photos"] < 2 else f["rss_drift_mib"] <= TARGET_FLAT_MIB,
-        "" if f is None or f["photos"] >= FLAT_PHOTOS else f"measured over {f['photos']} photos, not {FLAT_PHOTOS:,} (--n)"))
+    out.append(
+        Target(
+            "peak memory, 24 MP photo with 10 faces",
+            f"< {TARGET_PEAK_MIB / 1024:g} GiB",
+            "-" if m is None else f"{m['peak_mib']:.0f} MiB ({m['faces']}/{m['faces_in_photo']} faces restored)",
+            None if m is None else m["peak_mib"] < TARGET_PEAK_MIB and m["status"] == "restored",
+            "" if m is not None else NEEDS_SCALING,
+        )
+    )
+    out.append(
+        Target(
+            f"memory flat over {FLAT_PHOTOS:,} photos",
+            f"drift <= {TARGET_FLAT_MIB:g} MiB",
+            "-" if f is None else f"{f['rss_drift_mib']:+.1f} MiB over {f['photos']} photos",
+            None if f is None or f["photos"] < 2 else f["rss_drift_mib"] <= TARGET_FLAT_MIB,
+            ""
+            if f is None or f["photos"] >= FLAT_PHOTOS
+            else f"measured over {f['photos']} photos, not {FLAT_PHOTOS:,} (--n)",
+        )
+    )
     return out + check_int8(report)  # fmt: skip
 
 
@@ -130,20 +169,38 @@ def check_int8(report: dict[str, Any]) -> list[Target]:
     g = report.get("generator") or {}
     if g.get("int8_s"):
         k, best = g["ort_s"] / g["int8_s"], g["ort_min_s"] / g["int8_min_s"]
-        out.append(Target("int8 generator vs float32 (ONNX Runtime, per face)", f">= {TARGET_INT8_SPEEDUP:g}x faster",
-                          f"{k:.2f}x (medians), {best:.2f}x (fastest runs)", min(k, best) >= TARGET_INT8_SPEEDUP,
-                          f"batch {g['batch']}, {g['threads']} threads, interleaved in one run"))
+        out.append(
+            Target(
+                "int8 generator vs float32 (ONNX Runtime, per face)",
+                f">= {TARGET_INT8_SPEEDUP:g}x faster",
+                f"{k:.2f}x (medians), {best:.2f}x (fastest runs)",
+                min(k, best) >= TARGET_INT8_SPEEDUP,
+                f"batch {g['batch']}, {g['threads']} threads, interleaved in one run",
+            )
+        )
     f, q = report.get("folder"), report.get("folder_int8")
     if f and q and f["photos_per_s"]:
         per_cpu = bool(f.get("photos_per_cpu_s") and q.get("photos_per_cpu_s"))
         key = "photos_per_cpu_s" if per_cpu else "photos_per_s"
         k = q[key] / f[key]
-        out.append(Target("photos per second, int8 vs float32 folder run", f">= {TARGET_PHOTOS_SPEEDUP:g}x",
-                          f"{k:.2f}x ({q[key]:.2f} vs {f[key]:.2f} photos per {'CPU ' if per_cpu else ''}second)",
-                          k >= TARGET_PHOTOS_SPEEDUP, "one after the other in the same run; the issue counts CPU seconds"))
+        out.append(
+            Target(
+                "photos per second, int8 vs float32 folder run",
+                f">= {TARGET_PHOTOS_SPEEDUP:g}x",
+                f"{k:.2f}x ({q[key]:.2f} vs {f[key]:.2f} photos per {'CPU ' if per_cpu else ''}second)",
+                k >= TARGET_PHOTOS_SPEEDUP,
+                "one after the other in the same run; the issue counts CPU seconds",
+            )
+        )
         share = q["around_generator_share"]
-        out.append(Target("around the generator, int8 folder run", f"<= {TARGET_AROUND_SHARE:.0%} of wall time",
-                          f"{share:.0%}", share <= TARGET_AROUND_SHARE))
+        out.append(
+            Target(
+                "around the generator, int8 folder run",
+                f"<= {TARGET_AROUND_SHARE:.0%} of wall time",
+                f"{share:.0%}",
+                share <= TARGET_AROUND_SHARE,
+            )
+        )
     return out
 
 

@@ -24,7 +24,10 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--data", default="../shared/data/celeba/val")
-    ap.add_argument("--features", default=os.environ.get("UNMASK_PERCEPTUAL_WEIGHTS", "../shared/weights/squeezenet1_1_features.pth"))
+    ap.add_argument(
+        "--features",
+        default=os.environ.get("UNMASK_PERCEPTUAL_WEIGHTS", "../shared/weights/squeezenet1_1_features.pth"),
+    )
     ap.add_argument("--archs", default="")
     ap.add_argument("--json", default="")
     args = ap.parse_args()

@@ -27,7 +27,9 @@ def main() -> None:
     last = cks[-1]
     for p, ck in zip(args.checkpoints, cks):
         if (ck.get("arch"), ck.get("preset")) != (last.get("arch"), last.get("preset")):
-            raise SystemExit(f"{p}: a {ck.get('arch')} {ck.get('preset')} checkpoint, not {last.get('arch')} {last.get('preset')}")
+            raise SystemExit(
+                f"{p}: a {ck.get('arch')} {ck.get('preset')} checkpoint, not {last.get('arch')} {last.get('preset')}"
+            )
         if ck["G"].keys() != last["G"].keys():
             raise SystemExit(f"{p}: its generator has other weights than {args.checkpoints[-1]}'s")
     mean = {}

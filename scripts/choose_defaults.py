@@ -46,7 +46,9 @@ def choose(reports: list[dict[str, Any]]) -> dict[str, tuple[str | None, str]]:
         complete = {n: rs for n, rs in models.items() if {r["censor"] for r in rs} == censors[region]}
 
         def keeps_psnr(rs: list) -> bool:
-            return all(r["psnr"] is not None and r["telea"] is not None and r["psnr"] >= r["telea"] + MIN_GAIN for r in rs)
+            return all(
+                r["psnr"] is not None and r["telea"] is not None and r["psnr"] >= r["telea"] + MIN_GAIN for r in rs
+            )
 
         def detailed(rs: list) -> bool:
             return all(r["detail"] is not None and r["detail"] >= MIN_DETAIL for r in rs)

@@ -32,8 +32,18 @@ def main(out: Path) -> int:
     Image.fromarray(photo).save(out / "astronaut_original.png")
     code = 0
     for name, _, region in cases:
-        cmd = [sys.executable, "-m", "unmask", str(inputs / f"astronaut_{name}.png"), "--region", region,
-               "--out", str(out / "restored"), "--compare", "--overwrite"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "unmask",
+            str(inputs / f"astronaut_{name}.png"),
+            "--region",
+            region,
+            "--out",
+            str(out / "restored"),
+            "--compare",
+            "--overwrite",
+        ]
         print("$", " ".join(cmd[2:]).replace("-m unmask", "unmask"), flush=True)
         code |= subprocess.call(cmd)
     print(f"before/after: {out / 'restored'}/*.compare.png (the restored regions are synthetic, not recovered)")

@@ -25,30 +25,42 @@ def _fmt(cell: dict | None, nd: int) -> str:
 
 def eval_table(report: dict) -> str:
     s = report.get("settings", {})
-    head = (f"`unmask eval` on {report.get('faces_scored', '?')} faces of `{s.get('data', '?')}`, region "
-            f"**{s.get('region', '?')}**, censor **{s.get('censor', '?')}**, seed {s.get('seed', '?')} "
-            f"(mean [95% interval]; PSNR/L1 in the censored pixels, SSIM on their box, LPIPS on the face crop; hole "
-            f"IoU: the hole restored against the censor's true pixels; spill: visible pixels beyond 3 px of the censor "
-            f"changed by more than 12/255, per censor pixel)")
+    head = (
+        f"`unmask eval` on {report.get('faces_scored', '?')} faces of `{s.get('data', '?')}`, region "
+        f"**{s.get('region', '?')}**, censor **{s.get('censor', '?')}**, seed {s.get('seed', '?')} "
+        f"(mean [95% interval]; PSNR/L1 in the censored pixels, SSIM on their box, LPIPS on the face crop; hole "
+        f"IoU: the hole restored against the censor's true pixels; spill: visible pixels beyond 3 px of the censor "
+        f"changed by more than 12/255, per censor pixel)"
+    )
     if s.get("jpeg"):
         head += f"; censored photos JPEG q{s['jpeg']}; Telea and NS are given the true censor"
     if s.get("censor") == "pixelate" and s.get("mosaic_means"):
-        head += "; the models' results keep the mosaic's block means (unmask's mosaic step), the baselines are plain OpenCV"
+        head += (
+            "; the models' results keep the mosaic's block means (unmask's mosaic step), the baselines are plain OpenCV"
+        )
     if s.get("flip_average"):
-        head += "; the models' results are averaged with their results on the mirrored face (as `unmask` does on photos)"
-    head += (". Detail: mean |Laplacian| of grey in the censor (2 px in from its edge), restored over true (1 = as "
-             "detailed as the photo); hole LPIPS and KID (x1000, over the set, SqueezeNet features): the censor's box "
-             "padded by a quarter of its height, 64 px short side; tone: CIE76 Delta E of the censor's mean Lab colour")
+        head += (
+            "; the models' results are averaged with their results on the mirrored face (as `unmask` does on photos)"
+        )
+    head += (
+        ". Detail: mean |Laplacian| of grey in the censor (2 px in from its edge), restored over true (1 = as "
+        "detailed as the photo); hole LPIPS and KID (x1000, over the set, SqueezeNet features): the censor's box "
+        "padded by a quarter of its height, 64 px short side; tone: CIE76 Delta E of the censor's mean Lab colour"
+    )
     rows = ["| method | PSNR dB | SSIM | L1 | LPIPS | hole IoU | spill | detail | hole LPIPS | KID x1000 | tone dE "
             "| changed outside the hole |",
             "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]  # fmt: skip
     for r in report["rows"]:
-        iou = "-" if r.get("iou") is None else f"{r['iou']:.3f}" + (f" ({r['missed']} missed)" if r.get("missed") else "")
+        iou = (
+            "-" if r.get("iou") is None else f"{r['iou']:.3f}" + (f" ({r['missed']} missed)" if r.get("missed") else "")
+        )
         spill = "-" if r.get("spill") is None else f"{r['spill']:.3f}"
-        rows.append(f"| {r['name']} | {_fmt(r['psnr'], 2)} | {_fmt(r['ssim'], 3)} | {_fmt(r['l1'], 4)} | "
-                    f"{_fmt(r['lpips'], 3)} | {iou} | {spill} | {_fmt(r.get('detail'), 2)} | "
-                    f"{_fmt(r.get('hole_lpips'), 3)} | {_fmt(r.get('kid_x1000'), 1)} | {_fmt(r.get('tone'), 1)} | "
-                    f"{r.get('outside_pixels', 0)} px |")
+        rows.append(
+            f"| {r['name']} | {_fmt(r['psnr'], 2)} | {_fmt(r['ssim'], 3)} | {_fmt(r['l1'], 4)} | "
+            f"{_fmt(r['lpips'], 3)} | {iou} | {spill} | {_fmt(r.get('detail'), 2)} | "
+            f"{_fmt(r.get('hole_lpips'), 3)} | {_fmt(r.get('kid_x1000'), 1)} | {_fmt(r.get('tone'), 1)} | "
+            f"{r.get('outside_pixels', 0)} px |"
+        )
     return head + "\n\n" + "\n".join(rows) + skin_table(report)
 
 
@@ -66,9 +78,11 @@ def skin_table(report: dict) -> str:
         for i, r in enumerate(g["rows"]):
             first = i == 0
             ita = f"{g['ita'][0]:.1f} to {g['ita'][1]:.1f}"
-            rows.append(f"| {g['group'] if first else ''} | {ita if first else ''} | "
-                        f"{g['faces'] if first else ''} | {r['name']} | {_fmt(r.get('psnr'), 2)} | "
-                        f"{_fmt(r.get('hole_lpips'), 3)} | {_fmt(r.get('tone'), 1)} |")
+            rows.append(
+                f"| {g['group'] if first else ''} | {ita if first else ''} | "
+                f"{g['faces'] if first else ''} | {r['name']} | {_fmt(r.get('psnr'), 2)} | "
+                f"{_fmt(r.get('hole_lpips'), 3)} | {_fmt(r.get('tone'), 1)} |"
+            )
     return "\n\n" + "\n".join(rows)
 
 

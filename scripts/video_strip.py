@@ -47,7 +47,10 @@ def main() -> None:
         write_clip(clip, clip_frames([Actor(rgb, face.landmarks, 0.85, (0.5, 0.5))], (256, 256), seconds, 25), 25)
         restore_video(clip, Path(tmp) / "out.mp4", restorer)
         rows = []
-        for path, text in ((clip, "censored input (every 8th frame of 25 fps)"), (Path(tmp) / "out.mp4", "unmask clip.mp4 (synthetic eyes)")):
+        for path, text in (
+            (clip, "censored input (every 8th frame of 25 fps)"),
+            (Path(tmp) / "out.mp4", "unmask clip.mp4 (synthetic eyes)"),
+        ):
             with VideoReader(path) as r:
                 frames = [f.rgb for f in r.frames()][:: args.step][: args.frames]
             row = np.concatenate(frames, axis=1)

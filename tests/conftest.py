@@ -55,7 +55,7 @@ def finder() -> Iterator["FaceFinder"]:  # noqa: F821 - imported lazily (mediapi
 
 
 @pytest.fixture(scope="session")
-def astronaut_face(finder, _astronaut: np.ndarray):  # noqa: ANN001, ANN201 - Face
+def astronaut_face(finder, _astronaut: np.ndarray):
     """The astronaut's face as FaceFinder finds it (landmarks in photo pixels)."""
     faces = finder.search(_astronaut).faces
     assert len(faces) == 1, f"expected one face in the astronaut photo, found {len(faces)}"
@@ -63,7 +63,7 @@ def astronaut_face(finder, _astronaut: np.ndarray):  # noqa: ANN001, ANN201 - Fa
 
 
 @pytest.fixture(scope="session")
-def censored_astronaut(_astronaut: np.ndarray, astronaut_face) -> tuple[np.ndarray, np.ndarray]:  # noqa: ANN001
+def censored_astronaut(_astronaut: np.ndarray, astronaut_face) -> tuple[np.ndarray, np.ndarray]:
     """(the astronaut with the project's own black eye bar drawn on, the bar mask HxW uint8 255 = bar)."""
     from unmask.infer.censors import draw_censor
 
@@ -94,7 +94,7 @@ def val_faces(val_dir: Path) -> list[Path]:
 
 
 @pytest.fixture(scope="session")
-def lpips():  # noqa: ANN201 - unmask.measure.metrics.LPIPS, imported lazily (torch)
+def lpips():
     """The LPIPS metric with the SqueezeNet heads of ../shared/weights; skips the test when they are absent."""
     if not (SHARED / "weights" / "lpips_squeeze_v0.1.pth").is_file():
         pytest.skip("LPIPS weights absent from ../shared/weights")
@@ -147,7 +147,7 @@ def cli(models_env: Path) -> Callable[..., "Result"]:  # noqa: F821
 
     runner = CliRunner()
 
-    def run(*args: object):  # noqa: ANN202
+    def run(*args: object):
         return runner.invoke(app, route([str(a) for a in args]), env={"UNMASK_MODELS": str(models_env)})
 
     return run

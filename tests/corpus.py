@@ -40,8 +40,10 @@ ERRORS: dict[str, str] = {
 }
 """Broken cases and the ``ImageError.kind`` each must raise."""
 
-SKIPPED: dict[str, str] = {"earlier_output.png": "already an output of unmask",
-                           "faces_picture.png": "faces picture drawn by --show-faces"}  # issue 26, item 7
+SKIPPED: dict[str, str] = {
+    "earlier_output.png": "already an output of unmask",
+    "faces_picture.png": "faces picture drawn by --show-faces",
+}  # issue 26, item 7
 """Valid cases that ``unmask`` must skip (not restore, not fail), with words of the reason."""
 
 CONTROL_NAME = "ctrl\x1b[31m\nname.png"
@@ -169,7 +171,9 @@ def make_corpus(folder: Path) -> dict[str, Path]:
         exif = Image.Exif()
         exif[0x0112] = k
         files[f"exif_rotated_{k}.jpg"] = _encode(base, "JPEG", quality=95, subsampling=0, exif=exif.tobytes())
-    files["bad_exif.jpg"] = _encode(_noise(16, 16, 11), "JPEG", quality=95, exif=b"Exif\x00\x00MM\x00*\x00\x00\x00\x08\xff")
+    files["bad_exif.jpg"] = _encode(
+        _noise(16, 16, 11), "JPEG", quality=95, exif=b"Exif\x00\x00MM\x00*\x00\x00\x00\x08\xff"
+    )
     files["png_named.jpg"] = _encode(_noise(16, 16, 6), "PNG")
     files["icc_srgb.jpg"] = _encode(_noise(16, 16, 7), "JPEG", quality=95, icc_profile=srgb_icc())
     files["photo.bmp"] = _encode(_noise(20, 24, 8), "BMP")
@@ -240,7 +244,7 @@ def graph_model(path: Path, size: int | str = 16, meta_size: float | None = None
     from unmask.spec import META_KEY, ModelMeta
 
     side = size if isinstance(size, int) else "S"
-    dims = lambda c: ["N", c, side, side]  # noqa: E731
+    dims = lambda c: ["N", c, side, side]
     elem = {"float": TensorProto.FLOAT, "float16": TensorProto.FLOAT16}[image_type]
     inputs = [helper.make_tensor_value_info("image", elem, dims(image_channels)),
               helper.make_tensor_value_info("mask", TensorProto.FLOAT, dims(mask_channels))]  # fmt: skip
@@ -431,7 +435,9 @@ def make_video_corpus(folder: Path, clip: Path, mkv_clip: Path, vfr_clip: Path) 
     (folder / "damaged_packet.mkv").write_bytes(bytes(damaged))
     (folder / "photo.mp4").write_bytes(_encode(_noise(33, 47, 16), "JPEG", quality=90))
     _jpeg_packets(folder / "bomb.mkv", [_bomb_jpeg(12000)] * 3, (12000, 12000))
-    frames = [_encode(_noise(h, w, 17 + i), "JPEG", quality=80) for i, (w, h) in enumerate([(64, 48)] * 3 + [(80, 64)] * 3)]
+    frames = [
+        _encode(_noise(h, w, 17 + i), "JPEG", quality=80) for i, (w, h) in enumerate([(64, 48)] * 3 + [(80, 64)] * 3)
+    ]
     _jpeg_packets(folder / "size_change.mkv", frames, (64, 48))
     _odd(clip, folder / "odd_size.mkv")
     shutil.copyfile(clip, folder / "mp4_named.avi")

@@ -12,8 +12,15 @@ from onnx import TensorProto, helper, numpy_helper
 from unmask.spec import META_KEY, ModelMeta
 
 
-def make_model(path: Path, size: int = 64, region: str = "eyes", name: str | None = None, blur: int = 9,
-               hole_fill: str = "zero", meta: dict | None = None) -> Path:
+def make_model(
+    path: Path,
+    size: int = 64,
+    region: str = "eyes",
+    name: str | None = None,
+    blur: int = 9,
+    hole_fill: str = "zero",
+    meta: dict | None = None,
+) -> Path:
     """Writes an ONNX file taking (image Nx3xSxS, mask Nx1xSxS) in [-1, 1] and returning a blurred image."""
     k = np.full((3, 1, blur, blur), 1.0 / blur**2, np.float32)
     nodes = [
@@ -33,8 +40,17 @@ def make_model(path: Path, size: int = 64, region: str = "eyes", name: str | Non
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
-    m = ModelMeta(arch="test-blur", region=region, size=size, value_range=(-1.0, 1.0), mask_convention="1=hole",
-                  hole_fill=hole_fill, inputs=("image", "mask"), name=name or path.stem, version="test")
+    m = ModelMeta(
+        arch="test-blur",
+        region=region,
+        size=size,
+        value_range=(-1.0, 1.0),
+        mask_convention="1=hole",
+        hole_fill=hole_fill,
+        inputs=("image", "mask"),
+        name=name or path.stem,
+        version="test",
+    )
     raw = m.to_json() if meta is None else __import__("json").dumps(meta)
     helper.set_model_props(model, {META_KEY: raw})
     onnx.checker.check_model(model)

@@ -62,7 +62,7 @@ def test_fit_weights_exclude_the_covered_landmarks() -> None:
 
 
 @pytest.mark.parametrize(("region", "moved"), [("eyes", L.EYE_REGION), ("mouth", np.array(L.LIPS + (L.CHIN,)))])
-def test_covered_landmarks_do_not_move_the_crop(astronaut_face, region: str, moved: np.ndarray) -> None:  # noqa: ANN001
+def test_covered_landmarks_do_not_move_the_crop(astronaut_face, region: str, moved: np.ndarray) -> None:
     pts = astronaut_face.landmarks.astype(np.float64)
     drifted = pts.copy()
     drifted[moved] += np.random.default_rng(2).normal(0, 6, (len(moved), 2))
@@ -79,7 +79,7 @@ def test_template_puts_the_anchors_where_declared() -> None:
 # ------------------------------------------------------------------------------------------------ round trip
 
 
-def test_align_then_inverse_maps_landmarks_back(astronaut, astronaut_face) -> None:  # noqa: ANN001
+def test_align_then_inverse_maps_landmarks_back(astronaut, astronaut_face) -> None:
     for region in (None, "eyes", "mouth"):
         a = align(astronaut, astronaut_face, 128, region)
         assert a.crop.shape == (128, 128, 3) and a.crop.dtype == np.uint8 and a.size == 128
@@ -112,7 +112,7 @@ def _centroids(img: np.ndarray, guesses: np.ndarray, radius: int) -> np.ndarray:
 
 
 @pytest.mark.parametrize("upscale", [1, 8], ids=["direct-warp", "area-preshrink"])
-def test_warp_follows_the_matrix_to_a_tenth_of_a_pixel(astronaut_face, upscale: int) -> None:  # noqa: ANN001
+def test_warp_follows_the_matrix_to_a_tenth_of_a_pixel(astronaut_face, upscale: int) -> None:
     """Blobs drawn at landmarks of the photo land on the crop landmarks, in both warp paths (a photo 8x larger
     is shrunk with area averaging first): the crop and the matrix agree, so paste-back puts pixels back in place."""
     pts = astronaut_face.landmarks.astype(np.float64) * upscale
@@ -129,7 +129,7 @@ def test_warp_follows_the_matrix_to_a_tenth_of_a_pixel(astronaut_face, upscale: 
         np.testing.assert_allclose(_centroids(back, pts[list(BLOB_IDS)], radius=7), pts[list(BLOB_IDS)], atol=0.5)
 
 
-def test_24_megapixel_photo_aligns_like_the_small_one(finder, astronaut, astronaut_face) -> None:  # noqa: ANN001
+def test_24_megapixel_photo_aligns_like_the_small_one(finder, astronaut, astronaut_face) -> None:
     side = 4896  # 24.0 megapixels
     k = side / 512
     big = cv2.resize(astronaut, (side, side), interpolation=cv2.INTER_CUBIC)
@@ -152,7 +152,7 @@ def test_24_megapixel_photo_aligns_like_the_small_one(finder, astronaut, astrona
     assert np.abs(same.crop.astype(int) - ref.crop.astype(int)).mean() < 2.0
 
 
-def test_keypoints_cross_check_catches_wrong_landmarks(astronaut, astronaut_face) -> None:  # noqa: ANN001
+def test_keypoints_cross_check_catches_wrong_landmarks(astronaut, astronaut_face) -> None:
     from dataclasses import replace
 
     from unmask.infer.crop import KEYPOINT_TOLERANCE, align_checked, keypoint_error

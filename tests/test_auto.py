@@ -26,7 +26,7 @@ def _jpeg(rgb: np.ndarray, quality: int = 90) -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def cases(val_faces: list[Path], finder) -> list[tuple[str, str, np.ndarray]]:  # noqa: ANN001
+def cases(val_faces: list[Path], finder) -> list[tuple[str, str, np.ndarray]]:
     """(photo name, kind, photo) for each face found clean and each censor kind, censored in the photo."""
     rng = np.random.default_rng(2024)
     out = []
@@ -46,7 +46,7 @@ def cases(val_faces: list[Path], finder) -> list[tuple[str, str, np.ndarray]]:  
 
 
 @pytest.fixture(scope="module")
-def decisions(cases: list, finder) -> list[tuple[str, str, object]]:  # noqa: ANN001
+def decisions(cases: list, finder) -> list[tuple[str, str, object]]:
     """(name, kind, Result of Restorer(region="auto")) per case; the "models" are stand-ins that paint grey."""
 
     class Grey:
@@ -61,7 +61,7 @@ def decisions(cases: list, finder) -> list[tuple[str, str, object]]:  # noqa: AN
     return [(name, kind, restorer.restore(rgb)) for name, kind, rgb in cases]
 
 
-def _decided(result) -> str | None:  # noqa: ANN001
+def _decided(result) -> str | None:
     if not result.faces:
         return "no face"
     return result.faces[0].region if result.faces[0].status == "restored" else None

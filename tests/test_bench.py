@@ -38,7 +38,7 @@ from unmask.measure.scaling import (
 SIZE = 64
 
 
-def _load_targets():  # noqa: ANN202 - the module benchmarks/targets.py
+def _load_targets():
     spec = importlib.util.spec_from_file_location("benchmark_targets", REPO / "benchmarks" / "targets.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up
@@ -60,11 +60,13 @@ def photos(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
 
 
 @pytest.fixture(scope="module")
-def restorer(tiny_model: Path):  # noqa: ANN201
+def restorer(tiny_model: Path):
     from unmask.infer.pipeline import Restorer
     from unmask.infer.runtime import load_model
 
-    with Restorer({"eyes": load_model(tiny_model, "cpu", 1)}, region="eyes", force=True) as r:  # clean photos: time the whole path
+    with Restorer(
+        {"eyes": load_model(tiny_model, "cpu", 1)}, region="eyes", force=True
+    ) as r:  # clean photos: time the whole path
         yield r
 
 
@@ -144,8 +146,16 @@ def test_exported_arch_onnx_and_torch_agree(tmp_path: Path) -> None:
     s = preset.size
     path = tmp_path / "dmfn-tiny.onnx"
     x = (torch.zeros(1, 3, s, s), torch.zeros(1, 1, s, s))
-    torch.onnx.export(G, x, str(path), dynamo=False, opset_version=17, input_names=["image", "mask"],
-                      output_names=["output"], dynamic_axes={k: {0: "N"} for k in ("image", "mask", "output")})
+    torch.onnx.export(
+        G,
+        x,
+        str(path),
+        dynamo=False,
+        opset_version=17,
+        input_names=["image", "mask"],
+        output_names=["output"],
+        dynamic_axes={k: {0: "N"} for k in ("image", "mask", "output")},
+    )
     proto = onnx.load(str(path))
     helper.set_model_props(proto, {META_KEY: meta_from_spec(mod.SPEC, "tiny", "eyes", name="dmfn-tiny").to_json()})
     onnx.save(proto, str(path))
@@ -173,13 +183,22 @@ def test_exported_arch_onnx_and_torch_agree(tmp_path: Path) -> None:
     assert g.ratio_best == pytest.approx(g.eager_min_s / g.ort_min_s) and g.eager_min_s <= g.eager_s
     assert g.macs_per_face == hooked[0] and g.gmacs(g.ort_s) > 0 and g.max_abs_diff is None
 
-    ckpt = {"format": 1, "kind": "unmask-train", "arch": "dmfn", "preset": "tiny", "config": "{}", "G": G.state_dict(),
-            "D": {}, "step": 7}
+    ckpt = {
+        "format": 1,
+        "kind": "unmask-train",
+        "arch": "dmfn",
+        "preset": "tiny",
+        "config": "{}",
+        "G": G.state_dict(),
+        "D": {},
+        "step": 7,
+    }
     save_atomic(ckpt, tmp_path / "run" / "checkpoints" / "last.pt")
     eager, note = eager_generator(model.meta, tmp_path / "run")
     assert "step 7" in note
-    g = bench_generator(model, batch=1, threads=1, repeats=1, warmup=0, eager=eager, eager_weights=note,
-                          compare=True, count=False)
+    g = bench_generator(
+        model, batch=1, threads=1, repeats=1, warmup=0, eager=eager, eager_weights=note, compare=True, count=False
+    )
     assert g.max_abs_diff is not None and g.max_abs_diff < 1e-4
 
 
@@ -197,7 +216,7 @@ def test_generator_without_torch_side(tiny_model: Path) -> None:
 
 
 # -- the folder run -----------------------------------------------------------------------------------------------
-def test_folder_run_times_every_stage(photos: list[Path], restorer, tmp_path: Path) -> None:  # noqa: ANN001
+def test_folder_run_times_every_stage(photos: list[Path], restorer, tmp_path: Path) -> None:
     seen = []
     f = bench_folder(photos, restorer, tmp_path / "out", on_photo=lambda d, t: seen.append((d, t)))
     assert seen == [(1, 2), (2, 2)]
@@ -250,7 +269,7 @@ def test_canvases() -> None:
     assert abs(g.shape[0] * g.shape[1] - 500_000) < 5000
 
 
-def test_scaling_runs(photos: list[Path], restorer, tiny_model: Path, tmp_path: Path) -> None:  # noqa: ANN001
+def test_scaling_runs(photos: list[Path], restorer, tiny_model: Path, tmp_path: Path) -> None:
     from unmask.infer.io import read_image
     from unmask.infer.runtime import load_model
 
@@ -283,6 +302,7 @@ def test_memory_probe_in_a_fresh_process(photos: list[Path], tiny_model: Path, t
 
 def test_flicker_target_reads_the_clip_evaluation() -> None:
     """The steadiness target lives in benchmarks/targets.py and reads `unmask eval CLIP --json`."""
+
     def report(k: float) -> dict:
         return {"frames": 30, "censored_frames": 30, "rows": [{"method": "per-frame", "flicker_ratio": 3.0},
                                                               {"method": "steady", "flicker_ratio": k}]}  # fmt: skip
@@ -293,11 +313,17 @@ def test_flicker_target_reads_the_clip_evaluation() -> None:
 
 
 def test_targets_pass_and_miss() -> None:
-    f = FolderBench(1000, 1000, 1000, 0, 100.0, {stages.GENERATOR: 70.0, stages.READ: 5.0}, 100, 200, [100 * 2**20] * 1000)
-    g = GeneratorBench(1, 2, "cpu", 5, ort_s=0.1, ort_min_s=0.05, eager_s=0.12, eager_min_s=0.1,
-                         eager_weights="random weights: x")
-    sizes = [Timed("1 MP", 0.2, 1, total_s=0.3), Timed("24 MP", 0.3, 1, total_s=0.9),
-             Timed("24 MP canvas", 0.3, 1, total_s=0.5)]
+    f = FolderBench(
+        1000, 1000, 1000, 0, 100.0, {stages.GENERATOR: 70.0, stages.READ: 5.0}, 100, 200, [100 * 2**20] * 1000
+    )
+    g = GeneratorBench(
+        1, 2, "cpu", 5, ort_s=0.1, ort_min_s=0.05, eager_s=0.12, eager_min_s=0.1, eager_weights="random weights: x"
+    )
+    sizes = [
+        Timed("1 MP", 0.2, 1, total_s=0.3),
+        Timed("24 MP", 0.3, 1, total_s=0.9),
+        Timed("24 MP canvas", 0.3, 1, total_s=0.5),
+    ]
     faces = [Timed("1 face", 0.1, 1), Timed("8 faces", 0.25, 8)]
     mem = MemoryProbe(24, 10, 10, 2 * 2**30, 2**28, 3.0, "restored")
     r = BenchReport({"name": "m"}, 2, "cpu", folder=f, generator=g, faces=faces, sizes=sizes, memory=mem)
@@ -326,8 +352,10 @@ def test_video_targets() -> None:
 
     clip = VideoBench(1, 100, (1280, 720), 10.0, {}, 100 * MIB, 900 * MIB)
     t = targets.check(json.loads(json.dumps(VideoBenchReport([clip], 2, "m").to_dict())))
-    assert [(x.name, x.measured, x.passed) for x in t] == [("video fps, one face at 720p", "10.00 fps", True),
-                                                           ("video peak memory", "900 MiB", True)]
+    assert [(x.name, x.measured, x.passed) for x in t] == [
+        ("video fps, one face at 720p", "10.00 fps", True),
+        ("video peak memory", "900 MiB", True),
+    ]
     assert targets.check(VideoBenchReport([], 2, "m").to_dict()) == []
 
 
@@ -336,8 +364,24 @@ def test_cli_json(photos: list[Path], tiny_model: Path) -> None:
     from unmask.cli.app import app
 
     folder = photos[0].parent
-    res = CliRunner().invoke(app, ["bench", str(folder), "--model", str(tiny_model), "--n", "2", "--repeats", "2",
-                                   "--threads", "1", "--batch", "2", "--json"])
+    res = CliRunner().invoke(
+        app,
+        [
+            "bench",
+            str(folder),
+            "--model",
+            str(tiny_model),
+            "--n",
+            "2",
+            "--repeats",
+            "2",
+            "--threads",
+            "1",
+            "--batch",
+            "2",
+            "--json",
+        ],
+    )
     assert res.exit_code == 0, res.output
     d = json.loads(res.stdout.strip().splitlines()[-1])
     assert d["model"]["name"] == "tiny" and d["model"]["size"] == SIZE and d["threads"] == 1

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from unmask.infer.censors import draw_censor, get, jpeg
+from unmask.infer.censors import draw_censor, jpeg
 from unmask.infer.deblur import Kernel, blur_area, keep_blur, project
 from unmask.infer.face import landmarks as L
 from unmask.infer.face.detect import Found
@@ -77,7 +77,9 @@ def test_projection_brings_a_fill_closer_to_the_hidden_pixels(kernel: Kernel) ->
         assert err(out) < 0.8 * err(start)
         assert np.array_equal(out[~area], start[~area])
         again = kernel.apply(out)
-        assert np.abs(again[area] - observed[area]).mean() < np.abs(kernel.apply(start)[area] - observed[area]).mean() / 3
+        assert (
+            np.abs(again[area] - observed[area]).mean() < np.abs(kernel.apply(start)[area] - observed[area]).mean() / 3
+        )
 
 
 def test_keep_blur_writes_only_the_hole() -> None:
@@ -110,7 +112,10 @@ def test_drawn_blurs_vary_as_specified(canon: np.ndarray) -> None:
     assert _in_mask(occ, canon[list(L.RIGHT_EYE + L.LEFT_EYE)]).all()
     assert not _in_mask(occ, canon[[L.MOUTH_RIGHT, L.MOUTH_LEFT, L.CHIN]]).any()
     _, occ_m = draw_censor(img, canon, "blur-mouth")
-    assert _in_mask(occ_m, canon[[L.NOSE_TIP, L.MOUTH_RIGHT, L.MOUTH_LEFT]]).all() and not _in_mask(occ_m, canon[list(L.RIGHT_EYE + L.LEFT_EYE)]).any()
+    assert (
+        _in_mask(occ_m, canon[[L.NOSE_TIP, L.MOUTH_RIGHT, L.MOUTH_LEFT]]).all()
+        and not _in_mask(occ_m, canon[list(L.RIGHT_EYE + L.LEFT_EYE)]).any()
+    )
     import unmask.infer.censors.blur as B
 
     kinds, corners = set(), set()
@@ -127,7 +132,7 @@ def test_drawn_blurs_vary_as_specified(canon: np.ndarray) -> None:
 
 
 @pytest.fixture(scope="module")
-def val_faces(finder):  # noqa: ANN001, ANN201 - [(photo, face)]
+def val_faces(finder):
     from tests.conftest import VAL
 
     if not VAL.exists():
@@ -148,7 +153,7 @@ def val_faces(finder):  # noqa: ANN001, ANN201 - [(photo, face)]
 class _Given:
     """A face finder that hands over the faces it is given."""
 
-    def __init__(self, *faces) -> None:  # noqa: ANN002
+    def __init__(self, *faces) -> None:
         self.faces = list(faces)
 
     def search(self, rgb: np.ndarray) -> Found:
@@ -158,7 +163,7 @@ class _Given:
         pass
 
 
-def _find(rgb: np.ndarray, face, region: str, models: dict):  # noqa: ANN001, ANN202
+def _find(rgb: np.ndarray, face, region: str, models: dict):
     """The censor :meth:`Restorer.locate` finds over ``region`` of ``face`` (None: none)."""
     from unmask.infer.pipeline import Restorer
 
@@ -167,7 +172,7 @@ def _find(rgb: np.ndarray, face, region: str, models: dict):  # noqa: ANN001, AN
     return None if not isinstance(found, tuple) else found[3]
 
 
-def test_blurred_eyes_are_found_and_clean_faces_are_not(val_faces, finder, tiny_models) -> None:  # noqa: ANN001
+def test_blurred_eyes_are_found_and_clean_faces_are_not(val_faces, finder, tiny_models) -> None:
     """On validation faces (landmarks found again on the censored photo, JPEG q90): every randomised eye blur is
     found as a blur, covering nearly all of it; the clean faces, and the same faces out of focus all over, are not."""
     covers = []
@@ -187,9 +192,10 @@ def test_blurred_eyes_are_found_and_clean_faces_are_not(val_faces, finder, tiny_
     assert np.mean(covers) >= 0.9
 
 
-def test_restorer_keeps_what_the_blur_left(astronaut, astronaut_face, tiny_models) -> None:  # noqa: ANN001
+def test_restorer_keeps_what_the_blur_left(astronaut, astronaut_face, tiny_models) -> None:
     """The pipeline finds the nominal eye blur on the astronaut, restores it, and reports the projection."""
     from unmask.infer.pipeline import Restorer
+
     censored, truth = draw_censor(astronaut, astronaut_face.landmarks, "blur")
     model = tiny_models["eyes"]
 

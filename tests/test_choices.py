@@ -34,7 +34,7 @@ def test_cli_choices_are_the_library_tuples(args: list[str], values: tuple[str, 
     assert _choices(r.output) == set(values), r.output
 
 
-def test_presets_are_the_arch_s(tmp_path) -> None:  # noqa: ANN001
+def test_presets_are_the_arch_s(tmp_path) -> None:
     from unmask.train import archs
 
     r = CliRunner().invoke(app, ["train", "--arch", "glcic", "--preset", "huge", "--out", str(tmp_path)])

@@ -27,13 +27,13 @@ def _sha(path: Path) -> str:
 
 
 @pytest.fixture
-def photo(tmp_path: Path, censored_astronaut) -> Path:  # noqa: ANN001
+def photo(tmp_path: Path, censored_astronaut) -> Path:
     """The astronaut with the project's own eye bar, as a PNG (lossless, so far pixels can be compared exactly)."""
     return _save(tmp_path / "in" / "astronaut.png", censored_astronaut[0])
 
 
 @pytest.fixture
-def folder(tmp_path: Path, censored_astronaut) -> Path:  # noqa: ANN001
+def folder(tmp_path: Path, censored_astronaut) -> Path:
     """Four photos: three censored astronauts (shifted, mirrored, as JPEG) and one without a face."""
     rgb = censored_astronaut[0]
     d = tmp_path / "photos"
@@ -47,7 +47,7 @@ def folder(tmp_path: Path, censored_astronaut) -> Path:  # noqa: ANN001
 # ---------------------------------------------------------------------------------------------- end to end
 
 
-def test_astronaut_end_to_end(cli, photo: Path, tmp_path: Path, censored_astronaut) -> None:  # noqa: ANN001
+def test_astronaut_end_to_end(cli, photo: Path, tmp_path: Path, censored_astronaut) -> None:
     censored, bar = censored_astronaut
     out = tmp_path / "out"
     before = _sha(photo)
@@ -81,7 +81,9 @@ def test_astronaut_end_to_end(cli, photo: Path, tmp_path: Path, censored_astrona
     assert read_provenance(out / "astronaut.compare.png") is not None
 
 
-def test_flip_average_is_on_for_photos_and_can_be_turned_off(cli, photo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+def test_flip_average_is_on_for_photos_and_can_be_turned_off(
+    cli, photo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Photos go through flip averaging by default (and with --flip-average); --no-flip-average runs the model on
     the faces alone. (The tiny test models paint a flat colour, their own mirror image, so the outputs agree.)"""
     from unmask.infer.flip import FlipAveraged
@@ -89,7 +91,7 @@ def test_flip_average_is_on_for_photos_and_can_be_turned_off(cli, photo: Path, t
     runs: list[int] = []
     real = FlipAveraged.run
 
-    def counted(self, crops, holes, guides=None):  # noqa: ANN001, ANN202
+    def counted(self, crops, holes, guides=None):
         runs.append(len(crops))
         return real(self, crops, holes, guides)
 
@@ -101,7 +103,9 @@ def test_flip_average_is_on_for_photos_and_can_be_turned_off(cli, photo: Path, t
         assert runs == want, name
 
 
-def test_retouch_is_on_for_photos_and_can_be_turned_off(cli, photo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+def test_retouch_is_on_for_photos_and_can_be_turned_off(
+    cli, photo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Photos are pasted with grain by default (and with --retouch); --no-retouch pastes the plain fill (tone
     matching only)."""
     import unmask.infer.pipeline as pipeline
@@ -109,7 +113,7 @@ def test_retouch_is_on_for_photos_and_can_be_turned_off(cli, photo: Path, tmp_pa
     seen: list[float] = []
     real = pipeline.paste_in_box
 
-    def spy(*args, grain=0.0, **kw):  # noqa: ANN001, ANN002, ANN003, ANN202
+    def spy(*args, grain=0.0, **kw):
         seen.append(grain)
         return real(*args, grain=grain, **kw)
 
@@ -140,7 +144,7 @@ def test_python_m_unmask_on_a_jpeg(photo: Path, tmp_path: Path, subprocess_env: 
 # ------------------------------------------------------------------------------------------------- folders
 
 
-def test_folder_plain_progress_lines(cli, folder: Path, tmp_path: Path) -> None:  # noqa: ANN001
+def test_folder_plain_progress_lines(cli, folder: Path, tmp_path: Path) -> None:
     res = cli(folder, "-o", tmp_path / "out")
     assert res.exit_code == 0, res.stderr
     assert res.stdout == "", "progress goes to stderr"
@@ -157,7 +161,7 @@ def test_folder_plain_progress_lines(cli, folder: Path, tmp_path: Path) -> None:
     assert not (tmp_path / "out" / "d_noface.png").exists(), "no output for a photo without a face"
 
 
-def test_folder_json_lines_resume_and_overwrite(cli, folder: Path, tmp_path: Path) -> None:  # noqa: ANN001
+def test_folder_json_lines_resume_and_overwrite(cli, folder: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     res = cli(folder, "-o", out, "--json")
     assert res.exit_code == 0, res.stderr
@@ -169,8 +173,16 @@ def test_folder_json_lines_resume_and_overwrite(cli, folder: Path, tmp_path: Pat
     assert [r["status"] for r in recs] == ["restored", "restored", "restored", "no-face"]
     assert [len(r["faces"]) for r in recs] == [1, 1, 1, 0]
     assert recs[3]["output"] is None and recs[3]["note"] == "no face found" and recs[3]["error"] is None
-    assert summary["summary"] == {"restored": 3, "no-face": 1, "no-censor": 0, "drawn": 0, "exists": 0, "skipped": 0,
-                                  "failed": 0, "notice": 0}
+    assert summary["summary"] == {
+        "restored": 3,
+        "no-face": 1,
+        "no-censor": 0,
+        "drawn": 0,
+        "exists": 0,
+        "skipped": 0,
+        "failed": 0,
+        "notice": 0,
+    }
     assert not any(ln.startswith("[") for ln in res.stderr.splitlines()), "--json: no progress lines"
     hashes = {p.name: _sha(p) for p in out.iterdir()}
     mtimes = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
@@ -190,7 +202,7 @@ def test_folder_json_lines_resume_and_overwrite(cli, folder: Path, tmp_path: Pat
     assert any(p.stat().st_mtime_ns != mtimes[p.name] for p in out.iterdir())
 
 
-def test_folder_structure_is_kept(cli, folder: Path, tmp_path: Path, censored_astronaut) -> None:  # noqa: ANN001
+def test_folder_structure_is_kept(cli, folder: Path, tmp_path: Path, censored_astronaut) -> None:
     _save(folder / "sub" / "deeper" / "e.png", censored_astronaut[0])
     res = cli(folder, "-o", tmp_path / "out", "--recursive", "--json", "--format", "webp")
     assert res.exit_code == 0, res.stderr
@@ -203,7 +215,7 @@ def test_folder_structure_is_kept(cli, folder: Path, tmp_path: Path, censored_as
 # ---------------------------------------------------------------------------------------------------- options
 
 
-def test_region_mouth_and_auto(cli, tmp_path: Path, astronaut, astronaut_face) -> None:  # noqa: ANN001
+def test_region_mouth_and_auto(cli, tmp_path: Path, astronaut, astronaut_face) -> None:
     from unmask.infer.censors import draw_censor
 
     masked = _save(tmp_path / "in" / "masked.png", draw_censor(astronaut, astronaut_face.landmarks, "surgical")[0])
@@ -213,11 +225,13 @@ def test_region_mouth_and_auto(cli, tmp_path: Path, astronaut, astronaut_face) -
     (m, c), _ = _json_lines(res.stdout)
     assert m["status"] == "restored" and m["region"] == "mouth" and m["model"] == "tiny_mouth"
     assert "surgical" in m["faces"][0]["decision"]
-    assert c["status"] == "no-censor" and "nothing covered" in c["note"] and c["error"] is None, "auto says what it decided"
+    assert c["status"] == "no-censor" and "nothing covered" in c["note"] and c["error"] is None, (
+        "auto says what it decided"
+    )
     assert not (tmp_path / "out" / "clean.png").exists()
 
 
-def test_user_mask_and_invert(cli, photo: Path, tmp_path: Path, censored_astronaut) -> None:  # noqa: ANN001
+def test_user_mask_and_invert(cli, photo: Path, tmp_path: Path, censored_astronaut) -> None:
     _, bar = censored_astronaut
     white = _save(tmp_path / "m" / "white.png", bar)
     black = _save(tmp_path / "m" / "black.png", 255 - bar)
@@ -239,7 +253,7 @@ def test_user_mask_and_invert(cli, photo: Path, tmp_path: Path, censored_astrona
     assert rec["status"] == "failed" and "100x100" in rec["error"] and "512x512" in rec["error"]
 
 
-def test_models_command(cli, models_dir: Path) -> None:  # noqa: ANN001
+def test_models_command(cli, models_dir: Path) -> None:
     res = cli("models", "--json")
     assert res.exit_code == 0, res.stderr
     infos = {i["name"]: i for i in json.loads(res.stdout)}
@@ -251,7 +265,7 @@ def test_models_command(cli, models_dir: Path) -> None:  # noqa: ANN001
     assert "default" in table.stdout and f"in {models_dir}" in table.stdout  # each folder under its table
 
 
-def test_no_model_installed_says_so(cli, photo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+def test_no_model_installed_says_so(cli, photo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from unmask.infer.runtime import registry
 
     empty = tmp_path / "none"
@@ -273,19 +287,23 @@ def test_no_model_installed_says_so(cli, photo: Path, tmp_path: Path, monkeypatc
 # ------------------------------------------------------------------------------------------------- exit codes
 
 
-def test_exit_0_when_all_restored_or_no_face(cli, folder: Path, tmp_path: Path) -> None:  # noqa: ANN001
+def test_exit_0_when_all_restored_or_no_face(cli, folder: Path, tmp_path: Path) -> None:
     assert cli(folder, "-o", tmp_path / "o1").exit_code == 0
     assert cli(folder / "d_noface.png", "-o", tmp_path / "o2").exit_code == 0
 
 
-def test_exit_1_when_any_input_failed(cli, folder: Path, tmp_path: Path) -> None:  # noqa: ANN001
+def test_exit_1_when_any_input_failed(cli, folder: Path, tmp_path: Path) -> None:
     (folder / "zz_broken.jpg").write_text("not a photo")
     res = cli(folder, "-o", tmp_path / "o", "--json")
     assert res.exit_code == 1
     recs, summary = _json_lines(res.stdout)
     assert summary["summary"]["failed"] == 1 and summary["summary"]["restored"] == 3
     assert recs[-1]["status"] == "failed" and recs[-1]["error"]
-    assert res.stderr.strip().splitlines()[-1].startswith("restored 3, no face 1, no censor 0, exists 0, skipped 0, failed 1")
+    assert (
+        res.stderr.strip()
+        .splitlines()[-1]
+        .startswith("restored 3, no face 1, no censor 0, exists 0, skipped 0, failed 1")
+    )
 
 
 @pytest.mark.parametrize(
@@ -295,7 +313,7 @@ def test_exit_1_when_any_input_failed(cli, folder: Path, tmp_path: Path) -> None
     ids=["unknown-option", "bad-region", "missing-model-path", "unknown-model-name", "format-without-tag",
          "bad-device", "bad-max-faces"],
 )  # fmt: skip
-def test_exit_2_for_usage_errors(cli, photo: Path, tmp_path: Path, args: list[str]) -> None:  # noqa: ANN001
+def test_exit_2_for_usage_errors(cli, photo: Path, tmp_path: Path, args: list[str]) -> None:
     out = tmp_path / "out"
     res = cli(photo, "-o", out, *args)
     assert res.exit_code == 2, (res.exit_code, res.stderr)
@@ -303,11 +321,11 @@ def test_exit_2_for_usage_errors(cli, photo: Path, tmp_path: Path, args: list[st
     assert not out.exists(), "nothing is written on a usage error"
 
 
-def test_exit_2_without_inputs(cli) -> None:  # noqa: ANN001
+def test_exit_2_without_inputs(cli) -> None:
     assert cli("run").exit_code == 2
 
 
-def test_missing_model_message_names_the_file(cli, photo: Path, tmp_path: Path) -> None:  # noqa: ANN001
+def test_missing_model_message_names_the_file(cli, photo: Path, tmp_path: Path) -> None:
     res = cli(photo, "-o", tmp_path / "o", "--model", tmp_path / "gone.onnx")
     assert "gone.onnx" in res.stderr and "not found" in res.stderr
     assert len(res.stderr.strip().splitlines()) == 1
@@ -327,17 +345,17 @@ def test_route() -> None:
     assert {"run", "train", "export", "eval", "bench", "models"} <= set(COMMANDS)
 
 
-def test_default_command_equals_run(cli, folder: Path, tmp_path: Path) -> None:  # noqa: ANN001
+def test_default_command_equals_run(cli, folder: Path, tmp_path: Path) -> None:
     a = cli(folder, "-o", tmp_path / "o1", "--json")
     b = cli("run", folder, "-o", tmp_path / "o2", "--json")
     assert a.exit_code == b.exit_code == 0
-    strip = lambda recs: [{k: v for k, v in r.items() if k not in ("seconds", "output")} for r in recs]  # noqa: E731
+    strip = lambda recs: [{k: v for k, v in r.items() if k not in ("seconds", "output")} for r in recs]
     ra, rb = _json_lines(a.stdout)[0], _json_lines(b.stdout)[0]
     assert strip(ra) == strip(rb)
     assert sorted(p.name for p in (tmp_path / "o1").iterdir()) == sorted(p.name for p in (tmp_path / "o2").iterdir())
 
 
-def test_inputs_named_like_commands(cli, tmp_path: Path, censored_astronaut, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+def test_inputs_named_like_commands(cli, tmp_path: Path, censored_astronaut, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     _save(tmp_path / "train" / "p.png", censored_astronaut[0])  # a folder named like the train command
     res = cli("run", "train", "-o", "out1", "--json")

@@ -44,12 +44,12 @@ def test_empty_occluder_gives_an_empty_hole() -> None:
     assert not hole.any() and not alpha.any()
 
 
-def _setup(astronaut, face, size=64):  # noqa: ANN001, ANN202
+def _setup(astronaut, face, size=64):
     a = align(astronaut, face, size, "eyes")
     return a
 
 
-def test_only_the_hole_changes_and_it_takes_the_model_output(astronaut, astronaut_face) -> None:  # noqa: ANN001
+def test_only_the_hole_changes_and_it_takes_the_model_output(astronaut, astronaut_face) -> None:
     a = _setup(astronaut, astronaut_face)
     photo = astronaut.copy()
     box = (150, 80, 330, 170)
@@ -70,7 +70,7 @@ def test_only_the_hole_changes_and_it_takes_the_model_output(astronaut, astronau
     assert (g[:, 1] - g[:, 0] > 255 - 2 * MAX_SHIFT - 2).mean() > 0.99
 
 
-def test_colour_matching_removes_a_constant_cast(astronaut, astronaut_face) -> None:  # noqa: ANN001
+def test_colour_matching_removes_a_constant_cast(astronaut, astronaut_face) -> None:
     a = _setup(astronaut, astronaut_face, 96)
     box = (150, 80, 330, 170)
     x0, y0, x1, y1 = box
@@ -85,7 +85,7 @@ def test_colour_matching_removes_a_constant_cast(astronaut, astronaut_face) -> N
     assert np.abs(err).max() < 6, err
 
 
-def test_paste_clips_at_the_photo_border(astronaut, astronaut_face) -> None:  # noqa: ANN001
+def test_paste_clips_at_the_photo_border(astronaut, astronaut_face) -> None:
     a = _setup(astronaut, astronaut_face)
     photo = astronaut.copy()
     box = (0, 0, 40, 30)
@@ -103,14 +103,22 @@ def _grainy(h: int = 120, w: int = 200, sigma: float = 6.0, seed: int = 0) -> np
     return np.clip(base + rng.normal(0, sigma, (h, w, 1)), 0, 255).astype(np.uint8)
 
 
-def _identity_paste(photo: np.ndarray, fill: np.ndarray, occ: np.ndarray, margin: int, ring: int, grain: bool,
-                    level: float = GRAIN_LEVEL) -> np.ndarray:
+def _identity_paste(
+    photo: np.ndarray,
+    fill: np.ndarray,
+    occ: np.ndarray,
+    margin: int,
+    ring: int,
+    grain: bool,
+    level: float = GRAIN_LEVEL,
+) -> np.ndarray:
     """Pastes ``fill`` (the photo's size, identity alignment) over the whole photo's box."""
     out = photo.copy()
     hole, alpha = hole_alpha(occ, margin)
     h, w = photo.shape[:2]
-    paste_in_box(out, fill, np.array([[1.0, 0, 0], [0, 1.0, 0]]), (0, 0, w, h), hole, alpha, ring,
-                 grain=level if grain else 0.0)
+    paste_in_box(
+        out, fill, np.array([[1.0, 0, 0], [0, 1.0, 0]]), (0, 0, w, h), hole, alpha, ring, grain=level if grain else 0.0
+    )
     return out
 
 

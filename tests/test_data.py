@@ -63,7 +63,7 @@ class FakeCropper:
     def __init__(self, size: int) -> None:
         self.size = size
 
-    def __call__(self, path: Path):  # noqa: ANN204
+    def __call__(self, path: Path):
         CALLS.append(path.name)
         if path.name.startswith("bad"):
             return "no face found"
@@ -104,8 +104,9 @@ def test_prepare_real_photos_and_unusable_ones(real_prepared, tmp_path_factory):
     # the aligned face sits inside the crop: the landmarks' box covers a good part of it, centred
     assert 0 <= lm.min() and lm.max() < SIZE
     assert abs(lm[:, 0].mean() - SIZE / 2) < SIZE * 0.1
+
     # a second pass is a cache hit: the cropper is never built
-    def no_cropper(size: int):  # noqa: ANN202
+    def no_cropper(size: int):
         raise AssertionError("cache miss")
 
     again = prepare(p.folder, SIZE, p.root.parent, cropper=no_cropper)
@@ -190,7 +191,7 @@ def test_flip_mirrors_landmark_identities(real_prepared):
 
 
 # -- dataset ----------------------------------------------------------------------------------------------------
-def _dataset(prepared, arch, train, hole_fill=None, kinds=None, seed=0):  # noqa: ANN001, ANN202
+def _dataset(prepared, arch, train, hole_fill=None, kinds=None, seed=0):
     from unmask.train import archs
     from unmask.train.data.dataset import CensorDataset
 

@@ -175,7 +175,9 @@ def test_dataset_jitter_changes_target_and_input_alike() -> None:
     assert not torch.equal(p["target"], j["target"]), "the target is jittered"
     known = j["mask"] < 0.5
     assert torch.allclose(j["image"][known.expand_as(j["image"])], j["target"][known.expand_as(j["target"])], atol=0.1)
-    assert torch.equal(CensorDataset(Store(), dmfn.SPEC, {"bar": 1.0}, "zero", flip=False, jitter=1.0)[(0, 1)]["target"], j["target"])
+    assert torch.equal(
+        CensorDataset(Store(), dmfn.SPEC, {"bar": 1.0}, "zero", flip=False, jitter=1.0)[(0, 1)]["target"], j["target"]
+    )
 
 
 def test_validation_reports_detail_and_hole_box_lpips() -> None:

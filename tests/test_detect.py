@@ -26,7 +26,7 @@ def pool(val_dir: Path) -> list:
 
 
 @pytest.mark.parametrize(("kind", "angle", "index"), CANVASES)
-def test_every_face_of_a_canvas_is_found(finder, pool, kind: str, angle: int, index: int) -> None:  # noqa: ANN001
+def test_every_face_of_a_canvas_is_found(finder, pool, kind: str, angle: int, index: int) -> None:
     canvas = bench.make_canvas(pool, kind, angle, index)
     found = finder.search(canvas.rgb).faces
     hit, extra = bench.match([f.box for f in found], canvas.faces)
@@ -34,7 +34,7 @@ def test_every_face_of_a_canvas_is_found(finder, pool, kind: str, angle: int, in
     assert extra == 0, f"{canvas.name}: {extra} found where no face was drawn"
 
 
-def test_candidates_found_in_two_threads_are_those_of_one(finder, pool) -> None:  # noqa: ANN001
+def test_candidates_found_in_two_threads_are_those_of_one(finder, pool) -> None:
     """The full-range pass and a share of the short-range windows run beside the rest; the merged candidates are
     the same, in the same order, as those of every pass run in turn on one thread."""
     import threading
@@ -54,7 +54,7 @@ def test_candidates_found_in_two_threads_are_those_of_one(finder, pool) -> None:
     assert threading.active_count() <= before + 1, "one helper thread, reused"
 
 
-def test_the_second_look_finds_a_masked_face_the_first_grid_cut(finder, pool, monkeypatch) -> None:  # noqa: ANN001
+def test_the_second_look_finds_a_masked_face_the_first_grid_cut(finder, pool, monkeypatch) -> None:
     """A small masked face centred where four of the first look's 0.4-level windows meet (each sees it cut at an
     edge) is missed by the first look and found by the second, whose window is centred on it."""
     from unmask.infer.censors import draw_censor, jpeg
@@ -75,19 +75,19 @@ def test_the_second_look_finds_a_masked_face_the_first_grid_cut(finder, pool, mo
     assert hit == [False], "the first look alone finds it: this canvas no longer tests the second look"
 
 
-def test_a_canvas_without_faces_has_none(finder) -> None:  # noqa: ANN001
+def test_a_canvas_without_faces_has_none(finder) -> None:
     for index in range(4):  # one of each background
         assert finder.search(bench.faceless_canvas(index).rgb).faces == []
 
 
-def test_the_upright_check_drops_a_texture_the_landmark_model_takes_for_a_face(finder, monkeypatch) -> None:  # noqa: ANN001
+def test_the_upright_check_drops_a_texture_the_landmark_model_takes_for_a_face(finder, monkeypatch) -> None:
     texture = bench.faceless_canvas(104, seed=7).rgb  # value noise where FaceMesh sees a face (presence ~1)
     assert finder.search(texture).faces == []
     monkeypatch.setattr(type(finder), "_upright", lambda *a, **k: True)
     assert len(finder.search(texture).faces) == 1, "without the check the texture is taken for a face"
 
 
-def test_a_video_follows_a_new_face_only_on_stricter_checks(finder, astronaut, pool) -> None:  # noqa: ANN001
+def test_a_video_follows_a_new_face_only_on_stricter_checks(finder, astronaut, pool) -> None:
     """A texture both upright views see, neither surely, passes a photo's checks; its landmarks wander as their
     region moves, so ``strict`` (how a video starts a track) refuses it. Faces pass either way."""
     texture = bench.faceless_canvas(8, seed=7).rgb
@@ -106,7 +106,7 @@ def test_a_video_follows_a_new_face_only_on_stricter_checks(finder, astronaut, p
     assert all(hit) and extra == 0
 
 
-def test_the_template_check(astronaut_face) -> None:  # noqa: ANN001
+def test_the_template_check(astronaut_face) -> None:
     pts = astronaut_face.landmarks.astype(np.float64)
     assert fits_template(pts) and template_error(pts) < 0.1
     r, l = eye_centres(pts)
@@ -119,12 +119,12 @@ def test_the_template_check(astronaut_face) -> None:  # noqa: ANN001
     assert not fits_template(rng.uniform(pts.min(0), pts.max(0), pts.shape))
 
 
-def test_the_finder_drops_landmarks_that_fit_no_face(finder, astronaut, monkeypatch) -> None:  # noqa: ANN001
+def test_the_finder_drops_landmarks_that_fit_no_face(finder, astronaut, monkeypatch) -> None:
     """The landmark model always draws a face-like mesh; one that is not (here: made so) is no face, even at full
     presence."""
     real = finder._mesh.run
 
-    def bent(rgb, roi):  # noqa: ANN001, ANN202
+    def bent(rgb, roi):
         pts, presence = real(rgb, roi)
         pts = pts.copy()
         below = pts[:, 1] > pts[NOSE_TIP, 1]
@@ -137,7 +137,7 @@ def test_the_finder_drops_landmarks_that_fit_no_face(finder, astronaut, monkeypa
     assert finder.search(astronaut).faces == []
 
 
-def test_faces_beyond_max_faces_and_too_small_are_reported(pool, finder) -> None:  # noqa: ANN001
+def test_faces_beyond_max_faces_and_too_small_are_reported(pool, finder) -> None:
     from unmask.infer.face.detect import FaceFinder
 
     canvas = bench.make_canvas(pool, "bar", 0, 1)
@@ -187,7 +187,7 @@ def test_choice() -> None:
 
 
 @pytest.fixture
-def three_faces(censored_astronaut, tmp_path: Path) -> Path:  # noqa: ANN001
+def three_faces(censored_astronaut, tmp_path: Path) -> Path:
     """A row of three barred faces, numbered 0 (large, left), 1 and 2 (smaller, mirrored on the right)."""
     import cv2
     from conftest import save_image
@@ -201,7 +201,7 @@ def three_faces(censored_astronaut, tmp_path: Path) -> Path:  # noqa: ANN001
     return save_image(tmp_path / "in" / "row.png", canvas)
 
 
-def _record(res) -> dict:  # noqa: ANN001
+def _record(res) -> dict:
     from conftest import json_lines
 
     assert res.exit_code == 0, res.stderr
@@ -216,33 +216,35 @@ def _changed(out: Path, photo: Path, box: list[float]) -> bool:
     return not np.array_equal(read_image(out).rgb[y0:y1, x0:x1], read_image(photo).rgb[y0:y1, x0:x1])
 
 
-def test_json_numbers_every_face_left_to_right(cli, three_faces: Path, tmp_path: Path) -> None:  # noqa: ANN001
+def test_json_numbers_every_face_left_to_right(cli, three_faces: Path, tmp_path: Path) -> None:
     rec = _record(cli(three_faces, "-o", tmp_path / "out", "--json"))
     faces = rec["faces"]
     assert [f["index"] for f in faces] == [0, 1, 2] and [f["status"] for f in faces] == ["restored"] * 3
     assert faces[0]["box"][0] < faces[1]["box"][0] < faces[2]["box"][0]
 
 
-def test_faces_chooses_by_number(cli, three_faces: Path, tmp_path: Path) -> None:  # noqa: ANN001
+def test_faces_chooses_by_number(cli, three_faces: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     res = cli(three_faces, "-o", out, "--json", "--faces", "0,2")
     faces = _record(res)["faces"]
     assert [f["status"] for f in faces] == ["restored", "skipped", "restored"]
     assert faces[1]["decision"] == "not chosen (--faces 0,2)"
-    assert _changed(out / "row.png", three_faces, faces[0]["box"]) and _changed(out / "row.png", three_faces, faces[2]["box"])
+    assert _changed(out / "row.png", three_faces, faces[0]["box"]) and _changed(
+        out / "row.png", three_faces, faces[2]["box"]
+    )
     assert not _changed(out / "row.png", three_faces, faces[1]["box"]), "face 1 left as it was"
     plain = cli(three_faces, "-o", tmp_path / "plain", "--faces", "0,2")
     (line,) = [ln for ln in plain.stderr.splitlines() if ln.startswith("[1/1]")]
     assert "restored 2 face(s)" in line and "faces: 0 restored eyes, 1 not chosen, 2 restored eyes" in line
 
 
-def test_largest_restores_one_face(cli, three_faces: Path, tmp_path: Path) -> None:  # noqa: ANN001
+def test_largest_restores_one_face(cli, three_faces: Path, tmp_path: Path) -> None:
     faces = _record(cli(three_faces, "-o", tmp_path / "out", "--json", "--largest"))["faces"]
     assert [f["status"] for f in faces] == ["restored", "skipped", "skipped"]
     assert all(f["decision"] == "not the largest face (--largest)" for f in faces[1:])
 
 
-def test_face_numbers_are_checked(cli, three_faces: Path, tmp_path: Path) -> None:  # noqa: ANN001
+def test_face_numbers_are_checked(cli, three_faces: Path, tmp_path: Path) -> None:
     rec = _record(cli(three_faces, "-o", tmp_path / "o1", "--json", "--faces", "5"))
     assert rec["status"] == "no-face" and rec["warnings"] == ["no face numbered 5 in this photo (3 found)"]
     for bad in (["--faces", "one"], ["--faces", "0", "--largest"], ["--faces", "-1"]):
@@ -250,7 +252,7 @@ def test_face_numbers_are_checked(cli, three_faces: Path, tmp_path: Path) -> Non
         assert res.exit_code == 2 and res.stderr.startswith("error:") and len(res.stderr.strip().splitlines()) == 1, bad
 
 
-def test_show_faces_draws_boxes_numbers_and_decisions(cli, three_faces: Path, tmp_path: Path) -> None:  # noqa: ANN001
+def test_show_faces_draws_boxes_numbers_and_decisions(cli, three_faces: Path, tmp_path: Path) -> None:
     from unmask.infer.io import read_image
     from unmask.infer.show import COLOURS
 
@@ -262,7 +264,10 @@ def test_show_faces_draws_boxes_numbers_and_decisions(cli, three_faces: Path, tm
     for f in faces:  # the box's left edge, mid-height, in the status's colour
         x0, y0, x1, y1 = (int(round(v)) for v in f["box"])
         assert tuple(picture[(y0 + y1) // 2, x0]) == COLOURS[f["status"]], f
-    inside = picture[int(faces[0]["box"][1]) + 5 : int(faces[0]["box"][3]) - 5, int(faces[0]["box"][0]) + 5 : int(faces[0]["box"][2]) - 5]
+    inside = picture[
+        int(faces[0]["box"][1]) + 5 : int(faces[0]["box"][3]) - 5,
+        int(faces[0]["box"][0]) + 5 : int(faces[0]["box"][2]) - 5,
+    ]
     assert np.array_equal(inside, photo[int(faces[0]["box"][1]) + 5 : int(faces[0]["box"][3]) - 5,
                                         int(faces[0]["box"][0]) + 5 : int(faces[0]["box"][2]) - 5]), "the input, not the result"  # fmt: skip
     # several photos: a folder, one picture per photo, also for a photo where nothing was restored

@@ -129,7 +129,7 @@ def test_runtime_feeds_the_guide(edge_model: Path, tiny_models: dict) -> None:
         tiny_models["eyes"].to_tensors([crop], [hole], [guide])
 
 
-def test_cli_edges(cli, edge_model: Path, censored_astronaut, tmp_path: Path) -> None:  # noqa: ANN001
+def test_cli_edges(cli, edge_model: Path, censored_astronaut, tmp_path: Path) -> None:
     from unmask.infer.io import read_image
 
     censored, bar = censored_astronaut

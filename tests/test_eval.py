@@ -36,7 +36,7 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def finder():  # noqa: ANN201 - FaceFinder, imported lazily (mediapipe)
+def finder():
     from unmask.infer.face.detect import FaceFinder
 
     with FaceFinder() as f:
@@ -44,14 +44,15 @@ def finder():  # noqa: ANN201 - FaceFinder, imported lazily (mediapipe)
 
 
 @pytest.fixture(scope="module")
-def report(val: Path, tiny_model: Path, finder, lpips):  # noqa: ANN001, ANN201
+def report(val: Path, tiny_model: Path, finder, lpips):
     methods, kinds, notes = build_methods([str(tiny_model)], ["telea", "ns", "none"], "eyes", "cpu", 1)
     assert notes == []
-    return evaluate(list_photos(val, N), methods, EvalSettings("eyes", n=N, seed=3), lpips=lpips, finder=finder,
-                    kinds=kinds)
+    return evaluate(
+        list_photos(val, N), methods, EvalSettings("eyes", n=N, seed=3), lpips=lpips, finder=finder, kinds=kinds
+    )
 
 
-def test_rows_for_every_method(report) -> None:  # noqa: ANN001
+def test_rows_for_every_method(report) -> None:
     rows = {r.name: r for r in report.rows()}
     assert list(rows) == list(METHODS)
     assert report.photos == N and report.scored >= N - 1
@@ -64,7 +65,7 @@ def test_rows_for_every_method(report) -> None:  # noqa: ANN001
     assert rows["tiny"].kind == "model" and rows["telea"].kind == rows["none"].kind == "baseline"
 
 
-def test_none_scores_exactly_the_censored_photo(report, val: Path, finder) -> None:  # noqa: ANN001
+def test_none_scores_exactly_the_censored_photo(report, val: Path, finder) -> None:
     from unmask.infer.io import read_image
     from unmask.infer.censors import draw_censor, jpeg
     from unmask.measure.metrics import l1_hole, psnr_hole, ssim_box
@@ -85,7 +86,7 @@ def test_none_scores_exactly_the_censored_photo(report, val: Path, finder) -> No
         assert none[path.name].hole_pixels == int((hole > 127).sum())
 
 
-def test_inpainting_beats_the_censored_photo(report) -> None:  # noqa: ANN001
+def test_inpainting_beats_the_censored_photo(report) -> None:
     rows = {r.name: r for r in report.rows()}
     assert rows["telea"].psnr[0] > rows["none"].psnr[0] + 3
     assert rows["ns"].psnr[0] > rows["none"].psnr[0] + 3
@@ -95,13 +96,13 @@ def test_inpainting_beats_the_censored_photo(report) -> None:  # noqa: ANN001
     assert all(f.psnr > none[f.photo] for f in report.scores("telea"))
 
 
-def test_nothing_changes_outside_the_restored_hole(report) -> None:  # noqa: ANN001
+def test_nothing_changes_outside_the_restored_hole(report) -> None:
     assert report.outside_total == 0
     assert all(r.outside_pixels == 0 and r.outside_faces == 0 for r in report.rows())
     assert all(f.seconds > 0 for f in report.faces if f.method != "none")
 
 
-def test_hole_iou_and_spill_are_measured(report) -> None:  # noqa: ANN001
+def test_hole_iou_and_spill_are_measured(report) -> None:
     """The model restores the censor it found (tight: IoU with the true censor), the baselines are given the true
     censor (IoU 1), and no method repaints visible pixels (spill: changed pixels beyond 3 px of the censor)."""
     rows = {r.name: r for r in report.rows()}
@@ -115,7 +116,7 @@ def test_hole_iou_and_spill_are_measured(report) -> None:  # noqa: ANN001
     assert d["settings"]["jpeg"] == 90 and {"iou", "spill", "missed"} <= set(d["rows"][0])
 
 
-def test_texture_tone_and_skin_groups_are_measured(report) -> None:  # noqa: ANN001
+def test_texture_tone_and_skin_groups_are_measured(report) -> None:
     """Issue 24's columns for every method: detail, hole LPIPS, KID (set-level) and tone; ``none`` (the bar itself)
     is far off in tone and hole LPIPS, Telea's smooth fill far below the photo's detail; every scored face has a
     skin tone and falls in one of three ITA groups."""
@@ -144,7 +145,7 @@ def test_texture_tone_and_skin_groups_are_measured(report) -> None:  # noqa: ANN
     assert "features" not in d["faces"][0]
 
 
-def test_readme_and_model_card_tables_carry_the_new_columns(report) -> None:  # noqa: ANN001
+def test_readme_and_model_card_tables_carry_the_new_columns(report) -> None:
     """scripts/results_table.py (README) and scripts/model_card.py (models/*.md) show detail, hole LPIPS, KID and
     tone, and the model card the skin-tone groups; reports made before them still render ('-')."""
     import sys
@@ -169,7 +170,7 @@ def test_readme_and_model_card_tables_carry_the_new_columns(report) -> None:  # 
     assert "| - | - | - | - |" in results_table.table([old]) and "By skin tone" not in model_card.eval_table(old)
 
 
-def test_grid_picture(report) -> None:  # noqa: ANN001
+def test_grid_picture(report) -> None:
     g = make_grid(report)
     assert g.shape == grid_shape(len(METHODS), len(report.grid)) and g.dtype == np.uint8
     assert len(report.grid) == min(report.scored, 6)
@@ -223,7 +224,7 @@ def test_censor_coverage() -> None:
     assert hole_coverage(censor, restored) == 1.0
 
 
-def test_coverage_is_reported(report) -> None:  # noqa: ANN001
+def test_coverage_is_reported(report) -> None:
     rows = {r.name: r for r in report.rows()}
     assert rows["none"].coverage is None and rows["none"].partly_covered == 0
     for name in ("tiny", "telea"):
@@ -255,9 +256,28 @@ def test_cli_json_and_grid(val: Path, tiny_model: Path, tmp_path: Path) -> None:
     from unmask.cli.app import app
 
     grid = tmp_path / "grid.png"
-    res = CliRunner().invoke(app, ["eval", str(val), "--region", "eyes", "--model", str(tiny_model), "--n", "3",
-                                   "--baseline", "telea,none", "--no-lpips", "--json", "--per-face", "--grid", str(grid),
-                                   "--threads", "1"])
+    res = CliRunner().invoke(
+        app,
+        [
+            "eval",
+            str(val),
+            "--region",
+            "eyes",
+            "--model",
+            str(tiny_model),
+            "--n",
+            "3",
+            "--baseline",
+            "telea,none",
+            "--no-lpips",
+            "--json",
+            "--per-face",
+            "--grid",
+            str(grid),
+            "--threads",
+            "1",
+        ],
+    )
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout.strip().splitlines()[-1])
     assert [r["name"] for r in data["rows"]] == ["tiny", "telea", "none"]
@@ -280,16 +300,30 @@ def test_cli_table_and_clear_errors(val: Path, tiny_model: Path, tmp_path: Path)
     from unmask.cli.app import app
 
     runner = CliRunner()
-    res = runner.invoke(app, ["eval", str(val), "-r", "eyes", "-m", str(tiny_model), "--n", "1",
-                              "--lpips-weights", str(tmp_path / "missing.pth")])
+    res = runner.invoke(
+        app,
+        [
+            "eval",
+            str(val),
+            "-r",
+            "eyes",
+            "-m",
+            str(tiny_model),
+            "--n",
+            "1",
+            "--lpips-weights",
+            str(tmp_path / "missing.pth"),
+        ],
+    )
     assert res.exit_code == 2 and "LPIPS" in res.output and "--no-lpips" in res.output
     assert len(res.output.strip().splitlines()) == 1
     res = runner.invoke(app, ["eval", str(val), "-r", "eyes", "--censor", "surgical", "--n", "1"])
     assert res.exit_code == 2 and "does not hide the eyes" in res.output
     res = runner.invoke(app, ["eval", str(tmp_path / "nowhere"), "-r", "eyes"])
     assert res.exit_code == 2 and "not a folder" in res.output
-    res = runner.invoke(app, ["eval", str(val), "-r", "eyes", "-m", str(tiny_model), "--baseline", "none", "--n", "2",
-                              "--no-lpips"])
+    res = runner.invoke(
+        app, ["eval", str(val), "-r", "eyes", "-m", str(tiny_model), "--baseline", "none", "--n", "2", "--no-lpips"]
+    )
     assert res.exit_code == 0, res.output
     assert "PSNR" in res.stdout and "tiny" in res.stdout and "none" in res.stdout and "[" in res.stdout
     assert "detail" in res.stdout and "tone" in res.stdout and "KID" in res.stdout and "hole LPIPS" in res.stdout
@@ -327,10 +361,12 @@ def test_defaults_follow_the_rule_hole_lpips_among_detailed_models_above_the_psn
         sys.path.pop(0)
 
     def rep(censor: str, rows: dict) -> dict:
-        cell = lambda v: None if v is None else {"mean": v, "lo": v, "hi": v}  # noqa: E731
+        cell = lambda v: None if v is None else {"mean": v, "lo": v, "hi": v}
         out = [{"name": "telea", "kind": "baseline", "psnr": cell(15.0)}]
         for name, (psnr, detail, lp) in rows.items():
-            out.append({"name": name, "kind": "model", "psnr": cell(psnr), "detail": cell(detail), "hole_lpips": cell(lp)})
+            out.append(
+                {"name": name, "kind": "model", "psnr": cell(psnr), "detail": cell(detail), "hole_lpips": cell(lp)}
+            )
         return {"settings": {"region": "eyes", "censor": censor}, "rows": out}
 
     both = {"sharp": (18.5, 0.8, 0.12), "soft": (19.0, 0.5, 0.10), "low": (17.0, 0.9, 0.05)}
@@ -342,20 +378,22 @@ def test_defaults_follow_the_rule_hole_lpips_among_detailed_models_above_the_psn
     assert choose_defaults.choose([rep("bar", {"low": (16.0, 0.9, 0.05)})])["eyes"][0] is None
 
 
-def test_an_unwritable_grid_is_a_usage_error_before_any_work(val: Path, tiny_model: Path, tmp_path: Path,
-                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_unwritable_grid_is_a_usage_error_before_any_work(
+    val: Path, tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """--grid that is a folder, or under a file, fails at once (exit 2, one line naming it); no photo is scored."""
     import unmask.measure.evaluate as evaluate
     from unmask.cli.app import app
 
-    def never(*a, **k):  # noqa: ANN002, ANN003, ANN202
+    def never(*a, **k):
         raise AssertionError("evaluation started before --grid was checked")
 
     monkeypatch.setattr(evaluate, "evaluate", never)
     a_file = tmp_path / "file.txt"
     a_file.write_text("x")
     for grid, why in ((tmp_path, "is a folder"), (a_file / "sub" / "g.png", "not a writable folder")):
-        res = CliRunner().invoke(app, ["eval", str(val), "-r", "eyes", "-m", str(tiny_model), "--n", "1", "--no-lpips",
-                                       "--grid", str(grid)])
+        res = CliRunner().invoke(
+            app, ["eval", str(val), "-r", "eyes", "-m", str(tiny_model), "--n", "1", "--no-lpips", "--grid", str(grid)]
+        )
         assert res.exit_code == 2 and why in res.output and "--grid" in res.output, res.output
         assert len(res.output.strip().splitlines()) == 1

@@ -18,17 +18,27 @@ SIZE = 128
 REGION = {"bar": "eyes", "pixelate": "eyes", "surgical": "mouth"}
 
 
-def _find(rgb: np.ndarray, face, region: str):  # noqa: ANN001, ANN202
+def _find(rgb: np.ndarray, face, region: str):
     aligned, _ = align_checked(rgb, face, SIZE, region)
     return find_occluder(rgb, aligned.matrix, SIZE, region)
 
 
-def _iou(occ, truth: np.ndarray) -> float:  # noqa: ANN001
+def _iou(occ, truth: np.ndarray) -> float:
     return hole_iou(occ.in_photo(truth.shape, occ.hole()), truth)
 
 
-def _bar(rgb: np.ndarray, pts: np.ndarray, colour, angle: float = 0.0, radius: float = 0.0, aa: bool = False,
-         half_h: float = 0.27, half_len: float = 1.15, shift: float = 0.0, across: float = 0.0):  # noqa: ANN001, ANN202
+def _bar(
+    rgb: np.ndarray,
+    pts: np.ndarray,
+    colour,
+    angle: float = 0.0,
+    radius: float = 0.0,
+    aa: bool = False,
+    half_h: float = 0.27,
+    half_len: float = 1.15,
+    shift: float = 0.0,
+    across: float = 0.0,
+):
     c, u, n, d = eye_frame(pts)
     a = np.deg2rad(angle)
     rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
@@ -50,7 +60,9 @@ def _bar(rgb: np.ndarray, pts: np.ndarray, colour, angle: float = 0.0, radius: f
         ((90, 90, 90), 0, 0.3, True, 95),
     ],
 )
-def test_bars_of_any_colour_angle_and_corner_shape(astronaut, astronaut_face, colour, angle, radius, aa, quality) -> None:  # noqa: ANN001
+def test_bars_of_any_colour_angle_and_corner_shape(
+    astronaut, astronaut_face, colour, angle, radius, aa, quality
+) -> None:
     censored, truth = _bar(astronaut, astronaut_face.landmarks, colour, angle, radius, aa)
     if quality:
         censored = jpeg(censored, quality)
@@ -63,8 +75,10 @@ def test_bars_of_any_colour_angle_and_corner_shape(astronaut, astronaut_face, co
 
 # Blocks of 0.15-0.25 inter-ocular distances (a band 3-5 blocks high). Known limit: JPEG mosaics of larger blocks
 # in a band under 3 blocks high are found only over the core's columns (README, "Finding the censor").
-@pytest.mark.parametrize("block, phase, quality", [(8, (0, 0), 0), (9, (3, 5), 90), (7, (5, 2), 85), (6, (1, 1), 95), (10, (2, 7), 0)])
-def test_mosaics_lossless_and_jpeg(astronaut, astronaut_face, block: int, phase, quality: int) -> None:  # noqa: ANN001
+@pytest.mark.parametrize(
+    "block, phase, quality", [(8, (0, 0), 0), (9, (3, 5), 90), (7, (5, 2), 85), (6, (1, 1), 95), (10, (2, 7), 0)]
+)
+def test_mosaics_lossless_and_jpeg(astronaut, astronaut_face, block: int, phase, quality: int) -> None:
     c, u, n, d = eye_frame(astronaut_face.landmarks)
     truth = np.zeros(astronaut.shape[:2], np.uint8)
     x0, y0 = int(c[0] - 1.1 * d), int(c[1] - 0.35 * d)
@@ -78,12 +92,12 @@ def test_mosaics_lossless_and_jpeg(astronaut, astronaut_face, block: int, phase,
     assert _iou(occ, truth) >= 0.85, _iou(occ, truth)
 
 
-def test_a_bare_face_has_no_censor(astronaut, astronaut_face) -> None:  # noqa: ANN001
+def test_a_bare_face_has_no_censor(astronaut, astronaut_face) -> None:
     assert _find(astronaut, astronaut_face, "eyes") is None
     assert _find(astronaut, astronaut_face, "mouth") is None
 
 
-def test_surgical_mask_on_the_astronaut(astronaut, astronaut_face) -> None:  # noqa: ANN001
+def test_surgical_mask_on_the_astronaut(astronaut, astronaut_face) -> None:
     censored, truth = draw_censor(astronaut, astronaut_face.landmarks, "surgical")
     occ = _find(jpeg(censored, 90), astronaut_face, "mouth")
     assert occ is not None and occ.kind == "surgical"
@@ -99,7 +113,7 @@ def test_margin_grows_with_the_face_and_grow_is_euclidean() -> None:
 
 
 @pytest.mark.parametrize("kind", ["bar", "pixelate", "surgical"])
-def test_randomised_censors_on_validation_faces(val_faces, finder, kind: str) -> None:  # noqa: ANN001
+def test_randomised_censors_on_validation_faces(val_faces, finder, kind: str) -> None:
     """The project's own randomised censors (what training draws), JPEG q90, on unseen faces: found on nearly
     every face, tightly (the full 200-face numbers: `unmask eval`, README)."""
     from unmask.infer.io import read_image
@@ -122,7 +136,7 @@ def test_randomised_censors_on_validation_faces(val_faces, finder, kind: str) ->
     assert np.mean(ious) >= 0.75 and np.median(ious) >= 0.85, ious
 
 
-def test_no_censor_on_bare_validation_faces(val_faces, finder) -> None:  # noqa: ANN001
+def test_no_censor_on_bare_validation_faces(val_faces, finder) -> None:
     from unmask.infer.io import read_image
 
     found = 0
@@ -135,7 +149,7 @@ def test_no_censor_on_bare_validation_faces(val_faces, finder) -> None:  # noqa:
     assert checked >= 8 and found == 0
 
 
-def _stripes(rgb: np.ndarray, truth: np.ndarray, base, ink, period: int, dots: bool = False) -> np.ndarray:  # noqa: ANN001
+def _stripes(rgb: np.ndarray, truth: np.ndarray, base, ink, period: int, dots: bool = False) -> np.ndarray:
     """``rgb`` with the pixels of ``truth`` painted ``base`` with a print of ``ink``: diagonal stripes, or dots."""
     gy, gx = np.mgrid[0 : rgb.shape[0], 0 : rgb.shape[1]]
     if dots:
@@ -148,8 +162,10 @@ def _stripes(rgb: np.ndarray, truth: np.ndarray, base, ink, period: int, dots: b
     return out
 
 
-@pytest.mark.parametrize("base, ink, dots", [((205, 160, 140), (150, 60, 70), False), ((230, 200, 190), (60, 90, 160), True)])
-def test_printed_masks_in_skin_tones_are_found(astronaut, astronaut_face, base, ink, dots: bool) -> None:  # noqa: ANN001
+@pytest.mark.parametrize(
+    "base, ink, dots", [((205, 160, 140), (150, 60, 70), False), ((230, 200, 190), (60, 90, 160), True)]
+)
+def test_printed_masks_in_skin_tones_are_found(astronaut, astronaut_face, base, ink, dots: bool) -> None:
     """A print is told from a bare face by its repeat, not its colours: these are near the skin's and spread
     widely (the plain-cover rules refuse them)."""
     _, truth = draw_censor(astronaut, astronaut_face.landmarks, "surgical")
@@ -160,7 +176,7 @@ def test_printed_masks_in_skin_tones_are_found(astronaut, astronaut_face, base, 
     assert _iou(occ, truth) >= 0.8, _iou(occ, truth)
 
 
-def test_repetition_tells_a_print_from_a_face(astronaut, astronaut_face) -> None:  # noqa: ANN001
+def test_repetition_tells_a_print_from_a_face(astronaut, astronaut_face) -> None:
     from unmask.infer.censors.surgical import PRINT_REPEAT, repetition
 
     _, truth = draw_censor(astronaut, astronaut_face.landmarks, "surgical")
@@ -170,7 +186,7 @@ def test_repetition_tells_a_print_from_a_face(astronaut, astronaut_face) -> None
     assert repetition(astronaut, truth > 0, d) < PRINT_REPEAT  # the bare lower face under the same outline
 
 
-def test_a_bar_merged_with_black_hair_at_a_tilt(astronaut, astronaut_face) -> None:  # noqa: ANN001
+def test_a_bar_merged_with_black_hair_at_a_tilt(astronaut, astronaut_face) -> None:
     """A black bar, turned 8 degrees, running into a black area (hair, a dark background) as high as the face
     at one end: too wide a bridge for an opening; found by its crisp rows at its own tilt."""
     censored, truth = _bar(astronaut, astronaut_face.landmarks, (0, 0, 0), angle=8)
@@ -178,7 +194,9 @@ def test_a_bar_merged_with_black_hair_at_a_tilt(astronaut, astronaut_face) -> No
     ys, xs = np.nonzero(truth)
     hair, bare = censored.copy(), astronaut.copy()
     for img in (hair, bare):
-        img[int(c[1] - 1.2 * d) : int(c[1] + 1.2 * d), : xs.min() + int(0.1 * d)] = 0  # black from the bar's end outwards
+        img[int(c[1] - 1.2 * d) : int(c[1] + 1.2 * d), : xs.min() + int(0.1 * d)] = (
+            0  # black from the bar's end outwards
+        )
     occ = _find(jpeg(hair, 90), astronaut_face, "eyes")
     assert occ is not None and occ.kind == "bar"
     hole = occ.in_photo(truth.shape, occ.hole()) > 0
@@ -188,10 +206,12 @@ def test_a_bar_merged_with_black_hair_at_a_tilt(astronaut, astronaut_face) -> No
     assert hole[hidden].mean() >= 0.96
     face_side = np.zeros_like(truth)
     face_side[:, xs.min() + int(0.15 * d) :] = 255
-    assert hole[(truth == 0) & (face_side > 0)].sum() <= 0.1 * np.count_nonzero(truth), "little beyond the bar on the face"
+    assert hole[(truth == 0) & (face_side > 0)].sum() <= 0.1 * np.count_nonzero(truth), (
+        "little beyond the bar on the face"
+    )
 
 
-def test_a_bar_beside_a_misplaced_eye_line(astronaut, astronaut_face) -> None:  # noqa: ANN001
+def test_a_bar_beside_a_misplaced_eye_line(astronaut, astronaut_face) -> None:
     """Landmarks can put the eye line off the bar (an open mouth, a hand on the face): a flat bar of a colour no
     skin has, a little above the line, is still found, as a clean rectangle (not below: there a mask's top
     lies, see the next test)."""
@@ -204,7 +224,7 @@ def test_a_bar_beside_a_misplaced_eye_line(astronaut, astronaut_face) -> None:  
     assert _iou(occ, truth) >= 0.8, _iou(occ, truth)
 
 
-def test_a_colour_running_down_past_the_eye_window_is_no_bar(astronaut, astronaut_face) -> None:  # noqa: ANN001
+def test_a_colour_running_down_past_the_eye_window_is_no_bar(astronaut, astronaut_face) -> None:
     """The top of a mask, seen through an eye line that drifting lower-face landmarks put on it, fills the eye
     window down to its bottom: not a bar (auto then goes on to find the mask). Nor is a flat pleat of a mask
     just below the eye line."""
@@ -221,7 +241,7 @@ def test_a_colour_running_down_past_the_eye_window_is_no_bar(astronaut, astronau
     assert _find(jpeg(pleat, 90), astronaut_face, "eyes") is None
 
 
-def test_a_textured_area_over_the_eyes_is_no_bar(astronaut, astronaut_face) -> None:  # noqa: ANN001
+def test_a_textured_area_over_the_eyes_is_no_bar(astronaut, astronaut_face) -> None:
     """A bar is flat (JPEG's noise aside): a bar-shaped area of noisy blue (as a noise texture that passed the face
     checks showed, benchmarks/detect_recall.py seed 1) is not taken for one; the same blue, flat, is."""
     flat, truth = _bar(astronaut, astronaut_face.landmarks, (80, 104, 167))
@@ -233,7 +253,7 @@ def test_a_textured_area_over_the_eyes_is_no_bar(astronaut, astronaut_face) -> N
     assert occ is not None and occ.kind == "bar" and _iou(occ, truth) >= 0.8
 
 
-def test_the_same_mask_is_found_whatever_ran_before(astronaut, astronaut_face) -> None:  # noqa: ANN001
+def test_the_same_mask_is_found_whatever_ran_before(astronaut, astronaut_face) -> None:
     """GrabCut draws from OpenCV's random state: the finder fixes it, so a photo's mask does not depend on the calls
     made before (``unmask eval`` found a different number of masks with one model or two)."""
     import cv2
@@ -247,7 +267,7 @@ def test_the_same_mask_is_found_whatever_ran_before(astronaut, astronaut_face) -
         assert np.array_equal(again.mask, first.mask) and again.box == first.box
 
 
-def test_a_short_bar_beside_the_eye_line_is_found(astronaut, astronaut_face) -> None:  # noqa: ANN001
+def test_a_short_bar_beside_the_eye_line_is_found(astronaut, astronaut_face) -> None:
     """The landmarks of a turned face can run the eye line past the end of a short bar (80% of it covered): a clean
     rectangle of a colour no skin has is still a bar there."""
     censored, truth = _bar(astronaut, astronaut_face.landmarks, (40, 160, 60), half_len=0.9, shift=0.6)
@@ -255,7 +275,7 @@ def test_a_short_bar_beside_the_eye_line_is_found(astronaut, astronaut_face) -> 
     assert occ is not None and occ.kind == "bar" and _iou(occ, truth) >= 0.8
 
 
-def test_a_bar_below_the_eye_line_is_found(astronaut, astronaut_face) -> None:  # noqa: ANN001
+def test_a_bar_below_the_eye_line_is_found(astronaut, astronaut_face) -> None:
     """Landmarks can put the eye line along a bar's top edge (half the line on skin): the eye line moved down a
     little lands on the bar (the finder looked only upwards before, and left such a bar in place)."""
     censored, truth = _bar(astronaut, astronaut_face.landmarks, (235, 140, 190), radius=1.0, across=0.28)
@@ -264,7 +284,7 @@ def test_a_bar_below_the_eye_line_is_found(astronaut, astronaut_face) -> None:  
 
 
 @pytest.mark.parametrize("index", [1, 3])
-def test_a_square_bar_leaves_no_dark_corner(finder, val_dir, index: int) -> None:  # noqa: ANN001
+def test_a_square_bar_leaves_no_dark_corner(finder, val_dir, index: int) -> None:
     """Validation faces with the evaluation's randomised black bars (seed 0), JPEG q90: no pixel of the bar that is
     still dark lies outside the hole (the opening and the work scale rounded the corners off, and left them as
     black specks beside the restored eyes)."""
@@ -281,7 +301,7 @@ def test_a_square_bar_leaves_no_dark_corner(finder, val_dir, index: int) -> None
     assert int((censored[left].max(axis=1) < 80).sum()) == 0
 
 
-def test_a_tall_bar_merged_with_a_black_background_is_found(astronaut, astronaut_face) -> None:  # noqa: ANN001
+def test_a_tall_bar_merged_with_a_black_background_is_found(astronaut, astronaut_face) -> None:
     """A tall black bar (0.84 inter-ocular distances) whose end runs into a black background, with the eye line off
     its middle: the rows it fills reach beyond half an inter-ocular distance from the eye line (left censored
     before); the background beside its end, black above and below, is not taken for the bar (it was restored as a

@@ -35,7 +35,9 @@ class Tracer:
     size = S
     takes_edges = True
 
-    def run(self, crops: list[np.ndarray], holes: list[np.ndarray], guides: list[EdgeGuide | None] | None = None) -> list[np.ndarray]:
+    def run(
+        self, crops: list[np.ndarray], holes: list[np.ndarray], guides: list[EdgeGuide | None] | None = None
+    ) -> list[np.ndarray]:
         assert guides is not None and len(guides) == len(crops)
         out = []
         for c, g in zip(crops, guides):
@@ -71,7 +73,7 @@ def test_a_mirror_symmetric_model_is_unchanged_and_the_names_pass_through() -> N
     class Mirror:  # returns its input: mirroring in and back out changes nothing
         name, size, takes_edges = "mirror", S, False
 
-        def run(self, crops, holes):  # noqa: ANN001, ANN202
+        def run(self, crops, holes):
             return [c.copy() for c in crops]
 
     crops, holes = _crops(2)

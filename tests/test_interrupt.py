@@ -55,7 +55,7 @@ class Command:
         for line in self.proc.stderr:
             self.lines.append(line.rstrip("\n"))
 
-    def wait_for(self, test, timeout: float = 120) -> None:  # noqa: ANN001
+    def wait_for(self, test, timeout: float = 120) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if test():
@@ -98,7 +98,9 @@ def _busy(folder: Path) -> bool:
 def test_preparing_faces_in_worker_processes_stops_at_once_and_resumes(photos: Path, tmp_path: Path, sig: int) -> None:
     out = tmp_path / "set"
     cmd = Command("prepare", photos, "-o", out, "--workers", "2", "--shard-size", "4", cwd=tmp_path)
-    cmd.wait_for(lambda: (out / "manifest.json").is_file() and json.loads((out / "manifest.json").read_text())["shards"])
+    cmd.wait_for(
+        lambda: (out / "manifest.json").is_file() and json.loads((out / "manifest.json").read_text())["shards"]
+    )
     took = cmd.stop(sig)
     assert cmd.proc.returncode == 130, cmd.lines
     assert took < STOP_S, f"stopped {took:.2f} s after the signal"

@@ -201,7 +201,9 @@ def test_palette_with_and_without_transparency(corpus: dict[str, Path]) -> None:
     clear = read_image(corpus["palette_transparent.png"])
     index = np.asarray(Image.open(corpus["palette_transparent.png"]))
     assert np.array_equal(clear.rgb, plain.rgb)
-    assert np.array_equal(clear.alpha == 0, index == 0) and (index == 0).any() and (clear.alpha[index != 0] == 255).all()
+    assert (
+        np.array_equal(clear.alpha == 0, index == 0) and (index == 0).any() and (clear.alpha[index != 0] == 255).all()
+    )
 
 
 @pytest.mark.parametrize("name", ["animated.gif", "animated.webp"])
@@ -550,7 +552,7 @@ def test_temporary_files_carry_the_writing_process(corpus: dict[str, Path], tmp_
     seen = []
     real = io_atomic.tempfile.mkstemp
 
-    def spy(*args: object, **kw: object):  # noqa: ANN202
+    def spy(*args: object, **kw: object):
         fd, name = real(*args, **kw)
         seen.append(Path(name).name)
         return fd, name

@@ -29,7 +29,11 @@ def test_inference_imports_neither_training_nor_measurement(path: Path) -> None:
 
 @pytest.mark.parametrize("name", ["spec.py", "codec.py", "edges.py", "registry.py", "errors.py"])
 def test_the_shared_contract_imports_no_wing(name: str) -> None:
-    bad = sorted(m for m in _imports(PKG / name) if m.startswith(("unmask.infer", "unmask.train", "unmask.measure", "unmask.cli")))
+    bad = sorted(
+        m
+        for m in _imports(PKG / name)
+        if m.startswith(("unmask.infer", "unmask.train", "unmask.measure", "unmask.cli"))
+    )
     assert not bad, f"{name} imports {bad}"
 
 
@@ -40,6 +44,14 @@ def test_no_module_over_450_lines() -> None:
 
 @pytest.mark.parametrize("path", sorted((PKG / "serve").rglob("*.py")), ids=lambda p: str(p.relative_to(PKG)))
 def test_serve_imports_only_inference_and_the_contract(path: Path) -> None:
-    allowed = ("unmask.infer", "unmask.serve", "unmask.spec", "unmask.codec", "unmask.edges", "unmask.registry", "unmask.errors")
+    allowed = (
+        "unmask.infer",
+        "unmask.serve",
+        "unmask.spec",
+        "unmask.codec",
+        "unmask.edges",
+        "unmask.registry",
+        "unmask.errors",
+    )
     bad = sorted(m for m in _imports(path) if m not in ("unmask", "unmask.__version__") and not m.startswith(allowed))
     assert not bad, f"{path.relative_to(PKG)} imports {bad}"

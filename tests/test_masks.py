@@ -8,7 +8,16 @@ import numpy as np
 import pytest
 
 from unmask.infer.censors import TRAIN_MARGIN, censor, draw_censor
-from unmask.infer.censors.bar import H_RANGE, HALF_H, HALF_LEN, LEN_RANGE, MAX_ANGLE, SHIFT_ALONG, SHIFT_DOWN, eye_bar_polygon
+from unmask.infer.censors.bar import (
+    H_RANGE,
+    HALF_H,
+    HALF_LEN,
+    LEN_RANGE,
+    MAX_ANGLE,
+    SHIFT_ALONG,
+    SHIFT_DOWN,
+    eye_bar_polygon,
+)
 from unmask.infer.censors.freeform import freeform_mask
 from unmask.infer.face.geometry import dilate, eye_frame, polygon_mask
 from unmask.infer.censors.hole import hole_mask
@@ -74,7 +83,7 @@ def test_eye_bar_covers_both_eyes_between_brows_and_nose(canon: np.ndarray) -> N
     assert not _inside(poly, canon[[L.NOSE_TIP, L.MOUTH_LEFT, L.MOUTH_RIGHT, L.CHIN]]).any()
 
 
-def test_eye_bar_on_a_real_face(astronaut_face) -> None:  # noqa: ANN001
+def test_eye_bar_on_a_real_face(astronaut_face) -> None:
     pts = astronaut_face.landmarks
     poly = eye_bar_polygon(pts)
     assert _inside(poly, np.stack(L.eye_centres(pts))).all()
@@ -144,7 +153,7 @@ def test_draw_eye_bar_is_black_without_rng_and_leaves_the_rest(canon: np.ndarray
 
 
 @pytest.mark.parametrize("source", ["template", "astronaut"])
-def test_surgical_polygon_covers_nose_mouth_chin_not_eyes(canon: np.ndarray, astronaut_face, source: str) -> None:  # noqa: ANN001
+def test_surgical_polygon_covers_nose_mouth_chin_not_eyes(canon: np.ndarray, astronaut_face, source: str) -> None:
     pts = canon if source == "template" else astronaut_face.landmarks
     poly = surgical_polygon(pts)
     assert _inside(poly, pts[[L.NOSE_TIP, L.MOUTH_LEFT, L.MOUTH_RIGHT, L.CHIN]]).all()
@@ -164,7 +173,7 @@ def test_surgical_jitter_keeps_nose_mouth_chin_and_spares_eyes(canon: np.ndarray
 
 
 @pytest.mark.parametrize("source", ["template", "astronaut"])
-def test_eye_hole_covers_eyes_and_brow_gap_not_mouth(canon: np.ndarray, astronaut, astronaut_face, source: str) -> None:  # noqa: ANN001
+def test_eye_hole_covers_eyes_and_brow_gap_not_mouth(canon: np.ndarray, astronaut, astronaut_face, source: str) -> None:
     if source == "template":
         pts, size = canon, SIZE
     else:
@@ -179,7 +188,9 @@ def test_eye_hole_covers_eyes_and_brow_gap_not_mouth(canon: np.ndarray, astronau
 
 
 @pytest.mark.parametrize("source", ["template", "astronaut"])
-def test_mouth_hole_covers_lips_nose_tip_chin_not_eyes(canon: np.ndarray, astronaut, astronaut_face, source: str) -> None:  # noqa: ANN001
+def test_mouth_hole_covers_lips_nose_tip_chin_not_eyes(
+    canon: np.ndarray, astronaut, astronaut_face, source: str
+) -> None:
     if source == "template":
         pts, size = canon, SIZE
     else:
@@ -277,7 +288,7 @@ def test_pixelate_produces_blocks(block: int) -> None:
     assert np.abs(out[y0 + 5 * block, x0 + 6 * block].astype(float) - cut).max() <= 0.5
 
 
-def test_eye_band_is_a_mosaic_over_both_eyes(astronaut, astronaut_face) -> None:  # noqa: ANN001
+def test_eye_band_is_a_mosaic_over_both_eyes(astronaut, astronaut_face) -> None:
     pts = astronaut_face.landmarks
     out, band = draw_eye_band(astronaut, pts)
     assert _in_mask(band, np.stack(L.eye_centres(pts))).all()
@@ -306,7 +317,9 @@ def test_every_censor_kind_and_region_is_registered() -> None:
     assert [r.name for r in regions.all_regions()] == list(REGIONS), "auto searches the regions in spec's order"
     t = template()
     for r in regions.all_regions():
-        assert r.kinds == REGION_KINDS[r.name] and sorted(r.finds) == sorted(r.kinds), "every kind of the region is looked for"
+        assert r.kinds == REGION_KINDS[r.name] and sorted(r.finds) == sorted(r.kinds), (
+            "every kind of the region is looked for"
+        )
         w = r.fit_weights(t)
         assert w.shape == (len(t),) and 0 < w.sum() < len(t)
         window, core, _ = r.areas(t * SIZE)
@@ -318,7 +331,7 @@ def test_every_censor_kind_and_region_is_registered() -> None:
         censors.get("tape")
 
 
-def _edge_search(rgb: np.ndarray):  # noqa: ANN202 - a Search over the whole image at photo resolution
+def _edge_search(rgb: np.ndarray):
     from unmask.infer.censors.find import Search
 
     h, w = rgb.shape[:2]
@@ -348,6 +361,8 @@ def test_mask_edge_joins_the_outline_pixels_of_the_mask_colour_and_not_the_skin(
     left_after = int((bluish & (refined == 0)).sum())
     assert left_before > 100 and left_after < 0.1 * left_before, (left_before, left_after)
     assert not (refined > 0)[cover[..., 0] < 0.25].any(), "skin beyond the outline is never joined"
-    assert ((refined > 0) & (short == 0)).sum() <= (cv2.dilate(short, np.ones((2 * EDGE_REACH + 1,) * 2, np.uint8)) > short).sum()
+    assert ((refined > 0) & (short == 0)).sum() <= (
+        cv2.dilate(short, np.ones((2 * EDGE_REACH + 1,) * 2, np.uint8)) > short
+    ).sum()
     same = np.full_like(photo, skin.astype(np.uint8))
     assert np.array_equal(refine_edge(short, _edge_search(same)), short), "a mask of the skin's colour gets nothing"

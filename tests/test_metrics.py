@@ -40,7 +40,9 @@ def _add(img: np.ndarray, noise: np.ndarray) -> np.ndarray:
 
 
 def test_module_imports_without_torch() -> None:
-    code = "import sys; import unmask.measure.metrics; assert 'torch' not in sys.modules and 'skimage' not in sys.modules"
+    code = (
+        "import sys; import unmask.measure.metrics; assert 'torch' not in sys.modules and 'skimage' not in sys.modules"
+    )
     subprocess.run([sys.executable, "-c", code], check=True)
 
 

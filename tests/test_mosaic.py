@@ -59,13 +59,15 @@ def test_keeping_block_means_brings_a_restoration_closer_to_the_original(astrona
     cells = found.cells()
     rng = np.random.default_rng(0)
     # a "restoration": the original with invented detail and a colour cast
-    guess = np.clip(astronaut.astype(np.float32) + rng.normal(0, 12, astronaut.shape) + (25, -10, 15), 0, 255).astype(np.uint8)
+    guess = np.clip(astronaut.astype(np.float32) + rng.normal(0, 12, astronaut.shape) + (25, -10, 15), 0, 255).astype(
+        np.uint8
+    )
     in_cells = np.zeros(astronaut.shape[:2], bool)
     for c in cells:
         in_cells[c.y0 : c.y1, c.x0 : c.x1] = True
     assert in_cells[160:250, 150:350].mean() > 0.75  # whole blocks: the cut last row and column are left
     # the cast (25, -10, 15) is 317 of the 461 mean squared error; the noise (144) is detail a shift cannot fix
-    err = lambda im: float(np.mean((im[in_cells].astype(np.float32) - astronaut[in_cells]) ** 2))  # noqa: E731
+    err = lambda im: float(np.mean((im[in_cells].astype(np.float32) - astronaut[in_cells]) ** 2))
     exact = keep_block_means(guess.copy(), found, smooth=False)
     for c in cells:  # the exact shift is the projection: every block mean equals the mosaic's (where no clipping)
         assert np.allclose(exact[c.y0 : c.y1, c.x0 : c.x1].reshape(-1, 3).mean(0), c.colour, atol=0.6)
@@ -82,7 +84,9 @@ def test_keeping_block_means_brings_a_restoration_closer_to_the_original(astrona
     assert np.array_equal(keep_block_means(guess.copy(), None), guess)
 
 
-def test_pipeline_keeps_mosaic_means_only_on_mosaics(astronaut, astronaut_face, censored_astronaut, tiny_models, finder):
+def test_pipeline_keeps_mosaic_means_only_on_mosaics(
+    astronaut, astronaut_face, censored_astronaut, tiny_models, finder
+):
     from unmask.infer.censors import draw_censor
 
     pix, band = draw_censor(astronaut, astronaut_face.landmarks, "pixelate")
@@ -90,7 +94,7 @@ def test_pipeline_keeps_mosaic_means_only_on_mosaics(astronaut, astronaut_face, 
     off = Restorer(tiny_models, region="eyes", finder=finder, keep_mosaic=False).restore(pix)
     assert "mosaic blocks" in on.faces[0].decision and "mosaic" not in off.faces[0].decision
     sel = band > 0
-    err = lambda im: float(np.mean((im[sel].astype(np.float32) - astronaut[sel]) ** 2))  # noqa: E731
+    err = lambda im: float(np.mean((im[sel].astype(np.float32) - astronaut[sel]) ** 2))
     assert err(on.rgb) < err(off.rgb)
     changed = np.any(on.rgb != off.rgb, axis=2)
     restored = np.any(off.rgb != pix, axis=2)

@@ -75,7 +75,7 @@ def test_lpips_and_features_load_with_no_variable_set(monkeypatch: pytest.Monkey
 
 
 @pytest.fixture
-def photos(tmp_path: Path, astronaut, censored_astronaut) -> Path:  # noqa: ANN001
+def photos(tmp_path: Path, astronaut, censored_astronaut) -> Path:
     """A censored astronaut, the clean astronaut (a face, nothing covered) and a grey picture (no face)."""
     d = tmp_path / "photos"
     _save(d / "barred.png", censored_astronaut[0])
@@ -84,7 +84,7 @@ def photos(tmp_path: Path, astronaut, censored_astronaut) -> Path:  # noqa: ANN0
     return d
 
 
-def test_statuses_say_what_happened(cli, photos: Path, tmp_path: Path) -> None:  # noqa: ANN001
+def test_statuses_say_what_happened(cli, photos: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     res = cli(photos, "-o", out, "--json")
     assert res.exit_code == 0, res.stderr
@@ -93,7 +93,10 @@ def test_statuses_say_what_happened(cli, photos: Path, tmp_path: Path) -> None: 
     assert {n: r["status"] for n, r in by.items()} == {"barred.png": "restored", "clean.png": "no-censor",
                                                        "grey.png": "no-face"}  # fmt: skip
     assert all(r["error"] is None for r in recs), "error only on failures"
-    assert "no censor found over the eyes" in by["clean.png"]["note"] and "1 face found, none covered" in by["clean.png"]["note"]
+    assert (
+        "no censor found over the eyes" in by["clean.png"]["note"]
+        and "1 face found, none covered" in by["clean.png"]["note"]
+    )
     assert by["grey.png"]["note"] == "no face found"
     assert summary["summary"]["no-censor"] == 1 and summary["summary"]["no-face"] == 1
     last = res.stderr.strip().splitlines()[-1]
@@ -102,7 +105,7 @@ def test_statuses_say_what_happened(cli, photos: Path, tmp_path: Path) -> None: 
     assert "clean.png: no censor: " in plain.stderr and "no face (" not in plain.stderr, plain.stderr
 
 
-def test_a_rerun_does_not_look_again_at_a_photo_with_nothing_to_restore(cli, photos: Path, tmp_path: Path,  # noqa: ANN001
+def test_a_rerun_does_not_look_again_at_a_photo_with_nothing_to_restore(cli, photos: Path, tmp_path: Path,
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
     from unmask.infer.runner import STATE_FILE, job
 
@@ -112,7 +115,7 @@ def test_a_rerun_does_not_look_again_at_a_photo_with_nothing_to_restore(cli, pho
     real_read = job.read_image
     read: list[str] = []
 
-    def spy(path, *a, **kw):  # noqa: ANN001, ANN002, ANN003, ANN202
+    def spy(path, *a, **kw):
         read.append(Path(path).name)
         return real_read(path, *a, **kw)
 
@@ -126,7 +129,10 @@ def test_a_rerun_does_not_look_again_at_a_photo_with_nothing_to_restore(cli, pho
     os.utime(photos / "grey.png", ns=(1, 1))
     cli(photos, "-o", out)
     assert read == ["grey.png"]
-    assert _json_lines(cli(photos / "clean.png", "-o", out, "--json", "--region", "mouth").stdout)[0][0]["status"] == "no-censor"
+    assert (
+        _json_lines(cli(photos / "clean.png", "-o", out, "--json", "--region", "mouth").stdout)[0][0]["status"]
+        == "no-censor"
+    )
     assert read == ["grey.png", "clean.png"]
     cli(photos, "-o", out, "--overwrite")
     assert read[2:] == ["barred.png", "clean.png", "grey.png"]
@@ -137,7 +143,7 @@ def test_a_rerun_does_not_look_again_at_a_photo_with_nothing_to_restore(cli, pho
 # ------------------------------------------------------------------------------------------------- show faces
 
 
-def test_show_faces_alone_only_draws(cli, photos: Path, tmp_path: Path) -> None:  # noqa: ANN001
+def test_show_faces_alone_only_draws(cli, photos: Path, tmp_path: Path) -> None:
     out, picture = tmp_path / "out", tmp_path / "faces.png"
     res = cli(photos / "barred.png", "-o", out, "--show-faces", picture, "--json")
     assert res.exit_code == 0, res.stderr
@@ -151,7 +157,7 @@ def test_show_faces_alone_only_draws(cli, photos: Path, tmp_path: Path) -> None:
     assert cli(photos / "barred.png", "--restore").exit_code == 2, "--restore without --show-faces is a usage error"
 
 
-def test_the_faces_picture_is_written_in_the_format_its_name_says(cli, photos: Path, tmp_path: Path) -> None:  # noqa: ANN001
+def test_the_faces_picture_is_written_in_the_format_its_name_says(cli, photos: Path, tmp_path: Path) -> None:
     """--show-faces x.jpg writes a JPEG (it wrote PNG bytes under a .jpg name, issue 26); a name of no image format
     is a usage error before any work."""
     from PIL import Image
@@ -245,14 +251,14 @@ def test_progress_lines_when_not_a_terminal(monkeypatch: pytest.MonkeyPatch, cap
 def test_run_rates_count_frames_for_videos_and_nothing_for_skipped_files() -> None:
     from types import SimpleNamespace
 
-    from unmask.cli.run import _Progress
+    from unmask.cli.run_view import Progress as _Progress
 
     p = _Progress(3, quiet_lines=False)
     seen: list[str] = []
     import unmask.cli.run as run_mod
 
     real = run_mod.say
-    run_mod.say = lambda text, console=None: seen.append(str(text))  # noqa: E731
+    run_mod.say = lambda text, console=None: seen.append(str(text))
     try:
         with p:
             p.advance(SimpleNamespace(status="exists", input="a.png", output="o/a.png", faces=[], video=None, warnings=[],

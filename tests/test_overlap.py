@@ -13,7 +13,7 @@ from unmask.infer.video.overlap import DEPTH, Ahead, Behind
 def test_ahead_yields_every_item_in_order_and_stays_bounded() -> None:
     made: list[int] = []
 
-    def items():  # noqa: ANN202
+    def items():
         for i in range(50):
             made.append(i)
             yield i
@@ -28,7 +28,7 @@ def test_ahead_yields_every_item_in_order_and_stays_bounded() -> None:
 
 
 def test_ahead_raises_the_readers_error_in_the_caller() -> None:
-    def items():  # noqa: ANN202
+    def items():
         yield 1
         raise ValueError("damaged frame")
 

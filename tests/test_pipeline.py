@@ -36,12 +36,12 @@ def _far_from(hole: np.ndarray, margin: float) -> np.ndarray:
     return dist > margin
 
 
-def _margin(photo: np.ndarray, face, size: int, region: str) -> float:  # noqa: ANN001
+def _margin(photo: np.ndarray, face, size: int, region: str) -> float:
     """Result.hole already holds the margin: nothing beyond it may change."""
     return 0.0
 
 
-def test_restores_the_eye_bar_and_nothing_far_away(finder, tiny_models, censored_astronaut, astronaut_face) -> None:  # noqa: ANN001
+def test_restores_the_eye_bar_and_nothing_far_away(finder, tiny_models, censored_astronaut, astronaut_face) -> None:
     photo, bar = censored_astronaut
     before = photo.copy()
     r = Restorer(tiny_models, region="eyes", finder=finder).restore(photo, want_mask=True)
@@ -62,7 +62,7 @@ def test_restores_the_eye_bar_and_nothing_far_away(finder, tiny_models, censored
     assert all(r.timings[s] > 0 for s in (stages.DETECT, stages.ALIGN, stages.CENSOR)), "censor finding is timed apart"
 
 
-def test_restores_a_surgical_mask_with_the_mouth_model(finder, tiny_models, astronaut, astronaut_face) -> None:  # noqa: ANN001
+def test_restores_a_surgical_mask_with_the_mouth_model(finder, tiny_models, astronaut, astronaut_face) -> None:
     photo, mask = draw_censor(astronaut, astronaut_face.landmarks, "surgical")
     r = Restorer(tiny_models, region="mouth", finder=finder).restore(photo, want_mask=True)
     assert r.restored == 1 and r.regions == ["mouth"] and r.faces[0].model == "tiny_mouth"
@@ -71,7 +71,7 @@ def test_restores_a_surgical_mask_with_the_mouth_model(finder, tiny_models, astr
     assert (r.hole[eyes[:, 1], eyes[:, 0]] == 0).all(), "the eyes are not part of a mouth restoration"
 
 
-def test_the_model_output_lands_in_the_hole(finder, censored_astronaut) -> None:  # noqa: ANN001
+def test_the_model_output_lands_in_the_hole(finder, censored_astronaut) -> None:
     photo, bar = censored_astronaut
     flat = Flat(colour=(0, 200, 0))
     r = Restorer({"eyes": flat}, region="eyes", finder=finder).restore(photo)
@@ -81,7 +81,7 @@ def test_the_model_output_lands_in_the_hole(finder, censored_astronaut) -> None:
     assert (got[:, 1] - got[:, 0] > 100).mean() > 0.95
 
 
-def test_faces_of_a_photo_are_batched(finder, tiny_models, censored_astronaut) -> None:  # noqa: ANN001
+def test_faces_of_a_photo_are_batched(finder, tiny_models, censored_astronaut) -> None:
     photo, _ = censored_astronaut
     two = np.ascontiguousarray(np.concatenate([photo, photo[:, ::-1]], axis=1))
     flat = Flat()
@@ -95,7 +95,7 @@ def test_faces_of_a_photo_are_batched(finder, tiny_models, censored_astronaut) -
     assert [f.index for f in r.faces] == [0, 1] and r.faces[0].box[0] < r.faces[1].box[0], "numbered left to right"
 
 
-def test_auto_leaves_a_clean_face_unchanged(finder, tiny_models, astronaut) -> None:  # noqa: ANN001
+def test_auto_leaves_a_clean_face_unchanged(finder, tiny_models, astronaut) -> None:
     r = Restorer(tiny_models, region="auto", finder=finder).restore(astronaut)
     assert len(r.faces) == 1 and r.faces[0].status == "clean" and r.restored == 0
     assert r.faces[0].decision.startswith("nothing covered")
@@ -103,21 +103,23 @@ def test_auto_leaves_a_clean_face_unchanged(finder, tiny_models, astronaut) -> N
 
 
 @pytest.mark.parametrize(("kind", "region"), [("bar", "eyes"), ("pixelate", "eyes"), ("surgical", "mouth")])
-def test_auto_restores_what_covers_the_face(finder, tiny_models, astronaut, astronaut_face, kind: str, region: str) -> None:  # noqa: ANN001
+def test_auto_restores_what_covers_the_face(
+    finder, tiny_models, astronaut, astronaut_face, kind: str, region: str
+) -> None:
     photo, _ = draw_censor(astronaut, astronaut_face.landmarks, kind)
     r = Restorer(tiny_models, region="auto", finder=finder).restore(photo)
     assert r.restored == 1 and r.regions == [region], r.faces
     assert kind in r.faces[0].decision
 
 
-def test_auto_without_a_model_for_the_region_reports_it(finder, tiny_models, astronaut, astronaut_face) -> None:  # noqa: ANN001
+def test_auto_without_a_model_for_the_region_reports_it(finder, tiny_models, astronaut, astronaut_face) -> None:
     photo, _ = draw_censor(astronaut, astronaut_face.landmarks, "surgical")
     r = Restorer({"eyes": tiny_models["eyes"]}, region="auto", finder=finder).restore(photo)
     assert r.restored == 0 and "no mouth model" in r.faces[0].decision
     assert np.array_equal(r.rgb, photo)
 
 
-def test_user_mask_replaces_the_landmark_hole(finder, tiny_models, astronaut, astronaut_face) -> None:  # noqa: ANN001
+def test_user_mask_replaces_the_landmark_hole(finder, tiny_models, astronaut, astronaut_face) -> None:
     mask = np.zeros(astronaut.shape[:2], np.uint8)
     x, y = np.round(astronaut_face.landmarks[L.NOSE_TIP]).astype(int)
     mask[y - 8 : y + 8, x - 8 : x + 8] = 255
@@ -135,7 +137,7 @@ def test_user_mask_replaces_the_landmark_hole(finder, tiny_models, astronaut, as
 
 
 @pytest.mark.parametrize(("w", "h"), [(16, 16), (1, 40), (40, 1), (2, 2)])
-def test_every_pixel_of_a_user_mask_is_restored(finder, astronaut, astronaut_face, w: int, h: int) -> None:  # noqa: ANN001
+def test_every_pixel_of_a_user_mask_is_restored(finder, astronaut, astronaut_face, w: int, h: int) -> None:
     """Thin strokes survive the warp into a crop smaller than the face (here 32 px for a 100 px face)."""
     mask = np.zeros(astronaut.shape[:2], np.uint8)
     x, y = np.round(astronaut_face.landmarks[L.NOSE_TIP]).astype(int)
@@ -147,7 +149,7 @@ def test_every_pixel_of_a_user_mask_is_restored(finder, astronaut, astronaut_fac
     assert (r.hole[mask > 0] > 0).all()
 
 
-def test_no_face_and_too_small(finder, tiny_models) -> None:  # noqa: ANN001
+def test_no_face_and_too_small(finder, tiny_models) -> None:
     from unmask.infer.face.detect import FaceFinder
 
     blank = np.full((200, 240, 3), 127, np.uint8)
@@ -159,10 +161,14 @@ def test_no_face_and_too_small(finder, tiny_models) -> None:  # noqa: ANN001
         r = Restorer(tiny_models, region="eyes", finder=picky).restore(data.astronaut())
     assert r.too_small == 1 and r.restored == 0
     (skipped,) = r.faces  # reported, not restored
-    assert skipped.status == "skipped" and skipped.decision.startswith("too small") and "--min-face 400" in skipped.decision
+    assert (
+        skipped.status == "skipped"
+        and skipped.decision.startswith("too small")
+        and "--min-face 400" in skipped.decision
+    )
 
 
-def test_settings_are_checked(finder, tiny_models) -> None:  # noqa: ANN001
+def test_settings_are_checked(finder, tiny_models) -> None:
     with pytest.raises(ValueError, match="region"):
         Restorer(tiny_models, region="nose", finder=finder)
     with pytest.raises(ValueError, match="mouth"):
@@ -171,14 +177,16 @@ def test_settings_are_checked(finder, tiny_models) -> None:  # noqa: ANN001
         Restorer({}, region="auto", finder=finder)
 
 
-def test_a_given_finder_is_not_closed(finder, tiny_models, astronaut) -> None:  # noqa: ANN001
+def test_a_given_finder_is_not_closed(finder, tiny_models, astronaut) -> None:
     with Restorer(tiny_models, region="eyes", finder=finder):
         pass
     assert len(finder.search(astronaut).faces) == 1, "the shared finder still works"
 
 
 @pytest.mark.parametrize("region", ["eyes", "mouth"])
-def test_a_requested_region_with_no_censor_leaves_the_face_untouched(finder, tiny_models, astronaut, region: str) -> None:  # noqa: ANN001
+def test_a_requested_region_with_no_censor_leaves_the_face_untouched(
+    finder, tiny_models, astronaut, region: str
+) -> None:
     """Issue 10: the default `--region eyes` on a face whose eyes are not covered used to replace sharp real eyes
     with invented ones, silently. Now the face is untouched and the report says why (and how to force it)."""
     r = Restorer(tiny_models, region=region, finder=finder).restore(astronaut, want_mask=True)
@@ -190,7 +198,7 @@ def test_a_requested_region_with_no_censor_leaves_the_face_untouched(finder, tin
     assert r.hole is not None and not r.hole.any()
 
 
-def test_force_restores_the_landmark_region_when_no_censor_is_found(finder, tiny_models, astronaut) -> None:  # noqa: ANN001
+def test_force_restores_the_landmark_region_when_no_censor_is_found(finder, tiny_models, astronaut) -> None:
     r = Restorer(tiny_models, region="eyes", finder=finder, force=True).restore(astronaut, want_mask=True)
     assert r.restored == 1 and "--force" in r.faces[0].decision
     assert r.hole is not None and r.hole.sum() > 0
@@ -198,7 +206,7 @@ def test_force_restores_the_landmark_region_when_no_censor_is_found(finder, tiny
     assert changed.any() and not (changed & (r.hole == 0)).any(), "only the landmark region (the hole) changes"
 
 
-def test_the_hole_reaches_the_model_as_the_censor_plus_a_pixel(finder, astronaut, astronaut_face) -> None:  # noqa: ANN001
+def test_the_hole_reaches_the_model_as_the_censor_plus_a_pixel(finder, astronaut, astronaut_face) -> None:
     """The model is given the censor's own pixels as the hole (plus the margin), not the eye band."""
     from unmask.infer.censors.hole import hole_mask
 

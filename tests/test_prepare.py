@@ -52,7 +52,7 @@ class FakeCropper:
     def __init__(self, size: int) -> None:
         self.size = size
 
-    def __call__(self, path: Path):  # noqa: ANN204
+    def __call__(self, path: Path):
         CALLS.append(path.name)
         if path.name.startswith("bad"):
             return "no face found"
@@ -79,7 +79,7 @@ def psnr(a: np.ndarray, b: np.ndarray) -> float:
     return float(10 * np.log10(255.0**2 / max(mse, 1e-12)))
 
 
-def _strings(obj: object):  # noqa: ANN201
+def _strings(obj: object):
     if isinstance(obj, str):
         yield obj
     elif isinstance(obj, dict):
@@ -114,8 +114,15 @@ def test_set_round_trip_manifest_and_shards(tmp_path):
         data = (root / e["file"]).read_bytes()
         assert e["sha256"] == hashlib.sha256(data).hexdigest() and e["bytes"] == len(data)
     # names sort as bad003, img000, ...: KEY is the photo's place in that order
-    assert [e["faces"] for e in m["shards"]] == [2, 3, 1] and [e["photos"] for e in m["shards"]] == [[0, 3], [3, 6], [6, 7]]
-    assert m["shards"][0]["unusable"] == [["bad003.jpg", "no face found"]] and m["shards"][0]["names"] == ["img000.jpg", "img001.jpg"]
+    assert [e["faces"] for e in m["shards"]] == [2, 3, 1] and [e["photos"] for e in m["shards"]] == [
+        [0, 3],
+        [3, 6],
+        [6, 7],
+    ]
+    assert m["shards"][0]["unusable"] == [["bad003.jpg", "no face found"]] and m["shards"][0]["names"] == [
+        "img000.jpg",
+        "img001.jpg",
+    ]
     # a WebDataset-style shard: KEY.jpg + KEY.lm.npy per face, readable with the standard library alone
     with tarfile.open(root / "faces-00000.tar.gz", "r:gz") as tar:
         assert tar.getnames() == ["0000001.jpg", "0000001.lm.npy", "0000002.jpg", "0000002.lm.npy"]
@@ -124,7 +131,14 @@ def test_set_round_trip_manifest_and_shards(tmp_path):
     # read back: the crops within JPEG error, the landmarks within float16 rounding
     fs = FaceSet(root)
     assert is_face_set(root) and is_face_set(root / "manifest.json") and not is_face_set(folder)
-    assert len(fs) == 6 and fs.names == ["img000.jpg", "img001.jpg", "img002.jpg", "img004.jpg", "img005.jpg", "img006.jpg"]
+    assert len(fs) == 6 and fs.names == [
+        "img000.jpg",
+        "img001.jpg",
+        "img002.jpg",
+        "img004.jpg",
+        "img005.jpg",
+        "img006.jpg",
+    ]
     assert fs.failed == s.failed and fs.total == 7 and fs.size == S
     for i, name in enumerate(fs.names):
         crop, lm = fake_crop(name)
@@ -133,7 +147,9 @@ def test_set_round_trip_manifest_and_shards(tmp_path):
         assert psnr(got, crop) > 38
         assert fs.landmarks(i).dtype == np.float32 and np.abs(fs.landmarks(i) - lm).max() <= 0.02
     # deterministic: the same photos and settings give byte-identical shards
-    again = write_set(photos(tmp_path / "copy", 7, bad=(3,)), tmp_path / "set2", size=S, shard_size=3, cropper=FakeCropper)
+    again = write_set(
+        photos(tmp_path / "copy", 7, bad=(3,)), tmp_path / "set2", size=S, shard_size=3, cropper=FakeCropper
+    )
     assert again.faces == 6 and shas(tmp_path / "set2") == shas(root)
 
 
@@ -167,7 +183,9 @@ def test_interrupted_prepare_resumes_where_it_stopped(tmp_path):
     assert "unmask prepare" in str(e.value) and "\n" not in str(e.value)
     CALLS.clear()
     seen = []
-    s = write_set(folder, root, size=S, shard_size=2, cropper=FakeCropper, progress=lambda d, t, f: seen.append((d, t, f)))
+    s = write_set(
+        folder, root, size=S, shard_size=2, cropper=FakeCropper, progress=lambda d, t, f: seen.append((d, t, f))
+    )
     assert CALLS == ["img004.jpg", "img005.jpg", "img006.jpg"]  # names sort as bad003, img000, ...
     assert seen[0] == (4, 7, 1) and seen[-1] == (7, 7, 1)
     assert (s.written, s.resumed, s.faces) == (2, 2, 6)
@@ -344,7 +362,7 @@ def test_train_slim_and_export_from_a_set_with_mediapipe_blocked(real_set, tmp_p
                           capture_output=True, text=True, timeout=600)  # fmt: skip
     line = next((x for x in proc.stdout.splitlines() if x.startswith("RESULTS=")), None)
     assert line, proc.stdout[-3000:] + proc.stderr[-3000:]
-    report = json.loads(line[len("RESULTS="):])
+    report = json.loads(line[len("RESULTS=") :])
     train, slim, onnx, ev, prep, photo_train = report["results"]
     for r in (train, slim, onnx, ev):
         assert r["code"] == 0 and r["attempts"] == 0, r
@@ -356,7 +374,9 @@ def test_train_slim_and_export_from_a_set_with_mediapipe_blocked(real_set, tmp_p
     scores = json.loads(next(x for x in ev["output"].splitlines() if x.startswith("{")))
     assert scores["settings"]["source"] == "set" and scores["photos"] == scores["faces_scored"] == 5, scores
     rows = {r["name"]: r for r in scores["rows"]}
-    assert set(rows) == {"m", "telea", "none"} and all(r["faces"] == 5 and r["outside_pixels"] == 0 for r in rows.values())
+    assert set(rows) == {"m", "telea", "none"} and all(
+        r["faces"] == 5 and r["outside_pixels"] == 0 for r in rows.values()
+    )
     assert rows["telea"]["psnr"]["mean"] > rows["none"]["psnr"]["mean"] + 3, rows
     for r in (prep, photo_train):
         lines = [x for x in r["output"].strip().splitlines() if x.strip()]
@@ -384,7 +404,9 @@ def test_eval_on_a_set_censors_its_crops_at_its_landmarks(real_set):
         censored, hole = draw_censor(crop, faces.landmarks(i), "pixelate", np.random.default_rng(7 + i))
         censored = jpeg(censored, settings.jpeg)
         assert score.photo == faces.names[i] and score.hole_pixels == int((hole > 127).sum()) > 100
-        assert score.psnr == pytest.approx(psnr_hole(censored, crop, hole)) and score.ssim == pytest.approx(ssim_box(censored, crop, hole))
+        assert score.psnr == pytest.approx(psnr_hole(censored, crop, hole)) and score.ssim == pytest.approx(
+            ssim_box(censored, crop, hole)
+        )
     telea = report.rows()[0]
     assert telea.name == "telea" and telea.faces == 4 and telea.outside_pixels == 0
     assert report.to_dict()["settings"]["source"] == "set"
@@ -401,7 +423,9 @@ def test_dependencies_by_python_version():
     from packaging.specifiers import SpecifierSet
 
     project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    assert SpecifierSet(project["requires-python"]).contains("3.13") and SpecifierSet(project["requires-python"]).contains("3.10")
+    assert SpecifierSet(project["requires-python"]).contains("3.13") and SpecifierSet(
+        project["requires-python"]
+    ).contains("3.10")
 
     def installed(py: str, extra: str | None = None) -> dict[str, SpecifierSet]:
         env = {"python_version": py, "python_full_version": py + ".0", "sys_platform": "linux",
@@ -419,11 +443,17 @@ def test_dependencies_by_python_version():
         assert str(deps["mediapipe"]) == "==0.10.21"
         assert not deps["numpy"].contains("2.0.0") and deps["numpy"].contains("1.26.4")
         # the newest OpenCV and jaxlib need numpy 2: bounded so that pip does not backtrack through them
-        assert not deps["opencv-contrib-python"].contains("4.12.0.88") and deps["opencv-contrib-python"].contains("4.11.0.86")
+        assert not deps["opencv-contrib-python"].contains("4.12.0.88") and deps["opencv-contrib-python"].contains(
+            "4.11.0.86"
+        )
         assert not deps["jaxlib"].contains("0.7.2") and deps["jaxlib"].contains("0.7.1")
         # ... and so do the newest releases of what jax, scikit-image, matplotlib and the train extra pull
-        for name, first_numpy2_only, kept in [("ml-dtypes", "0.6.0", "0.5.4"), ("scipy", "1.18.0", "1.17.1"),
-                                              ("tifffile", "2026.4.11", "2026.3.3"), ("contourpy", "1.4.0", "1.3.3")]:
+        for name, first_numpy2_only, kept in [
+            ("ml-dtypes", "0.6.0", "0.5.4"),
+            ("scipy", "1.18.0", "1.17.1"),
+            ("tifffile", "2026.4.11", "2026.3.3"),
+            ("contourpy", "1.4.0", "1.3.3"),
+        ]:
             assert not deps[name].contains(first_numpy2_only) and deps[name].contains(kept), name
         onnx = installed(py, "train")["onnx"]
         assert not onnx.contains("1.23.0") and onnx.contains("1.22.0")

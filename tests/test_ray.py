@@ -279,7 +279,15 @@ def test_ray_package_imports_only_inference_and_the_contract(path: Path) -> None
         for m in names
         if m.startswith("unmask.")
         and not m.startswith(
-            ("unmask.infer", "unmask.ray", "unmask.spec", "unmask.codec", "unmask.edges", "unmask.registry", "unmask.errors")
+            (
+                "unmask.infer",
+                "unmask.ray",
+                "unmask.spec",
+                "unmask.codec",
+                "unmask.edges",
+                "unmask.registry",
+                "unmask.errors",
+            )
         )
     )
     assert not bad, f"{path.name} imports {bad}"

@@ -137,7 +137,7 @@ def _env() -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def workdir(tmp_path_factory: pytest.TempPathFactory, censored_astronaut, astronaut_face, _astronaut) -> Path:  # noqa: ANN001
+def workdir(tmp_path_factory: pytest.TempPathFactory, censored_astronaut, astronaut_face, _astronaut) -> Path:
     """A fresh folder with ``../shared`` beside it, the repository's scripts and benchmarks, and the files the README
     names: photo.jpg/.png, hole.png, lines.png, group.png (three faces), folder/ (with a subfolder), clip.mp4, and
     trainfaces/ (40 training photos: the short version of ../shared/data/celeba/train)."""

@@ -25,7 +25,7 @@ NAME_MAX = 255
 
 
 @pytest.fixture
-def photo(tmp_path: Path, censored_astronaut) -> Path:  # noqa: ANN001
+def photo(tmp_path: Path, censored_astronaut) -> Path:
     return _save(tmp_path / "in" / "astronaut.png", censored_astronaut[0])
 
 
@@ -36,7 +36,7 @@ def _visible(folder: Path) -> list[str]:
 # ------------------------------------------------------------------------------------- 1. full disk, short writes
 
 
-def _limit_file_size(limit: int):  # noqa: ANN202 - a preexec_fn
+def _limit_file_size(limit: int):
     def apply() -> None:
         import resource
         import signal
@@ -48,7 +48,7 @@ def _limit_file_size(limit: int):  # noqa: ANN202 - a preexec_fn
     return apply
 
 
-def test_full_disk_jpeg_is_failed_not_restored(censored_astronaut, tmp_path: Path, subprocess_env: dict) -> None:  # noqa: ANN001
+def test_full_disk_jpeg_is_failed_not_restored(censored_astronaut, tmp_path: Path, subprocess_env: dict) -> None:
     """Item 1: past a file-size limit (RLIMIT_FSIZE, as any user) the JPEG output used to be left truncated,
     reported restored with exit 0, and skipped as existing by the rerun."""
     if sys.platform == "win32":
@@ -80,7 +80,7 @@ def _small_jpeg(rgb: np.ndarray, path: Path) -> Path:
     return _save(path, cv2.resize(rgb, (256, 256), interpolation=cv2.INTER_AREA), quality=95)
 
 
-def test_full_tmpfs_is_failed_not_restored(cli, censored_astronaut, tmp_path: Path) -> None:  # noqa: ANN001
+def test_full_tmpfs_is_failed_not_restored(cli, censored_astronaut, tmp_path: Path) -> None:
     """Item 1 on a real full file system: a 32 KiB tmpfs (only where this runs as root and may mount)."""
     if not IS_ROOT or sys.platform != "linux":
         pytest.skip("mounting a tmpfs needs root on Linux (the RLIMIT_FSIZE case covers everyone)")
@@ -104,7 +104,7 @@ def test_full_tmpfs_is_failed_not_restored(cli, censored_astronaut, tmp_path: Pa
 # --------------------------------------------------------------------------- 2. extra images never overwrite outputs
 
 
-def test_extra_images_never_overwrite_other_outputs(cli, censored_astronaut, tmp_path: Path) -> None:  # noqa: ANN001
+def test_extra_images_never_overwrite_other_outputs(cli, censored_astronaut, tmp_path: Path) -> None:
     """Item 2: ``b.jpg``'s side-by-side used to overwrite the restoration of the input ``b.compare.png``, and
     ``a.jpg`` and ``a.png`` both wrote ``a.compare.png``. Main outputs win; a clash fails the later input."""
     rgb = censored_astronaut[0]
@@ -131,7 +131,7 @@ def test_extra_images_never_overwrite_other_outputs(cli, censored_astronaut, tmp
     assert len(res.stderr.strip().splitlines()) == 1 + 2 + 1, res.stderr  # models line, one line per failure, summary
 
 
-def test_an_extra_image_never_overwrites_an_input(cli, censored_astronaut, tmp_path: Path) -> None:  # noqa: ANN001
+def test_an_extra_image_never_overwrites_an_input(cli, censored_astronaut, tmp_path: Path) -> None:
     """--out is the input folder with another format: ``c.jpg`` -> ``c.png`` is allowed, but its compare image
     ``c.compare.png`` is an input file there and must not be written."""
     rgb = censored_astronaut[0]
@@ -149,7 +149,7 @@ def test_an_extra_image_never_overwrites_an_input(cli, censored_astronaut, tmp_p
 # --------------------------------------------------------------------- 3 and 6. half-done inputs, unexpected errors
 
 
-def test_an_input_is_done_only_when_all_its_outputs_are(cli, censored_astronaut, tmp_path: Path) -> None:  # noqa: ANN001
+def test_an_input_is_done_only_when_all_its_outputs_are(cli, censored_astronaut, tmp_path: Path) -> None:
     """Items 3 and 6: a 247-character name leaves room for the output but not for ``NAME.compare.png``. That
     ``OSError: File name too long`` used to abort the batch (exit 1, no JSON) after the main output was written,
     and the rerun then skipped the input as done."""
@@ -181,7 +181,7 @@ def test_a_failed_extra_image_leaves_the_input_to_do(cli, photo: Path, tmp_path:
 
     real = B.write_image
 
-    def failing(path, *args, **kw):  # noqa: ANN001, ANN002, ANN003, ANN202
+    def failing(path, *args, **kw):
         if ".mask." in Path(path).name:
             raise ImageError("cannot write the output: File too large", "write")
         return real(path, *args, **kw)
@@ -213,7 +213,7 @@ def test_an_unexpected_error_fails_that_input_only(cli, photo: Path, censored_as
     second = _save(tmp_path / "in" / "second.png", np.ascontiguousarray(censored_astronaut[0][:, ::-1]))
     real = B.read_image
 
-    def flaky(path, *args, **kw):  # noqa: ANN001, ANN002, ANN003, ANN202
+    def flaky(path, *args, **kw):
         if Path(path).name == "astronaut.png":
             raise RuntimeError("something unforeseen\nwith a second line")
         return real(path, *args, **kw)
@@ -231,7 +231,7 @@ def test_an_unexpected_error_fails_that_input_only(cli, photo: Path, censored_as
 # ------------------------------------------------------------------------------------- 4. a model that outputs NaN
 
 
-def test_nan_model_fails_the_photo_and_writes_nothing(cli, photo: Path, tmp_path: Path) -> None:  # noqa: ANN001
+def test_nan_model_fails_the_photo_and_writes_nothing(cli, photo: Path, tmp_path: Path) -> None:
     """Item 4: NaN output used to be painted black and reported restored, with a numpy RuntimeWarning on stderr."""
     model = graph_model(tmp_path / "nan_eyes.onnx", size=64, nan=True)
     out = tmp_path / "out"
@@ -305,7 +305,7 @@ def test_an_unreadable_file_named_on_the_command_line_is_one_line(cli, photo: Pa
     unreadable = corpus_dir["unreadable.jpg"]
     real_access = os.access
 
-    def access(path, mode, *args, **kw):  # noqa: ANN001, ANN002, ANN003, ANN202
+    def access(path, mode, *args, **kw):
         if Path(path).name == "unreadable.jpg" and mode & os.R_OK:
             return False
         return real_access(path, mode, *args, **kw)
@@ -332,7 +332,7 @@ def corpus_dir(tmp_path: Path) -> dict[str, Path]:
 # --------------------------------------------------------------------------- 9 and 13. usage errors, early and clear
 
 
-def test_out_that_is_a_file_is_a_usage_error_before_models_load(cli, photo: Path, tmp_path: Path) -> None:  # noqa: ANN001
+def test_out_that_is_a_file_is_a_usage_error_before_models_load(cli, photo: Path, tmp_path: Path) -> None:
     """Item 9: found only after every photo was restored. A missing --model shows nothing was loaded first."""
     blocker = tmp_path / "out.txt"
     blocker.write_text("mine")
@@ -358,14 +358,14 @@ def test_out_that_is_not_writable_is_a_usage_error(cli, photo: Path, tmp_path: P
     assert _visible(locked) == []
 
 
-def test_invert_mask_without_mask_is_a_usage_error(cli, photo: Path, tmp_path: Path) -> None:  # noqa: ANN001
+def test_invert_mask_without_mask_is_a_usage_error(cli, photo: Path, tmp_path: Path) -> None:
     """Item 13: --invert-mask without --mask was silently ignored."""
     res = cli(photo, "-o", tmp_path / "out", "--invert-mask")
     assert res.exit_code == 2 and "--invert-mask needs --mask" in res.stderr, res.stderr
     assert not (tmp_path / "out").exists()
 
 
-def test_train_without_arch_is_a_usage_error(cli, tmp_path: Path) -> None:  # noqa: ANN001
+def test_train_without_arch_is_a_usage_error(cli, tmp_path: Path) -> None:
     """Item 13: it exited 1."""
     res = cli("train", "--data", tmp_path, "--out", tmp_path / "runs")
     assert res.exit_code == 2, res.stderr
@@ -394,7 +394,7 @@ def test_a_mistyped_command_is_suggested(tmp_path: Path, monkeypatch: pytest.Mon
 
 
 @pytest.mark.parametrize("command", ["run", "eval", "bench", "train"])
-def test_absurd_thread_counts_are_refused(cli, photo: Path, tmp_path: Path, command: str) -> None:  # noqa: ANN001
+def test_absurd_thread_counts_are_refused(cli, photo: Path, tmp_path: Path, command: str) -> None:
     """Item 10: --threads 100000 ran for 10 minutes with 3,328 threads and 16 GB before it was killed."""
     args = {"run": [photo, "-o", tmp_path / "out"], "eval": ["eval", photo.parent, "--region", "eyes"],
             "bench": ["bench", photo.parent], "train": ["train", "--arch", "dmfn", "--data", photo.parent]}[command]  # fmt: skip
@@ -440,7 +440,9 @@ NO_TORCH = "import sys; sys.modules['torch'] = None; from unmask.cli.app import 
 
 
 @pytest.mark.parametrize("command", ["train", "export", "eval"])
-def test_without_torch_one_line_names_the_extra(command: str, photo: Path, tmp_path: Path, subprocess_env: dict) -> None:
+def test_without_torch_one_line_names_the_extra(
+    command: str, photo: Path, tmp_path: Path, subprocess_env: dict
+) -> None:
     """Item 12: train and export crashed with a traceback raised again inside the error handler; eval said
     ``pip install 'unmask'`` because rich markup ate ``[train]``."""
     args = {"train": ["train", "--arch", "dmfn", "--data", str(photo.parent), "--out", str(tmp_path / "runs")],
@@ -454,7 +456,7 @@ def test_without_torch_one_line_names_the_extra(command: str, photo: Path, tmp_p
     assert line.startswith("error:") and "pip install 'unmask[train]'" in line, line
 
 
-def test_messages_keep_their_brackets(cli, photo: Path, tmp_path: Path) -> None:  # noqa: ANN001
+def test_messages_keep_their_brackets(cli, photo: Path, tmp_path: Path) -> None:
     """Item 12: every message is shown as written, markup or not."""
     odd = tmp_path / "[red]x[/red]" / "mask [v2].png"
     res = cli(photo, "-o", tmp_path / "out", "--mask", odd)
@@ -466,12 +468,12 @@ def test_messages_keep_their_brackets(cli, photo: Path, tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def two_faces(censored_astronaut, tmp_path: Path) -> Path:  # noqa: ANN001
+def two_faces(censored_astronaut, tmp_path: Path) -> Path:
     rgb = censored_astronaut[0]
     return _save(tmp_path / "in" / "pair.png", np.concatenate([rgb, rgb[:, ::-1]], axis=1))
 
 
-def test_faces_beyond_max_faces_are_reported(cli, two_faces: Path, tmp_path: Path) -> None:  # noqa: ANN001
+def test_faces_beyond_max_faces_are_reported(cli, two_faces: Path, tmp_path: Path) -> None:
     """Item 14: faces beyond --max-faces were dropped without a word."""
     res = cli(two_faces, "-o", tmp_path / "o1", "--json")
     (rec,), _ = _json_lines(res.stdout)
@@ -490,7 +492,7 @@ def test_faces_beyond_max_faces_are_reported(cli, two_faces: Path, tmp_path: Pat
     assert "restored 1 face(s)" in line and "warning: 2 faces found but --max-faces is 1" in line
 
 
-def test_multi_frame_inputs_say_only_the_first_frame_was_restored(cli, censored_astronaut, tmp_path: Path) -> None:  # noqa: ANN001
+def test_multi_frame_inputs_say_only_the_first_frame_was_restored(cli, censored_astronaut, tmp_path: Path) -> None:
     """Item 14: an animated GIF or a multi-page TIFF became a one-frame output without a word."""
     first = Image.fromarray(censored_astronaut[0])
     path = tmp_path / "in" / "pages.tif"
@@ -505,7 +507,7 @@ def test_multi_frame_inputs_say_only_the_first_frame_was_restored(cli, censored_
         assert getattr(im, "n_frames", 1) == 1
 
 
-def test_no_output_written_means_output_null(cli, tmp_path: Path) -> None:  # noqa: ANN001
+def test_no_output_written_means_output_null(cli, tmp_path: Path) -> None:
     """Item 14: the record of a photo too small for a face named an output that was never written."""
     tiny = _save(tmp_path / "in" / "tiny.png", np.full((1, 1, 3), 9, np.uint8))
     res = cli(tiny, "-o", tmp_path / "out", "--json")
@@ -517,7 +519,7 @@ def test_no_output_written_means_output_null(cli, tmp_path: Path) -> None:  # no
 
 
 @pytest.mark.skipif(os.name == "nt", reason="such names cannot be made on Windows")
-def test_control_characters_in_names_are_escaped(cli, censored_astronaut, tmp_path: Path) -> None:  # noqa: ANN001
+def test_control_characters_in_names_are_escaped(cli, censored_astronaut, tmp_path: Path) -> None:
     """Item 15: a newline or an ANSI escape in a file name broke the one-line-per-input promise and reached the
     terminal."""
     src = tmp_path / "in"
@@ -550,7 +552,7 @@ def test_printable() -> None:
 
 
 class _Payload:
-    def __reduce__(self):  # noqa: ANN204 - what a malicious checkpoint holds
+    def __reduce__(self):
         return (os.getcwd, ())
 
 
@@ -571,7 +573,7 @@ def test_a_refused_pickle_checkpoint_does_not_advise_unsafe_loading(tmp_path: Pa
 # ---------------------------------------------------------------------------------- 17. outputs of an earlier run
 
 
-def test_outputs_of_an_earlier_run_are_skipped(cli, photo: Path, tmp_path: Path) -> None:  # noqa: ANN001
+def test_outputs_of_an_earlier_run_are_skipped(cli, photo: Path, tmp_path: Path) -> None:
     """Item 17: they were restored again (a restoration of a restoration)."""
     first = tmp_path / "first"
     assert cli(photo, "-o", first).exit_code == 0

@@ -18,7 +18,7 @@ from unmask.infer.io import read_image, read_provenance
 
 
 @pytest.fixture
-def photos(tmp_path: Path, astronaut, censored_astronaut) -> Path:  # noqa: ANN001
+def photos(tmp_path: Path, astronaut, censored_astronaut) -> Path:
     """A censored astronaut and the clean astronaut (a face, nothing covered)."""
     d = tmp_path / "photos"
     _save(d / "barred.png", censored_astronaut[0])
@@ -30,8 +30,9 @@ def photos(tmp_path: Path, astronaut, censored_astronaut) -> Path:  # noqa: ANN0
 
 
 @pytest.mark.parametrize("several", [False, True], ids=["one photo", "a folder"])
-def test_an_unwritable_faces_picture_target_is_a_usage_error_up_front(cli, photos: Path, tmp_path: Path,  # noqa: ANN001
-                                                                       several: bool) -> None:
+def test_an_unwritable_faces_picture_target_is_a_usage_error_up_front(
+    cli, photos: Path, tmp_path: Path, several: bool
+) -> None:
     """Every photo failed (those with nothing to restore too), each naming a temporary file; now exit 2 before any
     photo is read. A folder below a file cannot be created, even by root."""
     blocker = tmp_path / "a-file"
@@ -64,7 +65,7 @@ def test_a_faces_picture_that_cannot_be_written_names_the_picture(tmp_path: Path
 
 
 @pytest.mark.parametrize("name", ["faces.png", "faces.jpg", "faces.webp"])
-def test_a_faces_picture_is_tagged_and_a_later_run_skips_it(cli, photos: Path, tmp_path: Path, name: str) -> None:  # noqa: ANN001
+def test_a_faces_picture_is_tagged_and_a_later_run_skips_it(cli, photos: Path, tmp_path: Path, name: str) -> None:
     """The pictures carried no tag, so a run on the folder holding them restored them, drawn boxes and all."""
     picture = photos / name
     assert cli(photos / "barred.png", "-o", tmp_path / "o1", "--show-faces", picture).exit_code == 0
@@ -78,7 +79,7 @@ def test_a_faces_picture_is_tagged_and_a_later_run_skips_it(cli, photos: Path, t
     assert summary["summary"]["skipped"] == 1 and not list((tmp_path / "o2").glob(name))
 
 
-def test_a_folder_of_faces_pictures_is_skipped_by_a_later_run(cli, photos: Path, tmp_path: Path) -> None:  # noqa: ANN001
+def test_a_folder_of_faces_pictures_is_skipped_by_a_later_run(cli, photos: Path, tmp_path: Path) -> None:
     pictures = tmp_path / "pictures"
     assert cli(photos, "-o", tmp_path / "o1", "--show-faces", pictures).exit_code == 0
     drawn = sorted(p.name for p in pictures.iterdir())
@@ -121,8 +122,9 @@ def good_set(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 
 @pytest.mark.parametrize("case", list(SET_ERRORS))
-def test_a_damaged_set_is_one_line_naming_its_manifest_and_exit_2_everywhere(cli, good_set, tmp_path: Path,  # noqa: ANN001
-                                                                            case: str) -> None:
+def test_a_damaged_set_is_one_line_naming_its_manifest_and_exit_2_everywhere(
+    cli, good_set, tmp_path: Path, case: str
+) -> None:
     """Items 9 and 16: a damaged manifest made the set a folder of photos ('SET: no photos'), another crop recipe
     and shards listed twice were accepted, garbage gave a bare ValueError or AttributeError; `train` gave exit 1
     where `eval` gave 2."""
@@ -146,8 +148,9 @@ def test_a_damaged_set_is_one_line_naming_its_manifest_and_exit_2_everywhere(cli
 
 
 @pytest.mark.parametrize("case", list(SET_ERRORS))
-def test_prepare_rewrites_a_damaged_manifest_and_never_calls_it_complete_as_it_is(good_set, tmp_path: Path,
-                                                                                  case: str) -> None:
+def test_prepare_rewrites_a_damaged_manifest_and_never_calls_it_complete_as_it_is(
+    good_set, tmp_path: Path, case: str
+) -> None:
     """Shards listed twice gave 1,000 faces from 500 photos and `prepare` called the set complete; a garbled entry
     stopped it with a bare error. Now it keeps the intact shards, rewrites the manifest, and the set reads whole."""
     from test_prepare import FakeCropper, S
@@ -215,7 +218,9 @@ def test_cut_after_keeps_earlier_lines_as_they_were(tmp_path: Path) -> None:
     from unmask.train.events import cut_after
 
     log = tmp_path / "metrics.jsonl"
-    lines = [json.dumps({"kind": "train", "step": s, "x": 0.5}) for s in (1, 2)] + [json.dumps({"kind": "val", "step": 2})]
+    lines = [json.dumps({"kind": "train", "step": s, "x": 0.5}) for s in (1, 2)] + [
+        json.dumps({"kind": "val", "step": 2})
+    ]
     log.write_text("\n".join(lines + [json.dumps({"kind": "train", "step": 3}), "{half"]) + "\n")
     assert cut_after(log, 2) == 2
     assert log.read_text() == "\n".join(lines) + "\n"
@@ -247,7 +252,7 @@ def test_a_full_disk_at_a_checkpoint_says_so_in_one_line(tmp_path: Path, monkeyp
     written = {"n": 0}
     real_write = os.write
 
-    def filling(fd: int, data) -> int:  # noqa: ANN001
+    def filling(fd: int, data) -> int:
         if written["n"] + len(data) > 64 * 1024:
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         written["n"] += len(data)
@@ -319,8 +324,8 @@ def _values(what: str) -> set[str]:
     return set(re.findall(r"`([^`]+)`", re.sub(r"\([^)]*\)", "", what)))
 
 
-def _check(value: object, kind: str, faces: dict) -> None:  # noqa: ANN001
-    number = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)  # noqa: E731
+def _check(value: object, kind: str, faces: dict) -> None:
+    number = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool)
     ok = {"string": lambda v: isinstance(v, str), "string or null": lambda v: v is None or isinstance(v, str),
           "number": number, "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
           "list of strings": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
@@ -352,10 +357,11 @@ def test_the_readme_schema_names_every_status_the_code_has() -> None:
     fields, face_fields = _readme_tables()
     assert _values(fields["status"][1]) == set(STATUSES)
     assert {"restored", "to-restore", "failed", "clean", "not-covered", "outside-mask", "skipped"} == _values(
-        face_fields["status"][1])
+        face_fields["status"][1]
+    )
 
 
-def test_records_of_every_status_follow_the_readme(cli, photos: Path, tmp_path: Path) -> None:  # noqa: ANN001
+def test_records_of_every_status_follow_the_readme(cli, photos: Path, tmp_path: Path) -> None:
     from corpus import make_corpus
 
     broken = make_corpus(tmp_path / "corpus")
@@ -374,11 +380,13 @@ def test_records_of_every_status_follow_the_readme(cli, photos: Path, tmp_path: 
         for rec in records:
             check_record(rec)
             seen.setdefault(rec["status"], rec)
-    assert set(seen) == {"notice", "restored", "no-censor", "no-face", "failed", "skipped", "exists", "drawn"}, set(seen)
+    assert set(seen) == {"notice", "restored", "no-censor", "no-face", "failed", "skipped", "exists", "drawn"}, set(
+        seen
+    )
     assert [f["status"] for f in seen["drawn"]["faces"]] == ["to-restore"]
 
 
-def test_a_failed_photo_does_not_report_its_faces_restored(cli, photos: Path, tmp_path: Path) -> None:  # noqa: ANN001
+def test_a_failed_photo_does_not_report_its_faces_restored(cli, photos: Path, tmp_path: Path) -> None:
     """Item 15: the output could not be written (a folder stands where it goes), yet the record said the face was
     restored."""
     out = tmp_path / "out"
@@ -391,7 +399,7 @@ def test_a_failed_photo_does_not_report_its_faces_restored(cli, photos: Path, tm
     assert [f["status"] for f in rec["faces"]] == ["failed"] and rec["faces"][0]["region"] == "eyes", rec["faces"]
 
 
-def test_a_video_record_follows_the_readme(cli, val_dir: Path, finder, tmp_path: Path) -> None:  # noqa: ANN001
+def test_a_video_record_follows_the_readme(cli, val_dir: Path, finder, tmp_path: Path) -> None:
     """Photos and videos share the schema: a video's record lists every face followed, and has ``video`` too."""
     pytest.importorskip("av")
     from test_video_inputs import PHOTOS, two_faces

@@ -63,7 +63,7 @@ def corpus(tmp_path: Path) -> dict[str, Path]:
         paths["unreadable.jpg"].chmod(0o600)  # let pytest clean up
 
 
-def test_corpus_one_line_per_broken_file_and_the_batch_goes_on(cli, corpus: dict[str, Path], tmp_path: Path) -> None:  # noqa: ANN001
+def test_corpus_one_line_per_broken_file_and_the_batch_goes_on(cli, corpus: dict[str, Path], tmp_path: Path) -> None:
     before = _hashes(tmp_path / "corpus")
     inputs = sorted(corpus.values())  # as a shell glob would list them
     out = tmp_path / "out"
@@ -93,11 +93,12 @@ def test_corpus_one_line_per_broken_file_and_the_batch_goes_on(cli, corpus: dict
     assert len(lines) == 2 + len(corpus), "a header, one line per input, the summary"
     assert _hashes(tmp_path / "corpus") == before, "inputs are never modified"
     assert (out / "face.jpg").is_file()
-    assert sorted(p.name for p in out.iterdir()) == [".unmask-state.jsonl", "face.jpg"], \
+    assert sorted(p.name for p in out.iterdir()) == [".unmask-state.jsonl", "face.jpg"], (
         "nothing written for broken or faceless inputs (but the state file that remembers the faceless ones)"
+    )
 
 
-def test_corpus_json_records(cli, corpus: dict[str, Path], tmp_path: Path) -> None:  # noqa: ANN001
+def test_corpus_json_records(cli, corpus: dict[str, Path], tmp_path: Path) -> None:
     res = cli(*sorted(corpus.values()), "-o", tmp_path / "out", "--json", "--force")
     assert res.exit_code == 1
     recs, summary = _json_lines(res.stdout)
@@ -106,10 +107,14 @@ def test_corpus_json_records(cli, corpus: dict[str, Path], tmp_path: Path) -> No
     for name in _broken_cases():
         assert by_name[name]["status"] == "failed" and REASONS[name] in by_name[name]["error"].lower()
     ok = set(corpus) - set(_broken_cases()) - {"face.jpg", "unreadable.jpg"} - set(SKIPPED)
-    assert all(by_name[n]["status"] == "no-face" for n in ok), {n: by_name[n] for n in ok if by_name[n]["status"] != "no-face"}
+    assert all(by_name[n]["status"] == "no-face" for n in ok), {
+        n: by_name[n] for n in ok if by_name[n]["status"] != "no-face"
+    }
     assert by_name["face.jpg"]["status"] == "restored"
     for name, words in SKIPPED.items():
-        assert by_name[name]["status"] == "skipped" and words in by_name[name]["note"] and by_name[name]["error"] is None
+        assert (
+            by_name[name]["status"] == "skipped" and words in by_name[name]["note"] and by_name[name]["error"] is None
+        )
     # a record names an output only when one was written (issue 12, item 14: the 1x1 photo named one)
     assert by_name["face.jpg"]["output"] == str(tmp_path / "out" / "face.jpg")
     assert [n for n, r in by_name.items() if n != "face.jpg" and r["output"] is not None] == []
@@ -119,7 +124,7 @@ def test_corpus_json_records(cli, corpus: dict[str, Path], tmp_path: Path) -> No
     assert summary["summary"]["no-face"] == len(corpus) - len(_broken_cases()) - 1 - len(SKIPPED)
 
 
-def test_max_pixels_refuses_and_allows(cli, photo_png: Path, tmp_path: Path) -> None:  # noqa: ANN001
+def test_max_pixels_refuses_and_allows(cli, photo_png: Path, tmp_path: Path) -> None:
     res = cli(photo_png, "-o", tmp_path / "o1", "--max-pixels", "100000", "--json")
     assert res.exit_code == 1
     (rec,), _ = _json_lines(res.stdout)
@@ -129,14 +134,14 @@ def test_max_pixels_refuses_and_allows(cli, photo_png: Path, tmp_path: Path) -> 
 
 
 @pytest.fixture
-def photo_png(tmp_path: Path, censored_astronaut) -> Path:  # noqa: ANN001
+def photo_png(tmp_path: Path, censored_astronaut) -> Path:
     return _save(tmp_path / "in" / "astronaut.png", censored_astronaut[0])
 
 
 # ------------------------------------------------------------------------------------------------ awkward photos
 
 
-def _grid(val_faces: list[Path], finder, n: int = 20, side: int = 200, gap: int = 40) -> np.ndarray:  # noqa: ANN001
+def _grid(val_faces: list[Path], finder, n: int = 20, side: int = 200, gap: int = 40) -> np.ndarray:
     faces = []
     for p in val_faces:
         rgb = np.asarray(Image.open(p).convert("RGB"))
@@ -152,7 +157,7 @@ def _grid(val_faces: list[Path], finder, n: int = 20, side: int = 200, gap: int 
     return grid
 
 
-def test_group_photo_of_20_faces(cli, val_faces: list[Path], finder, tmp_path: Path) -> None:  # noqa: ANN001
+def test_group_photo_of_20_faces(cli, val_faces: list[Path], finder, tmp_path: Path) -> None:
     grid = _grid(val_faces, finder)
     path = _save(tmp_path / "in" / "group.png", grid)
     res = cli(path, "-o", tmp_path / "out", "--json", "--save-mask", "--force")  # clean faces: --force restores them
@@ -172,19 +177,22 @@ def test_group_photo_of_20_faces(cli, val_faces: list[Path], finder, tmp_path: P
     assert all("--max-faces 5" in f["decision"] for f in rec["faces"] if f["status"] == "skipped")
 
 
-def test_group_photo_of_20_censored_faces(val_faces: list[Path], finder) -> None:  # noqa: ANN001
+def test_group_photo_of_20_censored_faces(val_faces: list[Path], finder) -> None:
     """Every face of a 5x4 group photo found again under its eye bar (issue 15: 16-18 of 20 were)."""
     grid = _grid(val_faces, finder)
     faces = finder.search(grid).faces
     assert len(faces) == 20
     for f in faces:
         grid, _ = draw_censor(grid, f.landmarks, "bar")
-    cells = sorted((int((f.box[1] + f.box[3]) / 2 // 240), int((f.box[0] + f.box[2]) / 2 // 240)) for f in finder.search(grid).faces)
+    cells = sorted(
+        (int((f.box[1] + f.box[3]) / 2 // 240), int((f.box[0] + f.box[2]) / 2 // 240))
+        for f in finder.search(grid).faces
+    )
     assert cells == [(r, c) for r in range(4) for c in range(5)], "one face in every cell"
 
 
 @pytest.mark.parametrize("cut", ["left", "top"])
-def test_faces_cut_by_the_border(cli, censored_astronaut, astronaut_face, tmp_path: Path, cut: str) -> None:  # noqa: ANN001
+def test_faces_cut_by_the_border(cli, censored_astronaut, astronaut_face, tmp_path: Path, cut: str) -> None:
     rgb, bar = censored_astronaut
     x0, y0, x1, y1 = astronaut_face.box
     if cut == "left":  # through the image-left eye: part of the bar is outside the photo
@@ -205,7 +213,7 @@ def test_faces_cut_by_the_border(cli, censored_astronaut, astronaut_face, tmp_pa
         assert (out[:, 0][bar[:, 0] > 0].astype(int).sum(1) > 60).all(), "restored up to the border"
 
 
-def test_rgba_png_keeps_its_alpha(cli, censored_astronaut, tmp_path: Path) -> None:  # noqa: ANN001
+def test_rgba_png_keeps_its_alpha(cli, censored_astronaut, tmp_path: Path) -> None:
     rgb, bar = censored_astronaut
     alpha = np.tile(np.linspace(40, 255, 512).astype(np.uint8)[:, None], (1, 512))
     path = _save(tmp_path / "in" / "rgba.png", np.dstack([rgb, alpha]))
@@ -219,7 +227,7 @@ def test_rgba_png_keeps_its_alpha(cli, censored_astronaut, tmp_path: Path) -> No
 
 
 @pytest.mark.parametrize("orientation", [6, 8, 3])
-def test_exif_rotated_photo_is_restored_upright(cli, censored_astronaut, tmp_path: Path, orientation: int) -> None:  # noqa: ANN001
+def test_exif_rotated_photo_is_restored_upright(cli, censored_astronaut, tmp_path: Path, orientation: int) -> None:
     upright, bar = censored_astronaut
     upright, bar = upright[:, 56:456], bar[:, 56:456]  # 512 x 400: a wrong orientation shows in the size too
     stored = {6: np.rot90(upright, 1), 8: np.rot90(upright, -1), 3: upright[::-1, ::-1]}[orientation]
@@ -239,10 +247,12 @@ def test_exif_rotated_photo_is_restored_upright(cli, censored_astronaut, tmp_pat
     assert (out.rgb[bar > 0].astype(int).sum(1) > 60).mean() > 0.9
 
 
-def test_unwritable_output_folder(cli, photo_png: Path, tmp_path: Path) -> None:  # noqa: ANN001
+def test_unwritable_output_folder(cli, photo_png: Path, tmp_path: Path) -> None:
     """An --out nobody can write into is a usage error found before any model is loaded (issue 12, item 9)."""
     if IS_ROOT:
-        pytest.skip("running as root: a mode-555 folder is writable anyway (see the simulated case in test_reliability)")
+        pytest.skip(
+            "running as root: a mode-555 folder is writable anyway (see the simulated case in test_reliability)"
+        )
     out = tmp_path / "locked"
     out.mkdir()
     out.chmod(0o555)
@@ -256,7 +266,7 @@ def test_unwritable_output_folder(cli, photo_png: Path, tmp_path: Path) -> None:
     assert list(out.iterdir()) == []
 
 
-def test_output_folder_that_cannot_be_created(cli, photo_png: Path, censored_astronaut, tmp_path: Path) -> None:  # noqa: ANN001
+def test_output_folder_that_cannot_be_created(cli, photo_png: Path, censored_astronaut, tmp_path: Path) -> None:
     """--out below a regular file: a usage error (exit 2, one line) before any model is loaded, nothing written
     (issue 12, item 9: it used to be found only after every photo was restored)."""
     _save(tmp_path / "in" / "second.png", censored_astronaut[0][:, ::-1].copy())
@@ -270,7 +280,7 @@ def test_output_folder_that_cannot_be_created(cli, photo_png: Path, censored_ast
     assert blocker.read_text().startswith("a file")
 
 
-def test_output_escaping_out_is_refused(cli, photo_png: Path, censored_astronaut, tmp_path: Path) -> None:  # noqa: ANN001
+def test_output_escaping_out_is_refused(cli, photo_png: Path, censored_astronaut, tmp_path: Path) -> None:
     """A symbolic link inside --out must not send a result elsewhere; the other photos still go through."""
     src = tmp_path / "src"
     _save(src / "sub" / "a.png", censored_astronaut[0])
@@ -288,7 +298,7 @@ def test_output_escaping_out_is_refused(cli, photo_png: Path, censored_astronaut
     assert list(elsewhere.iterdir()) == [], "nothing written outside --out"
 
 
-def test_symlink_loop_under_recursive(cli, photo_png: Path, tmp_path: Path) -> None:  # noqa: ANN001
+def test_symlink_loop_under_recursive(cli, photo_png: Path, tmp_path: Path) -> None:
     folder = photo_png.parent
     os.symlink(folder, folder / "loop")
     res = cli(folder, "-o", tmp_path / "out", "--recursive", "--json")
@@ -346,7 +356,9 @@ def test_kill_9_midway_then_rerun_finishes_the_folder(censored_astronaut, tmp_pa
     recs, summary = _json_lines(rerun.stdout)
     statuses = {Path(r["input"]).name: r["status"] for r in recs if r["status"] != "notice"}
     assert sorted(n for n, s in statuses.items() if s == "exists") == done, "what was done is skipped"
-    assert sorted(n for n, s in statuses.items() if s == "restored") == sorted(set(f"p{i}.png" for i in range(8)) - set(done))
+    assert sorted(n for n, s in statuses.items() if s == "restored") == sorted(
+        set(f"p{i}.png" for i in range(8)) - set(done)
+    )
     assert summary["summary"]["failed"] == 0
     notices = [r["note"] for r in recs if r["status"] == "notice"]
     assert any("temporary file" in n for n in notices), "the clean-up is reported"
@@ -382,8 +394,9 @@ def _bad_model(tmp_path: Path, case: str, models_dir: Path) -> Path:
                                               ("not_onnx", "not a valid ONNX model"),
                                               ("no_metadata", "not an unmask model"),
                                               *sorted(MODEL_ERRORS.items())])  # fmt: skip
-def test_broken_model_file_one_line_exit_2(cli, photo_png: Path, tmp_path: Path, models_dir: Path, case: str,
-                                           reason: str) -> None:  # noqa: ANN001
+def test_broken_model_file_one_line_exit_2(
+    cli, photo_png: Path, tmp_path: Path, models_dir: Path, case: str, reason: str
+) -> None:
     model = _bad_model(tmp_path, case, models_dir)
     res = cli(photo_png, "-o", tmp_path / "out", "--model", model)
     assert res.exit_code == 2, res.stderr

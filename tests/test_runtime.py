@@ -316,7 +316,7 @@ class _FailingSession:
     def __init__(self) -> None:
         self.calls = 0
 
-    def run(self, outputs, feed):  # noqa: ANN001, ANN201
+    def run(self, outputs, feed):
         self.calls += 1
         raise RuntimeError("CUDA error: out of memory\nmore detail")
 

@@ -60,7 +60,9 @@ def test_defaults_name_shipped_models() -> None:
 
 
 @pytest.mark.parametrize("path", SHIPPED, ids=[p.stem for p in SHIPPED])
-def test_every_shipped_model_beats_telea(path: Path, val_dir: Path, finder, lpips, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+def test_every_shipped_model_beats_telea(
+    path: Path, val_dir: Path, finder, lpips, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Each shipped generator, in the region it was exported for, beats Telea (given the censor's true pixels) in
     PSNR, SSIM, L1 and LPIPS on a few faces, restores the censor it finds and leaves the rest of the photo alone
     (the region defaults are among them)."""
@@ -70,8 +72,14 @@ def test_every_shipped_model_beats_telea(path: Path, val_dir: Path, finder, lpip
 
     region = load_model(path, "cpu", 1).meta.region
     methods, kinds, _ = build_methods([str(path)], ["telea"], region, "cpu", 0)
-    report = evaluate(list_photos(val_dir, N_FACES), methods, EvalSettings(region, n=N_FACES, seed=11),
-                      lpips=lpips, finder=finder, kinds=kinds)
+    report = evaluate(
+        list_photos(val_dir, N_FACES),
+        methods,
+        EvalSettings(region, n=N_FACES, seed=11),
+        lpips=lpips,
+        finder=finder,
+        kinds=kinds,
+    )
     rows = {r.name: r for r in report.rows()}
     (name,) = set(rows) - {"telea"}
     assert rows[name].faces >= N_FACES - 1

@@ -114,7 +114,7 @@ def test_kid_interval_and_errors() -> None:
         kid_interval(x, x[:10])
 
 
-def test_kid_on_squeezenet_features_tells_blur(lpips) -> None:  # noqa: ANN001
+def test_kid_on_squeezenet_features_tells_blur(lpips) -> None:
     from skimage import data
 
     img = data.astronaut()

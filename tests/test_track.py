@@ -93,7 +93,11 @@ def test_detections_beside_the_frames_join_lag_frames_later_and_do_not_depend_on
     inline = _run(Tracker(ScriptedFinder(), detect_every=10, smooth=False), 40, second_from=12)
     # the first detection (nothing followed yet) runs on its frame, in the caller's thread; the others beside
     assert main.detect_threads == ["MainThread"]
-    assert len(spares) == 1 and spares[0].detect_threads and all(n.startswith("unmask-detect") for n in spares[0].detect_threads)
+    assert (
+        len(spares) == 1
+        and spares[0].detect_threads
+        and all(n.startswith("unmask-detect") for n in spares[0].detect_threads)
+    )
     assert spares[0].closed, "close() closes the spare finder"
     # face 2 enters at frame 12: the detection of frame 20 finds it; inline it joins on frame 20, beside on 20 + lag
     assert inline.index(2) == 20

@@ -48,7 +48,7 @@ def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.getbasetemp() / "train-cache"
 
 
-def config(faces: Path, cache: Path, out: Path, **kw) -> TrainConfig:  # noqa: ANN003
+def config(faces: Path, cache: Path, out: Path, **kw) -> TrainConfig:
     base = dict(
         arch="glcic", preset="tiny", data=str(faces), val=str(faces), batch_size=4, out=str(out), cache=str(cache),
         val_images=4, val_every=2, checkpoint_every=100, log_every=1, threads=1, workers=0, validate=False,
@@ -125,7 +125,17 @@ def test_init_warm_starts_a_new_run_from_another_runs_weights(faces, cache, tmp_
     assert tuned.step == 2 and not _same_tensors(_load(tuned.checkpoint)["G"], src_ck["G"])
     for kw, words in (({"arch": "dmfn"}, ("'glcic'", "'dmfn'")), ({"preset": "small"}, ("'tiny'", "'small'"))):
         with pytest.raises(ckpt_io.CheckpointError) as e:
-            train(config(faces, cache, tmp_path, name="bad-" + next(iter(kw.values())), max_steps=1, init=str(src.checkpoint), **kw))
+            train(
+                config(
+                    faces,
+                    cache,
+                    tmp_path,
+                    name="bad-" + next(iter(kw.values())),
+                    max_steps=1,
+                    init=str(src.checkpoint),
+                    **kw,
+                )
+            )
         assert str(src.checkpoint) in str(e.value) and all(w in str(e.value) for w in words)
         assert "\n" not in str(e.value)
 
@@ -207,7 +217,7 @@ def test_atomic_save_never_leaves_a_torn_file(tmp_path, monkeypatch):
     target = tmp_path / "last.pt"
     ckpt_io.save_atomic({"x": torch.ones(3)}, target)
 
-    def exploding_save(obj, f):  # noqa: ANN001, ANN202
+    def exploding_save(obj, f):
         f.write(b"partial")
         raise OSError("disk full")
 
@@ -295,7 +305,7 @@ def _nan_arch() -> types.ModuleType:
             return self.conv(torch.cat([image, mask], 1))
 
     class Trainer(ArchTrainer):
-        def generator_loss(self, batch):  # noqa: ANN001, ANN201
+        def generator_loss(self, batch):
             out = self.G(batch["image"], batch["mask"])
             return (out - batch["target"]).abs().mean() * float("nan"), {"l1": float("nan")}, out
 
@@ -335,7 +345,11 @@ def test_run_log_mirrors_scalars_to_tensorboard(tmp_path, monkeypatch):
     log = RunLog(tmp_path, enabled=True)
     log.write("train", 3, {"g/total": 1.5}, samples=12)
     log.close()
-    assert written == [("dir", str(tmp_path / "tb"), 1), ("train/g/total", 1.5, 3), ("closed",)]  # a new run: purged after 0
+    assert written == [
+        ("dir", str(tmp_path / "tb"), 1),
+        ("train/g/total", 1.5, 3),
+        ("closed",),
+    ]  # a new run: purged after 0
     assert json.loads((tmp_path / "metrics.jsonl").read_text()) == {"kind": "train", "step": 3, "samples": 12,
                                                                     "g/total": 1.5}  # fmt: skip
     RunLog(tmp_path / "absent", enabled=False).write("train", 1, {"x": 1.0})  # other ranks: nothing, no folder
@@ -351,7 +365,10 @@ def test_config_files_mask_mix_and_errors(tmp_path):
     assert kind_probs(t) == {"bar": 0.5, "freeform": 0.5}
     j = TrainConfig.from_dict(load_file(tmp_path / "c.json"))
     probs = kind_probs(j)
-    assert set(probs) == {"bar", "pixelate", "surgical", "blur", "blur-mouth", "freeform"} and abs(sum(probs.values()) - 1) < 1e-9
+    assert (
+        set(probs) == {"bar", "pixelate", "surgical", "blur", "blur-mouth", "freeform"}
+        and abs(sum(probs.values()) - 1) < 1e-9
+    )
     assert TrainConfig.from_dict(json.loads(j.to_json())) == j
     for bad, match in [({"arch": "x", "bogus": 1}, "unknown setting"), ({"arch": "x", "region": "nose"}, "region"),
                        ({"arch": "x", "batch_size": 0}, "batch_size"), ({"batch_size": 2}, "arch"),

@@ -235,7 +235,9 @@ def test_frames_and_faces_without_a_censor_are_left_as_they_are(stills, tiny_mod
     assert restored >= 14 and bare >= 14
 
 
-def test_videos_leave_flip_averaging_off_unless_asked(stills, tiny_models, finder, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+def test_videos_leave_flip_averaging_off_unless_asked(
+    stills, tiny_models, finder, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Photos average each result with the mirrored face's; a video does not by default (its speed target), and
     does with ``VideoSettings(flip_average=True)`` (``unmask CLIP --flip-average``)."""
     from unmask.infer.flip import FlipAveraged
@@ -334,7 +336,11 @@ def test_a_folder_of_videos_and_photos_resumes(cli, stills, tmp_path: Path, cens
     assert (out / "a.mp4").is_file() and (out / "sub" / "b.mkv").is_file() and (out / "photo.png").is_file()
     (out / "sub" / "b.mkv").unlink()
     recs, summary = json_lines(cli(folder, "-o", out, "--recursive", "--json").stdout)
-    assert {Path(r["input"]).name: r["status"] for r in recs} == {"a.mp4": "exists", "b.mkv": "restored", "photo.png": "exists"}
+    assert {Path(r["input"]).name: r["status"] for r in recs} == {
+        "a.mp4": "exists",
+        "b.mkv": "restored",
+        "photo.png": "exists",
+    }
     # its outputs given as inputs are recognised by the tag in the container and not restored again
     recs, _ = json_lines(cli(out / "a.mp4", "-o", tmp_path / "again", "--json").stdout)
     assert recs[0]["status"] == "skipped" and "already an output of unmask" in recs[0]["note"]
@@ -445,7 +451,7 @@ def test_every_container_is_known() -> None:
     assert {".mp4", ".mov", ".mkv", ".webm", ".avi"} <= set(VIDEO_EXTENSIONS)
 
 
-def test_eval_of_a_clean_video_reports_flicker_for_each_method(cli, stills, tmp_path: Path) -> None:  # noqa: ANN001
+def test_eval_of_a_clean_video_reports_flicker_for_each_method(cli, stills, tmp_path: Path) -> None:
     clip = tmp_path / "clean.mkv"
     write_clip(clip, clip_frames(actors(stills, second=False), SIZE, 0.6, FPS), FPS, censored=False)
     res = cli("eval", clip, "--region", "eyes", "--json")
@@ -458,7 +464,7 @@ def test_eval_of_a_clean_video_reports_flicker_for_each_method(cli, stills, tmp_
     assert all(r["flicker_ratio"] > 0 for r in rows.values())
 
 
-def test_video_bench_times_every_stage(stills, tiny_models, finder, tmp_path: Path) -> None:  # noqa: ANN001
+def test_video_bench_times_every_stage(stills, tiny_models, finder, tmp_path: Path) -> None:
     from unmask.infer.pipeline import Restorer
     from unmask.measure.video_bench import bench_video
     from unmask.infer.video.restore import STAGES
@@ -468,5 +474,7 @@ def test_video_bench_times_every_stage(stills, tiny_models, finder, tmp_path: Pa
     assert [c.faces for c in clips] == [1, 2]
     for c in clips:
         assert c.frames == 30 and c.restored >= 28 and c.fps > 0 and c.cpu_seconds > 0
-        assert set(c.stages) >= set(STAGES) - {"finish"} and all(c.stages[s] > 0 for s in ("decode", "detect", "generator", "encode"))
+        assert set(c.stages) >= set(STAGES) - {"finish"} and all(
+            c.stages[s] > 0 for s in ("decode", "detect", "generator", "encode")
+        )
         assert 0 < c.rss_start <= c.rss_peak and c.rss_second > 0 and c.rss_end > 0

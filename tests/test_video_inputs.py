@@ -55,7 +55,10 @@ def bar_of(stills, face: int, seconds: float = 0.4) -> list[np.ndarray]:
     re-encoding rings)."""
     import cv2
 
-    return [cv2.erode(fr.hole, np.ones((5, 5), np.uint8)) > 0 for fr in clip_frames(cast(stills, (face,)), SIZE, seconds, FPS)]
+    return [
+        cv2.erode(fr.hole, np.ones((5, 5), np.uint8)) > 0
+        for fr in clip_frames(cast(stills, (face,)), SIZE, seconds, FPS)
+    ]
 
 
 def one_face(stills, path: Path, seconds: float = 1.0, vfr: bool = False) -> Path:
@@ -142,7 +145,9 @@ def test_show_faces_draws_a_videos_first_faces_numbered_as_faces_numbers_them(cl
     assert np.abs(drawn.astype(int) - first).max() > 100, "boxes are drawn on the first frame"
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir()), "it only draws"
     rec, res = run_json(cli, src, "-o", tmp_path / "out", "--show-faces", tmp_path / "both.png", "--restore")
-    assert rec["status"] == "restored" and (tmp_path / "both.png").is_file() and (tmp_path / "out" / "two.mp4").is_file()
+    assert (
+        rec["status"] == "restored" and (tmp_path / "both.png").is_file() and (tmp_path / "out" / "two.mp4").is_file()
+    )
 
 
 # ------------------------------------------------------------------------------------------------- awkward files
@@ -197,8 +202,9 @@ def test_an_odd_sized_video_keeps_its_exact_size(cli, video_corpus: dict[str, Pa
         assert len(a) == len(b) and b[0].shape == a[0].shape == (143, 191, 3)
 
 
-def test_an_mp4_named_avi_and_a_variable_frame_rate_keep_their_frames_and_duration(cli, video_corpus: dict[str, Path],
-                                                                                 tmp_path: Path) -> None:
+def test_an_mp4_named_avi_and_a_variable_frame_rate_keep_their_frames_and_duration(
+    cli, video_corpus: dict[str, Path], tmp_path: Path
+) -> None:
     for name in ("mp4_named.avi", "vfr.mp4"):
         src = video_corpus[name]
         rec, res = run_json(cli, src, "-o", tmp_path / "out")
@@ -224,8 +230,16 @@ def test_the_bomb_check_comes_before_any_frame_is_decoded(video_corpus: dict[str
 
 
 @pytest.mark.parametrize("codec,name", [("hevc", "hevc"), ("av1", "av1")])
-def test_encoders_print_nothing(stills, tiny_models, finder, tmp_path: Path, capfd: pytest.CaptureFixture, codec: str,
-                                name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_encoders_print_nothing(
+    stills,
+    tiny_models,
+    finder,
+    tmp_path: Path,
+    capfd: pytest.CaptureFixture,
+    codec: str,
+    name: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """x265 and SVT-AV1 write their own logs past FFmpeg's log level (23 and 24 lines on a normal run): the library
     never prints."""
     from unmask.infer.pipeline import Restorer
@@ -237,7 +251,9 @@ def test_encoders_print_nothing(stills, tiny_models, finder, tmp_path: Path, cap
     monkeypatch.delenv("SVT_LOG", raising=False)
     src = one_face(stills, tmp_path / "clip.mp4", seconds=0.2)
     capfd.readouterr()
-    stats = restore_video(src, tmp_path / "out.mp4", Restorer(tiny_models, "eyes", finder=finder), VideoSettings(codec=codec))
+    stats = restore_video(
+        src, tmp_path / "out.mp4", Restorer(tiny_models, "eyes", finder=finder), VideoSettings(codec=codec)
+    )
     assert stats.frames_restored > 0
     with av.open(str(tmp_path / "out.mp4")) as c:
         assert c.streams.video[0].codec_context.name in (name, "libdav1d")

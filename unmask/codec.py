@@ -67,7 +67,9 @@ def fill_hole(image: np.ndarray, mask: np.ndarray, hole_fill: str) -> np.ndarray
 Crops = Sequence[np.ndarray]
 
 
-def _edges(codec: "Codec", crops: Crops, holes: Crops, guides: Sequence[EdgeGuide | None], truth: Crops | None) -> np.ndarray:
+def _edges(
+    codec: "Codec", crops: Crops, holes: Crops, guides: Sequence[EdgeGuide | None], truth: Crops | None
+) -> np.ndarray:
     # training: the clean target's edges (the edge generator's truth; the arch masks the hole itself);
     # inference: the censored crop's edges, none inside the hole
     th = tuple(codec.options.get("canny", DEFAULT_CANNY))
@@ -76,7 +78,9 @@ def _edges(codec: "Codec", crops: Crops, holes: Crops, guides: Sequence[EdgeGuid
     return np.stack([canny_edges(c, h, th) for c, h in zip(crops, holes)])[:, None]
 
 
-def _guide(codec: "Codec", crops: Crops, holes: Crops, guides: Sequence[EdgeGuide | None], truth: Crops | None) -> np.ndarray:
+def _guide(
+    codec: "Codec", crops: Crops, holes: Crops, guides: Sequence[EdgeGuide | None], truth: Crops | None
+) -> np.ndarray:
     return np.stack([guide_map(g, c.shape[:2]) for g, c in zip(guides, crops)])[:, None]
 
 
@@ -113,7 +117,10 @@ class Codec:
     def of_spec(cls, spec: ArchSpec, hole_fill: str | None = None) -> "Codec":
         """The codec of an arch in training (``hole_fill`` defaults to the arch's)."""
         return cls(
-            tuple(spec.value_range), hole_fill or spec.hole_fill, ("image", "mask", *spec.extra_inputs), dict(spec.runtime_options)
+            tuple(spec.value_range),
+            hole_fill or spec.hole_fill,
+            ("image", "mask", *spec.extra_inputs),
+            dict(spec.runtime_options),
         )
 
     @property

@@ -17,7 +17,9 @@ class Registry(Generic[T]):
     each have a module (checked after loading; their order is :meth:`in_order`'s). ``unknown``: the exception an
     unknown name raises in :meth:`get`."""
 
-    def __init__(self, package: str, what: str, expected: Sequence[str] = (), unknown: type[Exception] = ValueError) -> None:
+    def __init__(
+        self, package: str, what: str, expected: Sequence[str] = (), unknown: type[Exception] = ValueError
+    ) -> None:
         self.package, self.what, self.expected, self.unknown = package, what, tuple(expected), unknown
         self._entries: dict[str, T] = {}
         self._origins: dict[str, str] = {}

@@ -58,8 +58,14 @@ MIX = "mix"
 TRAIN_REGIONS = (*REGIONS, MIX)
 """Regions a model can be trained on."""
 
-KIND_REGION: Mapping[str, str | None] = {"bar": "eyes", "pixelate": "eyes", "surgical": "mouth", "blur": "eyes",
-                                         "blur-mouth": "mouth", "freeform": None}
+KIND_REGION: Mapping[str, str | None] = {
+    "bar": "eyes",
+    "pixelate": "eyes",
+    "surgical": "mouth",
+    "blur": "eyes",
+    "blur-mouth": "mouth",
+    "freeform": None,
+}
 """Censor kinds and the region each hides (``freeform``: random strokes anywhere, a training-only kind; a blur is
 one kind per region, ``blur`` over the eyes and ``blur-mouth`` over nose and mouth, so each kind hides one region)."""
 

@@ -102,7 +102,7 @@ def guarded(command: Callable[P, int]) -> Callable[P, NoReturn]:
             raise
         except KeyboardInterrupt:
             interrupted(ON_INTERRUPT.get(command.__name__, "stopped; no half-written file is left"))
-        except Exception as e:  # noqa: BLE001 - one line unless --debug
+        except Exception as e:
             if kwargs.get("debug"):
                 raise
             fail_for(e)
@@ -160,7 +160,7 @@ def one_line_errors(command: str, debug: bool, *, other: int = EXIT_FAILED) -> I
         raise
     except KeyboardInterrupt:
         interrupted()
-    except Exception as e:  # noqa: BLE001 - one line unless --debug
+    except Exception as e:
         if debug:
             raise
         fail_for(e, command, other)

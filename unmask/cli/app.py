@@ -47,6 +47,7 @@ def _root(
 COMMANDS = ("run", "models", "prepare", "train", "export", "quantize", "eval", "bench", "serve")
 DEFAULT_COMMAND = "run"
 
+
 class PlainCommand(typer.core.TyperCommand):
     """click's plain help with arguments shown by their metavar (``INPUT...``, not ``{inputs}...`` and the Python
     type ``<list[Path]>``): ``Usage: unmask run [OPTIONS] INPUT...``."""

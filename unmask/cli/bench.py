@@ -41,20 +41,43 @@ def register(app: typer.Typer) -> None:
 
 @guarded
 def bench(
-    folder: Optional[Path] = typer.Argument(None, help="Folder of photos (default: copies of scikit-image's astronaut portrait).", show_default=False),
-    model: Optional[str] = typer.Option(None, "--model", "-m", help="Model name or .onnx path, or a baseline (telea, ns, none). Default: the region's default model, else telea."),
+    folder: Optional[Path] = typer.Argument(
+        None, help="Folder of photos (default: copies of scikit-image's astronaut portrait).", show_default=False
+    ),
+    model: Optional[str] = typer.Option(
+        None,
+        "--model",
+        "-m",
+        help="Model name or .onnx path, or a baseline (telea, ns, none). Default: the region's default model, else telea.",
+    ),
     region: Region = typer.Option(Region.eyes, "--region", "-r", help="Region restored in the folder run."),
     device: Device = typer.Option(Device.auto, "--device", help="Device for the ONNX session (and PyTorch eager)."),
     threads: int = typer.Option(0, "--threads", min=0, help="CPU threads for both runtimes (0 = all cores)."),
     batch: int = typer.Option(1, "--batch", min=1, help="Faces per batch for the generator-alone timing."),
     n: int = typer.Option(50, "--n", min=1, help="Photos of the folder run (the first N, sorted)."),
     repeats: int = typer.Option(10, "--repeats", min=1, help="Timed runs per generator measurement (median reported)."),
-    checkpoint: Optional[str] = typer.Option(None, "--checkpoint", help="Training run or .pt the model was exported from: PyTorch eager uses its weights (default: the same arch with random weights)."),
-    scaling: bool = typer.Option(False, "--scaling", help="Also: 1 vs 8 faces, 0.3-24 MP photos, batch 1/4/8, memory of a 24 MP photo with 10 faces."),
+    checkpoint: Optional[str] = typer.Option(
+        None,
+        "--checkpoint",
+        help="Training run or .pt the model was exported from: PyTorch eager uses its weights (default: the same arch with random weights).",
+    ),
+    scaling: bool = typer.Option(
+        False,
+        "--scaling",
+        help="Also: 1 vs 8 faces, 0.3-24 MP photos, batch 1/4/8, memory of a 24 MP photo with 10 faces.",
+    ),
     no_folder: bool = typer.Option(False, "--no-folder", help="Skip the folder run."),
-    int8: bool = typer.Option(True, "--int8/--no-int8", help="Also time the model's int8 copy (NAME-int8, made by `unmask quantize`) where one is installed: the generator alone and the folder run, in the same run."),
+    int8: bool = typer.Option(
+        True,
+        "--int8/--no-int8",
+        help="Also time the model's int8 copy (NAME-int8, made by `unmask quantize`) where one is installed: the generator alone and the folder run, in the same run.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout instead of tables."),
-    video: bool = typer.Option(False, "--video", help="Time the video path instead: 720p clips made of the folder's first faces (or the astronaut) with 1 and 4 censored faces, file to file, per stage."),
+    video: bool = typer.Option(
+        False,
+        "--video",
+        help="Time the video path instead: 720p clips made of the folder's first faces (or the astronaut) with 1 and 4 censored faces, file to file, per stage.",
+    ),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
 ) -> int:
     from unmask.measure.baselines import Baseline
@@ -91,9 +114,12 @@ def bench(
                 report.folder = bench_folder(photos, restorer, tmp / "out", on_photo=status.progress)
                 if quantized is not None:
                     status.say(f"folder run with {quantized.name}: {len(photos)} photos")
-                    with Restorer({region.value: quantized}, region=region.value, force=True,
-                                  finder=restorer.finder) as q_restorer:
-                        report.folder_int8 = bench_folder(photos, q_restorer, tmp / "out-int8", on_photo=status.progress)
+                    with Restorer(
+                        {region.value: quantized}, region=region.value, force=True, finder=restorer.finder
+                    ) as q_restorer:
+                        report.folder_int8 = bench_folder(
+                            photos, q_restorer, tmp / "out-int8", on_photo=status.progress
+                        )
             generator = None if isinstance(inpainter, Baseline) else inpainter
             if generator is not None:
                 status.say("generator alone: ONNX Runtime vs PyTorch eager")
@@ -110,7 +136,9 @@ def bench(
                     status.say("scaling: batch size")
                     report.batches = scaling_batch(generator, (1, 4, 8), threads, repeats=max(3, repeats // 2))
                 status.say("scaling: peak memory, 24 MP photo with 10 faces (fresh process)")
-                report.memory = probe_group_photo(face, ref, region.value, tmp / "memory", 24, 10, device.value, threads)
+                report.memory = probe_group_photo(
+                    face, ref, region.value, tmp / "memory", 24, 10, device.value, threads
+                )
         status.done()
     if as_json:
         print(json.dumps(report.to_dict()), flush=True)
@@ -137,8 +165,11 @@ def _load(model: Optional[str], region: str, device: str, threads: int) -> tuple
         try:
             ref = str(find_model(None, region))
         except LookupError:
-            err.print(f"note: no {region} model installed; timing the telea baseline (pass --model NAME|PATH)",
-                      highlight=False, markup=False)
+            err.print(
+                f"note: no {region} model installed; timing the telea baseline (pass --model NAME|PATH)",
+                highlight=False,
+                markup=False,
+            )
             ref = "telea"
     m = load_inpainter(ref, device, threads)  # an UnmaskError: one line, exit 2 (guarded)
     path = getattr(m, "path", None)
@@ -176,8 +207,15 @@ def _int8(model: Model | Baseline, device: str, threads: int) -> Model | None:
         fail(str(e))
 
 
-def _generator(model: Model, batch: int, threads: int, repeats: int, checkpoint: Optional[str],
-               notes: list[str], int8: Model | None = None) -> GeneratorBench:
+def _generator(
+    model: Model,
+    batch: int,
+    threads: int,
+    repeats: int,
+    checkpoint: Optional[str],
+    notes: list[str],
+    int8: Model | None = None,
+) -> GeneratorBench:
     from unmask.measure.generator import bench_generator, eager_generator
 
     eager, note, weights = None, "", ""
@@ -194,8 +232,17 @@ def _generator(model: Model, batch: int, threads: int, repeats: int, checkpoint:
         note = f"PyTorch eager not measured: {type(e).__name__}: {e}"
     if eager is None:
         notes.append(note)
-    return bench_generator(model, batch, threads, repeats, eager=eager, eager_note=note, eager_weights=weights,
-                           compare=eager is not None and checkpoint is not None, int8=int8)
+    return bench_generator(
+        model,
+        batch,
+        threads,
+        repeats,
+        eager=eager,
+        eager_note=note,
+        eager_weights=weights,
+        compare=eager is not None and checkpoint is not None,
+        int8=int8,
+    )
 
 
 def _first_face_photo(photos: list[Path]) -> Any:
@@ -245,49 +292,88 @@ def _render(report: BenchReport) -> None:
     con = wide_console(out)
     m = report.model
     load = "" if report.load is None else f"; load average {report.load[0]:.1f} at the start on {os.cpu_count()} cores"
-    say(f"model {m['name']} ({m['arch']}{' ' + m['preset'] if m['preset'] else ''}, {m['size']} px) on "
-        f"{', '.join(m['providers']) or 'CPU'}; {report.threads} threads{load}", con)
+    say(
+        f"model {m['name']} ({m['arch']}{' ' + m['preset'] if m['preset'] else ''}, {m['size']} px) on "
+        f"{', '.join(m['providers']) or 'CPU'}; {report.threads} threads{load}",
+        con,
+    )
     runs = [(m["name"], f) for f in (report.folder,) if f is not None]
     if report.folder_int8 is not None:
         runs.append((m["int8"]["name"], report.folder_int8))
     for name, f in runs:
-        t = Table(title=f"folder run, {name}: {f.photos} photos, {f.faces} faces restored, {f.failed} failed, {f.wall:.2f} s")
+        t = Table(
+            title=f"folder run, {name}: {f.photos} photos, {f.faces} faces restored, {f.failed} failed, {f.wall:.2f} s"
+        )
         for c in ("stage", "total s", "ms/photo", "share"):
             t.add_column(c, justify="left" if c == "stage" else "right")
         for s in (*STAGES, OTHER):
             v = f.other if s == OTHER else f.stages.get(s, 0.0)
             t.add_row(s, f"{v:.3f}", f"{1000 * v / max(f.photos, 1):.1f}", f"{v / f.wall:.0%}" if f.wall else "-")
         con.print(t)
-        con.print(f"{f.photos_per_s:.2f} photos/s ({f.photos_per_cpu_s:.2f} per CPU second), {f.faces_per_s:.2f} faces/s; resident memory {f.rss_start / 2**20:.0f} MiB "
-                  f"at start, peak {f.rss_peak / 2**20:.0f} MiB, drift {f.rss_drift / 2**20:+.1f} MiB over the run")
+        con.print(
+            f"{f.photos_per_s:.2f} photos/s ({f.photos_per_cpu_s:.2f} per CPU second), {f.faces_per_s:.2f} faces/s; resident memory {f.rss_start / 2**20:.0f} MiB "
+            f"at start, peak {f.rss_peak / 2**20:.0f} MiB, drift {f.rss_drift / 2**20:+.1f} MiB over the run"
+        )
     if len(runs) == 2 and runs[0][1].photos_per_s > 0:
         (a, fa), (b, fb) = runs
         cpu = f", {fb.photos_per_cpu_s / fa.photos_per_cpu_s:.2f}x per CPU second" if fa.photos_per_cpu_s else ""
-        say(f"{b} restores {fb.photos_per_s / fa.photos_per_s:.2f}x the photos per second of {a}{cpu} (one after the "
-            "other, in this run)", con)
+        say(
+            f"{b} restores {fb.photos_per_s / fa.photos_per_s:.2f}x the photos per second of {a}{cpu} (one after the "
+            "other, in this run)",
+            con,
+        )
     g = report.generator
     if g is not None:
-        t = Table(title=f"generator alone: batch {g.batch}, {g.threads} threads, {g.device}, {g.repeats} runs each "
-                        "(median; fastest)")
+        t = Table(
+            title=f"generator alone: batch {g.batch}, {g.threads} threads, {g.device}, {g.repeats} runs each "
+            "(median; fastest)"
+        )
         for c in ("runtime", "ms/batch", "fastest ms/batch", "ms/face", "faces/s", "GMAC/face", "GMAC/s"):
             t.add_column(c, justify="left" if c == "runtime" else "right")
         gm = "-" if g.macs_per_face is None else f"{g.macs_per_face / 1e9:.3f}"
-        t.add_row("ONNX Runtime", _ms(g.ort_s), _ms(g.ort_min_s), f"{g.ort_ms_per_face:.1f}", f"{g.batch / g.ort_s:.1f}",
-                  gm, _f(g.gmacs(g.ort_s)))
+        t.add_row(
+            "ONNX Runtime",
+            _ms(g.ort_s),
+            _ms(g.ort_min_s),
+            f"{g.ort_ms_per_face:.1f}",
+            f"{g.batch / g.ort_s:.1f}",
+            gm,
+            _f(g.gmacs(g.ort_s)),
+        )
         if g.int8_s is not None:
-            t.add_row(f"ONNX Runtime int8 ({g.int8_name})", _ms(g.int8_s), _ms(g.int8_min_s), f"{g.int8_ms_per_face:.1f}",
-                      f"{g.batch / g.int8_s:.1f}", "-", "-")
+            t.add_row(
+                f"ONNX Runtime int8 ({g.int8_name})",
+                _ms(g.int8_s),
+                _ms(g.int8_min_s),
+                f"{g.int8_ms_per_face:.1f}",
+                f"{g.batch / g.int8_s:.1f}",
+                "-",
+                "-",
+            )
         if g.eager_s is not None:
-            t.add_row("PyTorch eager", _ms(g.eager_s), _ms(g.eager_min_s), f"{g.eager_ms_per_face:.1f}",
-                      f"{g.batch / g.eager_s:.1f}", gm, _f(g.gmacs(g.eager_s)))
+            t.add_row(
+                "PyTorch eager",
+                _ms(g.eager_s),
+                _ms(g.eager_min_s),
+                f"{g.eager_ms_per_face:.1f}",
+                f"{g.batch / g.eager_s:.1f}",
+                gm,
+                _f(g.gmacs(g.eager_s)),
+            )
         con.print(t)
         if g.ratio is not None:
-            say(f"ONNX Runtime is {g.ratio:.2f}x the speed of PyTorch eager ({g.ratio_best:.2f}x on the fastest runs). "
+            say(
+                f"ONNX Runtime is {g.ratio:.2f}x the speed of PyTorch eager ({g.ratio_best:.2f}x on the fastest runs). "
                 f"Eager side: {g.eager_weights}"
-                + ("" if g.max_abs_diff is None else f"; outputs differ by at most {g.max_abs_diff:.2e}"), con)
+                + ("" if g.max_abs_diff is None else f"; outputs differ by at most {g.max_abs_diff:.2e}"),
+                con,
+            )
         if g.int8_speedup is not None:
-            say(f"int8 is {g.int8_speedup:.2f}x the speed of float32 in ONNX Runtime "
-                f"({g.ort_min_s / g.int8_min_s:.2f}x on the fastest runs)", con)
+            say(
+                f"int8 is {g.int8_speedup:.2f}x the speed of float32 in ONNX Runtime "
+                f"({g.ort_min_s / g.int8_min_s:.2f}x on the fastest runs)",
+                con,
+            )
         if g.mac_note:
             say(f"note: {g.mac_note}", con)
     _render_scaling(con, report)
@@ -309,14 +395,28 @@ def _render_scaling(con: Any, report: BenchReport) -> None:
         base = report.faces[0].restore_s
         for p in report.faces:
             k = int(p.label.split()[0])
-            t.add_row(p.label, str(p.faces), _ms(p.restore_s), f"{1000 * p.restore_s / max(k, 1):.1f}", f"{p.restore_s / base:.2f}x")
+            t.add_row(
+                p.label,
+                str(p.faces),
+                _ms(p.restore_s),
+                f"{1000 * p.restore_s / max(k, 1):.1f}",
+                f"{p.restore_s / base:.2f}x",
+            )
         con.print(t)
     if report.sizes:
         t = Table(title="photo size, one face (in memory: restore; file to file: read + restore + write)")
         for c in ("size", "pixels", "restored", "restore ms", "read ms", "write ms", "file to file ms"):
             t.add_column(c, justify="right")
         for p in report.sizes:
-            t.add_row(p.label, f"{p.pixels / 1e6:.1f} M", str(p.faces), _ms(p.restore_s), _ms(p.read_s), _ms(p.write_s), _ms(p.total_s))
+            t.add_row(
+                p.label,
+                f"{p.pixels / 1e6:.1f} M",
+                str(p.faces),
+                _ms(p.restore_s),
+                _ms(p.read_s),
+                _ms(p.write_s),
+                _ms(p.total_s),
+            )
         con.print(t)
     if report.batches:
         t = Table(title="generator batch size (ONNX Runtime)")
@@ -327,6 +427,8 @@ def _render_scaling(con: Any, report: BenchReport) -> None:
         con.print(t)
     if report.memory is not None:
         mm = report.memory
-        con.print(f"memory: a fresh process restoring a {mm.megapixels:g} MP photo with {mm.faces_in_photo} faces "
-                  f"({mm.faces} restored, {mm.status}) peaked at {mm.peak / 2**20:.0f} MiB "
-                  f"({mm.before / 2**20:.0f} MiB before the photo), {mm.seconds:.1f} s")
+        con.print(
+            f"memory: a fresh process restoring a {mm.megapixels:g} MP photo with {mm.faces_in_photo} faces "
+            f"({mm.faces} restored, {mm.status}) peaked at {mm.peak / 2**20:.0f} MiB "
+            f"({mm.before / 2**20:.0f} MiB before the photo), {mm.seconds:.1f} s"
+        )

@@ -44,24 +44,61 @@ def register(app: typer.Typer) -> None:
 
 @guarded
 def evaluate(
-    data: Path = typer.Argument(..., help="Folder of clean face photos (the first --n, sorted by name), a training set made by `unmask prepare` (its first --n faces; no mediapipe needed), or a clean video (every frame censored; hole PSNR and flicker, steady vs frame by frame).", show_default=False),
+    data: Path = typer.Argument(
+        ...,
+        help="Folder of clean face photos (the first --n, sorted by name), a training set made by `unmask prepare` (its first --n faces; no mediapipe needed), or a clean video (every frame censored; hole PSNR and flicker, steady vs frame by frame).",
+        show_default=False,
+    ),
     region: Region = typer.Option(..., "--region", "-r", help="Which region to hide and restore."),
-    censor: Optional[Censor] = typer.Option(None, "--censor", help="Censor drawn on each face (default: bar for eyes, surgical for mouth)."),
-    model: Optional[list[str]] = typer.Option(None, "--model", "-m", help="Model name or .onnx path; repeat for several. Default: the region's default model, if installed."),
-    baseline: str = typer.Option("telea,ns,none", "--baseline", help="Comma-separated classic baselines (telea, ns, none = the censored photo); '' for none."),
+    censor: Optional[Censor] = typer.Option(
+        None, "--censor", help="Censor drawn on each face (default: bar for eyes, surgical for mouth)."
+    ),
+    model: Optional[list[str]] = typer.Option(
+        None,
+        "--model",
+        "-m",
+        help="Model name or .onnx path; repeat for several. Default: the region's default model, if installed.",
+    ),
+    baseline: str = typer.Option(
+        "telea,ns,none",
+        "--baseline",
+        help="Comma-separated classic baselines (telea, ns, none = the censored photo); '' for none.",
+    ),
     n: int = typer.Option(100, "--n", min=1, help="Number of photos."),
     seed: int = typer.Option(0, "--seed", help="Censor randomness: photo i uses seed + i, so runs are comparable."),
     as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout instead of the table."),
     per_face: bool = typer.Option(False, "--per-face", help="With --json: include every face's scores."),
-    grid: Optional[Path] = typer.Option(None, "--grid", help="Write a PNG: censored input, each method, original, for the first faces."),
+    grid: Optional[Path] = typer.Option(
+        None, "--grid", help="Write a PNG: censored input, each method, original, for the first faces."
+    ),
     grid_faces: int = typer.Option(6, "--grid-faces", min=1, help="Rows of the --grid picture."),
-    mosaic_means: bool = typer.Option(True, "--mosaic-means/--no-mosaic-means", help="Models keep a mosaic's block means, as `unmask run` does (baselines stay plain OpenCV)."),
-    retouch: bool = typer.Option(True, "--retouch/--no-retouch", help="Models' results pasted with grain, as `unmask run` does on photos."),
-    flip_average: bool = typer.Option(True, "--flip-average/--no-flip-average", help="Models average each result with their result on the mirrored face, as `unmask run` does on photos."),
-    jpeg_quality: int = typer.Option(90, "--jpeg", min=0, max=100, help="JPEG quality each censored photo goes through before restoring (0: none)."),
+    mosaic_means: bool = typer.Option(
+        True,
+        "--mosaic-means/--no-mosaic-means",
+        help="Models keep a mosaic's block means, as `unmask run` does (baselines stay plain OpenCV).",
+    ),
+    retouch: bool = typer.Option(
+        True, "--retouch/--no-retouch", help="Models' results pasted with grain, as `unmask run` does on photos."
+    ),
+    flip_average: bool = typer.Option(
+        True,
+        "--flip-average/--no-flip-average",
+        help="Models average each result with their result on the mirrored face, as `unmask run` does on photos.",
+    ),
+    jpeg_quality: int = typer.Option(
+        90, "--jpeg", min=0, max=100, help="JPEG quality each censored photo goes through before restoring (0: none)."
+    ),
     no_lpips: bool = typer.Option(False, "--no-lpips", help="Skip LPIPS (no torch or weights needed)."),
-    lpips_weights: Optional[Path] = typer.Option(None, "--lpips-weights", help="LPIPS v0.1 SqueezeNet heads (default: $UNMASK_LPIPS_WEIGHTS, else the copy shipped with unmask)."),
-    features_weights: Optional[Path] = typer.Option(None, "--features-weights", help="SqueezeNet 1.1 features (default: $UNMASK_PERCEPTUAL_WEIGHTS, else the copy shipped with unmask)."),
+    lpips_weights: Optional[Path] = typer.Option(
+        None,
+        "--lpips-weights",
+        help="LPIPS v0.1 SqueezeNet heads (default: $UNMASK_LPIPS_WEIGHTS, else the copy shipped with unmask).",
+    ),
+    features_weights: Optional[Path] = typer.Option(
+        None,
+        "--features-weights",
+        help="SqueezeNet 1.1 features (default: $UNMASK_PERCEPTUAL_WEIGHTS, else the copy shipped with unmask).",
+    ),
     device: Device = typer.Option(Device.auto, "--device", help="Device for the models' ONNX sessions."),
     threads: int = typer.Option(0, "--threads", min=0, help="CPU threads (0 = all cores)."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
@@ -77,9 +114,17 @@ def evaluate(
     if grid is not None:
         check_file_target(grid, "--grid")  # before any model or photo is loaded
     try:
-        settings = EvalSettings(region.value, censor.value if censor else None, n, seed, grid_faces,
-                                mosaic_means=mosaic_means, jpeg=jpeg_quality, flip_average=flip_average,
-                                retouch=retouch)
+        settings = EvalSettings(
+            region.value,
+            censor.value if censor else None,
+            n,
+            seed,
+            grid_faces,
+            mosaic_means=mosaic_means,
+            jpeg=jpeg_quality,
+            flip_average=flip_average,
+            retouch=retouch,
+        )
     except ValueError as e:
         fail(str(e))
     if is_video_name(data) and data.is_file():  # a clean video: steady vs per-frame restoring, flicker
@@ -119,7 +164,10 @@ def evaluate(
             console.print(_group_table(report, groups))
     if report.outside_total:
         bad = ", ".join(r.name for r in report.rows() if r.outside_pixels)
-        err.print(f"[bold red]error:[/] {safe(bad)} changed {report.outside_total} pixels outside the hole it restored", markup=True)
+        err.print(
+            f"[bold red]error:[/] {safe(bad)} changed {report.outside_total} pixels outside the hole it restored",
+            markup=True,
+        )
         return EXIT_FAILED
     return EXIT_OK
 
@@ -140,12 +188,17 @@ def _default_model(region: str, device: str) -> list[str]:
     try:
         return [str(find_model(None, region, runs_on_cpu(device)))]
     except LookupError:
-        err.print(f"note: no {region} model installed; scoring the baselines only (pass --model NAME|PATH)",
-                  highlight=False, markup=False)
+        err.print(
+            f"note: no {region} model installed; scoring the baselines only (pass --model NAME|PATH)",
+            highlight=False,
+            markup=False,
+        )
         return []
 
 
-def _methods(models: list[str], baselines: list[str], region: str, device: str, threads: int) -> tuple[dict, dict, list]:
+def _methods(
+    models: list[str], baselines: list[str], region: str, device: str, threads: int
+) -> tuple[dict, dict, list]:
     from unmask.measure.evaluate import build_methods
 
     return build_methods(models, baselines, region, device, threads)  # an UnmaskError: one line, exit 2 (guarded)
@@ -183,8 +236,11 @@ def _table(report: Any) -> Any:
         + (f"; {report.unreadable} unreadable" if report.unreadable else "")
         + (f"; {report.lost} lost after censoring (not found again, excluded for every method)" if report.lost else "")
         + (f". Censored photos JPEG q{s.jpeg}." if s.jpeg else ". Censored photos not compressed.")
-        + (" Faces of a training set: its aligned crops, with its stored landmarks (not found again under the censor)."
-           if report.source == "set" else "")
+        + (
+            " Faces of a training set: its aligned crops, with its stored landmarks (not found again under the censor)."
+            if report.source == "set"
+            else ""
+        )
     ) + (
         " Mean [95% interval]. PSNR/L1 in the hidden pixels, SSIM on their box, LPIPS on the aligned face;"
         " hole IoU: the restored hole against the censor's true pixels (missed: faces where no censor was found);"
@@ -241,4 +297,3 @@ def _group_table(report: Any, groups: list) -> Any:
                           str(g.faces) if first else "", safe(r.name), _fmt(r.psnr, 2), _fmt(r.hole_lpips, 3),
                           _fmt(r.tone, 1), end_section=i == len(g.rows) - 1)  # fmt: skip
     return table
-

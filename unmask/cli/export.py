@@ -24,13 +24,29 @@ def register(app: typer.Typer) -> None:
 
 
 def export(
-    source: str = typer.Argument(..., help="Run name under --runs, run folder, or checkpoint .pt file.", show_default=False),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="ONNX file to write (default: models/NAME.onnx)."),
+    source: str = typer.Argument(
+        ..., help="Run name under --runs, run folder, or checkpoint .pt file.", show_default=False
+    ),
+    output: Optional[Path] = typer.Option(
+        None, "--output", "-o", help="ONNX file to write (default: models/NAME.onnx)."
+    ),
     name: Optional[str] = typer.Option(None, "--name", help="Model name in the metadata (default: the output's stem)."),
-    region: Optional[Region] = typer.Option(None, "--region", "-r", help="Region the model restores (default: the trained one; required for --region mix runs)."),
+    region: Optional[Region] = typer.Option(
+        None,
+        "--region",
+        "-r",
+        help="Region the model restores (default: the trained one; required for --region mix runs).",
+    ),
     runs: Path = typer.Option(Path("runs"), "--runs", help="Folder of runs, for a run given by name."),
-    tolerance: float = typer.Option(1e-3, "--tolerance", min=0.0, help="Largest ONNX Runtime vs PyTorch difference accepted."),
-    checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="Write a slim checkpoint here instead of ONNX: generator and discriminator weights, no optimiser state (for train --init; default: write ONNX).", show_default=False),
+    tolerance: float = typer.Option(
+        1e-3, "--tolerance", min=0.0, help="Largest ONNX Runtime vs PyTorch difference accepted."
+    ),
+    checkpoint: Optional[Path] = typer.Option(
+        None,
+        "--checkpoint",
+        help="Write a slim checkpoint here instead of ONNX: generator and discriminator weights, no optimiser state (for train --init; default: write ONNX).",
+        show_default=False,
+    ),
     fp16: bool = typer.Option(False, "--fp16", help="With --checkpoint: store the weights as float16 (half the size)."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
 ) -> None:
@@ -46,13 +62,18 @@ def export(
 
     target = output or Path("models") / f"{name or default_name(source)}.onnx"
     with one_line_errors("export", debug):
-        report = do_export(source, target, name=name, region=region.value if region else None, runs=runs, tolerance=tolerance)
+        report = do_export(
+            source, target, name=name, region=region.value if region else None, runs=runs, tolerance=tolerance
+        )
     t = report.meta.training
     err.print(
-        printable(f"wrote {report.path} ({report.meta.arch} {report.meta.preset}, {report.meta.region}, "
-                  f"{report.meta.size}px, {t.get('steps')} steps); ONNX Runtime vs PyTorch max |diff| "
-                  f"{report.max_abs_diff:.2e}"),
-        highlight=False, markup=False,
+        printable(
+            f"wrote {report.path} ({report.meta.arch} {report.meta.preset}, {report.meta.region}, "
+            f"{report.meta.size}px, {t.get('steps')} steps); ONNX Runtime vs PyTorch max |diff| "
+            f"{report.max_abs_diff:.2e}"
+        ),
+        highlight=False,
+        markup=False,
     )
 
 
@@ -71,8 +92,11 @@ def _slim(source: str, target: Path, fp16: bool, runs: Path, debug: bool) -> Non
         path, ckpt = write_slim(source, target, fp16=fp16, runs=runs)
     full, small = path.stat().st_size, target.stat().st_size
     err.print(
-        printable(f"wrote {target} ({ckpt['arch']} {ckpt['preset']}, step {ckpt['step']}, generator + discriminators, "
-                  f"{ckpt['dtype']}, {small / 1e6:.1f} MB; {path} is {full / 1e6:.1f} MB); continue it with "
-                  f"`unmask train --init {target}`"),
-        highlight=False, markup=False,
+        printable(
+            f"wrote {target} ({ckpt['arch']} {ckpt['preset']}, step {ckpt['step']}, generator + discriminators, "
+            f"{ckpt['dtype']}, {small / 1e6:.1f} MB; {path} is {full / 1e6:.1f} MB); continue it with "
+            f"`unmask train --init {target}`"
+        ),
+        highlight=False,
+        markup=False,
     )

@@ -24,12 +24,30 @@ def models(as_json: bool = typer.Option(False, "--json", help="JSON list instead
 
     infos = list_models()
     if as_json:
-        print(json.dumps([{"name": i.name, "arch": i.arch, "region": i.region, "size": i.size, "bytes": i.bytes,
-                           "file": str(i.path), "default": i.default, "error": i.error or None} for i in infos]))
+        print(
+            json.dumps(
+                [
+                    {
+                        "name": i.name,
+                        "arch": i.arch,
+                        "region": i.region,
+                        "size": i.size,
+                        "bytes": i.bytes,
+                        "file": str(i.path),
+                        "default": i.default,
+                        "error": i.error or None,
+                    }
+                    for i in infos
+                ]
+            )
+        )
         return
     if not infos:
         dirs = ", ".join(map(str, model_dirs())) or "models/ (missing)"
-        say(f"no models installed (searched {dirs}); train one with `unmask train` and `unmask export`, or set $UNMASK_MODELS", out)
+        say(
+            f"no models installed (searched {dirs}); train one with `unmask train` and `unmask export`, or set $UNMASK_MODELS",
+            out,
+        )
         return
     folders: dict[str, list] = {}  # one table per folder, in search order, its path under the table
     for i in infos:

@@ -25,8 +25,16 @@ def register(app: typer.Typer) -> None:
 
 def prepare(
     photos: Path = typer.Argument(..., help="Folder of face photos (its files, not subfolders).", show_default=False),
-    out: Path = typer.Option(..., "--out", "-o", help="Folder of the training set to write (new, or one to resume).", show_default=False),
-    size: int = typer.Option(128, "--size", min=8, max=4096, help="Crop side in pixels (smaller presets are served from it; paper presets at 256 need --size 256)."),
+    out: Path = typer.Option(
+        ..., "--out", "-o", help="Folder of the training set to write (new, or one to resume).", show_default=False
+    ),
+    size: int = typer.Option(
+        128,
+        "--size",
+        min=8,
+        max=4096,
+        help="Crop side in pixels (smaller presets are served from it; paper presets at 256 need --size 256).",
+    ),
     quality: int = typer.Option(92, "--quality", min=50, max=100, help="JPEG quality of the crops."),
     limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Only the first N photos by name (default: all)."),
     workers: int = typer.Option(1, "--workers", min=1, help="Processes finding faces (each loads its own detector)."),
@@ -42,9 +50,12 @@ def prepare(
     state = "already complete" if not s.written else (f"resumed, {s.resumed} shard(s) kept" if s.resumed else "")
     unusable = f", {len(s.failed)} photo(s) without a usable face (listed in manifest.json)" if s.failed else ""
     err.print(
-        printable(f"wrote {s.root}: {s.faces} faces of {s.photos} photos at {s.size} px{unusable}; {s.shards} shard(s), "
-                  f"{s.bytes / 1e6:.1f} MB" + (f" ({state})" if state else "")),
-        highlight=False, markup=False,
+        printable(
+            f"wrote {s.root}: {s.faces} faces of {s.photos} photos at {s.size} px{unusable}; {s.shards} shard(s), "
+            f"{s.bytes / 1e6:.1f} MB" + (f" ({state})" if state else "")
+        ),
+        highlight=False,
+        markup=False,
     )
 
 

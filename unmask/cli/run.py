@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Optional
 
 import typer
 
@@ -19,22 +19,17 @@ from unmask.cli._common import (
     fail,
     guarded,
     output_lock,
-    printable,
     say,
     set_threads,
 )
 from unmask.cli._common import RegionOrAuto as Region
 from unmask.cli import cluster
-from unmask.cli.progress import Bar, duration, rate_text
+from unmask.cli.run_view import Progress, summary_line
 from unmask.spec import AUTO, MAX_FACES, MIN_FACE
 from unmask.infer.video.formats import CODECS, DEFAULT_CODEC, DEFAULT_CRF, MAX_CRF, WEBM_CODEC, is_video_name
 
 if TYPE_CHECKING:
     from unmask.infer.video.settings import VideoSettings
-
-FRAME_LINE_S = 5.0
-"""Seconds between the progress lines of a video when stderr is not a terminal."""
-
 
 RUN_HELP = (
     "Restore censored faces in photos, videos and folders of them (the default command: `unmask PHOTO...` is "
@@ -49,36 +44,143 @@ def register(app: typer.Typer) -> None:
 
 @guarded
 def run(
-    inputs: list[Path] = typer.Argument(..., metavar="INPUT...", help="Photos (jpg, png, webp, tif, ...), videos (mp4, mov, mkv, webm, avi, m4v) and folders of them.", show_default=False, readable=False),
-    region: Region = typer.Option(Region.eyes, "--region", "-r", help="What is hidden: eyes (a bar or pixelation), mouth (a surgical or cloth mask), or auto (decided per face)."),
-    out_dir: Path = typer.Option(Path("unmasked"), "--out", "-o", metavar="DIR", help="Output folder; a folder's structure is kept under it."),
-    model: Optional[str] = typer.Option(None, "--model", "-m", metavar="NAME|PATH", help="Model name (see `unmask models`) or .onnx file.  [default: the region's default model]"),
-    device: Device = typer.Option(Device.auto, "--device", help="Where the model runs; auto takes CUDA when ONNX Runtime really gets it, else the CPU."),
-    mask: Optional[Path] = typer.Option(None, "--mask", metavar="FILE", readable=False, help="Your own hole for every input: an image of the photo's size, white = restore (used as given).  [default: find the censor]"),
+    inputs: list[Path] = typer.Argument(
+        ...,
+        metavar="INPUT...",
+        help="Photos (jpg, png, webp, tif, ...), videos (mp4, mov, mkv, webm, avi, m4v) and folders of them.",
+        show_default=False,
+        readable=False,
+    ),
+    region: Region = typer.Option(
+        Region.eyes,
+        "--region",
+        "-r",
+        help="What is hidden: eyes (a bar or pixelation), mouth (a surgical or cloth mask), or auto (decided per face).",
+    ),
+    out_dir: Path = typer.Option(
+        Path("unmasked"), "--out", "-o", metavar="DIR", help="Output folder; a folder's structure is kept under it."
+    ),
+    model: Optional[str] = typer.Option(
+        None,
+        "--model",
+        "-m",
+        metavar="NAME|PATH",
+        help="Model name (see `unmask models`) or .onnx file.  [default: the region's default model]",
+    ),
+    device: Device = typer.Option(
+        Device.auto,
+        "--device",
+        help="Where the model runs; auto takes CUDA when ONNX Runtime really gets it, else the CPU.",
+    ),
+    mask: Optional[Path] = typer.Option(
+        None,
+        "--mask",
+        metavar="FILE",
+        readable=False,
+        help="Your own hole for every input: an image of the photo's size, white = restore (used as given).  [default: find the censor]",
+    ),
     invert_mask: bool = typer.Option(False, "--invert-mask", help="The --mask file has black = restore."),
-    edges: Optional[Path] = typer.Option(None, "--edges", metavar="FILE", readable=False, help="Your own edges for the holes (EdgeConnect models only): an image of the photo's size, white = edge; transparent pixels leave the model's own edges.  [default: the model's own]"),
-    mosaic_means: bool = typer.Option(True, "--mosaic-means/--no-mosaic-means", help="Where the censor is a mosaic, keep the block means it shows (only the detail is invented)."),
-    flip_average: Optional[bool] = typer.Option(None, "--flip-average/--no-flip-average", show_default=False, help="Average each result with the model's result on the mirrored face: a little closer to the truth, twice the generator's time.  [default: on for photos, off for videos]"),
-    retouch: Optional[bool] = typer.Option(None, "--retouch/--no-retouch", help="Paste as a retoucher: top the fill's grain up to half the photo's own, measured around the hole, so the patch is not smoother than the skin beside it (default: on for photos, off for videos)."),
-    force: bool = typer.Option(False, "--force", help="Where no censor is found over the region, restore the whole landmark region anyway (default: leave the face untouched)."),
-    max_faces: int = typer.Option(MAX_FACES, "--max-faces", metavar="N", min=1, help="At most this many faces per photo, largest first."),
-    min_face: int = typer.Option(MIN_FACE, "--min-face", metavar="PX", min=1, help="Skip faces smaller than this many pixels."),
-    faces: Optional[str] = typer.Option(None, "--faces", metavar="N,M", help="Restore only these faces, numbered as the report numbers them (left to right, top to bottom, from 0), e.g. 0,2.  [default: every face]"),
+    edges: Optional[Path] = typer.Option(
+        None,
+        "--edges",
+        metavar="FILE",
+        readable=False,
+        help="Your own edges for the holes (EdgeConnect models only): an image of the photo's size, white = edge; transparent pixels leave the model's own edges.  [default: the model's own]",
+    ),
+    mosaic_means: bool = typer.Option(
+        True,
+        "--mosaic-means/--no-mosaic-means",
+        help="Where the censor is a mosaic, keep the block means it shows (only the detail is invented).",
+    ),
+    flip_average: Optional[bool] = typer.Option(
+        None,
+        "--flip-average/--no-flip-average",
+        show_default=False,
+        help="Average each result with the model's result on the mirrored face: a little closer to the truth, twice the generator's time.  [default: on for photos, off for videos]",
+    ),
+    retouch: Optional[bool] = typer.Option(
+        None,
+        "--retouch/--no-retouch",
+        help="Paste as a retoucher: top the fill's grain up to half the photo's own, measured around the hole, so the patch is not smoother than the skin beside it (default: on for photos, off for videos).",
+    ),
+    force: bool = typer.Option(
+        False,
+        "--force",
+        help="Where no censor is found over the region, restore the whole landmark region anyway (default: leave the face untouched).",
+    ),
+    max_faces: int = typer.Option(
+        MAX_FACES, "--max-faces", metavar="N", min=1, help="At most this many faces per photo, largest first."
+    ),
+    min_face: int = typer.Option(
+        MIN_FACE, "--min-face", metavar="PX", min=1, help="Skip faces smaller than this many pixels."
+    ),
+    faces: Optional[str] = typer.Option(
+        None,
+        "--faces",
+        metavar="N,M",
+        help="Restore only these faces, numbered as the report numbers them (left to right, top to bottom, from 0), e.g. 0,2.  [default: every face]",
+    ),
     largest: bool = typer.Option(False, "--largest", help="Restore only the largest face of each photo."),
-    show_faces: Optional[Path] = typer.Option(None, "--show-faces", metavar="FILE|DIR", help="Draw each face's box, number and decision on the photo: into FILE for one photo, into DIR as NAME.faces.png for several. Only draws (nothing restored, no outputs) unless --restore is given too (default: no picture)."),
-    restore_too: bool = typer.Option(False, "--restore", help="With --show-faces: restore and write the outputs as well."),
+    show_faces: Optional[Path] = typer.Option(
+        None,
+        "--show-faces",
+        metavar="FILE|DIR",
+        help="Draw each face's box, number and decision on the photo: into FILE for one photo, into DIR as NAME.faces.png for several. Only draws (nothing restored, no outputs) unless --restore is given too (default: no picture).",
+    ),
+    restore_too: bool = typer.Option(
+        False, "--restore", help="With --show-faces: restore and write the outputs as well."
+    ),
     compare: bool = typer.Option(False, "--compare", help="Also write NAME.compare.png: input | result."),
     save_mask: bool = typer.Option(False, "--save-mask", help="Also write NAME.mask.png: the restored region."),
-    overwrite: bool = typer.Option(False, "--overwrite", help="Redo every input: those whose outputs exist, and those an earlier run found no face or no censor in (default: skip them, so a rerun resumes)."),
-    recursive: bool = typer.Option(False, "--recursive", "-R", help="Search subfolders too (symbolic links followed, loops detected)."),
-    fmt: Optional[str] = typer.Option(None, "--format", metavar="png|jpg|webp|tif", help="Format of the restored photos.  [default: the input's; videos keep their container]"),
-    codec: Optional[str] = typer.Option(None, "--codec", metavar="|".join(CODECS), help=f"Video encoder (audio is copied as it is).  [default: {DEFAULT_CODEC}; {WEBM_CODEC} for .webm]"),
-    crf: int = typer.Option(DEFAULT_CRF, "--crf", metavar="N", min=0, max=MAX_CRF, help=f"Video quality: the encoder's constant rate factor, 0-51 for h264 and hevc, 0-{MAX_CRF} for vp9 and av1 (lower is better and larger)."),
+    overwrite: bool = typer.Option(
+        False,
+        "--overwrite",
+        help="Redo every input: those whose outputs exist, and those an earlier run found no face or no censor in (default: skip them, so a rerun resumes).",
+    ),
+    recursive: bool = typer.Option(
+        False, "--recursive", "-R", help="Search subfolders too (symbolic links followed, loops detected)."
+    ),
+    fmt: Optional[str] = typer.Option(
+        None,
+        "--format",
+        metavar="png|jpg|webp|tif",
+        help="Format of the restored photos.  [default: the input's; videos keep their container]",
+    ),
+    codec: Optional[str] = typer.Option(
+        None,
+        "--codec",
+        metavar="|".join(CODECS),
+        help=f"Video encoder (audio is copied as it is).  [default: {DEFAULT_CODEC}; {WEBM_CODEC} for .webm]",
+    ),
+    crf: int = typer.Option(
+        DEFAULT_CRF,
+        "--crf",
+        metavar="N",
+        min=0,
+        max=MAX_CRF,
+        help=f"Video quality: the encoder's constant rate factor, 0-51 for h264 and hevc, 0-{MAX_CRF} for vp9 and av1 (lower is better and larger).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="One JSON object per input on stdout, then a summary object."),
     threads: int = typer.Option(0, "--threads", metavar="N", min=0, help="CPU threads for inference (0 = all cores)."),
-    max_pixels: int = typer.Option(100_000_000, "--max-pixels", metavar="N", min=1, help="Refuse photos declaring more pixels (decompression bombs)."),
-    ray: Optional[str] = typer.Option(None, "--ray", metavar="ADDRESS|local", help="Restore on a Ray cluster through Ray Data: local starts one on this machine, an address (HOST:6379, or auto on a cluster node) joins a running one; inputs and --out may then be URLs (s3://, gs://, ...). Needs unmask[ray].  [default: this process]"),
-    ray_workers: Optional[int] = typer.Option(None, "--ray-workers", metavar="N", help="With --ray: actors in the pool, each loading the models once.  [default: one per CPU, two per GPU with --device cuda]"),
+    max_pixels: int = typer.Option(
+        100_000_000,
+        "--max-pixels",
+        metavar="N",
+        min=1,
+        help="Refuse photos declaring more pixels (decompression bombs).",
+    ),
+    ray: Optional[str] = typer.Option(
+        None,
+        "--ray",
+        metavar="ADDRESS|local",
+        help="Restore on a Ray cluster through Ray Data: local starts one on this machine, an address (HOST:6379, or auto on a cluster node) joins a running one; inputs and --out may then be URLs (s3://, gs://, ...). Needs unmask[ray].  [default: this process]",
+    ),
+    ray_workers: Optional[int] = typer.Option(
+        None,
+        "--ray-workers",
+        metavar="N",
+        help="With --ray: actors in the pool, each loading the models once.  [default: one per CPU, two per GPU with --device cuda]",
+    ),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
 ) -> int:
     from unmask.infer.runner import BatchOptions, faces_pictures, load_user_edges, load_user_mask, run_batch, summary
@@ -94,7 +196,11 @@ def run(
         fail("--restore goes with --show-faces (without it, unmask restores anyway)")
     urls = ray is not None and cluster.check(ray, ray_workers, inputs, out_dir, show_faces)
     try:
-        items = cluster.url_items(inputs, out_dir, recursive, fmt) if urls else list(discover(inputs, out_dir, recursive=recursive, fmt=fmt))
+        items = (
+            cluster.url_items(inputs, out_dir, recursive, fmt)
+            if urls
+            else list(discover(inputs, out_dir, recursive=recursive, fmt=fmt))
+        )
     except ValueError as e:
         fail(str(e))
     video = _video_settings(items, codec, crf, max_pixels, bool(flip_average), bool(retouch))
@@ -117,31 +223,61 @@ def run(
             user_edges = load_user_edges(edges, max_pixels)
         except ImageError as e:
             fail(f"{edges}: {e}")
-    models = _load_models(model, region.value, "cpu" if ray else device.value, threads, debug)  # --ray: the actors load theirs
+    models = _load_models(
+        model, region.value, "cpu" if ray else device.value, threads, debug
+    )  # --ray: the actors load theirs
     if user_edges is not None:
         blind = [m.name for m in models.values() if not m.takes_edges]
         if blind:
-            fail(f"{edges}: model {blind[0]} cannot follow given edges; --edges needs an EdgeConnect model (--model edgeconnect-...)")
+            fail(
+                f"{edges}: model {blind[0]} cannot follow given edges; --edges needs an EdgeConnect model (--model edgeconnect-...)"
+            )
     first = next(iter(models.values()))
     names = ", ".join(f"{r}: {m.name}" for r, m in models.items())
     say(f"models {names} on {describe_providers(first.providers)}")
     draw_only = pictures is not None and not restore_too
     if draw_only:
-        say("--show-faces: drawing the faces only; nothing is restored or written besides the pictures (add --restore to restore too)")
-    options = BatchOptions(overwrite=overwrite, compare=compare, save_mask=save_mask, max_pixels=max_pixels,
-                           user_mask=user_mask, user_mask_path=str(mask) if mask else None,
-                           user_edges=user_edges, user_edges_path=str(edges) if edges else None, video=video,
-                           show_faces=pictures, draw_only=draw_only, state_dir=None if draw_only else out_dir)
+        say(
+            "--show-faces: drawing the faces only; nothing is restored or written besides the pictures (add --restore to restore too)"
+        )
+    options = BatchOptions(
+        overwrite=overwrite,
+        compare=compare,
+        save_mask=save_mask,
+        max_pixels=max_pixels,
+        user_mask=user_mask,
+        user_mask_path=str(mask) if mask else None,
+        user_edges=user_edges,
+        user_edges_path=str(edges) if edges else None,
+        video=video,
+        show_faces=pictures,
+        draw_only=draw_only,
+        state_dir=None if draw_only else out_dir,
+    )
     records = []
     t0 = time.perf_counter()
     n_jobs = sum(1 for i in items if getattr(i, "failed", True))  # jobs and failed skips; notices are not counted
-    with output_lock(out_dir, [] if draw_only or urls else items), \
-            Restorer(models, region=region.value, max_faces=max_faces, min_face=min_face, keep_mosaic=mosaic_means, force=force,
-                     choose=choice, flip_average=flip_average is not False, retouch=retouch is not False) as restorer:
-        progress = _Progress(n_jobs, as_json)
+    with (
+        output_lock(out_dir, [] if draw_only or urls else items),
+        Restorer(
+            models,
+            region=region.value,
+            max_faces=max_faces,
+            min_face=min_face,
+            keep_mosaic=mosaic_means,
+            force=force,
+            choose=choice,
+            flip_average=flip_average is not False,
+            retouch=retouch is not False,
+        ) as restorer,
+    ):
+        progress = Progress(n_jobs, as_json)
         with progress:
-            batch = (run_batch(items, restorer, options, on_frame=progress.frame) if ray is None else
-                     cluster.records(ray, ray_workers, items, restorer, options, model, device.value, threads))
+            batch = (
+                run_batch(items, restorer, options, on_frame=progress.frame)
+                if ray is None
+                else cluster.records(ray, ray_workers, items, restorer, options, model, device.value, threads)
+            )
             for rec in batch:
                 records.append(rec)
                 progress.advance(rec)
@@ -189,8 +325,9 @@ def _numbers(text: Optional[str]) -> Optional[tuple[int, ...]]:
         raise ValueError(f"--faces {text!r}: give face numbers separated by commas, e.g. 0,2") from None
 
 
-def _video_settings(items: list, codec: Optional[str], crf: int, max_pixels: int, flip_average: bool = False,
-                    retouch: bool = False) -> VideoSettings:
+def _video_settings(
+    items: list, codec: Optional[str], crf: int, max_pixels: int, flip_average: bool = False, retouch: bool = False
+) -> VideoSettings:
     """The settings of the videos among ``items``; a ``--codec`` one of their containers cannot hold, or a ``--crf``
     out of that codec's range, is a usage error, said before any model is loaded."""
     from unmask.infer.inputs import Job
@@ -203,105 +340,4 @@ def _video_settings(items: list, codec: Optional[str], crf: int, max_pixels: int
                 check_codec(item.output.suffix, codec, crf)
             except ValueError as e:
                 fail(f"{item.source}: {e}")
-    return VideoSettings(codec=codec, crf=crf, max_pixels=max_pixels, flip_average=flip_average,
-                         retouch=retouch)
-
-
-class _Progress:
-    """A rich progress bar on a terminal (inputs, faces, rate, time left; and a video's frames, fps and time left
-    while it runs); plain lines otherwise: one per input, and a video's progress every :data:`FRAME_LINE_S`
-    seconds. Rates count only the inputs that were worked on (not those skipped because their output exists), per
-    second of the time spent on them: photos/s for photos, frames/s for videos."""
-
-    def __init__(self, total: int, quiet_lines: bool) -> None:
-        self.total = total
-        self.done = 0
-        self.faces = 0
-        self.worked = 0  # photos read and looked at (not skipped), and the seconds they took
-        self.worked_s = 0.0
-        self.quiet_lines = quiet_lines
-        self._bar = Bar("{task.description}", "bar", "count", "{task.fields[what]}", "{task.fields[rate]}", "eta",
-                        transient=False, plain=False)
-        self._task: Any = None
-        self._video: tuple[str, Any, float] | None = None  # input, its frames task, start
-        self._said = 0.0
-
-    def __enter__(self) -> _Progress:
-        self._bar.__enter__()
-        self._task = self._bar.add("restoring", total=self.total, what="0 faces", rate="- photos/s")
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._bar.__exit__(*exc)
-
-    def frame(self, job, done: int, total: int) -> None:  # noqa: ANN001 - inputs.Job
-        """A video's progress: ``done`` frames of ``total`` (0: the file does not say)."""
-        now = time.perf_counter()
-        if self._video is None or self._video[0] != str(job.source):
-            task = self._bar.add(f"  {printable(job.source.name)}", total=total or None, what="frames", rate="- frames/s")
-            self._video = (str(job.source), task, now)
-            self._said = now
-        _, task, start = self._video
-        elapsed = max(now - start, 1e-9)
-        if self._bar.shown:
-            self._bar.update(task, completed=done, rate=rate_text(done, elapsed, "frames"))
-        elif not self.quiet_lines and now - self._said >= FRAME_LINE_S:
-            self._said = now
-            eta = f", about {duration((total - done) * elapsed / done)} left" if total and done else ""
-            say(f"  restoring {job.source}: {done}/{total or '?'} frames, {rate_text(done, elapsed, 'frames')}{eta}")
-
-    def _end_video(self) -> None:
-        if self._video is not None:
-            self._bar.remove(self._video[1])
-        self._video = None
-
-    def advance(self, rec) -> None:  # noqa: ANN001 - batch.Record
-        if rec.status == "notice":
-            say(f"note: {rec.input}: {rec.note}")
-            return
-        self._end_video()
-        self.done += 1
-        self.faces += sum(f["status"] == "restored" for f in rec.faces) + (rec.video or {}).get("faces", 0)
-        if rec.video:  # a video's own rate, in frames
-            rate = rate_text(rec.video.get("frames", 0), rec.seconds, "frames")
-        elif rec.status in ("exists", "skipped") or rec.seconds <= 0:
-            rate = ""
-        else:
-            self.worked += 1
-            self.worked_s += rec.seconds
-            rate = rate_text(self.worked, self.worked_s, "photos")
-        if self._bar.shown or self.quiet_lines:  # failures and warnings: one line each
-            if rec.status == "failed":
-                say(f"failed: {rec.input}: {rec.error}")
-            for w in rec.warnings:
-                say(f"warning: {rec.input}: {w}")
-        if self._bar.shown:
-            shown = rate_text(self.worked, self.worked_s, "photos") if self.worked else "- photos/s"
-            self._bar.update(self._task, advance=1, what=f"{self.faces} faces", rate=shown)
-        elif not self.quiet_lines:
-            restored = (f"restored {rec.video['frames_restored']} of {rec.video['frames']} frames"
-                        if rec.video else f"restored {sum(f['status'] == 'restored' for f in rec.faces)} face(s)")
-            what = {"restored": f"{restored} -> {rec.output}", "no-face": f"no face: {rec.note}",
-                    "no-censor": f"no censor: {rec.note}", "drawn": f"drawn: {rec.note}",
-                    "exists": "exists: its output exists", "skipped": f"skipped: {rec.note}",
-                    "failed": f"failed: {rec.error}"}[rec.status]  # fmt: skip
-            warned = "".join(f"; warning: {w}" for w in rec.warnings)  # on the input's own line
-            said = f" ({rate})" if rate else ""
-            say(f"[{self.done}/{self.total}] {rec.input}: {what}{_faces_part(rec.faces)}{warned}{said}")
-
-
-def summary_line(counts: dict[str, int], wall: float) -> str:
-    """``restored 3, no face 1, no censor 2, exists 0, skipped 0, failed 0 in 1.2 s`` (``drawn`` when any)."""
-    names = [("restored", "restored"), ("drawn", "drawn"), ("no-face", "no face"), ("no-censor", "no censor"),
-             ("exists", "exists"), ("skipped", "skipped"), ("failed", "failed")]  # fmt: skip
-    parts = [f"{label} {counts.get(key, 0)}" for key, label in names if key != "drawn" or counts.get(key)]
-    return ", ".join(parts) + f" in {wall:.1f} s"
-
-
-def _faces_part(faces: list[dict]) -> str:
-    """``; faces: 0 restored eyes, 1 no censor, 2 too small`` for a photo's faces (numbers as the report's)."""
-    from unmask.infer.show import label
-
-    if not faces:
-        return ""
-    return "; faces: " + ", ".join(f"{f['index']} {label(f['status'], f['decision'], f['region'])}" for f in faces)
+    return VideoSettings(codec=codec, crf=crf, max_pixels=max_pixels, flip_average=flip_average, retouch=retouch)

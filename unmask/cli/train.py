@@ -11,27 +11,24 @@ from __future__ import annotations
 import os
 import pkgutil
 import signal
-import threading
 from pathlib import Path
 from typing import Any, Optional
 
 import typer
 
 from unmask.cli._common import (
-    EXIT_INTERRUPTED,
     EXIT_USAGE,
     Device,
     HoleFill,
     TrainRegion,
     check_threads,
     err,
-    exit_at_once,
     fail,
     fail_for,
     interrupted,
     printable,
 )
-from unmask.cli.progress import Bar
+from unmask.cli.train_view import Stopper, View
 
 
 def arch_modules() -> list[str]:
@@ -51,37 +48,155 @@ def register(app: typer.Typer) -> None:
 
 
 def train(
-    arch: Optional[str] = typer.Option(None, "--arch", "-a", metavar="NAME", help=f"Architecture: {', '.join(arch_modules())} (required, unless --resume or --config gives it).", show_default=False),
-    preset: Optional[str] = typer.Option(None, "--preset", metavar="NAME", help="Model size: one of the arch's presets, e.g. tiny, small, paper (default: the arch's; an unknown one lists them)."),
-    data: Optional[Path] = typer.Option(None, "--data", metavar="SET|DIR", help="Training set made by `unmask prepare`, or a folder of face photos (default: $UNMASK_DATA; required when unset)."),
-    val: Optional[Path] = typer.Option(None, "--val", metavar="SET|DIR", help="Validation set or photos (default: $UNMASK_VAL, else a fixed part of --data held out for validation and samples)."),
-    region: Optional[TrainRegion] = typer.Option(None, "--region", "-r", help="Region to learn; mix: both, half each (default: eyes)."),
-    mask_mix: Optional[str] = typer.Option(None, "--mask-mix", metavar="KIND=W,...", help='Censor kinds and weights, e.g. "bar=0.5,pixelate=0.3,freeform=0.2" (default: the region\'s mix, docs/TRAINING.md).'),
-    color_jitter: Optional[float] = typer.Option(None, "--color-jitter", min=0.0, max=1.0, help="Share of training faces given a random exposure, colour cast, contrast and saturation (darker and warmer skin included; default: 0)."),
-    hole_fill: Optional[HoleFill] = typer.Option(None, "--hole-fill", help="Hole pixels of the input: zero, or keep the censor's pixels (default: the arch's)."),
-    batch_size: Optional[int] = typer.Option(None, "--batch-size", "-b", metavar="N", min=1, help="Faces per step and process (default: 16)."),
-    max_steps: Optional[int] = typer.Option(None, "--max-steps", metavar="N", min=0, help="Stop at this step, counted from the run's start (default: no limit)."),
-    max_minutes: Optional[float] = typer.Option(None, "--max-minutes", metavar="M", min=0.01, help="Stop after this many minutes of training in this session (default: no limit; Ctrl-C stops too)."),
-    lr: Optional[float] = typer.Option(None, "--lr", metavar="X", help="Generator learning rate (default: the arch's)."),
-    d_lr: Optional[float] = typer.Option(None, "--d-lr", metavar="X", help="Discriminator learning rate (default: the arch's)."),
-    weight: Optional[list[str]] = typer.Option(None, "--weight", "-w", metavar="KEY=VALUE", help="Loss weight override, e.g. adv=0.001; repeatable (default: the arch's weights)."),
-    config: Optional[Path] = typer.Option(None, "--config", metavar="FILE", help="Settings file (.json or .toml) with the options' long names; options given here win (default: none)."),
+    arch: Optional[str] = typer.Option(
+        None,
+        "--arch",
+        "-a",
+        metavar="NAME",
+        help=f"Architecture: {', '.join(arch_modules())} (required, unless --resume or --config gives it).",
+        show_default=False,
+    ),
+    preset: Optional[str] = typer.Option(
+        None,
+        "--preset",
+        metavar="NAME",
+        help="Model size: one of the arch's presets, e.g. tiny, small, paper (default: the arch's; an unknown one lists them).",
+    ),
+    data: Optional[Path] = typer.Option(
+        None,
+        "--data",
+        metavar="SET|DIR",
+        help="Training set made by `unmask prepare`, or a folder of face photos (default: $UNMASK_DATA; required when unset).",
+    ),
+    val: Optional[Path] = typer.Option(
+        None,
+        "--val",
+        metavar="SET|DIR",
+        help="Validation set or photos (default: $UNMASK_VAL, else a fixed part of --data held out for validation and samples).",
+    ),
+    region: Optional[TrainRegion] = typer.Option(
+        None, "--region", "-r", help="Region to learn; mix: both, half each (default: eyes)."
+    ),
+    mask_mix: Optional[str] = typer.Option(
+        None,
+        "--mask-mix",
+        metavar="KIND=W,...",
+        help='Censor kinds and weights, e.g. "bar=0.5,pixelate=0.3,freeform=0.2" (default: the region\'s mix, docs/TRAINING.md).',
+    ),
+    color_jitter: Optional[float] = typer.Option(
+        None,
+        "--color-jitter",
+        min=0.0,
+        max=1.0,
+        help="Share of training faces given a random exposure, colour cast, contrast and saturation (darker and warmer skin included; default: 0).",
+    ),
+    hole_fill: Optional[HoleFill] = typer.Option(
+        None, "--hole-fill", help="Hole pixels of the input: zero, or keep the censor's pixels (default: the arch's)."
+    ),
+    batch_size: Optional[int] = typer.Option(
+        None, "--batch-size", "-b", metavar="N", min=1, help="Faces per step and process (default: 16)."
+    ),
+    max_steps: Optional[int] = typer.Option(
+        None,
+        "--max-steps",
+        metavar="N",
+        min=0,
+        help="Stop at this step, counted from the run's start (default: no limit).",
+    ),
+    max_minutes: Optional[float] = typer.Option(
+        None,
+        "--max-minutes",
+        metavar="M",
+        min=0.01,
+        help="Stop after this many minutes of training in this session (default: no limit; Ctrl-C stops too).",
+    ),
+    lr: Optional[float] = typer.Option(
+        None, "--lr", metavar="X", help="Generator learning rate (default: the arch's)."
+    ),
+    d_lr: Optional[float] = typer.Option(
+        None, "--d-lr", metavar="X", help="Discriminator learning rate (default: the arch's)."
+    ),
+    weight: Optional[list[str]] = typer.Option(
+        None,
+        "--weight",
+        "-w",
+        metavar="KEY=VALUE",
+        help="Loss weight override, e.g. adv=0.001; repeatable (default: the arch's weights).",
+    ),
+    config: Optional[Path] = typer.Option(
+        None,
+        "--config",
+        metavar="FILE",
+        help="Settings file (.json or .toml) with the options' long names; options given here win (default: none).",
+    ),
     out_dir: Optional[Path] = typer.Option(None, "--out", metavar="DIR", help="Folder of runs (default: runs)."),
-    name: Optional[str] = typer.Option(None, "--name", metavar="NAME", help="Run name, its folder under --out (default: ARCH-PRESET-REGION-DATE)."),
-    resume: Optional[str] = typer.Option(None, "--resume", metavar="RUN", help="Continue a run: its name under --out, its folder, or a checkpoint file (default: a new run)."),
-    init: Optional[str] = typer.Option(None, "--init", metavar="RUN|FILE", help="Start a new run from another run's weights (checkpoint, slim checkpoint from `unmask export --checkpoint`, run folder or name, or an exported .onnx generator): same arch and preset, fresh optimisers, step 0 (default: random weights)."),
-    checkpoint_every: Optional[int] = typer.Option(None, "--checkpoint-every", metavar="N", min=1, help="Steps between checkpoints (default: 500; one at the end too)."),
-    val_every: Optional[int] = typer.Option(None, "--val-every", metavar="N", min=1, help="Steps between validations (default: 1000; one at the end too)."),
-    val_images: Optional[int] = typer.Option(None, "--val-images", metavar="N", min=1, help="Validation faces (default: 64)."),
-    no_val: bool = typer.Option(False, "--no-val", help="Skip validation and samples (default: validate on --val, else on a held-out part of --data)."),
-    log_every: Optional[int] = typer.Option(None, "--log-every", metavar="N", min=1, help="Steps between log lines (default: 10)."),
-    perceptual_weights: Optional[Path] = typer.Option(None, "--perceptual-weights", metavar="FILE", help="SqueezeNet 1.1 feature weights for the perceptual and style losses and LPIPS (default: $UNMASK_PERCEPTUAL_WEIGHTS, else the copy shipped with unmask)."),
-    lpips_weights: Optional[Path] = typer.Option(None, "--lpips-weights", metavar="FILE", help="LPIPS v0.1 SqueezeNet heads for validation (default: $UNMASK_LPIPS_WEIGHTS, else the copy shipped with unmask)."),
-    seed: Optional[int] = typer.Option(None, "--seed", metavar="N", help="Seed of weights, masks and data order (default: 0)."),
-    threads: Optional[int] = typer.Option(None, "--threads", metavar="N", min=1, help="CPU threads for torch (default: all cores)."),
-    device: Optional[Device] = typer.Option(None, "--device", help="Where to train; auto takes CUDA when torch has it (default: auto)."),
-    workers: Optional[int] = typer.Option(None, "--workers", metavar="N", min=0, help="Data-loader processes, and processes preparing photos (default: 0 on CPU, 4 on CUDA)."),
-    cache: Optional[Path] = typer.Option(None, "--cache", metavar="DIR", help="Crop cache of photo folders (default: $UNMASK_CACHE, else runs/cache)."),
+    name: Optional[str] = typer.Option(
+        None, "--name", metavar="NAME", help="Run name, its folder under --out (default: ARCH-PRESET-REGION-DATE)."
+    ),
+    resume: Optional[str] = typer.Option(
+        None,
+        "--resume",
+        metavar="RUN",
+        help="Continue a run: its name under --out, its folder, or a checkpoint file (default: a new run).",
+    ),
+    init: Optional[str] = typer.Option(
+        None,
+        "--init",
+        metavar="RUN|FILE",
+        help="Start a new run from another run's weights (checkpoint, slim checkpoint from `unmask export --checkpoint`, run folder or name, or an exported .onnx generator): same arch and preset, fresh optimisers, step 0 (default: random weights).",
+    ),
+    checkpoint_every: Optional[int] = typer.Option(
+        None,
+        "--checkpoint-every",
+        metavar="N",
+        min=1,
+        help="Steps between checkpoints (default: 500; one at the end too).",
+    ),
+    val_every: Optional[int] = typer.Option(
+        None, "--val-every", metavar="N", min=1, help="Steps between validations (default: 1000; one at the end too)."
+    ),
+    val_images: Optional[int] = typer.Option(
+        None, "--val-images", metavar="N", min=1, help="Validation faces (default: 64)."
+    ),
+    no_val: bool = typer.Option(
+        False,
+        "--no-val",
+        help="Skip validation and samples (default: validate on --val, else on a held-out part of --data).",
+    ),
+    log_every: Optional[int] = typer.Option(
+        None, "--log-every", metavar="N", min=1, help="Steps between log lines (default: 10)."
+    ),
+    perceptual_weights: Optional[Path] = typer.Option(
+        None,
+        "--perceptual-weights",
+        metavar="FILE",
+        help="SqueezeNet 1.1 feature weights for the perceptual and style losses and LPIPS (default: $UNMASK_PERCEPTUAL_WEIGHTS, else the copy shipped with unmask).",
+    ),
+    lpips_weights: Optional[Path] = typer.Option(
+        None,
+        "--lpips-weights",
+        metavar="FILE",
+        help="LPIPS v0.1 SqueezeNet heads for validation (default: $UNMASK_LPIPS_WEIGHTS, else the copy shipped with unmask).",
+    ),
+    seed: Optional[int] = typer.Option(
+        None, "--seed", metavar="N", help="Seed of weights, masks and data order (default: 0)."
+    ),
+    threads: Optional[int] = typer.Option(
+        None, "--threads", metavar="N", min=1, help="CPU threads for torch (default: all cores)."
+    ),
+    device: Optional[Device] = typer.Option(
+        None, "--device", help="Where to train; auto takes CUDA when torch has it (default: auto)."
+    ),
+    workers: Optional[int] = typer.Option(
+        None,
+        "--workers",
+        metavar="N",
+        min=0,
+        help="Data-loader processes, and processes preparing photos (default: 0 on CPU, 4 on CUDA).",
+    ),
+    cache: Optional[Path] = typer.Option(
+        None, "--cache", metavar="DIR", help="Crop cache of photo folders (default: $UNMASK_CACHE, else runs/cache)."
+    ),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
 ) -> None:
     given = {
@@ -121,7 +236,7 @@ def train(
         raise
     except KeyboardInterrupt:
         interrupted("faces prepared so far are kept (in shards of 1,000 photos); rerun the same command to go on")
-    except Exception as e:  # noqa: BLE001 - one line unless --debug
+    except Exception as e:
         if debug:
             raise
         if isinstance(e, ImportError) and (e.name or "").split(".")[0] == "mediapipe":
@@ -179,15 +294,16 @@ def _train(given: dict[str, Any], weight: list[str], config: Path | None, resume
 
     preflight(cfg, resume=bool(resume))  # data, folders, weights, --init: before minutes of preparing faces
 
-    view = _View()
-    stop = _Stopper(view)
+    view = View()
+    stop = Stopper(view)
     old = {s: signal.signal(s, stop.on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     result = None
     try:
         try:
             with view:
-                result = train(cfg, resume_from=ckpt, progress=view.event, should_stop=lambda: stop.asked > 0,
-                               validator=Validator)
+                result = train(
+                    cfg, resume_from=ckpt, progress=view.event, should_stop=lambda: stop.asked > 0, validator=Validator
+                )
         finally:
             stop.finish()
             for s, h in old.items():
@@ -204,9 +320,12 @@ def _train(given: dict[str, Any], weight: list[str], config: Path | None, resume
     if int(os.environ.get("RANK", "0")) == 0:
         metrics = "  ".join(f"{k} {v:.4g}" for k, v in result.metrics.items())
         err.print(
-            printable(f"{result.reason}: step {result.step}, {result.samples} samples, {result.wall / 60:.1f} min; "
-                      f"checkpoint {result.checkpoint}" + (f"; val {metrics}" if metrics else "")),
-            highlight=False, markup=False,
+            printable(
+                f"{result.reason}: step {result.step}, {result.samples} samples, {result.wall / 60:.1f} min; "
+                f"checkpoint {result.checkpoint}" + (f"; val {metrics}" if metrics else "")
+            ),
+            highlight=False,
+            markup=False,
         )
     if result.reason == "stopped":  # Ctrl-C or SIGTERM: stopped cleanly, resumable, exit 130 as for any interrupt
         interrupted(f"continue with `unmask train --resume {result.run_dir}`")
@@ -226,132 +345,3 @@ def _refuse_slim(path: Path) -> None:
     if isinstance(ck, dict) and ckpt_io.is_slim(ck):
         raise ConfigError(f"{path}: a slim checkpoint (weights only, no optimiser state) cannot resume a run; start "
                           f"a new one from it with --init {path}")  # fmt: skip
-
-
-STEP_GRACE_S = 1.0
-"""After Ctrl-C or SIGTERM in training, the step in progress may end this long and be kept (a checkpoint written);
-past it, it is abandoned and the run resumes from its last checkpoint (issue 25: stopped within two seconds)."""
-
-HARD_STOP_S = 1.7
-"""Past this, the process ends at once, whatever it is in (one long operation that the abandoning cannot cut short):
-every file it wrote is complete, an unfinished checkpoint being a temporary file the next run removes."""
-
-
-class _Stopper:
-    """Ctrl-C and SIGTERM in ``unmask train``. While preparing faces or setting up, the first one stops at once
-    (shards are kept). In training, it asks the loop to stop after the current step (a checkpoint, no final
-    validation); when that has not happened :data:`STEP_GRACE_S` later the step is abandoned (``KeyboardInterrupt``
-    in the main thread), and :data:`HARD_STOP_S` later the process ends whatever it is in. A second signal aborts."""
-
-    def __init__(self, view: _View) -> None:
-        self.view, self.asked, self.done = view, 0, False
-        self._lock = threading.Lock()
-        self._timers: list[threading.Timer] = []
-
-    def on_signal(self, signum: int, frame: object) -> None:
-        self.asked += 1
-        if self.asked > 1 or not self.view.started:  # preparing data or setting up: stop at once (shards are kept)
-            raise KeyboardInterrupt
-        self.view.note(f"stopping after this step with a checkpoint, or in {STEP_GRACE_S:g} s from the last one "
-                       "(no final validation)")  # fmt: skip
-        self._timers = [threading.Timer(STEP_GRACE_S, self._abandon), threading.Timer(HARD_STOP_S, self._end)]
-        for t in self._timers:
-            t.daemon = True
-            t.start()
-
-    def _abandon(self) -> None:
-        import _thread
-
-        with self._lock:
-            if not self.done:
-                _thread.interrupt_main(signal.SIGINT)  # on_signal again: KeyboardInterrupt where the step is
-
-    def _end(self) -> None:
-        with self._lock:
-            if not self.done:
-                err.print(f"interrupted: {printable(self.view.abandoned())}", highlight=False, markup=False)
-                exit_at_once(EXIT_INTERRUPTED)
-
-    def finish(self) -> None:
-        """Training returned or failed: no timer acts any more."""
-        with self._lock:
-            self.done = True
-        for t in self._timers:
-            t.cancel()
-
-
-SHORT_LOGS = ("g/rec", "g/total", "d/total")
-"""Logged scalars shown in the progress bar: L1 in the hole, and the two totals."""
-
-
-class _View:
-    """Renders training events: rich progress bars on a terminal (preparation, steps), plain lines otherwise."""
-
-    def __init__(self) -> None:
-        self._bar = Bar("{task.description}", "bar", "count", "eta", "{task.fields[info]}", bar_width=24,
-                        transient=False, unit="photos")
-        self._tasks: dict[str, Any] = {}
-        self._start: tuple[int, float] | None = None  # (step, elapsed) of the first step event: for time left
-        self.started = False  # the training loop runs: a first Ctrl-C stops after the step, not at once
-        self.run_dir: Any = None
-        self.checkpoint_step: int | None = None  # the step of the run's last checkpoint, once there is one
-
-    def __enter__(self) -> _View:
-        self._bar.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._bar.__exit__(*exc)
-
-    def note(self, text: str) -> None:
-        self._bar.console.print(printable(text), highlight=False, markup=False)
-
-    def abandoned(self) -> str:
-        """What the line after an abandoned step says: where the run resumes from."""
-        if self.checkpoint_step is None:
-            return "the step in progress was abandoned before the run's first checkpoint; rerun the same command to start again"
-        return (f"the step in progress was abandoned; continue with `unmask train --resume {self.run_dir}` from its "
-                f"last checkpoint (step {self.checkpoint_step})")  # fmt: skip
-
-    def _task(self, key: str, description: str, total: float | None, completed: float = 0) -> Any:
-        if key not in self._tasks:  # completed: done by an earlier run (a resumed preparation), not in the rate
-            self._tasks[key] = self._bar.add(description, total=total, completed=completed, info="")
-        return self._tasks[key]
-
-    def _left(self, e: Any) -> str:
-        """``, about 3 min 05 s left`` towards ``--max-steps`` at the pace since this session's first step."""
-        from unmask.cli.progress import duration
-
-        step0, t0 = self._start or (0, 0.0)
-        if not e.max_steps or e.step <= step0 or e.step >= e.max_steps:
-            return ""
-        return f", about {duration((e.max_steps - e.step) * (e.elapsed - t0) / (e.step - step0))} left"
-
-    def event(self, e: Any) -> None:
-        if e.kind == "prepare":  # a bar on a terminal, else a line every few seconds and one at the end
-            t = self._task(f"prep-{e.what}", f"preparing {e.what} faces", e.total, e.done)
-            self._bar.update(t, completed=e.done, info=f"{e.failed} unusable" if e.failed else "")
-        elif e.kind == "start":
-            self.started = True
-            self.run_dir = e.path
-            self.checkpoint_step = e.step or None  # a resumed run starts at its checkpoint's step
-            self._start = (e.step or 0, 0.0)
-            self.note(f"training {e.message}" + (f" (from step {e.step})" if e.step else ""))
-        elif e.kind == "step":
-            if self._bar.shown:  # the headline numbers; every term is in metrics.jsonl / TensorBoard
-                short = "  ".join(f"{k} {e.logs[k]:.4g}" for k in SHORT_LOGS if k in e.logs)
-                t = self._task("train", "training", e.max_steps)
-                self._bar.update(t, completed=e.step, info=f"{e.samples_per_s:.1f} faces/s  {short}")
-            else:
-                losses = " ".join(f"{k}={v:.4g}" for k, v in e.logs.items())
-                steps = f"{e.step}/{e.max_steps}" if e.max_steps else str(e.step)
-                self.note(f"step {steps} epoch {e.epoch} {e.samples_per_s:.1f} faces/s{self._left(e)} {losses}")
-        elif e.kind == "val":
-            metrics = "  ".join(f"{k} {v:.4g}" for k, v in e.logs.items())
-            self.note(f"val @ step {e.step}: {metrics}  ({e.path})")
-        elif e.kind == "checkpoint":
-            self.checkpoint_step = e.step
-            if not self._bar.shown:
-                self.note(f"checkpoint @ step {e.step}: {e.path}")
-        elif e.kind == "note":
-            self.note(e.message)

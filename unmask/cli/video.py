@@ -40,7 +40,12 @@ def eval_video(clip: Path, region: str, kind: str, models: list[str] | None, see
         except VideoError as e:
             fail(f"{clip}: {e}", 1)
     data = report.to_dict()
-    data["clip"], data["region"], data["censor"], data["model"] = str(clip), region, kind, ",".join(m.name for m in loaded.values())
+    data["clip"], data["region"], data["censor"], data["model"] = (
+        str(clip),
+        region,
+        kind,
+        ",".join(m.name for m in loaded.values()),
+    )
     if as_json:
         print(json.dumps(data), flush=True)
         return EXIT_OK
@@ -52,8 +57,11 @@ def eval_video(clip: Path, region: str, kind: str, models: list[str] | None, see
         t.add_row(row["method"], f"{row['psnr_mean']:.2f}", f"{row['psnr_min']:.2f}", f"{row['flicker']:.2f}",
                   f"{row['flicker_ratio']:.2f}", str(row["frames_restored"]))  # fmt: skip
     wide_console(out).print(t)
-    say(f"steady: hole PSNR above Telea's on {report.above()} of {report.censored} censored frames; flicker ratio "
-        f"{report.steady_ratio:.2f}, per-frame baseline {report.naive_ratio:.2f} (the target: benchmarks/targets.py)", out)
+    say(
+        f"steady: hole PSNR above Telea's on {report.above()} of {report.censored} censored frames; flicker ratio "
+        f"{report.steady_ratio:.2f}, per-frame baseline {report.naive_ratio:.2f} (the target: benchmarks/targets.py)",
+        out,
+    )
     return EXIT_OK
 
 

@@ -139,7 +139,9 @@ def paste_in_box(
     inv = cv2.invertAffineTransform(matrix)
     to_box = inv.copy()
     to_box[:, 2] -= (x0, y0)
-    warped = cv2.warpAffine(crop_out, to_box, size, flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE).astype(np.float32)
+    warped = cv2.warpAffine(crop_out, to_box, size, flags=cv2.INTER_CUBIC, borderMode=cv2.BORDER_REPLICATE).astype(
+        np.float32
+    )
     roi = rgb[y0:y1, x0:x1]
     sel = alpha > 0
     if not sel.any():

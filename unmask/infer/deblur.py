@@ -99,8 +99,14 @@ def blur_area(img: np.ndarray, mask: np.ndarray, kernel: Kernel) -> np.ndarray:
     return out
 
 
-def project(restored: np.ndarray, observed: np.ndarray, area: np.ndarray, free: np.ndarray, kernel: Kernel,
-            iterations: int = ITERATIONS) -> np.ndarray:
+def project(
+    restored: np.ndarray,
+    observed: np.ndarray,
+    area: np.ndarray,
+    free: np.ndarray,
+    kernel: Kernel,
+    iterations: int = ITERATIONS,
+) -> np.ndarray:
     """``restored`` (HxWx3) moved towards the images whose blur with ``kernel`` is ``observed`` (HxWx3) over
     ``area`` (HxW bool), changing only the ``free`` pixels (HxW bool). Returns float32 HxWx3."""
     x = np.asarray(restored, np.float32).copy()

@@ -139,7 +139,9 @@ class _Walker:
         elif not is_input_name(path.name):
             known = ", ".join(sorted(EXTENSIONS))
             videos = ", ".join(sorted(VIDEO_EXTENSIONS))
-            self.items.append(Skip(path, f"not an image or video extension ({path.suffix or 'none'}; unmask reads {known}; {videos})"))
+            self.items.append(
+                Skip(path, f"not an image or video extension ({path.suffix or 'none'}; unmask reads {known}; {videos})")
+            )
         else:
             self.job(path, (path.name,))
 
@@ -174,7 +176,9 @@ class _Walker:
                 self.items.append(Skip(path, "broken symbolic link" if broken else "not a regular file"))
         if subfolders and not self.recursive:
             plural = "s" if subfolders > 1 else ""
-            self.items.append(Skip(folder, f"{subfolders} subfolder{plural} not searched (use --recursive)", failed=False))
+            self.items.append(
+                Skip(folder, f"{subfolders} subfolder{plural} not searched (use --recursive)", failed=False)
+            )
 
     def subfolder(self, path: Path, rel: tuple[str, ...], ancestors: dict[tuple[int, int], Path]) -> None:
         key = _key(path)

@@ -210,7 +210,10 @@ def _shift_blocks(restored: np.ndarray, mosaic: Mosaic, smooth: bool, original: 
         weight = np.where(k > 0, 1.0, np.where(count > 0, 0.5, 0.0)).astype(np.float32)
         gx0, gy0, gx1, gy1 = x0 - sx, y0 - sy, x1 + sx, y1 + sy
         size = (gx1 - gx0, gy1 - gy0)
-        field = cv2.resize(grid, size, interpolation=cv2.INTER_LINEAR) * cv2.resize(weight, size, interpolation=cv2.INTER_LINEAR)[..., None]
+        field = (
+            cv2.resize(grid, size, interpolation=cv2.INTER_LINEAR)
+            * cv2.resize(weight, size, interpolation=cv2.INTER_LINEAR)[..., None]
+        )
         inside = np.ones(field.shape[:2], bool)
     else:
         gx0, gy0, gx1, gy1 = x0, y0, x1, y1

@@ -189,7 +189,9 @@ class Restorer:
                     occ = landmark_occluder(rgb, aligned, region)
                 return region, f"{asked}: no censor found; restored the landmark region (--force){note}", aligned, occ
         if self.region == AUTO:
-            return FaceReport(face.box, face.score, None, f"nothing covered (no censor found over the {' or '.join(tried)})", "clean")
+            return FaceReport(
+                face.box, face.score, None, f"nothing covered (no censor found over the {' or '.join(tried)})", "clean"
+            )
         region = self.region
         why = f"region {region} requested: no censor found over the {region}: left untouched (--force restores the {region} region anyway)"
         return FaceReport(face.box, face.score, region, why, "not-covered")
@@ -207,10 +209,14 @@ class Restorer:
         others raise ``ValueError``)."""
         if edges is not None:
             if edges.edges.shape != rgb.shape[:2]:
-                raise ValueError(f"edge map is {edges.edges.shape[1]}x{edges.edges.shape[0]}, the photo {rgb.shape[1]}x{rgb.shape[0]}")
+                raise ValueError(
+                    f"edge map is {edges.edges.shape[1]}x{edges.edges.shape[0]}, the photo {rgb.shape[1]}x{rgb.shape[0]}"
+                )
             blind = [k for k, m in self.models.items() if not m.takes_edges]
             if blind:
-                raise ValueError(f"model {self.models[blind[0]].name} cannot follow given edges (use an EdgeConnect model)")
+                raise ValueError(
+                    f"model {self.models[blind[0]].name} cannot follow given edges (use an EdgeConnect model)"
+                )
         timings: dict[str, float] = {}
         with timed(timings, DETECT):
             found = self.finder.search(rgb)
@@ -253,8 +259,14 @@ class Restorer:
                 skipped.append(FaceReport(box, score, None, why, "skipped", index=index))
         return chosen, skipped
 
-    def plan(self, rgb: np.ndarray, face: Face, region: str | None = None, first: str | None = None,
-             timings: dict[str, float] | None = None) -> FaceJob | FaceReport:
+    def plan(
+        self,
+        rgb: np.ndarray,
+        face: Face,
+        region: str | None = None,
+        first: str | None = None,
+        timings: dict[str, float] | None = None,
+    ) -> FaceJob | FaceReport:
         """:meth:`locate` as a job for :meth:`paint` (the hole warped into the face's crop), or the report of a
         face left untouched; ``timings``: as :meth:`locate`'s (the hole's warp counts as censor finding)."""
         timings = {} if timings is None else timings
@@ -330,11 +342,14 @@ class Restorer:
                     if hole_img is not None:
                         x0, y0, x1, y1 = occ.box
                         hole_img[y0:y1, x0:x1] |= hole
-                    reports.append(FaceReport(j.face.box, j.face.score, j.region, j.decision, "restored", model.name, j.index))
+                    reports.append(
+                        FaceReport(j.face.box, j.face.score, j.region, j.decision, "restored", model.name, j.index)
+                    )
         return out, reports, hole_img
 
-    def _user_job(self, rgb: np.ndarray, face: Face, user_mask: np.ndarray, key: str,
-                  timings: dict[str, float]) -> FaceJob | None:
+    def _user_job(
+        self, rgb: np.ndarray, face: Face, user_mask: np.ndarray, key: str, timings: dict[str, float]
+    ) -> FaceJob | None:
         model = self.models[key]
         with timed(timings, ALIGN):
             aligned = align(rgb, face, model.size, None)
@@ -385,4 +400,6 @@ def guide_to_crop(guide: EdgeGuide, matrix: np.ndarray, size: int) -> EdgeGuide:
         edges = cv2.dilate(edges, np.ones((k, k), np.uint8))
     warped = warp_to_crop(edges, matrix, size)
     where = warp_to_crop(guide.where, matrix, size)
-    return EdgeGuide(np.where(is_hole(warped), HOLE, 0).astype(np.uint8), np.where(is_hole(where), HOLE, 0).astype(np.uint8))
+    return EdgeGuide(
+        np.where(is_hole(warped), HOLE, 0).astype(np.uint8), np.where(is_hole(where), HOLE, 0).astype(np.uint8)
+    )

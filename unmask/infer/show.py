@@ -39,7 +39,9 @@ def label(status: str, decision: str, region: str | None, planned: bool = False)
         return "restored, not written (the photo failed)"
     if status == "skipped":
         return decision.split(" (")[0]
-    return {"clean": "nothing covered", "not-covered": "no censor", "outside-mask": "outside the mask"}.get(status, status)
+    return {"clean": "nothing covered", "not-covered": "no censor", "outside-mask": "outside the mask"}.get(
+        status, status
+    )
 
 
 def draw_faces(rgb: np.ndarray, faces: Iterable[Reported], planned: bool = False) -> np.ndarray:

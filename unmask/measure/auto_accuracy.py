@@ -21,7 +21,14 @@ from unmask.infer.io import read_image
 from unmask.infer.pipeline import Restorer
 from unmask.measure.evaluate import list_photos
 
-EXPECTED = {"clean": None, "bar": "eyes", "pixelate": "eyes", "surgical": "mouth", "blur": "eyes", "blur-mouth": "mouth"}
+EXPECTED = {
+    "clean": None,
+    "bar": "eyes",
+    "pixelate": "eyes",
+    "surgical": "mouth",
+    "blur": "eyes",
+    "blur-mouth": "mouth",
+}
 """Case -> the region ``auto`` must restore (None: nothing)."""
 
 

@@ -57,7 +57,9 @@ class BenchReport:
             "folder": None if self.folder is None else self.folder.to_dict(),
             "folder_int8": None if self.folder_int8 is None else self.folder_int8.to_dict(),
             "generator": None if self.generator is None else self.generator.to_dict(),
-            "scaling": None if self.faces is None and self.sizes is None and self.batches is None and self.memory is None else {
+            "scaling": None
+            if self.faces is None and self.sizes is None and self.batches is None and self.memory is None
+            else {
                 "faces": None if self.faces is None else [t.to_dict() for t in self.faces],
                 "sizes": None if self.sizes is None else [t.to_dict() for t in self.sizes],
                 "batches": None if self.batches is None else [b.to_dict() for b in self.batches],

@@ -108,8 +108,15 @@ def frame_times(frames: int, fps: int, vfr: bool = False) -> list[int]:
     return pts
 
 
-def clip_frames(actors: Sequence[Actor], size: tuple[int, int] = (320, 240), seconds: float = 1.0, fps: int = 25,
-                vfr: bool = False, amount: float = 1.0, seed: int = 0) -> Iterator[SynthFrame]:
+def clip_frames(
+    actors: Sequence[Actor],
+    size: tuple[int, int] = (320, 240),
+    seconds: float = 1.0,
+    fps: int = 25,
+    vfr: bool = False,
+    amount: float = 1.0,
+    seed: int = 0,
+) -> Iterator[SynthFrame]:
     """The frames of a clip of ``actors`` (later ones drawn over earlier ones), one at a time."""
     w, h = size
     back = backdrop(size, seed)
@@ -139,9 +146,17 @@ def clip_frames(actors: Sequence[Actor], size: tuple[int, int] = (320, 240), sec
         yield SynthFrame(clean, censored, hole, pts, [lm for _, lm, _ in placed], float(pts * TIME_BASE))
 
 
-def write_clip(path: str | os.PathLike[str], frames: Iterator[np.ndarray | SynthFrame], fps: int = 25,
-               pts: Sequence[int] | None = None, audio: bool = True, rotation: int = 0, codec: str | None = None,
-               crf: int = 12, censored: bool = True) -> int:
+def write_clip(
+    path: str | os.PathLike[str],
+    frames: Iterator[np.ndarray | SynthFrame],
+    fps: int = 25,
+    pts: Sequence[int] | None = None,
+    audio: bool = True,
+    rotation: int = 0,
+    codec: str | None = None,
+    crf: int = 12,
+    censored: bool = True,
+) -> int:
     """Encodes ``frames`` (upright arrays, or :class:`SynthFrame` whose censored or clean frame is taken) into
     ``path`` (container from its extension) with a sine tone as long as the video, stored turned by
     ``rotation`` (counter-clockwise degrees, a multiple of 90) with the display matrix that turns them back.
@@ -162,7 +177,11 @@ def write_clip(path: str | os.PathLike[str], frames: Iterator[np.ndarray | Synth
             a.layout = "mono"
         for i, item in enumerate(frames):
             rgb = (item.censored if censored else item.clean) if isinstance(item, SynthFrame) else item
-            p = item.pts if isinstance(item, SynthFrame) else (pts[i] if pts is not None else i * int(TIME_BASE.denominator / fps))
+            p = (
+                item.pts
+                if isinstance(item, SynthFrame)
+                else (pts[i] if pts is not None else i * int(TIME_BASE.denominator / fps))
+            )
             tb = TIME_BASE
             if fmt == "avi":  # AVI keeps no timestamps: one tick per frame
                 p, tb = i, Fraction(1, fps)

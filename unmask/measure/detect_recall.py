@@ -24,6 +24,7 @@ scale, false detections, restorations on faceless canvases, and seconds per phot
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +34,10 @@ import numpy as np
 from unmask.infer.censors import draw_censor, jpeg
 from unmask.infer.io import read_image
 from unmask.measure.evaluate import list_photos
+
+if TYPE_CHECKING:
+    from unmask.infer.face.detect import FaceFinder
+    from unmask.infer.pipeline import Restorer
 
 CANVAS = (1200, 1600)  # h, w
 GRID = (2, 2)  # cells: rows, columns
@@ -78,12 +83,15 @@ def face_pool(data: Path, n: int | None = None) -> list[tuple[np.ndarray, np.nda
     which FaceMesh finds exactly one face."""
     import mediapipe as mp
 
-    from unmask.infer.face.detect import native_stderr_silenced
+    from unmask.infer.face.quiet import native_stderr_silenced
 
     pool = []
-    with native_stderr_silenced(), mp.solutions.face_mesh.FaceMesh(
-        static_image_mode=True, max_num_faces=2, refine_landmarks=True, min_detection_confidence=0.5
-    ) as mesh:
+    with (
+        native_stderr_silenced(),
+        mp.solutions.face_mesh.FaceMesh(
+            static_image_mode=True, max_num_faces=2, refine_landmarks=True, min_detection_confidence=0.5
+        ) as mesh,
+    ):
         for path in list_photos(data):
             rgb = read_image(path).rgb
             p = int(round(POOL_PAD * max(rgb.shape[:2])))
@@ -139,7 +147,11 @@ def background(rng: np.random.Generator, kind: str, shape: tuple[int, int] = CAN
         img = np.full((h, w, 3), rng.integers(0, 256, 3), np.float64)
         for _ in range(int(rng.integers(25, 60))):
             skin = rng.random() < 0.3
-            colour = (rng.uniform(170, 235), rng.uniform(120, 190), rng.uniform(90, 160)) if skin else tuple(rng.integers(0, 256, 3).tolist())
+            colour = (
+                (rng.uniform(170, 235), rng.uniform(120, 190), rng.uniform(90, 160))
+                if skin
+                else tuple(rng.integers(0, 256, 3).tolist())
+            )
             c = (int(rng.integers(0, w)), int(rng.integers(0, h)))
             r = int(rng.integers(15, 220))
             if rng.random() < 0.6:
@@ -255,9 +267,17 @@ def _rate(hits: list[bool]) -> dict:
     return {"found": int(sum(hits)), "of": len(hits), "recall": round(sum(hits) / max(len(hits), 1), 4)}
 
 
-def measure(finder, pool: list[tuple[np.ndarray, np.ndarray]], per_cell: int, faceless: int, seed: int = 0,  # noqa: ANN001
-            kinds: tuple[str, ...] = KINDS, angles: tuple[int, ...] = ANGLES, restorer=None) -> dict:  # noqa: ANN001 fmt: skip
-    """Runs ``finder.find`` on every canvas and scores it (see the module's docstring). ``restorer`` (optional, a
+def measure(
+    finder: FaceFinder,
+    pool: list[tuple[np.ndarray, np.ndarray]],
+    per_cell: int,
+    faceless: int,
+    seed: int = 0,
+    kinds: tuple[str, ...] = KINDS,
+    angles: tuple[int, ...] = ANGLES,
+    restorer: Restorer | None = None,
+) -> dict:
+    """Runs ``finder.search`` on every canvas and scores it (see the module's docstring). ``restorer`` (optional, a
     ``Restorer`` sharing ``finder``, region ``auto``) is run on the faceless canvases to count restorations."""
     rows: list[dict] = []
     wall: list[float] = []
@@ -310,11 +330,16 @@ def measure(finder, pool: list[tuple[np.ndarray, np.ndarray]], per_cell: int, fa
 def markdown(result: dict) -> str:
     """The recall table (censor x angle, then all angles) and the other numbers, as markdown."""
     angles = list(next(iter(result["by_kind_angle"].values())))
-    lines = ["| censor | " + " | ".join(f"{a} deg" for a in angles) + " | all |", "| --- |" + " --- |" * (len(angles) + 1)]
+    lines = [
+        "| censor | " + " | ".join(f"{a} deg" for a in angles) + " | all |",
+        "| --- |" + " --- |" * (len(angles) + 1),
+    ]
     for kind, per in result["by_kind_angle"].items():
         cells = [f"{v['found']}/{v['of']} ({100 * v['recall']:.1f}%)" for v in per.values()]
         total = result["by_kind"][kind]
-        lines.append(f"| {kind} | " + " | ".join(cells) + f" | {total['found']}/{total['of']} ({100 * total['recall']:.1f}%) |")
+        lines.append(
+            f"| {kind} | " + " | ".join(cells) + f" | {total['found']}/{total['of']} ({100 * total['recall']:.1f}%) |"
+        )
     s, f = result["seconds_per_photo"], result["faceless"]
     lines.append("")
     lines.append(f"false detections: {result['false_detections_on_face_canvases']} on face canvases, {f['faces_found']} on "

@@ -132,7 +132,10 @@ def list_photos(folder: str | Path, n: int | None = None) -> list[Path]:
 
 
 def is_none_baseline(method: Any) -> bool:
-    return getattr(method, "name", None) == NONE_BASELINE and getattr(getattr(method, "meta", None), "arch", "") == "baseline"
+    return (
+        getattr(method, "name", None) == NONE_BASELINE
+        and getattr(getattr(method, "meta", None), "arch", "") == "baseline"
+    )
 
 
 def evaluate(
@@ -236,9 +239,14 @@ def _evaluate(
     report = EvalReport(settings, list(methods), kinds, lpips=lpips is not None, data=data, source=source)
     given = GivenFaces()
     restorers = {
-        name: Restorer({settings.region: m}, region=settings.region, finder=given,  # type: ignore[arg-type]
-                       keep_mosaic=settings.mosaic_means, flip_average=settings.flip_average,
-                       retouch=settings.retouch)
+        name: Restorer(
+            {settings.region: m},
+            region=settings.region,
+            finder=given,  # type: ignore[arg-type]
+            keep_mosaic=settings.mosaic_means,
+            flip_average=settings.flip_average,
+            retouch=settings.retouch,
+        )
         for name, m in methods.items()
         if kinds[name] != "baseline"
     }
@@ -290,15 +298,26 @@ def _restore_all(
         if name not in restorers:  # an OpenCV baseline, given the censor's true pixels at photo resolution
             rgb = method.inpaint_photo(censored, censor)
             seconds = time.perf_counter() - t0
-            outputs[name] = _Output(rgb, outside_changed(rgb, censored, censor), seconds, 1.0, 1.0,
-                                    spill(rgb, censored, censor, SPILL_DISTANCE, SPILL_LEVEL), True)
+            outputs[name] = _Output(
+                rgb,
+                outside_changed(rgb, censored, censor),
+                seconds,
+                1.0,
+                1.0,
+                spill(rgb, censored, censor, SPILL_DISTANCE, SPILL_LEVEL),
+                True,
+            )
             continue
         result = restorers[name].restore(censored, want_mask=True)
         seconds = time.perf_counter() - t0
         restored = result.hole if result.hole is not None else np.zeros(censor.shape, np.uint8)
         outputs[name] = _Output(
-            result.rgb, outside_changed(result.rgb, censored, restored), seconds, hole_coverage(censor, restored),
-            hole_iou(restored, censor), spill(result.rgb, censored, censor, SPILL_DISTANCE, SPILL_LEVEL),
+            result.rgb,
+            outside_changed(result.rgb, censored, restored),
+            seconds,
+            hole_coverage(censor, restored),
+            hole_iou(restored, censor),
+            spill(result.rgb, censored, censor, SPILL_DISTANCE, SPILL_LEVEL),
             result.restored > 0,
         )
     return outputs

@@ -199,8 +199,16 @@ def bench_generator(
     with _TorchThreads(threads if eager is not None else 0):
         times = _interleaved(runners, repeats, warmup)
     t = times[0]
-    res = GeneratorBench(batch, threads, "cuda" if on_cuda else "cpu", repeats, statistics.median(t), min(t),
-                         eager_note=eager_note, eager_weights=eager_weights)
+    res = GeneratorBench(
+        batch,
+        threads,
+        "cuda" if on_cuda else "cpu",
+        repeats,
+        statistics.median(t),
+        min(t),
+        eager_note=eager_note,
+        eager_weights=eager_weights,
+    )
     if eager_run is not None:
         res.eager_s, res.eager_min_s = statistics.median(times[1]), min(times[1])
         if compare:

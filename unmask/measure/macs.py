@@ -43,7 +43,9 @@ def _static_inputs(model: "onnx.ModelProto", batch: int) -> None:
             if d.HasField("dim_value") and d.dim_value > 0:
                 continue
             if k != 0:
-                raise ValueError(f"input {inp.name!r} has a symbolic dimension {k} ({d.dim_param!r}) other than the batch")
+                raise ValueError(
+                    f"input {inp.name!r} has a symbolic dimension {k} ({d.dim_param!r}) other than the batch"
+                )
             d.ClearField("dim_param")
             d.dim_value = batch
 
@@ -87,7 +89,11 @@ def count_macs(model: "str | Path | onnx.ModelProto", batch: int = 1) -> MacCoun
     import onnx
     from onnx import shape_inference
 
-    proto = onnx.load(str(model)) if isinstance(model, (str, Path)) else onnx.ModelProto.FromString(model.SerializeToString())
+    proto = (
+        onnx.load(str(model))
+        if isinstance(model, (str, Path))
+        else onnx.ModelProto.FromString(model.SerializeToString())
+    )
     _static_inputs(proto, batch)
     proto = shape_inference.infer_shapes(proto, strict_mode=False, data_prop=True)
     shapes = _shapes(proto)

@@ -110,9 +110,7 @@ def ssim_box(pred: np.ndarray, target: np.ndarray, hole: np.ndarray) -> float:
     comp = np.where(m[..., None], pred, target)
     y0, y1, x0, x1 = hole_box(hole)
     return float(
-        structural_similarity(
-            comp[y0:y1, x0:x1], target[y0:y1, x0:x1], channel_axis=-1, data_range=DATA_RANGE
-        )
+        structural_similarity(comp[y0:y1, x0:x1], target[y0:y1, x0:x1], channel_axis=-1, data_range=DATA_RANGE)
     )
 
 
@@ -256,9 +254,7 @@ class LPIPS:
             f = f * (np.sqrt(f.shape[1]) / (np.linalg.norm(f, axis=1, keepdims=True) + 1e-10))
         return f
 
-    def __call__(
-        self, a: np.ndarray | Sequence[np.ndarray], b: np.ndarray | Sequence[np.ndarray]
-    ) -> np.ndarray:
+    def __call__(self, a: np.ndarray | Sequence[np.ndarray], b: np.ndarray | Sequence[np.ndarray]) -> np.ndarray:
         """Per-pair distances (float64 array of length N) for two batches of ``HxWx3`` uint8 RGB images, given
         as lists or ``NxHxWx3`` arrays (a single ``HxWx3`` image counts as a batch of one). Pair ``i`` must have
         one shape; pairs may differ in size from each other."""

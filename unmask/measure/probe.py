@@ -27,8 +27,16 @@ def _probe(model_ref: str, region: str, photo: str, out: str, device: str, threa
         with Restorer({region: model}, region=region, force=True) as restorer:
             before = current_rss()
             rec = process(Job(Path(photo), Path(out)), restorer, BatchOptions(overwrite=True))
-        conn.send({"peak": peak_rss(), "before": before, "status": rec.status, "error": rec.error,
-                   "faces": sum(f.get("status") == "restored" for f in rec.faces), "seconds": rec.seconds})
+        conn.send(
+            {
+                "peak": peak_rss(),
+                "before": before,
+                "status": rec.status,
+                "error": rec.error,
+                "faces": sum(f.get("status") == "restored" for f in rec.faces),
+                "seconds": rec.seconds,
+            }
+        )
     except Exception as e:  # noqa: BLE001 - reported to the parent
         conn.send({"error": f"{type(e).__name__}: {e}"})
     finally:
@@ -49,13 +57,26 @@ class MemoryProbe:
     status: str
 
     def to_dict(self) -> dict[str, Any]:
-        return {"megapixels": self.megapixels, "faces_in_photo": self.faces_in_photo, "faces": self.faces,
-                "peak_mib": round(self.peak / MIB, 1), "before_photo_mib": round(self.before / MIB, 1),
-                "seconds": round(self.seconds, 3), "status": self.status}
+        return {
+            "megapixels": self.megapixels,
+            "faces_in_photo": self.faces_in_photo,
+            "faces": self.faces,
+            "peak_mib": round(self.peak / MIB, 1),
+            "before_photo_mib": round(self.before / MIB, 1),
+            "seconds": round(self.seconds, 3),
+            "status": self.status,
+        }
 
 
-def memory_probe(model_ref: str, region: str, photo: str | Path, out: str | Path, device: str = "cpu",
-                 threads: int = 0, timeout: float = 300.0) -> dict[str, Any]:
+def memory_probe(
+    model_ref: str,
+    region: str,
+    photo: str | Path,
+    out: str | Path,
+    device: str = "cpu",
+    threads: int = 0,
+    timeout: float = 300.0,
+) -> dict[str, Any]:
     """Restores ``photo`` into ``out`` in a fresh ``spawn``-ed process (so nothing this process loaded, such as
     torch, counts) and returns its peak memory: ``{"peak", "before", "status", "error", "faces", "seconds"}``.
     ``model_ref``: an ONNX path or a baseline name (:func:`unmask.measure.baselines.load_inpainter`)."""
@@ -63,7 +84,9 @@ def memory_probe(model_ref: str, region: str, photo: str | Path, out: str | Path
 
     ctx = mp.get_context("spawn")
     parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_probe, args=(model_ref, region, str(photo), str(out), device, threads, child), daemon=True)
+    proc = ctx.Process(
+        target=_probe, args=(model_ref, region, str(photo), str(out), device, threads, child), daemon=True
+    )
     proc.start()
     child.close()
     try:
@@ -79,8 +102,16 @@ def memory_probe(model_ref: str, region: str, photo: str | Path, out: str | Path
     return result
 
 
-def probe_group_photo(face_rgb: np.ndarray, model_ref: str, region: str, folder: str | Path, megapixels: float = 24,
-                      faces: int = 10, device: str = "cpu", threads: int = 0) -> MemoryProbe:
+def probe_group_photo(
+    face_rgb: np.ndarray,
+    model_ref: str,
+    region: str,
+    folder: str | Path,
+    megapixels: float = 24,
+    faces: int = 10,
+    device: str = "cpu",
+    threads: int = 0,
+) -> MemoryProbe:
     """:func:`memory_probe` on a ``megapixels`` JPEG holding ``faces`` copies of ``face_rgb``."""
     from PIL import Image
 
@@ -91,5 +122,6 @@ def probe_group_photo(face_rgb: np.ndarray, model_ref: str, region: str, folder:
     Image.fromarray(canvas).save(src, quality=92)
     del canvas
     r = memory_probe(model_ref, region, src, folder / "out" / src.name, device, threads)
-    return MemoryProbe(megapixels, faces, int(r["faces"]), int(r["peak"]), int(r["before"]), float(r["seconds"]),
-                       str(r["status"]))
+    return MemoryProbe(
+        megapixels, faces, int(r["faces"]), int(r["peak"]), int(r["before"]), float(r["seconds"]), str(r["status"])
+    )

@@ -119,8 +119,14 @@ def _restore_time(restorer: "Restorer", rgb: np.ndarray, repeats: int) -> tuple[
     return statistics.median(times), faces
 
 
-def scaling_faces(face_rgb: np.ndarray, restorer: "Restorer", counts: Sequence[int] = (1, 8), rows: int = 2,
-                  cols: int = 4, repeats: int = 3) -> list[Timed]:
+def scaling_faces(
+    face_rgb: np.ndarray,
+    restorer: "Restorer",
+    counts: Sequence[int] = (1, 8),
+    rows: int = 2,
+    cols: int = 4,
+    repeats: int = 3,
+) -> list[Timed]:
     """Restore time of a ``rows x cols`` canvas of ``face_rgb`` cells holding each of ``counts`` faces."""
     out = []
     for k in counts:
@@ -130,9 +136,15 @@ def scaling_faces(face_rgb: np.ndarray, restorer: "Restorer", counts: Sequence[i
     return out
 
 
-def scaling_size(face_rgb: np.ndarray, restorer: "Restorer", folder: str | Path,
-                 megapixels: Sequence[float] = (0.3, 1, 4, 12, 24), canvas: Sequence[float] = (24,),
-                 base: float = 1.0, repeats: int = 3) -> list[Timed]:
+def scaling_size(
+    face_rgb: np.ndarray,
+    restorer: "Restorer",
+    folder: str | Path,
+    megapixels: Sequence[float] = (0.3, 1, 4, 12, 24),
+    canvas: Sequence[float] = (24,),
+    base: float = 1.0,
+    repeats: int = 3,
+) -> list[Timed]:
     """Per size in ``megapixels``: ``face_rgb`` resized to it (the face grows with the photo, labelled "N MP");
     per size in ``canvas``: ``face_rgb`` resized to ``base`` megapixels in the middle of a larger canvas (the same
     face, more photo around it, labelled "N MP canvas"). Each is saved as JPEG in ``folder`` and timed in memory
@@ -161,11 +173,16 @@ def scaling_size(face_rgb: np.ndarray, restorer: "Restorer", folder: str | Path,
             totals.append(rec.seconds)
             reads.append(rec.timings.get(READ, 0.0))
             writes.append(rec.timings.get(WRITE, 0.0))
-        out.append(Timed(label, s, found, statistics.median(totals), statistics.median(reads),
-                         statistics.median(writes), pixels))
+        out.append(
+            Timed(
+                label, s, found, statistics.median(totals), statistics.median(reads), statistics.median(writes), pixels
+            )
+        )
     return out
 
 
-def scaling_batch(model: "Model", batches: Sequence[int] = (1, 4, 8), threads: int = 0, repeats: int = 5) -> list[GeneratorBench]:
+def scaling_batch(
+    model: "Model", batches: Sequence[int] = (1, 4, 8), threads: int = 0, repeats: int = 5
+) -> list[GeneratorBench]:
     """The generator alone (ONNX Runtime) at each batch size."""
     return [bench_generator(model, b, threads, repeats, warmup=1, count=False) for b in batches]

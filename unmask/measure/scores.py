@@ -249,7 +249,9 @@ class EvalReport:
                     outside_pixels=sum(f.outside for f in fs),
                     outside_faces=sum(f.outside > 0 for f in fs),
                     seconds_per_face=(sum(f.seconds for f in fs) / len(fs)) if fs else None,
-                    coverage=float(np.mean(cov)) if (cov := [f.coverage for f in fs if f.coverage is not None]) else None,
+                    coverage=float(np.mean(cov))
+                    if (cov := [f.coverage for f in fs if f.coverage is not None])
+                    else None,
                     partly_covered=sum(f.coverage is not None and f.coverage < COVERED for f in fs),
                     iou=_mean([f.iou for f in fs]),
                     spill=_mean([f.spill for f in fs]),

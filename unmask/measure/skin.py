@@ -23,7 +23,6 @@ from unmask.measure.texture import ita
 from unmask.spec import is_hole
 
 
-
 class Scored(Protocol):
     """What :func:`skin_groups` reads of a scored face (:class:`unmask.measure.scores.FaceScore` is one): the photo,
     the method, the face's skin tone, and the metrics of :data:`GROUP_METRICS` as attributes."""
@@ -31,6 +30,7 @@ class Scored(Protocol):
     photo: str
     method: str
     ita: float | None
+
 
 SKIN_PATCHES = {
     "forehead": (10, 338, 297, 299, 337, 151, 108, 69, 67, 109),
@@ -97,8 +97,10 @@ class SkinGroup:
             "group": self.name,
             "ita": [round(self.ita[0], 2), round(self.ita[1], 2)],
             "faces": self.faces,
-            "rows": [{"name": r.name, "psnr": s(r.psnr, 4), "hole_lpips": s(r.hole_lpips, 5), "tone": s(r.tone, 4)}
-                     for r in self.rows],  # fmt: skip
+            "rows": [
+                {"name": r.name, "psnr": s(r.psnr, 4), "hole_lpips": s(r.hole_lpips, 5), "tone": s(r.tone, 4)}
+                for r in self.rows
+            ],  # fmt: skip
         }
 
 

@@ -46,7 +46,9 @@ def table(reports: list[dict]) -> str:
                     beats = "yes" if ok else "**no**"
             iou = "-" if r.get("iou") is None or name in BASELINES else f"{r['iou']:.3f}"
             spill = "-" if r.get("spill") is None else f"{r['spill']:.3f}"
-            texture = " | ".join(_mean(r.get(k), nd) for k, nd in (("detail", 2), ("hole_lpips", 3), ("kid_x1000", 1), ("tone", 1)))
+            texture = " | ".join(
+                _mean(r.get(k), nd) for k, nd in (("detail", 2), ("hole_lpips", 3), ("kid_x1000", 1), ("tone", 1))
+            )
             lines.append(
                 f"| {CENSOR_NAMES.get(censor, censor)} | {name} | {r['psnr']['mean']:.2f} | {r['ssim']['mean']:.3f} | "
                 f"{r['l1']['mean']:.4f} | {lp_text} | {iou} | {spill} | {texture} | {gain} | {frac} | {beats} |"

@@ -24,8 +24,9 @@ KINDS = {"bar": 0.3, "pixelate": 0.2, "surgical": 0.5}
 """The censor mix drawn while timing."""
 
 
-def train_speed(name: str, data: str, features: str, batch: int = 16, steps: int = 4, warmup: int = 1,
-                threads: int = 2) -> dict[str, Any]:
+def train_speed(
+    name: str, data: str, features: str, batch: int = 16, steps: int = 4, warmup: int = 1, threads: int = 2
+) -> dict[str, Any]:
     """One JSON-ready row for arch ``name``: its parameters, the median step time, training and data faces/s."""
     mod = archs.get(name)
     spec = mod.SPEC

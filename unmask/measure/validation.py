@@ -45,7 +45,6 @@ def hole_box_pair(a: np.ndarray, b: np.ndarray, hole: np.ndarray) -> tuple[np.nd
     return hole_box_crop(a, hole), hole_box_crop(b, hole)
 
 
-
 class Validator:
     """Scores a generator on ``dataset`` (validation mode: fixed masks per index).
 

@@ -63,9 +63,13 @@ class VideoBench:
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
-        d.update(fps=round(self.fps, 2), ms_per_frame={s: round(self.ms_per_frame(s), 1) for s in STAGES},
-                 cpu_ms_per_frame=round(self.cpu_ms_per_frame, 1),
-                 rss_start_mib=round(self.rss_start / MIB, 1), rss_peak_mib=round(self.rss_peak / MIB, 1))
+        d.update(
+            fps=round(self.fps, 2),
+            ms_per_frame={s: round(self.ms_per_frame(s), 1) for s in STAGES},
+            cpu_ms_per_frame=round(self.cpu_ms_per_frame, 1),
+            rss_start_mib=round(self.rss_start / MIB, 1),
+            rss_peak_mib=round(self.rss_peak / MIB, 1),
+        )
         return d
 
 

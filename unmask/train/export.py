@@ -201,7 +201,9 @@ def parity(G: nn.Module, onnx_model: Path | bytes, spec: ArchSpec, size: int, ho
     inputs = example_inputs(spec, size, CHECK_BATCH, hole_fill, seed=seed)
     with torch.no_grad():
         ref = G(*inputs).float().numpy()
-    sess = ort.InferenceSession(onnx_model if isinstance(onnx_model, bytes) else str(onnx_model), providers=["CPUExecutionProvider"])
+    sess = ort.InferenceSession(
+        onnx_model if isinstance(onnx_model, bytes) else str(onnx_model), providers=["CPUExecutionProvider"]
+    )
     names = [i.name for i in sess.get_inputs()]
     (got,) = sess.run(None, {n: t.numpy() for n, t in zip(names, inputs)})
     if got.shape != ref.shape:

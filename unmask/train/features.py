@@ -30,8 +30,17 @@ def resolve_weights(path: str | os.PathLike | None, env: str, what: str, example
     return resolve(path, env, what, example)
 
 
-__all__ = ["CHANNELS", "ENV_FEATURES", "ENV_LPIPS", "FEATURES_FILE", "LPIPS_FILE", "SLICES", "SqueezeFeatures",
-           "WeightsNotFound", "resolve_weights"]
+__all__ = [
+    "CHANNELS",
+    "ENV_FEATURES",
+    "ENV_LPIPS",
+    "FEATURES_FILE",
+    "LPIPS_FILE",
+    "SLICES",
+    "SqueezeFeatures",
+    "WeightsNotFound",
+    "resolve_weights",
+]
 
 
 class Fire(nn.Module):
@@ -49,7 +58,7 @@ class Fire(nn.Module):
 
 def _squeezenet11_features() -> nn.Sequential:
     """torchvision's ``squeezenet1_1().features``, same indices, written out so torchvision is not needed."""
-    pool = lambda: nn.MaxPool2d(3, 2, ceil_mode=True)  # noqa: E731
+    pool = lambda: nn.MaxPool2d(3, 2, ceil_mode=True)
     return nn.Sequential(
         nn.Conv2d(3, 64, 3, stride=2), nn.ReLU(inplace=True), pool(),
         Fire(64, 16, 64, 64), Fire(128, 16, 64, 64), pool(),

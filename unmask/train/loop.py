@@ -187,9 +187,7 @@ def _drive(run: Session, should_stop: Callable[[], bool] | None) -> TrainResult:
     if last_ckpt != st.step or not run.last.exists():
         run.save()
     reason = reason or "max_steps"
-    run.emit(
-        Event("end", step=st.step, max_steps=cfg.max_steps, samples=st.samples, message=reason, path=run.last)
-    )
+    run.emit(Event("end", step=st.step, max_steps=cfg.max_steps, samples=st.samples, message=reason, path=run.last))
     return TrainResult(
         run.run_dir, run.last, st.step, st.samples, st.wall, dict(st.metrics), reason, weights_digest(run.G)
     )

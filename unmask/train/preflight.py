@@ -33,7 +33,16 @@ def preflight(cfg: TrainConfig, resume: bool = False) -> None:
     """Raises :class:`ConfigError` for the first problem of ``cfg`` found without preparing or loading anything."""
     from unmask.train.data.prepare import cache_root
     from unmask.train.data.shards import SetError, check_manifest, is_face_set
-    from unmask.weights import ENV_FEATURES, ENV_LPIPS, FEATURES_FILE, LPIPS_FILE, OPTIONS, WHAT, WeightsNotFound, resolve
+    from unmask.weights import (
+        ENV_FEATURES,
+        ENV_LPIPS,
+        FEATURES_FILE,
+        LPIPS_FILE,
+        OPTIONS,
+        WHAT,
+        WeightsNotFound,
+        resolve,
+    )
 
     data = cfg.data or default_data("train")
     if data is None:
@@ -52,7 +61,10 @@ def preflight(cfg: TrainConfig, resume: bool = False) -> None:
     _writable(cfg.out, "--out")
     if not all(is_face_set(p) for p in (data, val) if p):
         _writable(cache_root(cfg.cache), "--cache")
-    for given, env, name in ((cfg.perceptual_weights, ENV_FEATURES, FEATURES_FILE), (cfg.lpips_weights, ENV_LPIPS, LPIPS_FILE)):
+    for given, env, name in (
+        (cfg.perceptual_weights, ENV_FEATURES, FEATURES_FILE),
+        (cfg.lpips_weights, ENV_LPIPS, LPIPS_FILE),
+    ):
         try:
             resolve(given, env, WHAT[name], name)
         except WeightsNotFound as e:

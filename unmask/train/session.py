@@ -251,7 +251,9 @@ class Session:
             from unmask.train.features import SqueezeFeatures
 
             features = SqueezeFeatures(cfg.perceptual_weights)
-        self.trainer = self.module.Trainer(self.spec, self.preset, self.G, self.D, settings.weights, features).to(device)
+        self.trainer = self.module.Trainer(self.spec, self.preset, self.G, self.D, settings.weights, features).to(
+            device
+        )
         self.trainer.train()
         self.memory_format, self.amp_dtype = precision(device, cfg.amp)
         if self.memory_format == torch.channels_last:
@@ -309,7 +311,9 @@ class Session:
         path = ckpt_io.resolve(source, self.cfg.out)
         ck = ckpt_io.load(path, arch=self.cfg.arch)
         if ck["preset"] != self.arch_settings.preset:
-            raise ckpt_io.CheckpointError(f"{path}: checkpoint of preset {ck['preset']!r}, not {self.arch_settings.preset!r}")
+            raise ckpt_io.CheckpointError(
+                f"{path}: checkpoint of preset {ck['preset']!r}, not {self.arch_settings.preset!r}"
+            )
         ckpt_io.load_module_state(self.G, ck["G"], path, "generator")
         ckpt_io.load_discriminators(self.D, ck["D"], path)  # a discriminator only one of the runs uses is skipped
 
@@ -324,7 +328,13 @@ class Session:
 
             store = Part(store, 0, len(store) - self.holdout)
         self.dataset = CensorDataset(
-            store, self.spec, self.kinds, self.arch_settings.hole_fill, train=True, seed=cfg.seed, jitter=cfg.color_jitter
+            store,
+            self.spec,
+            self.kinds,
+            self.arch_settings.hole_fill,
+            train=True,
+            seed=cfg.seed,
+            jitter=cfg.color_jitter,
         )
         self.sampler = EpochSampler(self.dataset, info.world_size, info.rank, seed=cfg.seed)
         if len(self.sampler) < cfg.batch_size:
@@ -361,7 +371,9 @@ class Session:
 
             full = _store(self.train_set)
             store = Part(full, len(full) - self.holdout, len(full))
-        data = CensorDataset(store, self.spec, self.kinds, self.arch_settings.hole_fill, train=False, limit=cfg.val_images)
+        data = CensorDataset(
+            store, self.spec, self.kinds, self.arch_settings.hole_fill, train=False, limit=cfg.val_images
+        )
         self.validator = factory(data, self.device, cfg.batch_size, cfg.lpips_weights, cfg.perceptual_weights)
         if self.validator.note:
             self.emit(Event("note", message=self.validator.note))
@@ -419,7 +431,6 @@ class Session:
             self.emit(Event("checkpoint", step=st.step, max_steps=cfg.max_steps, path=self.last))
         dist.barrier(self.info)
         return self.last
-
 
     def close(self) -> None:
         self.log.close()

@@ -126,7 +126,9 @@ def get(kind: str) -> Censor:
 
 
 # -- drawing censors (training, evaluation) ----------------------------------------------------------------------
-def draw_censor(img: np.ndarray, pts: np.ndarray, kind: str, rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
+def draw_censor(
+    img: np.ndarray, pts: np.ndarray, kind: str, rng: np.random.Generator | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Draws censor ``kind`` on ``img`` (HxWx3 uint8, any frame) for landmarks ``pts`` (478x2, same frame).
     Returns (censored copy, occluder mask HxW uint8 255 = covered). ``rng`` jitters shape and colour."""
     return get(kind).draw(img, pts, rng)
@@ -151,7 +153,9 @@ def jpeg(img: np.ndarray, quality: int) -> np.ndarray:
     return cv2.cvtColor(cv2.imdecode(buf, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB)
 
 
-def censor(crop: np.ndarray, landmarks: np.ndarray, kind: str, rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
+def censor(
+    crop: np.ndarray, landmarks: np.ndarray, kind: str, rng: np.random.Generator | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Censors a canonical crop (SxSx3 uint8; ``landmarks`` 478x2 in crop pixels) as training needs it.
     Returns (censored crop, hole SxS uint8): the censor's pixels grown by :data:`TRAIN_MARGIN` (free-form: the
     strokes). With ``rng`` the censor is randomised and the censored crop is JPEG-compressed on some samples."""

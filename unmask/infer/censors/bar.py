@@ -87,7 +87,9 @@ def bar_colour(rng: np.random.Generator | None) -> tuple[int, int, int]:
     return tuple(int(x) for x in rng.integers(0, 256, 3))  # type: ignore[return-value]
 
 
-def draw_eye_bar(img: np.ndarray, pts: np.ndarray, rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
+def draw_eye_bar(
+    img: np.ndarray, pts: np.ndarray, rng: np.random.Generator | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Returns (censored copy of ``img`` (HxWx3 uint8), bar mask HxW uint8 255 = bar).
 
     With ``rng`` half of the bars are anti-aliased: their edge pixels mix the bar's colour with the photo's, and
@@ -324,8 +326,9 @@ def _shape(cand: np.ndarray, w: Search, radius: float) -> np.ndarray | None:
     return bar
 
 
-def _transition(bar: np.ndarray, f: np.ndarray, colour: np.ndarray, window: np.ndarray, edge: int = EDGE,
-                mix_max: float = MIX_MAX) -> np.ndarray:
+def _transition(
+    bar: np.ndarray, f: np.ndarray, colour: np.ndarray, window: np.ndarray, edge: int = EDGE, mix_max: float = MIX_MAX
+) -> np.ndarray:
     """``bar`` grown over its edge's transition pixels (anti-aliasing, JPEG's smeared colour): pixels up to
     ``edge`` px away whose colour lies between the bar's and the local colour just beyond (a mix of the two, at
     most ``mix_max`` of the way), where the two differ clearly."""
@@ -395,8 +398,7 @@ def _band(cand: np.ndarray, w: Search) -> np.ndarray | None:
     return bar if np.count_nonzero(bar) >= MIN_AREA * w.iod**2 else None
 
 
-def _unbounded(cand: np.ndarray, v: np.ndarray, u: np.ndarray, bottom: int, top: int,
-               window: np.ndarray) -> np.ndarray:
+def _unbounded(cand: np.ndarray, v: np.ndarray, u: np.ndarray, bottom: int, top: int, window: np.ndarray) -> np.ndarray:
     """Where the candidates go on beyond both of a merged bar's edges: the places along the bar (``u``, px) where
     the rows just below ``bottom`` and just above ``top`` (``v``, px across) are of the bar's colour too, as a
     black background is beside a black bar's end. A bar has an edge on at least one side; those places are the

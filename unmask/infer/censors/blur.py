@@ -92,12 +92,16 @@ def _draw(img: np.ndarray, pts: np.ndarray, rng: np.random.Generator | None, bel
     return blur_area(img, mask, _kernel(d, rng)), mask
 
 
-def draw_eye_blur(img: np.ndarray, pts: np.ndarray, rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
+def draw_eye_blur(
+    img: np.ndarray, pts: np.ndarray, rng: np.random.Generator | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Returns (copy of ``img`` with a blurred band over the eyes, its mask HxW uint8 255 = blurred)."""
     return _draw(img, pts, rng, 0.0, EYE_HALF)
 
 
-def draw_mouth_blur(img: np.ndarray, pts: np.ndarray, rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
+def draw_mouth_blur(
+    img: np.ndarray, pts: np.ndarray, rng: np.random.Generator | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Returns (copy of ``img`` with nose and mouth blurred, the blurred area HxW uint8 255 = blurred)."""
     return _draw(img, pts, rng, MOUTH_CENTRE, MOUTH_HALF)
 
@@ -117,7 +121,9 @@ FLAT_RIM_EDGES = 30  # a core without edges in a window with this many elsewhere
 HEAVY = 0.12  # ...by about this much (inter-ocular distances; the kernel is refitted on the fill)
 CORE_COVER = 0.9  # share of the core (the eye line; the middle of the lower face) the area covers, at least
 SHARP_WEIGHT = 0.3  # sharp edges stop the area where they are at least this share of the blurred ones
-DENSITY = 0.06  # sharp edges stop the area where they outnumber blurred ones within this radius (inter-ocular distances)
+DENSITY = (
+    0.06  # sharp edges stop the area where they outnumber blurred ones within this radius (inter-ocular distances)
+)
 RAYS = 180  # directions the area is followed in from the core's centre
 STOP = 2  # the area ends at this many sharp edge pixels along a direction
 SMOOTH_RAYS = 9  # reaches are the median over this many neighbouring directions

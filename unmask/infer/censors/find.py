@@ -66,7 +66,9 @@ def _photo(points: np.ndarray, inverse: np.ndarray) -> np.ndarray:
     return np.asarray(points, np.float64) @ inverse[:2, :2].T + inverse[:, 2]
 
 
-def areas(matrix: np.ndarray, size: int, region: str) -> tuple[np.ndarray, np.ndarray, list[np.ndarray], float, np.ndarray]:
+def areas(
+    matrix: np.ndarray, size: int, region: str
+) -> tuple[np.ndarray, np.ndarray, list[np.ndarray], float, np.ndarray]:
     """(window polygon, core polygon, free polygons, inter-ocular distance, up vector), all in photo pixels,
     for the face whose image->crop matrix is ``matrix`` (crop side ``size``): ``region``'s areas
     (:attr:`unmask.infer.regions.Region.areas`) on the canonical template, mapped into the photo."""
@@ -180,7 +182,9 @@ def _iod(aligned: Aligned) -> float:
     return eye_frame(template() * aligned.size)[3] / max(matrix_scale(aligned.matrix), 1e-9)
 
 
-def _from_crop(shape: tuple[int, ...], crop_mask: np.ndarray, inv: np.ndarray, kind: str, margin: int, iod: float) -> Occluder:
+def _from_crop(
+    shape: tuple[int, ...], crop_mask: np.ndarray, inv: np.ndarray, kind: str, margin: int, iod: float
+) -> Occluder:
     """A crop-frame mask (SxS uint8) warped into photo pixels (``inv``: crop -> photo) over its own box."""
     ys, xs = np.nonzero(crop_mask)
     pts = _photo(np.array([[xs.min(), ys.min()], [xs.max() + 1, ys.min()], [xs.max() + 1, ys.max() + 1],
@@ -190,12 +194,15 @@ def _from_crop(shape: tuple[int, ...], crop_mask: np.ndarray, inv: np.ndarray, k
     x1, y1 = int(min(np.ceil(pts[:, 0].max()) + 3, w)), int(min(np.ceil(pts[:, 1].max()) + 3, h))
     to_box = inv.copy()
     to_box[:, 2] -= (x0, y0)
-    mask = cv2.warpAffine(crop_mask, to_box, (max(x1 - x0, 1), max(y1 - y0, 1)), flags=cv2.INTER_NEAREST,
-                          borderValue=0)[: max(y1 - y0, 0), : max(x1 - x0, 0)]
+    mask = cv2.warpAffine(
+        crop_mask, to_box, (max(x1 - x0, 1), max(y1 - y0, 1)), flags=cv2.INTER_NEAREST, borderValue=0
+    )[: max(y1 - y0, 0), : max(x1 - x0, 0)]
     return Occluder(kind, (x0, y0, max(x1, x0), max(y1, y0)), mask, margin, iod)
 
 
-def find_occluder(rgb: np.ndarray, matrix: np.ndarray, size: int, region: str, first: str | None = None) -> Occluder | None:
+def find_occluder(
+    rgb: np.ndarray, matrix: np.ndarray, size: int, region: str, first: str | None = None
+) -> Occluder | None:
     """The censor covering ``region`` of the face whose image->crop matrix is ``matrix`` (crop side ``size``), or
     None when nothing there looks like a bar, a mosaic or a mask: the finders of the region's kinds
     (:attr:`unmask.infer.regions.Region.finds`), tried in turn in its window; ``first``, one of them, is tried before the

@@ -29,7 +29,9 @@ def freeform_mask(shape: tuple[int, int], rng: np.random.Generator, strokes: tup
     return mask
 
 
-def draw_freeform(img: np.ndarray, pts: np.ndarray, rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
+def draw_freeform(
+    img: np.ndarray, pts: np.ndarray, rng: np.random.Generator | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Returns (copy of ``img`` with random strokes blanked to 0, stroke mask HxW uint8 255 = hole); ``pts`` is not
     used (strokes fall anywhere), ``rng`` defaults to a fixed seed."""
     if rng is None:

@@ -72,7 +72,9 @@ def pixelate(img: np.ndarray, mask: np.ndarray, block: float, phase: tuple[int, 
     return out
 
 
-def draw_eye_band(img: np.ndarray, pts: np.ndarray, rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
+def draw_eye_band(
+    img: np.ndarray, pts: np.ndarray, rng: np.random.Generator | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Returns (copy of ``img`` with a pixelated eye band, band mask HxW uint8 255 = band)."""
     _, _, _, d = eye_frame(pts)
     mask = polygon_mask(img.shape, eye_band_polygon(pts, rng))
@@ -135,8 +137,16 @@ def _period(profile: np.ndarray, max_p: int) -> tuple[int, int, float, float] | 
     return best
 
 
-def _run(state: np.ndarray, across: np.ndarray, lo: int, hi: int, period: int, phase: int, end_blocks: int = 2,
-         repeat: float = 0.0) -> tuple[int, int] | None:
+def _run(
+    state: np.ndarray,
+    across: np.ndarray,
+    lo: int,
+    hi: int,
+    period: int,
+    phase: int,
+    end_blocks: int = 2,
+    repeat: float = 0.0,
+) -> tuple[int, int] | None:
     """The band's extent along one axis from per-line ``state`` (1 = on the lattice, 0 = one colour, -1 = photo)
     and ``across`` (mean change from each line to the next): from the lattice lines within the core's span
     [``lo``, ``hi``) (which the band covers), outwards over lattice lines, bridging gaps of one-colour lines, then

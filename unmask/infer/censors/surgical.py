@@ -34,8 +34,7 @@ from unmask.infer.censors.find import (
     upscaled,
 )
 from unmask.infer.censors.mask_extent import whole_mask
-from unmask.infer.face.geometry import coverage_mask, eye_frame, inflate, surgical_polygon
-from unmask.infer.face import landmarks as L
+from unmask.infer.face.geometry import coverage_mask, eye_frame, surgical_polygon
 
 _COLOURS = ((165, 200, 225), (235, 235, 235), (40, 40, 45), (200, 215, 235), (120, 170, 210), (230, 200, 205))
 
@@ -50,8 +49,14 @@ def mask_colour(rng: np.random.Generator | None) -> np.ndarray:
     return np.array(_COLOURS[int(rng.integers(len(_COLOURS)))], np.float32)
 
 
-def _texture(shape: tuple[int, int], along_n: np.ndarray, along_u: np.ndarray, d: float, colour: np.ndarray,
-             rng: np.random.Generator | None) -> np.ndarray:
+def _texture(
+    shape: tuple[int, int],
+    along_n: np.ndarray,
+    along_u: np.ndarray,
+    d: float,
+    colour: np.ndarray,
+    rng: np.random.Generator | None,
+) -> np.ndarray:
     """HxWx3 float32: ``colour`` with soft shading top to bottom and pleats across; with ``rng`` also a random
     print (dots or stripes in a second colour) on some masks, and sensor noise."""
     shade = 1.0 - 0.08 * along_n / max(d, 1.0)
@@ -77,7 +82,9 @@ def _texture(shape: tuple[int, int], along_n: np.ndarray, along_u: np.ndarray, d
     return tex
 
 
-def draw_surgical(img: np.ndarray, pts: np.ndarray, rng: np.random.Generator | None = None) -> tuple[np.ndarray, np.ndarray]:
+def draw_surgical(
+    img: np.ndarray, pts: np.ndarray, rng: np.random.Generator | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Returns (copy of ``img`` with a surgical or cloth mask drawn on, mask HxW uint8 255 = covered).
 
     With ``rng`` the outline, colour, shading, pleats and print vary, and half of the masks have anti-aliased
@@ -130,7 +137,7 @@ def repetition(rgb: np.ndarray, area: np.ndarray, iod: float) -> float:
     if np.count_nonzero(inner) < 100:
         return 0.0
     ys, xs = np.nonzero(inner)
-    box = np.s_[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
+    box = np.s_[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1]
     m = inner[box].astype(np.float32)
     lab = cv2.cvtColor(np.ascontiguousarray(rgb[box]), cv2.COLOR_RGB2LAB).astype(np.float32)
     sigma = max(1.5, REPEAT_SIGMA * iod)

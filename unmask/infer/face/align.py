@@ -28,9 +28,7 @@ from unmask.infer.face import landmarks as L
 
 # Where the five anchors sit in the unit crop: right eye, left eye (image left, image right), nose tip,
 # mouth corners. Loose enough that brows, cheeks and chin are inside the crop.
-ANCHORS = np.array(
-    [[0.355, 0.40], [0.645, 0.40], [0.50, 0.555], [0.385, 0.685], [0.615, 0.685]], dtype=np.float64
-)
+ANCHORS = np.array([[0.355, 0.40], [0.645, 0.40], [0.50, 0.555], [0.385, 0.685], [0.615, 0.685]], dtype=np.float64)
 
 _TEMPLATE_FILE = Path(__file__).with_name("template.npy")
 
@@ -137,4 +135,3 @@ def template_error(landmarks: np.ndarray) -> float:
 def fits_template(landmarks: np.ndarray) -> bool:
     """Whether ``landmarks`` have a face's shape: :func:`template_error` within :data:`TEMPLATE_TOLERANCE`."""
     return template_error(landmarks) <= TEMPLATE_TOLERANCE
-

@@ -128,7 +128,9 @@ def full_range(detector, small: np.ndarray, scale: float) -> list[Candidate]:  #
     sh, sw = small.shape[:2]
     if max(sh, sw) < TILE_FROM:  # as it is and with a black border (a face cut by the photo's edge)
         padded, p = _padded(small)
-        return _detect(detector, small, _shift_scale(scale), "full") + _detect(detector, padded, _shift_scale(scale, -p, -p), "full-pad")
+        return _detect(detector, small, _shift_scale(scale), "full") + _detect(
+            detector, padded, _shift_scale(scale, -p, -p), "full-pad"
+        )
     margin = int(round(TILE_OVERLAP * min(sh, sw) / 2))
     th, tw = sh // 2 + margin, sw // 2 + margin
     out: list[Candidate] = []
@@ -163,7 +165,9 @@ def window_views(small: np.ndarray, scale: float, min_face: float) -> tuple[list
         if side < SHORT_INPUT or side / 2 / scale < min_face:
             continue  # a window is never enlarged
         k = SHORT_INPUT / side
-        img = cv2.resize(small, (max(SHORT_INPUT, round(sw * k)), max(SHORT_INPUT, round(sh * k))), interpolation=cv2.INTER_AREA)
+        img = cv2.resize(
+            small, (max(SHORT_INPUT, round(sw * k)), max(SHORT_INPUT, round(sh * k))), interpolation=cv2.INTER_AREA
+        )
         ih, iw = img.shape[:2]
         kx, ky = iw / sw * scale, ih / sh * scale  # img px per photo px
 
@@ -174,7 +178,11 @@ def window_views(small: np.ndarray, scale: float, min_face: float) -> tuple[list
         xs, ys = _positions(iw, SHORT_INPUT), _positions(ih, SHORT_INPUT)
         out += [view(x0, y0, f"short-{level:g}") for y0 in ys for x0 in xs]
         if level in SECOND_LEVELS:
-            second += [view((a + b) // 2, (c + d) // 2, f"second-{level:g}") for c, d in zip(ys, ys[1:]) for a, b in zip(xs, xs[1:])]
+            second += [
+                view((a + b) // 2, (c + d) // 2, f"second-{level:g}")
+                for c, d in zip(ys, ys[1:])
+                for a, b in zip(xs, xs[1:])
+            ]
     whole, k = downscaled(small, 2 * SHORT_INPUT)
     padded, p = _padded(whole)
     out.append((whole, _shift_scale(scale * k), "short-whole"))

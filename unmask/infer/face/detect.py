@@ -31,18 +31,14 @@ being restored.
 from __future__ import annotations
 
 import math
-import os
-import sys
-import threading
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Iterator
 
 import numpy as np
 
 from unmask.infer.face import candidates as C
 from unmask.infer.face.align import fits_template
+from unmask.infer.face.quiet import native_stderr_silenced, quiet_mediapipe
 from unmask.infer.face.mesh import (
     ROI_SCALE,
     Roi,
@@ -127,51 +123,6 @@ class Found:
     too_small: list[tuple[tuple[float, float, float, float], float]] = field(default_factory=list)
 
 
-def _quiet_mediapipe() -> None:
-    os.environ.setdefault("GLOG_minloglevel", "2")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-
-
-_SILENCE_LOCK = threading.Lock()
-_silenced: list[int] = []  # while silenced: the real stderr's saved descriptor (-1: none could be saved)
-_depth = [0]  # how many are inside
-
-
-@contextmanager
-def native_stderr_silenced() -> Iterator[None]:
-    """Sends file descriptor 2 to /dev/null while mediapipe's C++ code runs: its absl/TFLite log lines
-    ("Created TensorFlow Lite XNNPACK delegate", "Feedback manager requires ...") cannot be switched off
-    otherwise in 0.10.21. Python-level errors are raised as exceptions and are not affected. Set
-    UNMASK_NATIVE_LOGS=1 to see them. Safe to nest and to enter from several threads at once (a video's
-    detection runs in its own): the first to enter silences, the last to leave restores."""
-    if os.environ.get("UNMASK_NATIVE_LOGS") == "1":
-        yield
-        return
-    with _SILENCE_LOCK:
-        if _depth[0] == 0:
-            try:
-                sys.stderr.flush()
-                saved = os.dup(2)
-            except (OSError, ValueError):
-                saved = -1
-            if saved >= 0:
-                devnull = os.open(os.devnull, os.O_WRONLY)
-                os.dup2(devnull, 2)
-                os.close(devnull)
-            _silenced[:] = [saved]
-        _depth[0] += 1
-    try:
-        yield
-    finally:
-        with _SILENCE_LOCK:
-            _depth[0] -= 1
-            if _depth[0] == 0:
-                saved = _silenced.pop()
-                if saved >= 0:
-                    os.dup2(saved, 2)
-                    os.close(saved)
-
-
 class FaceFinder:
     """Finds faces and their 478 landmarks. Not thread-safe (it runs a helper thread of its own); one per worker.
     Use as a context manager or call :meth:`close`.
@@ -184,7 +135,7 @@ class FaceFinder:
 
     def __init__(self, max_faces: int = MAX_FACES, min_face: int = MIN_FACE, min_confidence: float = 0.5,
                  second_look: bool = True) -> None:  # fmt: skip
-        _quiet_mediapipe()
+        quiet_mediapipe()
         import mediapipe as mp  # heavy import, kept local
 
         self.max_faces = max_faces
@@ -239,7 +190,10 @@ class FaceFinder:
         box = np.asarray(box, np.float64)
         with native_stderr_silenced():
             near = [c for c in C.around(self._short, rgb, box, (TRACK_CONTEXT,)) if C.same_face(c.box, box)]
-            placed = [(c.box, eye_line_angle(c.keypoints[0], c.keypoints[1])) for c in sorted(near, key=lambda c: -c.score)[:1]]
+            placed = [
+                (c.box, eye_line_angle(c.keypoints[0], c.keypoints[1]))
+                for c in sorted(near, key=lambda c: -c.score)[:1]
+            ]
             for where, angle in placed + [(box, turn) for turn in TURNS]:
                 pts, presence = self._mesh.run(rgb, roi_from_box(where, angle=angle))
                 if presence >= PRESENCE:
@@ -276,7 +230,9 @@ class FaceFinder:
         aside = views[ASIDE_SHARE - 1 :: ASIDE_SHARE]
         if self._aside is None:
             self._aside = ThreadPoolExecutor(1, thread_name_prefix="unmask-candidates")
-        job = self._aside.submit(lambda: (C.full_range(self._full, small, scale), C.detect_views(self._short_aside, aside)))
+        job = self._aside.submit(
+            lambda: (C.full_range(self._full, small, scale), C.detect_views(self._short_aside, aside))
+        )
         here = C.detect_views(self._short, [v for i, v in enumerate(views) if i % ASIDE_SHARE != ASIDE_SHARE - 1])
         full, there = job.result()
         mine, theirs = iter(here), iter(there)
@@ -306,7 +262,9 @@ class FaceFinder:
             if face is not None and not any(_same(face.box, f.box) for f in faces):
                 faces.append(face)
         faces.sort(key=lambda f: -f.width * f.height)
-        too_small = [(b, score) for b, score in too_small if not any(_inside(b, f.box) for f in faces)]  # part of a face
+        too_small = [
+            (b, score) for b, score in too_small if not any(_inside(b, f.box) for f in faces)
+        ]  # part of a face
         return Found(faces[: self.max_faces], faces[self.max_faces :], too_small)
 
     def _face(self, rgb: np.ndarray, head: C.Candidate, strict: bool = False) -> Face | None:
@@ -335,7 +293,9 @@ class FaceFinder:
             score=head.score,
         )
 
-    def _landmarks(self, rgb: np.ndarray, tries: list[tuple[C.Candidate, float, bool]]) -> tuple[np.ndarray, Roi, C.Candidate | None] | None:
+    def _landmarks(
+        self, rgb: np.ndarray, tries: list[tuple[C.Candidate, float, bool]]
+    ) -> tuple[np.ndarray, Roi, C.Candidate | None] | None:
         """The landmarks of the first try whose region the landmark model finds a face in (presence at least
         :data:`PRESENCE`): (landmarks, the region, the candidate when its own keypoints turned the region)."""
         for cand, angle, own in tries:
@@ -355,7 +315,11 @@ class FaceFinder:
         scores = []
         for context in UPRIGHT_CONTEXTS:
             res = self._check.process(upright(rgb, roi, C.SHORT_INPUT, context))
-            middle = [float(d.score[0]) for d in res.detections or [] if d.score and _at_middle(d.location_data.relative_bounding_box)]
+            middle = [
+                float(d.score[0])
+                for d in res.detections or []
+                if d.score and _at_middle(d.location_data.relative_bounding_box)
+            ]
             scores.append(max(middle, default=0.0))
             if scores[-1] >= UPRIGHT_SCORE[1]:  # sure in this view: kept whatever the next would say
                 return True
@@ -386,7 +350,10 @@ def _tries(head: C.Candidate) -> list[tuple[C.Candidate, float, bool]]:
     def add(cand: C.Candidate, angle: float, own: bool) -> None:
         angle = math.atan2(math.sin(angle), math.cos(angle))
         for c, a, _ in out:
-            if abs(math.atan2(math.sin(angle - a), math.cos(angle - a))) < SAME_TURN and box_iou(cand.box, c.box) >= SAME_BOX:
+            if (
+                abs(math.atan2(math.sin(angle - a), math.cos(angle - a))) < SAME_TURN
+                and box_iou(cand.box, c.box) >= SAME_BOX
+            ):
                 return
         out.append((cand, angle, own))
 

@@ -49,7 +49,9 @@ def eye_line_angle(right_eye: np.ndarray, left_eye: np.ndarray) -> float:
     return math.atan2(dy, dx)
 
 
-def roi_from_box(box: np.ndarray | tuple[float, ...], keypoints: np.ndarray | None = None, angle: float | None = None) -> Roi:
+def roi_from_box(
+    box: np.ndarray | tuple[float, ...], keypoints: np.ndarray | None = None, angle: float | None = None
+) -> Roi:
     """The landmark model's region for a detection ``box`` (x0, y0, x1, y1), turned by ``angle`` or by the eye
     line of ``keypoints`` (6x2: right eye, left eye first) when given."""
     x0, y0, x1, y1 = (float(v) for v in box)
@@ -98,7 +100,7 @@ _THRESHOLD_PARAM = "facelandmarkcpu__ThresholdingCalculator.threshold"
 
 class RoiMesh:
     """The landmark model on given regions. Not thread-safe; one per worker; :meth:`close` when done. Build it
-    inside :func:`unmask.infer.face.detect.native_stderr_silenced` to keep mediapipe's set-up lines off stderr."""
+    inside :func:`unmask.infer.face.quiet.native_stderr_silenced` to keep mediapipe's set-up lines off stderr."""
 
     def __init__(self) -> None:
         from mediapipe.python.solution_base import SolutionBase
@@ -153,7 +155,9 @@ def _window(rgb: np.ndarray, m: np.ndarray, n: int, k: float) -> np.ndarray:
     small = cv2.resize(part, (pw, ph), interpolation=cv2.INTER_AREA)
     fx, fy = pw / (sx1 - sx0), ph / (sy1 - sy0)
     # small px -> window px: small u is image x = (u + 0.5) / fx - 0.5 + sx0
-    to_win = np.array([[k / fx, 0, k * (0.5 / fx - 0.5 + sx0) + m[0, 2]], [0, k / fy, k * (0.5 / fy - 0.5 + sy0) + m[1, 2]]])
+    to_win = np.array(
+        [[k / fx, 0, k * (0.5 / fx - 0.5 + sx0) + m[0, 2]], [0, k / fy, k * (0.5 / fy - 0.5 + sy0) + m[1, 2]]]
+    )
     return cv2.warpAffine(small, to_win, (n, n), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
 
 

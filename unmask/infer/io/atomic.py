@@ -203,4 +203,3 @@ def atomic_path(path: str | os.PathLike[str], mode: int | None = None) -> Iterat
             os.unlink(tmp)
         raise
     _fsync_dir(path.parent)
-

@@ -73,9 +73,13 @@ class Provenance:
             '    xmlns:dc="http://purl.org/dc/elements/1.1/"\n'
             '    xmlns:Iptc4xmpExt="http://iptc.org/std/Iptc4xmpExt/2008-02-29/"\n'
             f'    xmlns:unmask="{_XMP_NS}"\n'
-            + ('' if self.drawn else '    Iptc4xmpExt:DigitalSourceType='
-               '"http://cv.iptc.org/newscodes/digitalsourcetype/compositeWithTrainedAlgorithmicMedia"\n') +
-            f'    unmask:provenance="{data}">\n'
+            + (
+                ""
+                if self.drawn
+                else "    Iptc4xmpExt:DigitalSourceType="
+                '"http://cv.iptc.org/newscodes/digitalsourcetype/compositeWithTrainedAlgorithmicMedia"\n'
+            )
+            + f'    unmask:provenance="{data}">\n'
             f'   <dc:description><rdf:Alt><rdf:li xml:lang="x-default">{text}</rdf:li></rdf:Alt></dc:description>\n'
             "  </rdf:Description>\n"
             " </rdf:RDF>\n"

@@ -103,8 +103,6 @@ class Loaded:
     provenance: dict[str, Any] | None = None
 
 
-
-
 @contextlib.contextmanager
 def _pil_guards(max_pixels: int) -> Iterator[None]:
     """PIL refuses truncated data and more than ``max_pixels`` while inside; both globals are restored after.
@@ -324,4 +322,3 @@ def read_provenance(path: str | os.PathLike[str], max_pixels: int = DEFAULT_MAX_
         raise _os_error(e, "read the file") from None
     except Exception as e:  # noqa: BLE001 - untrusted data: whatever PIL raises, the file is corrupt
         raise ImageError(f"corrupt image data ({e})", "corrupt") from None
-

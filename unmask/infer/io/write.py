@@ -139,7 +139,6 @@ def _save_options(fmt: str, tag: Provenance, like: Loaded | None, size: tuple[in
     return opts
 
 
-
 def encode_image(image: Image.Image, fmt: str, **options: Any) -> bytes:
     """``image`` encoded as ``fmt`` in memory (so a full disk can never leave a half-encoded file)."""
     buf = BytesIO()

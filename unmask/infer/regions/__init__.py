@@ -33,6 +33,7 @@ from unmask.spec import REGION_KINDS, REGIONS
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
 
+
 @dataclass(frozen=True)
 class Region:
     """One face region (see the module docstring)."""
@@ -61,7 +62,9 @@ def register(region: Region) -> Region:
         raise ValueError(f"region {region.name!r} is not in unmask.spec.REGIONS")
     stray = [k for k in region.finds if k not in REGION_KINDS[region.name]]
     if stray:
-        raise ValueError(f"region {region.name!r} finds {', '.join(stray)}: not its censor kinds in unmask.spec.KIND_REGION")
+        raise ValueError(
+            f"region {region.name!r} finds {', '.join(stray)}: not its censor kinds in unmask.spec.KIND_REGION"
+        )
     return REGISTRY.add(region.name, region, region.outline.__module__)
 
 

@@ -140,10 +140,14 @@ def process(job: Job, restorer: Restorer, options: BatchOptions, state: State | 
             rec.warnings.append(beyond)
         missing = restorer.choose.missing(len(result.faces))
         if missing:
-            rec.warnings.append(f"no face numbered {', '.join(map(str, missing))} in this photo ({len(result.faces)} found)")
+            rec.warnings.append(
+                f"no face numbered {', '.join(map(str, missing))} in this photo ({len(result.faces)} found)"
+            )
         if options.show_faces and job.source in options.show_faces:  # also when nothing was restored
             picture = draw_faces(loaded.rgb, result.faces, planned=options.draw_only)
-            write_picture(options.show_faces[job.source], picture, drawn_tag(FACES_PICTURE, __version__, len(result.faces)))
+            write_picture(
+                options.show_faces[job.source], picture, drawn_tag(FACES_PICTURE, __version__, len(result.faces))
+            )
         if result.restored == 0:
             rec.status, rec.note = _nothing_restored(result.faces)
             _remember(job, rec, state)
@@ -332,7 +336,8 @@ def _fit_user_mask(options: BatchOptions, shape: tuple[int, int]) -> np.ndarray 
         return None
     if m.shape[:2] != shape:
         raise ImageError(
-            f"mask {options.user_mask_path} is {m.shape[1]}x{m.shape[0]} but the photo is {shape[1]}x{shape[0]}", "unsupported"
+            f"mask {options.user_mask_path} is {m.shape[1]}x{m.shape[0]} but the photo is {shape[1]}x{shape[0]}",
+            "unsupported",
         )
     return m
 
@@ -341,10 +346,10 @@ def _fit_user_edges(options: BatchOptions, shape: tuple[int, int]) -> EdgeGuide 
     g = options.user_edges
     if g is not None and g.edges.shape[:2] != shape:
         raise ImageError(
-            f"edge map {options.user_edges_path} is {g.edges.shape[1]}x{g.edges.shape[0]} but the photo is {shape[1]}x{shape[0]}", "unsupported"
+            f"edge map {options.user_edges_path} is {g.edges.shape[1]}x{g.edges.shape[0]} but the photo is {shape[1]}x{shape[0]}",
+            "unsupported",
         )
     return g
-
 
 
 def load_user_mask(path: str | Path, invert: bool, max_pixels: int = DEFAULT_MAX_PIXELS) -> np.ndarray:
@@ -362,5 +367,9 @@ def load_user_edges(path: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> E
     transparent pixels (alpha up to 127) give no edges and leave the model's own prediction there."""
     loaded = read_image(path, max_pixels)
     edges = np.where(is_hole(loaded.rgb.mean(axis=2)), 255, 0).astype(np.uint8)
-    where = np.full(edges.shape, 255, np.uint8) if loaded.alpha is None else np.where(is_hole(loaded.alpha), 255, 0).astype(np.uint8)
+    where = (
+        np.full(edges.shape, 255, np.uint8)
+        if loaded.alpha is None
+        else np.where(is_hole(loaded.alpha), 255, 0).astype(np.uint8)
+    )
     return EdgeGuide(edges, where)

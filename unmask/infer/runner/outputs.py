@@ -29,7 +29,9 @@ def extras(job: Job, options: BatchOptions) -> list[tuple[str, Path]]:
     if is_video_name(job.source):
         return []
     wanted = [("compare", options.compare), ("mask", options.save_mask)]
-    shown = [("faces", options.show_faces[job.source])] if options.show_faces and job.source in options.show_faces else []
+    shown = (
+        [("faces", options.show_faces[job.source])] if options.show_faces and job.source in options.show_faces else []
+    )
     return [(what, sidecar(job.output, what)) for what, on in wanted if on] + shown
 
 

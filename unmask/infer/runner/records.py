@@ -84,7 +84,6 @@ class BatchOptions:
     state_dir: Path | None = None  # where the state file of no-face / no-censor inputs lives (the output folder)
 
 
-
 def summary(records: Iterable[Record]) -> dict[str, int]:
     counts = {s: 0 for s in STATUSES}
     for r in records:

@@ -21,9 +21,9 @@ from unmask.errors import ModelError
 from unmask.spec import META_KEY, ModelMeta
 
 
-
 MAX_SIZE = 4096
 """Largest crop side a model's metadata may declare (the shipped models use 128-256)."""
+
 
 @dataclass
 class Model:
@@ -69,7 +69,9 @@ class Model:
         s = self.meta.size
         if y.ndim != 4 or y.shape[1:] != (3, s, s) or (n is not None and y.shape[0] != n):
             want = f"{n if n is not None else 'N'}x3x{s}x{s}"
-            raise ModelError(f"{self.path}: model {self.name} returned an output of shape {'x'.join(map(str, y.shape))}, not {want}")
+            raise ModelError(
+                f"{self.path}: model {self.name} returned an output of shape {'x'.join(map(str, y.shape))}, not {want}"
+            )
         finite = np.isfinite(y).reshape(y.shape[0], -1).all(axis=1)
         if not finite.all():
             bad = ", ".join(str(i + 1) for i in np.flatnonzero(~finite))
@@ -90,7 +92,7 @@ class Model:
         feed = self.to_tensors(crops, holes, guides)
         try:
             (y,) = self.session.run([self.meta.output], feed)
-        except Exception as e:  # noqa: BLE001 - only a CUDA session gets a second chance
+        except Exception as e:
             if CUDA not in self.providers:
                 raise
             self.warnings.append(f"CUDA failed ({str(e).splitlines()[0][:120]}); this batch ran on CPU")

@@ -57,7 +57,9 @@ def list_models() -> list[ModelInfo]:
                 info.bytes = p.stat().st_size
             except OSError as e:
                 broken = isinstance(e, FileNotFoundError) and p.is_symlink()
-                info.error = "broken symbolic link (its target is missing)" if broken else f"cannot read: {e.strerror or e}"
+                info.error = (
+                    "broken symbolic link (its target is missing)" if broken else f"cannot read: {e.strerror or e}"
+                )
                 out.append(info)
                 continue
             try:
@@ -126,7 +128,9 @@ def find_model(name_or_path: str | None, region: str | None, cpu: bool = False) 
             cand = d / f"{name_or_path}.onnx"
             if cand.is_file():
                 return cand
-        raise ModelNotFound(f"no model named {name_or_path!r} in {', '.join(map(str, model_dirs())) or 'any models folder'} (see `unmask models`)")
+        raise ModelNotFound(
+            f"no model named {name_or_path!r} in {', '.join(map(str, model_dirs())) or 'any models folder'} (see `unmask models`)"
+        )
     defaults = default_names(cpu)
     if region in defaults:
         return find_model(defaults[region], None)

@@ -63,7 +63,9 @@ def create_session(path: str | Path | bytes, device: str = "auto", threads: int 
         opts.inter_op_num_threads = 1
     want_cuda = device in ("auto", "cuda") and CUDA in ort.get_available_providers()
     if device == "cuda" and not want_cuda:
-        raise DeviceError("CUDA requested but this onnxruntime build has no CUDAExecutionProvider (install unmask[cuda] with onnxruntime-gpu)")
+        raise DeviceError(
+            "CUDA requested but this onnxruntime build has no CUDAExecutionProvider (install unmask[cuda] with onnxruntime-gpu)"
+        )
     providers: list[Any] = [CPU]
     if want_cuda:
         _preload_cuda_libraries(ort)
@@ -72,5 +74,7 @@ def create_session(path: str | Path | bytes, device: str = "auto", threads: int 
     session = ort.InferenceSession(src, sess_options=opts, providers=providers)
     got = list(session.get_providers())
     if device == "cuda" and CUDA not in got:
-        raise DeviceError("CUDA requested but the session could not use it (CUDA/cuDNN libraries missing or no GPU); use --device cpu or auto")
+        raise DeviceError(
+            "CUDA requested but the session could not use it (CUDA/cuDNN libraries missing or no GPU); use --device cpu or auto"
+        )
     return session, got

@@ -53,7 +53,9 @@ def check_codec(suffix: str, codec: str | None, crf: int | None = None) -> str:
     av = load_av()
     fmt = VIDEO_EXTENSIONS.get(suffix.lower())
     if fmt is None:
-        raise ValueError(f"not a video extension: {suffix or 'none'} (unmask writes {', '.join(sorted(VIDEO_EXTENSIONS))})")
+        raise ValueError(
+            f"not a video extension: {suffix or 'none'} (unmask writes {', '.join(sorted(VIDEO_EXTENSIONS))})"
+        )
     name = codec or default_codec(suffix)
     if name not in CODECS:
         raise ValueError(f"unknown codec {name!r} (choose from {', '.join(CODECS)})")

@@ -230,8 +230,11 @@ def restore_video(source: str | os.PathLike[str], output: str | os.PathLike[str]
             if short:
                 stats.warnings.append(short)
             if stats.frames_restored:
-                provenance = tag(stats) if tag is not None else Provenance(
-                    sorted(stats.regions), ",".join(sorted(stats.models)), "", "", stats.faces)
+                provenance = (
+                    tag(stats)
+                    if tag is not None
+                    else Provenance(sorted(stats.regions), ",".join(sorted(stats.models)), "", "", stats.faces)
+                )
                 with timed(stats.timings, FINISH):
                     finish(encoded, output, fmt, provenance)
         finally:

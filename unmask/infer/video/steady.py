@@ -127,7 +127,11 @@ class VideoRestorer:
         self.settings = settings or VideoSettings()
         self.want_mask = want_mask
         finder = restorer.finder
-        spare = partial(FaceFinder, finder.max_faces, finder.min_face, second_look=False) if self.settings.detect_aside else None
+        spare = (
+            partial(FaceFinder, finder.max_faces, finder.min_face, second_look=False)
+            if self.settings.detect_aside
+            else None
+        )
         self.tracker = Tracker(finder, self.settings.detect_every, smooth=True, spare=spare)
         self.states: dict[int, _FaceState] = {}
         self.timings: dict[str, float] = {}
@@ -192,8 +196,14 @@ class VideoRestorer:
                 planned[-1].index = index
         jobs = [p for p in planned if isinstance(p, FaceJob)]
         sub: dict[str, float] = {}
-        out, painted, hole = r.paint(rgb, jobs, want_mask=self.want_mask, timings=sub, flip=self.settings.flip_average,
-                                    retouch=self.settings.retouch)
+        out, painted, hole = r.paint(
+            rgb,
+            jobs,
+            want_mask=self.want_mask,
+            timings=sub,
+            flip=self.settings.flip_average,
+            retouch=self.settings.retouch,
+        )
         self._add(sub)
         return FrameResult(out, [p for p in planned if isinstance(p, FaceReport)] + painted, hole, len(faces))
 
@@ -251,7 +261,9 @@ class VideoRestorer:
         size = self.restorer.models[prev.model_key].size
         aligned, _ = align_checked(rgb, face, size, prev.region)
         # photo(t-1) -> photo(t): through the canonical crop, which both frames' alignments share
-        a = np.vstack([cv2.invertAffineTransform(aligned.matrix), [0, 0, 1]]) @ np.vstack([prev.aligned.matrix, [0, 0, 1]])
+        a = np.vstack([cv2.invertAffineTransform(aligned.matrix), [0, 0, 1]]) @ np.vstack(
+            [prev.aligned.matrix, [0, 0, 1]]
+        )
         occ = prev.occluder
         x0, y0, x1, y1 = occ.box
         corners = np.array([[x0, y0, 1], [x1, y0, 1], [x0, y1, 1], [x1, y1, 1]], np.float64) @ a[:2].T
@@ -277,7 +289,9 @@ class VideoRestorer:
             return None
         moved = Occluder(occ.kind, (nx0, ny0, nx1, ny1), mask, occ.margin, occ.iod)
         why = f"{prev.decision.split(';')[0]}; not found in this frame: carried from the previous one"
-        return FaceJob(face, prev.region, why, aligned, moved, moved.crop_hole(aligned.matrix, aligned.size), prev.model_key)
+        return FaceJob(
+            face, prev.region, why, aligned, moved, moved.crop_hole(aligned.matrix, aligned.size), prev.model_key
+        )
 
     def _reuse(self, st: _FaceState, job: FaceJob) -> np.ndarray | None:
         """The face's previous generator crop when the face did not change since (see :data:`REUSE_CHANGE`)."""

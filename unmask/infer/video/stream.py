@@ -334,8 +334,12 @@ class VideoWriter:
             try:
                 self.audio[s] = self.container.add_stream_from_template(s)
             except Exception as e:  # noqa: BLE001
-                raise VideoError(f"cannot copy the {s.codec_context.name} audio into a {self.container.format.name} file ({e})") from None
-        self.container.metadata.update({k: val for k, val in dict(like.container.metadata or {}).items() if k not in _DROP_META})
+                raise VideoError(
+                    f"cannot copy the {s.codec_context.name} audio into a {self.container.format.name} file ({e})"
+                ) from None
+        self.container.metadata.update(
+            {k: val for k, val in dict(like.container.metadata or {}).items() if k not in _DROP_META}
+        )
 
     def write(self, rgb: np.ndarray, pts: int | None, duration: int | None = None) -> None:
         """Encodes one upright frame (HxWx3 uint8) at ``pts`` (the input frame's; ``None``: the next one), shown for
@@ -346,11 +350,17 @@ class VideoWriter:
         if self._fast:
             frame = av.VideoFrame.from_ndarray(cv2.cvtColor(stored, cv2.COLOR_RGB2YUV_I420), format=PIXEL_FORMAT)
         else:
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(stored), format="rgb24").reformat(format=self.pix_fmt)
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(stored), format="rgb24").reformat(
+                format=self.pix_fmt
+            )
         if self._cfr:  # AVI stores no timestamps, only frames at the stream's rate: number them
             pts, duration = self.frames, None
         elif pts is None or (self._last_pts is not None and pts <= self._last_pts):
-            pts = 0 if self._last_pts is None else self._last_pts + max(1, round(1 / (float(self.info.fps) * float(self.info.time_base))))
+            pts = (
+                0
+                if self._last_pts is None
+                else self._last_pts + max(1, round(1 / (float(self.info.fps) * float(self.info.time_base))))
+            )
         frame.pts, frame.time_base = pts, self.time_base
         self._last_pts = pts
         if duration:
@@ -420,7 +430,9 @@ def finish(encoded: str | os.PathLike[str], output: str | os.PathLike[str], fmt:
         # opaque: the packets are copied, not re-encoded, so no encoder is opened; without it PyAV looks for an encoder
         # named after the stream's decoder, and an AV1 stream (decoded by libdav1d) failed every `--codec av1` run
         streams = {s: dst.add_stream_from_template(s, opaque=True) for s in src.streams}
-        dst.metadata.update({**{k: v for k, v in dict(src.metadata or {}).items() if k not in _DROP_META}, TAG_KEY: tag_text(tag)})
+        dst.metadata.update(
+            {**{k: v for k, v in dict(src.metadata or {}).items() if k not in _DROP_META}, TAG_KEY: tag_text(tag)}
+        )
         for packet in src.demux():
             if packet.dts is None and packet.size == 0:
                 continue

@@ -322,7 +322,9 @@ class Tracker:
         self.close()
 
     def _remember_refused(self, found: list[tuple[Any, Face | None]], number: int) -> None:
-        self._rejected += [(tuple(float(v) for v in det.box), number) for det, face in found if face is None and det is not None]
+        self._rejected += [
+            (tuple(float(v) for v in det.box), number) for det, face in found if face is None and det is not None
+        ]
 
     def _refused(self, number: int) -> list[tuple[float, ...]]:
         """Boxes whose detection failed the checks within :data:`REJECTED_SKIP` detections before detection

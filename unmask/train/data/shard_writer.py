@@ -64,7 +64,6 @@ class SetSummary:
     resumed: int
 
 
-
 def source_key(photos: list[Path], size: int, quality: int, shard_size: int) -> str:
     """SHA-256 over the settings and the photos' names and sizes (no paths): a set continues only from the same."""
     h = hashlib.sha256()
@@ -206,8 +205,11 @@ def write_set(
         "size": int(size),
         "image": {"codec": "jpeg", "quality": int(quality), "subsampling": "4:4:4", "channels": "RGB"},
         "landmarks": {"points": POINTS, "dtype": "float16", "units": "crop pixels"},
-        "source": {"folder": folder.resolve().name, "photos": len(photos),
-                   "key": source_key(photos, size, quality, shard_size)},  # fmt: skip
+        "source": {
+            "folder": folder.resolve().name,
+            "photos": len(photos),
+            "key": source_key(photos, size, quality, shard_size),
+        },  # fmt: skip
         "shard_size": int(shard_size),
         "photos": len(photos),
         "faces": 0,
@@ -234,8 +236,12 @@ def write_set(
         if _sha256(data) == entry.get("sha256"):
             kept[i] = entry
     todo = [i for i in range(n_shards) if i not in kept]
-    stale = old is None or not old.get("complete") or listed != [kept[k] for k in sorted(kept)] or any(
-        old.get(k) != fresh[k] for k in ("format_version", "recipe_version", "size", "shard_size", "photos"))
+    stale = (
+        old is None
+        or not old.get("complete")
+        or listed != [kept[k] for k in sorted(kept)]
+        or any(old.get(k) != fresh[k] for k in ("format_version", "recipe_version", "size", "shard_size", "photos"))
+    )
     total = len(photos)
 
     def counts() -> tuple[int, int]:
