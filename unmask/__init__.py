@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from unmask.spec import MAX_FACES
+from unmask.spec import MAX_FACES, VERSION
 
-__version__ = "0.1.0"
+__version__ = VERSION
 
 if TYPE_CHECKING:
     from collections.abc import Sequence

@@ -81,6 +81,9 @@ FACE_CENSORS = tuple(k for k, v in KIND_REGION.items() if v is not None)
 DEVICES = ("auto", "cpu", "cuda")
 """Where models run (ONNX Runtime) and train (PyTorch): ``auto`` takes CUDA when it really works there."""
 
+VERSION = "0.1.0"
+"""unmask's version: the package's (pyproject.toml reads it from here), the provenance tags' and the records'."""
+
 MAX_FACES = 20
 """Default of the most faces restored per photo (largest first)."""
 

@@ -15,13 +15,24 @@ Arrays: photos HxWx3 uint8 RGB; masks HxW uint8, 255 = set.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import cv2
 import numpy as np
 
-if TYPE_CHECKING:  # pragma: no cover
-    from unmask.infer.censors import Occluder
+
+class Blurred(Protocol):
+    """What :func:`keep_blur` reads of a blur's occluder (:class:`unmask.infer.censors.Occluder` is one): its box in
+    the photo (x0, y0, x1, y1), its mask and hole over that box (HxW uint8, 255 = censor), the hole's margin, and its
+    kernel (None: not a blur)."""
+
+    box: tuple[int, int, int, int]
+    mask: np.ndarray
+    margin: int
+    blur: Kernel | None
+
+    def hole(self) -> np.ndarray: ...
+
 
 KERNELS = ("gaussian", "box")
 """The blur kernels a censor is drawn and found with."""
@@ -137,7 +148,7 @@ def refit(restored: np.ndarray, observed: np.ndarray, area: np.ndarray, guess: K
     return guess if best is None else best[1]
 
 
-def keep_blur(out: np.ndarray, occ: Occluder, original: np.ndarray) -> int:
+def keep_blur(out: np.ndarray, occ: Blurred, original: np.ndarray) -> int:
     """Moves ``out``'s pixels in ``occ``'s hole (HxWx3 uint8 photo, in place) so that, blurred with the censor's
     kernel ``occ.blur``, they match the ``original`` photo's (the censored one) over the censor's own pixels.
     Returns the number of pixels changed (0 when ``occ`` has no kernel)."""

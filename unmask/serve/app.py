@@ -33,7 +33,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi_offline import FastAPIOffline
 
-from unmask import __version__
+from unmask.spec import VERSION
 from unmask.infer.runtime.registry import list_models
 from unmask.serve.limit import BodyLimit
 from unmask.serve.pool import Busy, Pool
@@ -63,7 +63,7 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
         finally:
             await asyncio.to_thread(app.state.pool.close)
 
-    app = FastAPIOffline(title="unmask", version=__version__, lifespan=lifespan,  # /docs from local files, no CDN
+    app = FastAPIOffline(title="unmask", version=VERSION, lifespan=lifespan,  # /docs from local files, no CDN
                          description="Restore censored faces (eye bars, mosaics, masks) in photos. " + SYNTHETIC)  # fmt: skip
     app.add_middleware(BodyLimit, limit=settings.max_upload_bytes + FORM_SLACK, limit_mb=settings.max_upload_mb)
 
@@ -117,7 +117,7 @@ def create_app(settings: ServeSettings | None = None) -> FastAPI:
     @app.get("/api/health", summary="Up, the version, regions, limits and the queue")
     async def health(request: Request) -> dict:
         pool = request.app.state.pool
-        return {"status": "ok", "version": __version__, "regions": list(RUN_REGIONS),
+        return {"status": "ok", "version": VERSION, "regions": list(RUN_REGIONS),
                 "max_upload_mb": settings.max_upload_mb, "max_pixels": settings.max_pixels,
                 "workers": settings.n_workers, "queue": settings.queue, "waiting": pool.waiting,
                 "synthetic": SYNTHETIC}  # fmt: skip

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from unmask import __version__
+from unmask.spec import VERSION
 from unmask.infer.runner.outputs import EXTRAS, extras, outputs
 from unmask.infer.runner.records import DONE, BatchOptions, Record
 from unmask.infer.runner.state import StateFile
@@ -145,9 +145,7 @@ def process(job: Job, restorer: Restorer, options: BatchOptions, state: State | 
             )
         if options.show_faces and job.source in options.show_faces:  # also when nothing was restored
             picture = draw_faces(loaded.rgb, result.faces, planned=options.draw_only)
-            write_picture(
-                options.show_faces[job.source], picture, drawn_tag(FACES_PICTURE, __version__, len(result.faces))
-            )
+            write_picture(options.show_faces[job.source], picture, drawn_tag(FACES_PICTURE, VERSION, len(result.faces)))
         if result.restored == 0:
             rec.status, rec.note = _nothing_restored(result.faces)
             _remember(job, rec, state)
@@ -160,7 +158,7 @@ def process(job: Job, restorer: Restorer, options: BatchOptions, state: State | 
             regions=result.regions,
             model=rec.model,
             model_version=_versions(restorer, {f.model for f in result.faces if f.status == "restored"}),
-            tool_version=__version__,
+            tool_version=VERSION,
             faces=result.restored,
         )
         t = time.perf_counter()
@@ -225,7 +223,7 @@ def process_video(job: Job, restorer: Restorer, options: BatchOptions,
 
         def tag(stats) -> Provenance:  # noqa: ANN001 - VideoStats
             return Provenance(sorted(stats.regions), ",".join(sorted(stats.models)), _versions(restorer, stats.models),
-                              __version__, stats.faces)  # fmt: skip
+                              VERSION, stats.faces)  # fmt: skip
 
         progress = None if on_frame is None else (lambda done, total: on_frame(job, done, total))
         stats = restore_video(job.source, job.output, restorer, options.video, tag, progress)

@@ -19,7 +19,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from unmask import __version__
+from unmask.spec import VERSION
 
 STATE_FILE = ".unmask-state.jsonl"
 
@@ -39,7 +39,7 @@ def settings_key(restorer: Any, user_mask_path: str | None = None) -> str:
         except OSError:
             mask = [user_mask_path]
     parts = {
-        "version": __version__,
+        "version": VERSION,
         "region": getattr(restorer, "region", None),
         "models": models,
         "force": bool(getattr(restorer, "force", False)),
