@@ -26,7 +26,7 @@ from unmask.infer.io import read_image
 from unmask.infer.io.write import write_png
 from unmask.infer.pipeline import Restorer
 from unmask.infer.runtime import find_model, load_model
-from unmask.measure.evaluate import _GivenFaces, list_photos, match_face
+from unmask.measure.evaluate import GivenFaces, list_photos, match_face
 from unmask.spec import KIND_REGION
 
 ZOOM = 3
@@ -55,7 +55,7 @@ def main() -> None:
     kinds = args.kinds.split(",")
     models = {"eyes": load_model(find_model(args.model_eyes, "eyes"), "cpu", 0),
               "mouth": load_model(find_model(args.model_mouth, "mouth"), "cpu", 0)}  # fmt: skip
-    finder, given = FaceFinder(), _GivenFaces()
+    finder, given = FaceFinder(), GivenFaces()
     restorers = {r: Restorer({r: m}, region=r, finder=given, retouch=not args.no_retouch) for r, m in models.items()}
     rng = np.random.default_rng(args.seed)
     args.out.mkdir(parents=True, exist_ok=True)

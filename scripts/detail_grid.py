@@ -25,7 +25,7 @@ from unmask.infer.io.write import write_png
 from unmask.infer.pipeline import Restorer
 from unmask.infer.runtime import find_model, load_model
 from unmask.measure.baselines import Baseline
-from unmask.measure.evaluate import _GivenFaces, list_photos, match_face
+from unmask.measure.evaluate import GivenFaces, list_photos, match_face
 from unmask.spec import KIND_REGION
 
 ZOOM = 3
@@ -71,7 +71,7 @@ def main() -> None:
     ap.add_argument("--no-retouch", action="store_true")
     args = ap.parse_args()
     region = KIND_REGION[args.censor]
-    finder, given = FaceFinder(), _GivenFaces()
+    finder, given = FaceFinder(), GivenFaces()
     names = args.model or [None]
     models = [load_model(find_model(m, region), "cpu", 0) for m in names]
     labels = [Path(m).stem if m else mod.name for m, mod in zip(names, models)]

@@ -255,7 +255,7 @@ def test_run_rates_count_frames_for_videos_and_nothing_for_skipped_files() -> No
 
     p = _Progress(3, quiet_lines=False)
     seen: list[str] = []
-    import unmask.cli.run as run_mod
+    import unmask.cli.run_view as run_mod
 
     real = run_mod.say
     run_mod.say = lambda text, console=None: seen.append(str(text))
