@@ -188,3 +188,23 @@ def one_torch_thread() -> Iterator[None]:
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(threads)
+
+
+STILLS = ("182654.jpg", "182707.jpg")  # a face the bar, mosaic and mask finders all find; a second face
+
+
+@pytest.fixture(scope="module")
+def stills(val_dir: Path, finder: "FaceFinder") -> list[tuple[np.ndarray, np.ndarray]]:  # noqa: F821 - imported lazily
+    """(photo, landmarks) of the two validation faces the clips are made of."""
+    from unmask.infer.io import read_image
+
+    out = []
+    for name in STILLS:
+        path = val_dir / name
+        if not path.is_file():
+            pytest.skip(f"{path} missing")
+        rgb = read_image(path).rgb
+        faces = finder.search(rgb).faces
+        assert faces, f"no face found in {name}"
+        out.append((rgb, faces[0].landmarks))
+    return out

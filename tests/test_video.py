@@ -22,26 +22,8 @@ from unmask.infer.video.formats import VIDEO_EXTENSIONS  # noqa: E402 - after th
 from unmask.measure.clips import Actor, clip_frames, write_clip  # noqa: E402 - after the skip
 
 REPO = Path(__file__).resolve().parents[1]
-PHOTOS = ("182654.jpg", "182707.jpg")  # a face the bar, mosaic and mask finders all find; a second face
 SIZE = (192, 144)
 FPS = 25
-
-
-@pytest.fixture(scope="module")
-def stills(val_dir: Path, finder) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(photo, landmarks) of the two validation faces the clips are made of."""
-    from unmask.infer.io import read_image
-
-    out = []
-    for name in PHOTOS:
-        path = val_dir / name
-        if not path.is_file():
-            pytest.skip(f"{path} missing")
-        rgb = read_image(path).rgb
-        faces = finder.search(rgb).faces
-        assert faces, f"no face found in {name}"
-        out.append((rgb, faces[0].landmarks))
-    return out
 
 
 def actors(stills, censor: str = "bar", until: float = 1.0, second: bool = True) -> list[Actor]:

@@ -16,25 +16,8 @@ from unmask.measure.clips import Actor, clip_frames, write_clip
 
 av = pytest.importorskip("av")
 
-PHOTOS = ("182654.jpg", "182707.jpg")
 SIZE = (256, 144)
 FPS = 25
-
-
-@pytest.fixture(scope="module")
-def stills(val_dir: Path, finder) -> list[tuple[np.ndarray, np.ndarray]]:
-    from unmask.infer.io import read_image
-
-    out = []
-    for name in PHOTOS:
-        path = val_dir / name
-        if not path.is_file():
-            pytest.skip(f"{path} missing")
-        rgb = read_image(path).rgb
-        faces = finder.search(rgb).faces
-        assert faces, f"no face found in {name}"
-        out.append((rgb, faces[0].landmarks))
-    return out
 
 
 def cast(stills, bars: tuple[int, ...] = (0, 1)) -> list[Actor]:
