@@ -4,6 +4,9 @@ the ``unmask`` command (in process, with the root's default-command routing appl
 
 from __future__ import annotations
 
+import sys
+import subprocess
+import contextlib
 import os
 from pathlib import Path
 from typing import Callable, Iterator
@@ -208,3 +211,21 @@ def stills(val_dir: Path, finder: "FaceFinder") -> list[tuple[np.ndarray, np.nda
         assert faces, f"no face found in {name}"
         out.append((rgb, faces[0].landmarks))
     return out
+
+
+@contextlib.contextmanager
+def small_tmpfs(tmp_path: Path, size: str, why: str) -> Iterator[Path]:
+    """A real, nearly full file system: a tmpfs of ``size`` (e.g. ``"32k"``) mounted at ``tmp_path / "tiny"`` and
+    unmounted after; the test is skipped (``why``: what covers the case elsewhere) where it cannot be mounted (not
+    root on Linux)."""
+    if sys.platform != "linux" or os.geteuid() != 0:
+        pytest.skip(f"mounting a tmpfs needs root on Linux ({why})")
+    tiny = tmp_path / "tiny"
+    tiny.mkdir()
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(tiny)], capture_output=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode(errors='replace').strip()}")
+    try:
+        yield tiny
+    finally:
+        subprocess.run(["umount", str(tiny)], capture_output=True)

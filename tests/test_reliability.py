@@ -17,6 +17,7 @@ from PIL import Image
 
 from conftest import json_lines as _json_lines
 from conftest import save_image as _save
+from conftest import small_tmpfs
 from corpus import graph_model, make_corpus
 from unmask.infer.io import read_image, read_provenance
 
@@ -82,14 +83,7 @@ def _small_jpeg(rgb: np.ndarray, path: Path) -> Path:
 
 def test_full_tmpfs_is_failed_not_restored(cli, censored_astronaut, tmp_path: Path) -> None:
     """Item 1 on a real full file system: a 32 KiB tmpfs (only where this runs as root and may mount)."""
-    if not IS_ROOT or sys.platform != "linux":
-        pytest.skip("mounting a tmpfs needs root on Linux (the RLIMIT_FSIZE case covers everyone)")
-    tiny = tmp_path / "tiny"
-    tiny.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=32k", "tmpfs", str(tiny)], capture_output=True)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode(errors='replace').strip()}")
-    try:
+    with small_tmpfs(tmp_path, "32k", "the RLIMIT_FSIZE case covers everyone") as tiny:
         (tiny / "filler").write_bytes(b"\0" * 16 * 1024)  # nearly full, as in the report
         jpg = _small_jpeg(censored_astronaut[0], tmp_path / "in" / "photo.jpg")
         res = cli(jpg, "--out", tiny / "o", "--json")
@@ -97,8 +91,6 @@ def test_full_tmpfs_is_failed_not_restored(cli, censored_astronaut, tmp_path: Pa
         (rec,), _ = _json_lines(res.stdout)
         assert rec["status"] == "failed" and rec["output"] is None and "no space" in rec["error"].lower(), rec
         assert _visible(tiny / "o") == []
-    finally:
-        subprocess.run(["umount", str(tiny)], capture_output=True)
 
 
 # --------------------------------------------------------------------------- 2. extra images never overwrite outputs

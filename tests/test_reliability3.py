@@ -13,6 +13,7 @@ import pytest
 
 from conftest import json_lines as _json_lines
 from conftest import save_image as _save
+from conftest import small_tmpfs
 from corpus import SET_ERRORS, make_bad_set
 from unmask.infer.io import read_image, read_provenance
 
@@ -270,20 +271,11 @@ def test_a_full_disk_at_a_checkpoint_says_so_in_one_line(tmp_path: Path, monkeyp
 def test_a_full_tmpfs_at_a_checkpoint(tmp_path: Path) -> None:
     """The same on a real full file system: a 64 KiB tmpfs (only where this runs as root and may mount)."""
     import os
-    import subprocess
-    import sys
 
     pytest.importorskip("torch")
     from unmask.train import checkpoint as ckpt_io
 
-    if sys.platform != "linux" or os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root on Linux (the injected ENOSPC covers everyone)")
-    tiny = tmp_path / "tiny"
-    tiny.mkdir()
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(tiny)], capture_output=True)
-    if mounted.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode(errors='replace').strip()}")
-    try:
+    with small_tmpfs(tmp_path, "64k", "the injected ENOSPC covers everyone") as tiny:
         last = tiny / "last.pt"
         ckpt_io.save_atomic({"step": 1}, last)
         before = last.read_bytes()
@@ -291,8 +283,6 @@ def test_a_full_tmpfs_at_a_checkpoint(tmp_path: Path) -> None:
             ckpt_io.save_atomic(_checkpoint_like(), last)
         assert str(last) in str(e.value)
         assert last.read_bytes() == before and os.listdir(tiny) == ["last.pt"]
-    finally:
-        subprocess.run(["umount", str(tiny)], capture_output=True)
 
 
 # ---------------------------------------------------------------------- 15. --json records: one schema, the README's
@@ -399,17 +389,11 @@ def test_a_failed_photo_does_not_report_its_faces_restored(cli, photos: Path, tm
     assert [f["status"] for f in rec["faces"]] == ["failed"] and rec["faces"][0]["region"] == "eyes", rec["faces"]
 
 
-def test_a_video_record_follows_the_readme(cli, val_dir: Path, finder, tmp_path: Path) -> None:
+def test_a_video_record_follows_the_readme(cli, stills, tmp_path: Path) -> None:
     """Photos and videos share the schema: a video's record lists every face followed, and has ``video`` too."""
     pytest.importorskip("av")
-    from test_video_inputs import PHOTOS, two_faces
+    from test_video_inputs import two_faces
 
-    stills = []
-    for name in PHOTOS:
-        if not (val_dir / name).is_file():
-            pytest.skip(f"{val_dir / name} missing")
-        rgb = read_image(val_dir / name).rgb
-        stills.append((rgb, finder.search(rgb).faces[0].landmarks))
     res = cli(two_faces(stills, tmp_path / "two.mp4"), "-o", tmp_path / "out", "--json")
     (rec,), _ = _json_lines(res.stdout)
     check_record(rec, video=True)
