@@ -146,6 +146,12 @@ def test_cpu_device_gets_the_cpu_provider(models_dir: Path) -> None:
     assert m.meta.region == "eyes" and m.size == 64 and m.name == "tiny_eyes"
 
 
+def test_cpu_threads_do_not_spin_while_they_wait(models_dir: Path) -> None:
+    """Spinning intra-op threads burn CPU seconds between the graph's parallel sections (issue 29)."""
+    m = load_model(models_dir / "tiny_eyes.onnx", device="cpu", threads=2)
+    assert m.session.get_session_options().get_session_config_entry("session.intra_op.allow_spinning") == "0"
+
+
 def test_auto_device_reports_what_the_session_really_uses(models_dir: Path) -> None:
     m = load_model(models_dir / "tiny_eyes.onnx", device="auto", threads=1)
     assert m.providers == list(m.session.get_providers())
