@@ -12,7 +12,7 @@ import os
 import pkgutil
 import signal
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
@@ -22,12 +22,12 @@ from unmask.cli._common import (
     HoleFill,
     TrainRegion,
     check_threads,
-    err,
     fail,
     fail_for,
     interrupted,
-    printable,
+    say,
 )
+from unmask.cli.options import Debug, LpipsWeights, option
 from unmask.cli.train_view import Stopper, View
 
 
@@ -40,165 +40,110 @@ def arch_modules() -> list[str]:
 
 
 def register(app: typer.Typer) -> None:
-    app.command(
-        "train",
-        help="Train an inpainting generator on a training set from `unmask prepare` (no mediapipe needed), or on a "
-        "folder of face photos (prepared once into a crop cache).",
-    )(train)
+    app.command("train")(train)  # its help: the docstring
 
 
 def train(
-    arch: Optional[str] = typer.Option(
-        None,
-        "--arch",
-        "-a",
-        metavar="NAME",
-        help=f"Architecture: {', '.join(arch_modules())} (required, unless --resume or --config gives it).",
+    arch: str | None = option(
+        "--arch -a NAME",
+        f"Architecture: {', '.join(arch_modules())} (required, unless --resume or --config gives it).",
         show_default=False,
     ),
-    preset: Optional[str] = typer.Option(
-        None,
-        "--preset",
-        metavar="NAME",
-        help="Model size: one of the arch's presets, e.g. tiny, small, paper (default: the arch's; an unknown one lists them).",
+    preset: str | None = option(
+        "--preset NAME",
+        "Model size: one of the arch's presets, e.g. tiny, small, paper "
+        "(default: the arch's; an unknown one lists them).",
     ),
-    data: Optional[Path] = typer.Option(
-        None,
-        "--data",
-        metavar="SET|DIR",
-        help="Training set made by `unmask prepare`, or a folder of face photos (default: $UNMASK_DATA; required when unset).",
+    data: Path | None = option(
+        "--data SET|DIR",
+        "Training set made by `unmask prepare`, or a folder of face photos "
+        "(default: $UNMASK_DATA; required when unset).",
     ),
-    val: Optional[Path] = typer.Option(
-        None,
-        "--val",
-        metavar="SET|DIR",
-        help="Validation set or photos (default: $UNMASK_VAL, else a fixed part of --data held out for validation and samples).",
+    val: Path | None = option(
+        "--val SET|DIR",
+        "Validation set or photos (default: $UNMASK_VAL, else a fixed part of "
+        "--data held out for validation and samples).",
     ),
-    region: Optional[TrainRegion] = typer.Option(
-        None, "--region", "-r", help="Region to learn; mix: both, half each (default: eyes)."
+    region: TrainRegion | None = option("--region -r", "Region to learn; mix: both, half each (default: eyes)."),
+    mask_mix: str | None = option(
+        "--mask-mix KIND=W,...",
+        'Censor kinds and weights, e.g. "bar=0.5,pixelate=0.3,freeform=0.2" '
+        "(default: the region's mix, docs/TRAINING.md).",
     ),
-    mask_mix: Optional[str] = typer.Option(
-        None,
-        "--mask-mix",
-        metavar="KIND=W,...",
-        help='Censor kinds and weights, e.g. "bar=0.5,pixelate=0.3,freeform=0.2" (default: the region\'s mix, docs/TRAINING.md).',
-    ),
-    color_jitter: Optional[float] = typer.Option(
-        None,
+    color_jitter: float | None = option(
         "--color-jitter",
+        "Share of training faces given a random exposure, colour cast, contrast and "
+        "saturation (darker and warmer skin included; default: 0).",
         min=0.0,
         max=1.0,
-        help="Share of training faces given a random exposure, colour cast, contrast and saturation (darker and warmer skin included; default: 0).",
     ),
-    hole_fill: Optional[HoleFill] = typer.Option(
-        None, "--hole-fill", help="Hole pixels of the input: zero, or keep the censor's pixels (default: the arch's)."
+    hole_fill: HoleFill | None = option(
+        "--hole-fill", "Hole pixels of the input: zero, or keep the censor's pixels (default: the arch's)."
     ),
-    batch_size: Optional[int] = typer.Option(
-        None, "--batch-size", "-b", metavar="N", min=1, help="Faces per step and process (default: 16)."
+    batch_size: int | None = option("--batch-size -b N", "Faces per step and process (default: 16).", min=1),
+    max_steps: int | None = option(
+        "--max-steps N", "Stop at this step, counted from the run's start (default: no limit).", min=0
     ),
-    max_steps: Optional[int] = typer.Option(
-        None,
-        "--max-steps",
-        metavar="N",
-        min=0,
-        help="Stop at this step, counted from the run's start (default: no limit).",
-    ),
-    max_minutes: Optional[float] = typer.Option(
-        None,
-        "--max-minutes",
-        metavar="M",
+    max_minutes: float | None = option(
+        "--max-minutes M",
+        "Stop after this many minutes of training in this session (default: no limit; Ctrl-C stops too).",
         min=0.01,
-        help="Stop after this many minutes of training in this session (default: no limit; Ctrl-C stops too).",
     ),
-    lr: Optional[float] = typer.Option(
-        None, "--lr", metavar="X", help="Generator learning rate (default: the arch's)."
+    lr: float | None = option("--lr X", "Generator learning rate (default: the arch's)."),
+    d_lr: float | None = option("--d-lr X", "Discriminator learning rate (default: the arch's)."),
+    weight: list[str] | None = option(
+        "--weight -w KEY=VALUE", "Loss weight override, e.g. adv=0.001; repeatable (default: the arch's weights)."
     ),
-    d_lr: Optional[float] = typer.Option(
-        None, "--d-lr", metavar="X", help="Discriminator learning rate (default: the arch's)."
+    config: Path | None = option(
+        "--config FILE",
+        "Settings file (.json or .toml) with the options' long names; options given here win (default: none).",
     ),
-    weight: Optional[list[str]] = typer.Option(
-        None,
-        "--weight",
-        "-w",
-        metavar="KEY=VALUE",
-        help="Loss weight override, e.g. adv=0.001; repeatable (default: the arch's weights).",
+    out_dir: Path | None = option("--out DIR", "Folder of runs (default: runs)."),
+    name: str | None = option("--name NAME", "Run name, its folder under --out (default: ARCH-PRESET-REGION-DATE)."),
+    resume: str | None = option(
+        "--resume RUN",
+        "Continue a run: its name under --out, its folder, or a checkpoint file (default: a new run).",
     ),
-    config: Optional[Path] = typer.Option(
-        None,
-        "--config",
-        metavar="FILE",
-        help="Settings file (.json or .toml) with the options' long names; options given here win (default: none).",
+    init: str | None = option(
+        "--init RUN|FILE",
+        "Start a new run from another run's weights (checkpoint, slim checkpoint from `unmask "
+        "export --checkpoint`, run folder or name, or an exported .onnx generator): same arch and "
+        "preset, fresh optimisers, step 0 (default: random weights).",
     ),
-    out_dir: Optional[Path] = typer.Option(None, "--out", metavar="DIR", help="Folder of runs (default: runs)."),
-    name: Optional[str] = typer.Option(
-        None, "--name", metavar="NAME", help="Run name, its folder under --out (default: ARCH-PRESET-REGION-DATE)."
+    checkpoint_every: int | None = option(
+        "--checkpoint-every N", "Steps between checkpoints (default: 500; one at the end too).", min=1
     ),
-    resume: Optional[str] = typer.Option(
-        None,
-        "--resume",
-        metavar="RUN",
-        help="Continue a run: its name under --out, its folder, or a checkpoint file (default: a new run).",
+    val_every: int | None = option(
+        "--val-every N", "Steps between validations (default: 1000; one at the end too).", min=1
     ),
-    init: Optional[str] = typer.Option(
-        None,
-        "--init",
-        metavar="RUN|FILE",
-        help="Start a new run from another run's weights (checkpoint, slim checkpoint from `unmask export --checkpoint`, run folder or name, or an exported .onnx generator): same arch and preset, fresh optimisers, step 0 (default: random weights).",
-    ),
-    checkpoint_every: Optional[int] = typer.Option(
-        None,
-        "--checkpoint-every",
-        metavar="N",
-        min=1,
-        help="Steps between checkpoints (default: 500; one at the end too).",
-    ),
-    val_every: Optional[int] = typer.Option(
-        None, "--val-every", metavar="N", min=1, help="Steps between validations (default: 1000; one at the end too)."
-    ),
-    val_images: Optional[int] = typer.Option(
-        None, "--val-images", metavar="N", min=1, help="Validation faces (default: 64)."
-    ),
-    no_val: bool = typer.Option(
-        False,
+    val_images: int | None = option("--val-images N", "Validation faces (default: 64).", min=1),
+    no_val: bool = option(
         "--no-val",
-        help="Skip validation and samples (default: validate on --val, else on a held-out part of --data).",
+        "Skip validation and samples (default: validate on --val, else on a held-out part of --data).",
+        default=False,
     ),
-    log_every: Optional[int] = typer.Option(
-        None, "--log-every", metavar="N", min=1, help="Steps between log lines (default: 10)."
+    log_every: int | None = option("--log-every N", "Steps between log lines (default: 10).", min=1),
+    perceptual_weights: Path | None = option(
+        "--perceptual-weights FILE",
+        "SqueezeNet 1.1 feature weights for the perceptual and style losses and LPIPS (default: "
+        "$UNMASK_PERCEPTUAL_WEIGHTS, else the copy shipped with unmask).",
     ),
-    perceptual_weights: Optional[Path] = typer.Option(
-        None,
-        "--perceptual-weights",
-        metavar="FILE",
-        help="SqueezeNet 1.1 feature weights for the perceptual and style losses and LPIPS (default: $UNMASK_PERCEPTUAL_WEIGHTS, else the copy shipped with unmask).",
-    ),
-    lpips_weights: Optional[Path] = typer.Option(
-        None,
-        "--lpips-weights",
-        metavar="FILE",
-        help="LPIPS v0.1 SqueezeNet heads for validation (default: $UNMASK_LPIPS_WEIGHTS, else the copy shipped with unmask).",
-    ),
-    seed: Optional[int] = typer.Option(
-        None, "--seed", metavar="N", help="Seed of weights, masks and data order (default: 0)."
-    ),
-    threads: Optional[int] = typer.Option(
-        None, "--threads", metavar="N", min=1, help="CPU threads for torch (default: all cores)."
-    ),
-    device: Optional[Device] = typer.Option(
-        None, "--device", help="Where to train; auto takes CUDA when torch has it (default: auto)."
-    ),
-    workers: Optional[int] = typer.Option(
-        None,
-        "--workers",
-        metavar="N",
+    lpips_weights: LpipsWeights = None,
+    seed: int | None = option("--seed N", "Seed of weights, masks and data order (default: 0)."),
+    threads: int | None = option("--threads N", "CPU threads for torch (default: all cores).", min=1),
+    device: Device | None = option("--device", "Where to train; auto takes CUDA when torch has it (default: auto)."),
+    workers: int | None = option(
+        "--workers N",
+        "Data-loader processes, and processes preparing photos (default: 0 on CPU, 4 on CUDA).",
         min=0,
-        help="Data-loader processes, and processes preparing photos (default: 0 on CPU, 4 on CUDA).",
     ),
-    cache: Optional[Path] = typer.Option(
-        None, "--cache", metavar="DIR", help="Crop cache of photo folders (default: $UNMASK_CACHE, else runs/cache)."
+    cache: Path | None = option(
+        "--cache DIR", "Crop cache of photo folders (default: $UNMASK_CACHE, else runs/cache)."
     ),
-    debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
+    debug: Debug = False,
 ) -> None:
+    """Train an inpainting generator on a training set from `unmask prepare` (no mediapipe needed), or on a folder of
+    face photos (prepared once into a crop cache)."""
     given = {
         "arch": arch,
         "preset": preset,
@@ -319,13 +264,9 @@ def _train(given: dict[str, Any], weight: list[str], config: Path | None, resume
         raise
     if int(os.environ.get("RANK", "0")) == 0:
         metrics = "  ".join(f"{k} {v:.4g}" for k, v in result.metrics.items())
-        err.print(
-            printable(
-                f"{result.reason}: step {result.step}, {result.samples} samples, {result.wall / 60:.1f} min; "
-                f"checkpoint {result.checkpoint}" + (f"; val {metrics}" if metrics else "")
-            ),
-            highlight=False,
-            markup=False,
+        say(
+            f"{result.reason}: step {result.step}, {result.samples} samples, {result.wall / 60:.1f} min; "
+            f"checkpoint {result.checkpoint}" + (f"; val {metrics}" if metrics else "")
         )
     if result.reason == "stopped":  # Ctrl-C or SIGTERM: stopped cleanly, resumable, exit 130 as for any interrupt
         interrupted(f"continue with `unmask train --resume {result.run_dir}`")
