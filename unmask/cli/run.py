@@ -24,6 +24,7 @@ from unmask.cli._common import (
 )
 from unmask.cli._common import RegionOrAuto as Region
 from unmask.cli import cluster
+from unmask.cli.options import Debug, RunDevice, Threads, option
 from unmask.cli.run_view import Progress, summary_line
 from unmask.spec import AUTO, MAX_FACES, MIN_FACE
 from unmask.infer.video.formats import CODECS, DEFAULT_CODEC, DEFAULT_CRF, MAX_CRF, WEBM_CODEC, is_video_name
@@ -31,15 +32,9 @@ from unmask.infer.video.formats import CODECS, DEFAULT_CODEC, DEFAULT_CRF, MAX_C
 if TYPE_CHECKING:
     from unmask.infer.video.settings import VideoSettings
 
-RUN_HELP = (
-    "Restore censored faces in photos, videos and folders of them (the default command: `unmask PHOTO...` is "
-    "`unmask run PHOTO...`). Each input gets a status: restored, no-face, no-censor (faces found, nothing covered), "
-    "exists (its output is there already), skipped (an output of unmask), failed; exit 1 when any failed."
-)
-
 
 def register(app: typer.Typer) -> None:
-    app.command("run", help=RUN_HELP, short_help="Restore censored faces in photos, videos and folders (default).")(run)
+    app.command("run")(run)  # its help: the docstring; its line in `unmask --help`: app.SHORT_HELP
 
 
 @guarded
@@ -51,138 +46,117 @@ def run(
         show_default=False,
         readable=False,
     ),
-    region: Region = typer.Option(
-        Region.eyes,
-        "--region",
-        "-r",
-        help="What is hidden: eyes (a bar or pixelation), mouth (a surgical or cloth mask), or auto (decided per face).",
+    region: Region = option(
+        "--region -r",
+        "What is hidden: eyes (a bar or pixelation), mouth (a surgical or cloth mask), or auto (decided per face).",
+        default=Region.eyes,
     ),
-    out_dir: Path = typer.Option(
-        Path("unmasked"), "--out", "-o", metavar="DIR", help="Output folder; a folder's structure is kept under it."
+    out_dir: Path = option(
+        "--out -o DIR", "Output folder; a folder's structure is kept under it.", default=Path("unmasked")
     ),
-    model: Optional[str] = typer.Option(
-        None,
-        "--model",
-        "-m",
-        metavar="NAME|PATH",
-        help="Model name (see `unmask models`) or .onnx file.  [default: the region's default model]",
+    model: str | None = option(
+        "--model -m NAME|PATH", "Model name (see `unmask models`) or .onnx file.  [default: the region's default model]"
     ),
-    device: Device = typer.Option(
-        Device.auto,
-        "--device",
-        help="Where the model runs; auto takes CUDA when ONNX Runtime really gets it, else the CPU.",
-    ),
-    mask: Optional[Path] = typer.Option(
-        None,
-        "--mask",
-        metavar="FILE",
+    device: RunDevice = Device.auto,
+    mask: Path | None = option(
+        "--mask FILE",
+        "Your own hole for every input: an image of the photo's size, white = "
+        "restore (used as given).  [default: find the censor]",
         readable=False,
-        help="Your own hole for every input: an image of the photo's size, white = restore (used as given).  [default: find the censor]",
     ),
-    invert_mask: bool = typer.Option(False, "--invert-mask", help="The --mask file has black = restore."),
-    edges: Optional[Path] = typer.Option(
-        None,
-        "--edges",
-        metavar="FILE",
+    invert_mask: bool = option("--invert-mask", "The --mask file has black = restore.", default=False),
+    edges: Path | None = option(
+        "--edges FILE",
+        "Your own edges for the holes (EdgeConnect models only): an image of the photo's size, white = edge; "
+        "transparent pixels leave the model's own edges.  [default: the model's own]",
         readable=False,
-        help="Your own edges for the holes (EdgeConnect models only): an image of the photo's size, white = edge; transparent pixels leave the model's own edges.  [default: the model's own]",
     ),
-    mosaic_means: bool = typer.Option(
-        True,
+    mosaic_means: bool = option(
         "--mosaic-means/--no-mosaic-means",
-        help="Where the censor is a mosaic, keep the block means it shows (only the detail is invented).",
+        "Where the censor is a mosaic, keep the block means it shows (only the detail is invented).",
+        default=True,
     ),
-    flip_average: Optional[bool] = typer.Option(
-        None,
+    flip_average: bool | None = option(
         "--flip-average/--no-flip-average",
+        "Average each result with the model's result on the mirrored face: a little closer to the "
+        "truth, twice the generator's time.  [default: on for photos, off for videos]",
         show_default=False,
-        help="Average each result with the model's result on the mirrored face: a little closer to the truth, twice the generator's time.  [default: on for photos, off for videos]",
     ),
-    retouch: Optional[bool] = typer.Option(
-        None,
+    retouch: bool | None = option(
         "--retouch/--no-retouch",
-        help="Paste as a retoucher: top the fill's grain up to half the photo's own, measured around the hole, so the patch is not smoother than the skin beside it (default: on for photos, off for videos).",
+        "Paste as a retoucher: top the fill's grain up to half the photo's own, measured around the hole, so the "
+        "patch is not smoother than the skin beside it (default: on for photos, off for videos).",
     ),
-    force: bool = typer.Option(
-        False,
+    force: bool = option(
         "--force",
-        help="Where no censor is found over the region, restore the whole landmark region anyway (default: leave the face untouched).",
+        "Where no censor is found over the region, restore the whole landmark "
+        "region anyway (default: leave the face untouched).",
+        default=False,
     ),
-    max_faces: int = typer.Option(
-        MAX_FACES, "--max-faces", metavar="N", min=1, help="At most this many faces per photo, largest first."
+    max_faces: int = option(
+        "--max-faces N", "At most this many faces per photo, largest first.", default=MAX_FACES, min=1
     ),
-    min_face: int = typer.Option(
-        MIN_FACE, "--min-face", metavar="PX", min=1, help="Skip faces smaller than this many pixels."
+    min_face: int = option("--min-face PX", "Skip faces smaller than this many pixels.", default=MIN_FACE, min=1),
+    faces: str | None = option(
+        "--faces N,M",
+        "Restore only these faces, numbered as the report numbers them (left to right, "
+        "top to bottom, from 0), e.g. 0,2.  [default: every face]",
     ),
-    faces: Optional[str] = typer.Option(
-        None,
-        "--faces",
-        metavar="N,M",
-        help="Restore only these faces, numbered as the report numbers them (left to right, top to bottom, from 0), e.g. 0,2.  [default: every face]",
+    largest: bool = option("--largest", "Restore only the largest face of each photo.", default=False),
+    show_faces: Path | None = option(
+        "--show-faces FILE|DIR",
+        "Draw each face's box, number and decision on the photo: into FILE for one photo, into DIR as NAME.faces.png "
+        "for several. Only draws (nothing restored, no outputs) unless --restore is given too (default: no picture).",
     ),
-    largest: bool = typer.Option(False, "--largest", help="Restore only the largest face of each photo."),
-    show_faces: Optional[Path] = typer.Option(
-        None,
-        "--show-faces",
-        metavar="FILE|DIR",
-        help="Draw each face's box, number and decision on the photo: into FILE for one photo, into DIR as NAME.faces.png for several. Only draws (nothing restored, no outputs) unless --restore is given too (default: no picture).",
-    ),
-    restore_too: bool = typer.Option(
-        False, "--restore", help="With --show-faces: restore and write the outputs as well."
-    ),
-    compare: bool = typer.Option(False, "--compare", help="Also write NAME.compare.png: input | result."),
-    save_mask: bool = typer.Option(False, "--save-mask", help="Also write NAME.mask.png: the restored region."),
-    overwrite: bool = typer.Option(
-        False,
+    restore_too: bool = option("--restore", "With --show-faces: restore and write the outputs as well.", default=False),
+    compare: bool = option("--compare", "Also write NAME.compare.png: input | result.", default=False),
+    save_mask: bool = option("--save-mask", "Also write NAME.mask.png: the restored region.", default=False),
+    overwrite: bool = option(
         "--overwrite",
-        help="Redo every input: those whose outputs exist, and those an earlier run found no face or no censor in (default: skip them, so a rerun resumes).",
+        "Redo every input: those whose outputs exist, and those an earlier run found no "
+        "face or no censor in (default: skip them, so a rerun resumes).",
+        default=False,
     ),
-    recursive: bool = typer.Option(
-        False, "--recursive", "-R", help="Search subfolders too (symbolic links followed, loops detected)."
+    recursive: bool = option(
+        "--recursive -R", "Search subfolders too (symbolic links followed, loops detected).", default=False
     ),
-    fmt: Optional[str] = typer.Option(
-        None,
-        "--format",
-        metavar="png|jpg|webp|tif",
-        help="Format of the restored photos.  [default: the input's; videos keep their container]",
+    fmt: str | None = option(
+        "--format png|jpg|webp|tif",
+        "Format of the restored photos.  [default: the input's; videos keep their container]",
     ),
-    codec: Optional[str] = typer.Option(
-        None,
-        "--codec",
-        metavar="|".join(CODECS),
-        help=f"Video encoder (audio is copied as it is).  [default: {DEFAULT_CODEC}; {WEBM_CODEC} for .webm]",
+    codec: str | None = option(
+        f"--codec {'|'.join(CODECS)}",
+        f"Video encoder (audio is copied as it is).  [default: {DEFAULT_CODEC}; {WEBM_CODEC} for .webm]",
     ),
-    crf: int = typer.Option(
-        DEFAULT_CRF,
-        "--crf",
-        metavar="N",
+    crf: int = option(
+        "--crf N",
+        "Video quality: the encoder's constant rate factor, 0-51 for h264 and hevc, "
+        f"0-{MAX_CRF} for vp9 and av1 (lower is better and larger).",
+        default=DEFAULT_CRF,
         min=0,
         max=MAX_CRF,
-        help=f"Video quality: the encoder's constant rate factor, 0-51 for h264 and hevc, 0-{MAX_CRF} for vp9 and av1 (lower is better and larger).",
     ),
-    as_json: bool = typer.Option(False, "--json", help="One JSON object per input on stdout, then a summary object."),
-    threads: int = typer.Option(0, "--threads", metavar="N", min=0, help="CPU threads for inference (0 = all cores)."),
-    max_pixels: int = typer.Option(
-        100_000_000,
-        "--max-pixels",
-        metavar="N",
-        min=1,
-        help="Refuse photos declaring more pixels (decompression bombs).",
+    as_json: bool = option("--json", "One JSON object per input on stdout, then a summary object.", default=False),
+    threads: Threads = 0,
+    max_pixels: int = option(
+        "--max-pixels N", "Refuse photos declaring more pixels (decompression bombs).", default=100_000_000, min=1
     ),
-    ray: Optional[str] = typer.Option(
-        None,
-        "--ray",
-        metavar="ADDRESS|local",
-        help="Restore on a Ray cluster through Ray Data: local starts one on this machine, an address (HOST:6379, or auto on a cluster node) joins a running one; inputs and --out may then be URLs (s3://, gs://, ...). Needs unmask[ray].  [default: this process]",
+    ray: str | None = option(
+        "--ray ADDRESS|local",
+        "Restore on a Ray cluster through Ray Data: local starts one on this machine, an address "
+        "(HOST:6379, or auto on a cluster node) joins a running one; inputs and --out may then be URLs "
+        "(s3://, gs://, ...). Needs unmask[ray].  [default: this process]",
     ),
-    ray_workers: Optional[int] = typer.Option(
-        None,
-        "--ray-workers",
-        metavar="N",
-        help="With --ray: actors in the pool, each loading the models once.  [default: one per CPU, two per GPU with --device cuda]",
+    ray_workers: int | None = option(
+        "--ray-workers N",
+        "With --ray: actors in the pool, each loading the models once.  "
+        "[default: one per CPU, two per GPU with --device cuda]",
     ),
-    debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
+    debug: Debug = False,
 ) -> int:
+    """Restore censored faces in photos, videos and folders of them (the default command: `unmask PHOTO...` is
+    `unmask run PHOTO...`). Each input gets a status: restored, no-face, no-censor (faces found, nothing covered),
+    exists (its output is there already), skipped (an output of unmask), failed; exit 1 when any failed."""
     from unmask.infer.runner import BatchOptions, faces_pictures, load_user_edges, load_user_mask, run_batch, summary
     from unmask.infer.face.choose import Choice
     from unmask.infer.inputs import discover
