@@ -8,48 +8,40 @@ with ``unmask train --init OUT.pt``. Needs torch only (no onnx, no mediapipe).""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Optional
 
 import typer
 
-from unmask.cli._common import EXIT_USAGE, Region, err, fail, one_line_errors, printable
+from unmask.cli._common import EXIT_USAGE, Region, fail, one_line_errors, say
+from unmask.cli.options import Debug, option
 
 
 def register(app: typer.Typer) -> None:
-    app.command(
-        "export",
-        help="Export a trained generator to ONNX (metadata, checker, ONNX Runtime parity), or write a slim "
-        "checkpoint (--checkpoint OUT.pt: weights only, to fine-tune elsewhere with train --init).",
-    )(export)
+    app.command("export")(export)  # its help: the docstring
 
 
 def export(
     source: str = typer.Argument(
         ..., help="Run name under --runs, run folder, or checkpoint .pt file.", show_default=False
     ),
-    output: Optional[Path] = typer.Option(
-        None, "--output", "-o", help="ONNX file to write (default: models/NAME.onnx)."
+    output: Path | None = option("--output -o", "ONNX file to write (default: models/NAME.onnx)."),
+    name: str | None = option("--name", "Model name in the metadata (default: the output's stem)."),
+    region: Region | None = option(
+        "--region -r", "Region the model restores (default: the trained one; required for --region mix runs)."
     ),
-    name: Optional[str] = typer.Option(None, "--name", help="Model name in the metadata (default: the output's stem)."),
-    region: Optional[Region] = typer.Option(
-        None,
-        "--region",
-        "-r",
-        help="Region the model restores (default: the trained one; required for --region mix runs).",
+    runs: Path = option("--runs", "Folder of runs, for a run given by name.", default=Path("runs")),
+    tolerance: float = option(
+        "--tolerance", "Largest ONNX Runtime vs PyTorch difference accepted.", default=1e-3, min=0.0
     ),
-    runs: Path = typer.Option(Path("runs"), "--runs", help="Folder of runs, for a run given by name."),
-    tolerance: float = typer.Option(
-        1e-3, "--tolerance", min=0.0, help="Largest ONNX Runtime vs PyTorch difference accepted."
-    ),
-    checkpoint: Optional[Path] = typer.Option(
-        None,
+    checkpoint: Path | None = option(
         "--checkpoint",
-        help="Write a slim checkpoint here instead of ONNX: generator and discriminator weights, no optimiser state (for train --init; default: write ONNX).",
-        show_default=False,
+        "Write a slim checkpoint here instead of ONNX: generator and discriminator weights, "
+        "no optimiser state (for train --init; default: write ONNX).",
     ),
-    fp16: bool = typer.Option(False, "--fp16", help="With --checkpoint: store the weights as float16 (half the size)."),
-    debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
+    fp16: bool = option("--fp16", "With --checkpoint: store the weights as float16 (half the size).", default=False),
+    debug: Debug = False,
 ) -> None:
+    """Export a trained generator to ONNX (metadata, checker, ONNX Runtime parity), or write a slim checkpoint
+    (--checkpoint OUT.pt: weights only, to fine-tune elsewhere with train --init)."""
     if checkpoint is not None:
         if output is not None or name is not None or region is not None:
             fail("--checkpoint writes a slim checkpoint, not a model: leave out -o/--name/--region (or export twice)")
@@ -66,14 +58,10 @@ def export(
             source, target, name=name, region=region.value if region else None, runs=runs, tolerance=tolerance
         )
     t = report.meta.training
-    err.print(
-        printable(
-            f"wrote {report.path} ({report.meta.arch} {report.meta.preset}, {report.meta.region}, "
-            f"{report.meta.size}px, {t.get('steps')} steps); ONNX Runtime vs PyTorch max |diff| "
-            f"{report.max_abs_diff:.2e}"
-        ),
-        highlight=False,
-        markup=False,
+    say(
+        f"wrote {report.path} ({report.meta.arch} {report.meta.preset}, {report.meta.region}, "
+        f"{report.meta.size}px, {t.get('steps')} steps); ONNX Runtime vs PyTorch max |diff| "
+        f"{report.max_abs_diff:.2e}"
     )
 
 
@@ -91,12 +79,8 @@ def _slim(source: str, target: Path, fp16: bool, runs: Path, debug: bool) -> Non
     with one_line_errors("export", debug):
         path, ckpt = write_slim(source, target, fp16=fp16, runs=runs)
     full, small = path.stat().st_size, target.stat().st_size
-    err.print(
-        printable(
-            f"wrote {target} ({ckpt['arch']} {ckpt['preset']}, step {ckpt['step']}, generator + discriminators, "
-            f"{ckpt['dtype']}, {small / 1e6:.1f} MB; {path} is {full / 1e6:.1f} MB); continue it with "
-            f"`unmask train --init {target}`"
-        ),
-        highlight=False,
-        markup=False,
+    say(
+        f"wrote {target} ({ckpt['arch']} {ckpt['preset']}, step {ckpt['step']}, generator + discriminators, "
+        f"{ckpt['dtype']}, {small / 1e6:.1f} MB; {path} is {full / 1e6:.1f} MB); continue it with "
+        f"`unmask train --init {target}`"
     )

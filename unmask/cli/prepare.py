@@ -7,40 +7,39 @@ Rerun the same command to resume an interrupted preparation (or to rewrite a sha
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import typer
 
-from unmask.cli._common import err, one_line_errors, printable
+from unmask.cli._common import one_line_errors, say
+from unmask.cli.options import Debug, option
 from unmask.cli.progress import Bar
 
 
 def register(app: typer.Typer) -> None:
-    app.command(
-        "prepare",
-        help="Crop and align the faces of a photo folder once into a portable training set (shards + manifest) "
-        "for `unmask train --data SET` on any machine.",
-    )(prepare)
+    app.command("prepare")(prepare)  # its help: the docstring
 
 
 def prepare(
     photos: Path = typer.Argument(..., help="Folder of face photos (its files, not subfolders).", show_default=False),
-    out: Path = typer.Option(
-        ..., "--out", "-o", help="Folder of the training set to write (new, or one to resume).", show_default=False
+    out: Path = option(
+        "--out -o", "Folder of the training set to write (new, or one to resume).", default=..., show_default=False
     ),
-    size: int = typer.Option(
-        128,
+    size: int = option(
         "--size",
+        "Crop side in pixels (smaller presets are served from it; paper presets at 256 need --size 256).",
+        default=128,
         min=8,
         max=4096,
-        help="Crop side in pixels (smaller presets are served from it; paper presets at 256 need --size 256).",
     ),
-    quality: int = typer.Option(92, "--quality", min=50, max=100, help="JPEG quality of the crops."),
-    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Only the first N photos by name (default: all)."),
-    workers: int = typer.Option(1, "--workers", min=1, help="Processes finding faces (each loads its own detector)."),
-    shard_size: int = typer.Option(1000, "--shard-size", min=1, help="Photos per shard."),
-    debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
+    quality: int = option("--quality", "JPEG quality of the crops.", default=92, min=50, max=100),
+    limit: int | None = option("--limit", "Only the first N photos by name (default: all).", min=1),
+    workers: int = option("--workers", "Processes finding faces (each loads its own detector).", default=1, min=1),
+    shard_size: int = option("--shard-size", "Photos per shard.", default=1000, min=1),
+    debug: Debug = False,
 ) -> None:
+    """Crop and align the faces of a photo folder once into a portable training set (shards + manifest) for
+    `unmask train --data SET` on any machine."""
     from unmask.train.data.shard_writer import write_set
 
     view = _View()
@@ -49,13 +48,9 @@ def prepare(
                       workers=workers, progress=view.progress)  # fmt: skip
     state = "already complete" if not s.written else (f"resumed, {s.resumed} shard(s) kept" if s.resumed else "")
     unusable = f", {len(s.failed)} photo(s) without a usable face (listed in manifest.json)" if s.failed else ""
-    err.print(
-        printable(
-            f"wrote {s.root}: {s.faces} faces of {s.photos} photos at {s.size} px{unusable}; {s.shards} shard(s), "
-            f"{s.bytes / 1e6:.1f} MB" + (f" ({state})" if state else "")
-        ),
-        highlight=False,
-        markup=False,
+    say(
+        f"wrote {s.root}: {s.faces} faces of {s.photos} photos at {s.size} px{unusable}; {s.shards} shard(s), "
+        f"{s.bytes / 1e6:.1f} MB" + (f" ({state})" if state else "")
     )
 
 

@@ -7,78 +7,63 @@ from typing import Optional
 import typer
 
 from unmask.cli._common import Device, fail, guarded, say, set_threads
+from unmask.cli.options import RunDevice, option
 from unmask.infer.io.read import DEFAULT_MAX_PIXELS
 from unmask.serve.settings import DEFAULT_HOST, DEFAULT_MAX_UPLOAD_MB, DEFAULT_PORT, DEFAULT_QUEUE, ServeSettings
 
-SERVE_HELP = (
-    "Serve a local web page and HTTP API that restore photos as `unmask PHOTO` does (drop photos, see the faces "
-    "found, edit the hole, compare, download; the API is documented at /docs). Needs the serve extra: "
-    "pip install 'unmask[serve]'. Only this machine can reach it unless --host says otherwise."
-)
-
 
 def register(app: typer.Typer) -> None:
-    app.command("serve", help=SERVE_HELP, short_help="Serve a local web page and HTTP API.")(serve)
+    app.command("serve")(serve)  # its help: the docstring
 
 
 @guarded
 def serve(
-    host: str = typer.Option(
-        DEFAULT_HOST,
-        "--host",
-        metavar="HOST",
-        help="Address to listen on; any other than 127.0.0.1 lets anyone on that network use the server.",
+    host: str = option(
+        "--host HOST",
+        "Address to listen on; any other than 127.0.0.1 lets anyone on that network use the server.",
+        default=DEFAULT_HOST,
     ),
-    port: int = typer.Option(DEFAULT_PORT, "--port", metavar="N", min=1, max=65535, help="Port to listen on."),
-    device: Device = typer.Option(
-        Device.auto,
-        "--device",
-        help="Where the models run; auto takes CUDA when ONNX Runtime really gets it, else the CPU.",
-    ),
-    threads: int = typer.Option(
-        0,
-        "--threads",
-        metavar="N",
+    port: int = option("--port N", "Port to listen on.", default=DEFAULT_PORT, min=1, max=65535),
+    device: RunDevice = Device.auto,
+    threads: int = option(
+        "--threads N",
+        "CPU threads per worker for inference (0 = the cores shared among the workers).",
+        default=0,
         min=0,
-        help="CPU threads per worker for inference (0 = the cores shared among the workers).",
     ),
-    workers: int = typer.Option(
-        0,
-        "--workers",
-        metavar="N",
+    workers: int = option(
+        "--workers N",
+        "Photos restored at once, each worker with its own models (0 = one per two cores).",
+        default=0,
         min=0,
-        help="Photos restored at once, each worker with its own models (0 = one per two cores).",
     ),
-    queue: int = typer.Option(
-        DEFAULT_QUEUE,
-        "--queue",
-        metavar="N",
+    queue: int = option(
+        "--queue N",
+        "Requests waiting at most; beyond, the answer is 503 with Retry-After.",
+        default=DEFAULT_QUEUE,
         min=1,
-        help="Requests waiting at most; beyond, the answer is 503 with Retry-After.",
     ),
-    max_upload_mb: float = typer.Option(
-        DEFAULT_MAX_UPLOAD_MB,
-        "--max-upload-mb",
-        metavar="MB",
+    max_upload_mb: float = option(
+        "--max-upload-mb MB",
+        "Largest upload (photo and mask); larger is answered 413.",
+        default=DEFAULT_MAX_UPLOAD_MB,
         min=0.001,
-        help="Largest upload (photo and mask); larger is answered 413.",
     ),
-    max_pixels: int = typer.Option(
-        DEFAULT_MAX_PIXELS,
-        "--max-pixels",
-        metavar="N",
+    max_pixels: int = option(
+        "--max-pixels N",
+        "Refuse photos declaring more pixels (decompression bombs): 413.",
+        default=DEFAULT_MAX_PIXELS,
         min=1,
-        help="Refuse photos declaring more pixels (decompression bombs): 413.",
     ),
-    model: Optional[str] = typer.Option(
-        None,
-        "--model",
-        "-m",
-        metavar="NAME|PATH",
-        help="Model used when a request names none (see `unmask models`).  [default: the region's default model]",
+    model: str | None = option(
+        "--model -m NAME|PATH",
+        "Model used when a request names none (see `unmask models`).  [default: the region's default model]",
     ),
-    debug: bool = typer.Option(False, "--debug", help="Show tracebacks (and uvicorn's info log)."),
+    debug: bool = option("--debug", "Show tracebacks (and uvicorn's info log).", default=False),
 ) -> int:
+    """Serve a local web page and HTTP API that restore photos as `unmask PHOTO` does (drop photos, see the faces
+    found, edit the hole, compare, download; the API is documented at /docs). Needs the serve extra: pip install
+    'unmask[serve]'. Only this machine can reach it unless --host says otherwise."""
     from unmask.serve import missing
 
     lacking = missing()
