@@ -14,6 +14,8 @@ import numpy as np
 import pytest
 import torch
 
+import fake_prepare
+from fake_prepare import Interrupt, stop_after
 from unmask.train.data.prepare import CropStore, PrepareError, prepare
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -57,25 +59,17 @@ def real_prepared(tmp_path_factory: pytest.TempPathFactory):
 CALLS: list[str] = []
 
 
-class FakeCropper:
+class FakeCropper(fake_prepare.FakeCropper):
     """Crop = a colour from the file's bytes; landmarks = a template; files named bad* have no face."""
 
-    def __init__(self, size: int) -> None:
-        self.size = size
+    calls = CALLS
 
-    def __call__(self, path: Path):
-        CALLS.append(path.name)
-        if path.name.startswith("bad"):
-            return "no face found"
+    def face(self, path: Path):
         v = sum(path.read_bytes()) % 251
         crop = np.full((self.size, self.size, 3), v, np.uint8)
         from unmask.infer.face.align import template
 
         return crop, (template() * self.size).astype(np.float32)
-
-
-class Interrupt(Exception):
-    pass
 
 
 def fake_folder(root: Path, n: int, bad: tuple[int, ...] = ()) -> Path:
@@ -117,13 +111,8 @@ def test_prepare_resumes_after_interruption(tmp_path):
     folder = fake_folder(tmp_path / "photos", 7, bad=(3,))
     cache = tmp_path / "cache"
     CALLS.clear()
-
-    def stop_after_three(done: int, total: int, failed: int) -> None:
-        if done >= 3:
-            raise Interrupt
-
     with pytest.raises(Interrupt):
-        prepare(folder, 8, cache, shard_size=2, cropper=FakeCropper, progress=stop_after_three)
+        prepare(folder, 8, cache, shard_size=2, cropper=FakeCropper, progress=stop_after(3))
     assert len(CALLS) == 3  # shard 0 (2 photos) written, shard 1 interrupted
     CALLS.clear()
     seen = []

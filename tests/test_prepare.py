@@ -21,6 +21,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import fake_prepare
+from fake_prepare import Interrupt, stop_after
 from unmask.train.data.prepare import PrepareError
 from unmask.train.data.shard_writer import write_set
 from unmask.train.data.shards import FaceSet, SetError, is_face_set
@@ -46,21 +48,13 @@ def fake_crop(name: str, size: int = S) -> tuple[np.ndarray, np.ndarray]:
     return crop, lm
 
 
-class FakeCropper:
+class FakeCropper(fake_prepare.FakeCropper):
     """Crop and landmarks from the file name; files named bad* have no face."""
 
-    def __init__(self, size: int) -> None:
-        self.size = size
+    calls = CALLS
 
-    def __call__(self, path: Path):
-        CALLS.append(path.name)
-        if path.name.startswith("bad"):
-            return "no face found"
+    def face(self, path: Path):
         return fake_crop(path.name, self.size)
-
-
-class Interrupt(Exception):
-    pass
 
 
 def photos(root: Path, n: int, bad: tuple[int, ...] = ()) -> Path:
@@ -169,13 +163,8 @@ def test_interrupted_prepare_resumes_where_it_stopped(tmp_path):
     folder = photos(tmp_path / "p", 7, bad=(3,))
     root = tmp_path / "set"
     CALLS.clear()
-
-    def stop_after_five(done: int, total: int, failed: int) -> None:
-        if done >= 5:
-            raise Interrupt
-
     with pytest.raises(Interrupt):
-        write_set(folder, root, size=S, shard_size=2, cropper=FakeCropper, progress=stop_after_five)
+        write_set(folder, root, size=S, shard_size=2, cropper=FakeCropper, progress=stop_after(5))
     assert len(CALLS) == 5  # shards 0 and 1 written, shard 2 interrupted
     assert sorted(p.name for p in root.iterdir()) == ["faces-00000.tar.gz", "faces-00001.tar.gz", "manifest.json"]
     with pytest.raises(SetError, match="preparation not finished") as e:
