@@ -345,13 +345,19 @@ def test_output_is_upright_with_orientation_1(corpus: dict[str, Path], tmp_path:
     assert np.abs(read_image(tmp_path / "r.jpg").rgb.astype(int) - loaded.rgb).max() <= 4
 
 
-def test_input_exif_kept_and_odd_exif_does_not_cost_the_tag(tmp_path: Path) -> None:
+def exif_photo(path: Path, orientation: int | None = None) -> Loaded:
+    """A 20x10 JPEG at ``path`` whose EXIF names a camera maker and a date (and ``orientation``), as read back."""
     exif = Image.Exif()
     exif[ExifTags.Base.Make] = "Camera Co"
-    exif[ExifTags.Base.Orientation] = 8
+    if orientation is not None:
+        exif[ExifTags.Base.Orientation] = orientation
     exif.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.DateTimeOriginal] = "2020:01:02 03:04:05"
-    Image.new("RGB", (20, 10), (9, 9, 9)).save(tmp_path / "in.jpg", exif=exif)
-    loaded = read_image(tmp_path / "in.jpg")
+    Image.new("RGB", (20, 10), (9, 9, 9)).save(path, exif=exif)
+    return read_image(path)
+
+
+def test_input_exif_kept_and_odd_exif_does_not_cost_the_tag(tmp_path: Path) -> None:
+    loaded = exif_photo(tmp_path / "in.jpg", orientation=8)
     write_image(tmp_path / "out.jpg", loaded.rgb, like=loaded, tag=TAG)
     with Image.open(tmp_path / "out.jpg") as im:
         out = im.getexif()
@@ -528,11 +534,7 @@ def test_write_atomic_writes_everything_or_nothing(tmp_path: Path) -> None:
 
 def test_tiff_output_keeps_the_exif(tmp_path: Path) -> None:
     """The README promises EXIF is kept on write: TIFF used to drop it (issue 12, item 14)."""
-    exif = Image.Exif()
-    exif[ExifTags.Base.Make] = "Camera Co"
-    exif.get_ifd(ExifTags.IFD.Exif)[ExifTags.Base.DateTimeOriginal] = "2020:01:02 03:04:05"
-    Image.new("RGB", (20, 10), (9, 9, 9)).save(tmp_path / "in.jpg", exif=exif)
-    loaded = read_image(tmp_path / "in.jpg")
+    loaded = exif_photo(tmp_path / "in.jpg")
     write_image(tmp_path / "out.tif", loaded.rgb, like=loaded, tag=TAG)
     with Image.open(tmp_path / "out.tif") as im:
         out = im.getexif()

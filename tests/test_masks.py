@@ -172,13 +172,17 @@ def test_surgical_jitter_keeps_nose_mouth_chin_and_spares_eyes(canon: np.ndarray
 # ---------------------------------------------------------------------------------------------------------- holes
 
 
+def _points(source: str, region: str, canon: np.ndarray, astronaut, astronaut_face) -> tuple[np.ndarray, int]:
+    """The landmarks a hole is drawn on and the crop's side: the template's, or the astronaut's aligned for
+    ``region``."""
+    if source == "template":
+        return canon, SIZE
+    return align(astronaut, astronaut_face, 128, region).landmarks.astype(np.float64), 128
+
+
 @pytest.mark.parametrize("source", ["template", "astronaut"])
 def test_eye_hole_covers_eyes_and_brow_gap_not_mouth(canon: np.ndarray, astronaut, astronaut_face, source: str) -> None:
-    if source == "template":
-        pts, size = canon, SIZE
-    else:
-        a = align(astronaut, astronaut_face, 128, "eyes")
-        pts, size = a.landmarks.astype(np.float64), 128
+    pts, size = _points(source, "eyes", canon, astronaut, astronaut_face)
     hole = hole_mask(pts, size, "eyes")
     assert hole.shape == (size, size) and hole.dtype == np.uint8 and set(np.unique(hole)) <= {0, 255}
     assert _in_mask(hole, pts[L.EYES]).all(), "eye contours and irises"
@@ -191,11 +195,7 @@ def test_eye_hole_covers_eyes_and_brow_gap_not_mouth(canon: np.ndarray, astronau
 def test_mouth_hole_covers_lips_nose_tip_chin_not_eyes(
     canon: np.ndarray, astronaut, astronaut_face, source: str
 ) -> None:
-    if source == "template":
-        pts, size = canon, SIZE
-    else:
-        a = align(astronaut, astronaut_face, 128, "mouth")
-        pts, size = a.landmarks.astype(np.float64), 128
+    pts, size = _points(source, "mouth", canon, astronaut, astronaut_face)
     hole = hole_mask(pts, size, "mouth")
     assert _in_mask(hole, pts[list(L.LIPS)]).all()
     assert _in_mask(hole, pts[[L.NOSE_TIP, L.CHIN, L.MOUTH_LEFT, L.MOUTH_RIGHT]]).all()
