@@ -218,14 +218,22 @@ def _covers_eye_line(bar: np.ndarray, w: Search, colour: np.ndarray) -> bool:
     return cover >= CORE_COVER_RECT and not _skin_hue(colour) and _rectangle(bar)
 
 
-def _colour(f: np.ndarray, area: np.ndarray, share: float = CORE_SHARE) -> tuple[np.ndarray, float] | None:
+def _colour(
+    f: np.ndarray, area: np.ndarray, share: float = CORE_SHARE, flat: bool = False
+) -> tuple[np.ndarray, float] | None:
     """(colour, tolerance) of a bar covering ``area`` (bool mask): its median colour, when at least ``share``
-    of the area lies within the tolerance (which follows the area's own noise, for JPEG) of it."""
+    of the area lies within the tolerance (which follows the area's own noise, for JPEG) of it. ``flat``: None
+    too for skin's or hair's colour or a tolerance over :data:`SHIFT_TOL` (a moved core's tests, made early)."""
     if area.sum() < 8:
         return None
-    med = np.median(f[area], axis=0)
-    dist = np.linalg.norm(f[area] - med, axis=1)
+    px = f[area]
+    med = np.median(px, axis=0)
+    if flat and _skin_hue(med):
+        return None
+    dist = np.linalg.norm(px - med, axis=1)
     tol = float(np.clip(3.0 * np.percentile(dist, 75) + 6.0, TOL_MIN, TOL_MAX))
+    if flat and tol > SHIFT_TOL:
+        return None
     return (med, tol) if (dist <= tol).mean() >= share else None
 
 
@@ -247,8 +255,8 @@ def _shifted_core(f: np.ndarray, w: Search) -> tuple[Search, tuple[np.ndarray, f
             core &= np.where(w.window > 0, 255, 0).astype(np.uint8)
             if np.count_nonzero(core) < 0.8 * np.count_nonzero(w.core):
                 continue
-            found = _colour(f, core > 0, share=MODE_SHARE)
-            if found is None or found[1] > SHIFT_TOL or _skin_hue(found[0]):
+            found = _colour(f, core > 0, share=MODE_SHARE, flat=True)
+            if found is None:
                 continue
             return replace(w, core=core), found
     return None
