@@ -126,6 +126,22 @@ def models_env(models_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return models_dir
 
 
+@pytest.fixture
+def isolated_models(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """Model search restricted to $UNMASK_MODELS, an empty folder of this test's (the repo's models/ and the
+    installed copy point at empty folders)."""
+    from unmask.infer.runtime import registry
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    monkeypatch.setattr(registry, "_REPO_MODELS", empty)
+    monkeypatch.setattr(registry, "_INSTALLED_MODELS", empty)
+    d = tmp_path / "user_models"
+    d.mkdir()
+    monkeypatch.setenv("UNMASK_MODELS", str(d))
+    return d
+
+
 @pytest.fixture(scope="session")
 def tiny_models(models_dir: Path) -> dict:
     """The two tiny generators loaded on CPU: ``{"eyes": Model, "mouth": Model}``."""

@@ -17,17 +17,8 @@ from unmask.measure.evaluate import build_methods, evaluate, hole_coverage, list
 from unmask.measure.grid import grid_shape, make_grid
 from unmask.measure.scores import EvalSettings
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-VAL = SHARED / "data" / "celeba" / "val"
 N = 4
 METHODS = ("tiny", "telea", "ns", "none")
-
-
-@pytest.fixture(scope="module")
-def val() -> Path:
-    if not VAL.is_dir():
-        pytest.skip(f"{VAL} absent: the CelebA validation photos live in ../shared")
-    return VAL
 
 
 @pytest.fixture(scope="module")
@@ -44,11 +35,11 @@ def finder():
 
 
 @pytest.fixture(scope="module")
-def report(val: Path, tiny_model: Path, finder, lpips):
+def report(val_dir: Path, tiny_model: Path, finder, lpips):
     methods, kinds, notes = build_methods([str(tiny_model)], ["telea", "ns", "none"], "eyes", "cpu", 1)
     assert notes == []
     return evaluate(
-        list_photos(val, N), methods, EvalSettings("eyes", n=N, seed=3), lpips=lpips, finder=finder, kinds=kinds
+        list_photos(val_dir, N), methods, EvalSettings("eyes", n=N, seed=3), lpips=lpips, finder=finder, kinds=kinds
     )
 
 
@@ -65,12 +56,12 @@ def test_rows_for_every_method(report) -> None:
     assert rows["tiny"].kind == "model" and rows["telea"].kind == rows["none"].kind == "baseline"
 
 
-def test_none_scores_exactly_the_censored_photo(report, val: Path, finder) -> None:
+def test_none_scores_exactly_the_censored_photo(report, val_dir: Path, finder) -> None:
     from unmask.infer.io import read_image
     from unmask.infer.censors import draw_censor, jpeg
     from unmask.measure.metrics import l1_hole, psnr_hole, ssim_box
 
-    photos = list_photos(val, N)
+    photos = list_photos(val_dir, N)
     none = {f.photo: f for f in report.scores("none")}
     assert len(none) == report.scored
     for index, path in enumerate(photos):
@@ -252,7 +243,7 @@ def test_settings_are_checked() -> None:
         build_methods([], ["telea", "bogus"], "eyes")
 
 
-def test_cli_json_and_grid(val: Path, tiny_model: Path, tmp_path: Path) -> None:
+def test_cli_json_and_grid(val_dir: Path, tiny_model: Path, tmp_path: Path) -> None:
     from unmask.cli.app import app
 
     grid = tmp_path / "grid.png"
@@ -260,7 +251,7 @@ def test_cli_json_and_grid(val: Path, tiny_model: Path, tmp_path: Path) -> None:
         app,
         [
             "eval",
-            str(val),
+            str(val_dir),
             "--region",
             "eyes",
             "--model",
@@ -282,7 +273,7 @@ def test_cli_json_and_grid(val: Path, tiny_model: Path, tmp_path: Path) -> None:
     data = json.loads(res.stdout.strip().splitlines()[-1])
     assert [r["name"] for r in data["rows"]] == ["tiny", "telea", "none"]
     st = data["settings"]
-    assert st["region"] == "eyes" and st["censor"] == "bar" and st["lpips"] is False and st["data"] == str(val)
+    assert st["region"] == "eyes" and st["censor"] == "bar" and st["lpips"] is False and st["data"] == str(val_dir)
     assert st["seed"] == 0 and st["n"] == 3 and data["photos"] == 3
     assert all(r["lpips"] is None and r["outside_pixels"] == 0 for r in data["rows"])
     # without LPIPS: detail and tone still measured, hole LPIPS and KID (SqueezeNet) not
@@ -296,7 +287,7 @@ def test_cli_json_and_grid(val: Path, tiny_model: Path, tmp_path: Path) -> None:
         assert im.size[::-1] + (3,) == grid_shape(3, data["faces_scored"])
 
 
-def test_cli_table_and_clear_errors(val: Path, tiny_model: Path, tmp_path: Path) -> None:
+def test_cli_table_and_clear_errors(val_dir: Path, tiny_model: Path, tmp_path: Path) -> None:
     from unmask.cli.app import app
 
     runner = CliRunner()
@@ -304,7 +295,7 @@ def test_cli_table_and_clear_errors(val: Path, tiny_model: Path, tmp_path: Path)
         app,
         [
             "eval",
-            str(val),
+            str(val_dir),
             "-r",
             "eyes",
             "-m",
@@ -317,12 +308,12 @@ def test_cli_table_and_clear_errors(val: Path, tiny_model: Path, tmp_path: Path)
     )
     assert res.exit_code == 2 and "LPIPS" in res.output and "--no-lpips" in res.output
     assert len(res.output.strip().splitlines()) == 1
-    res = runner.invoke(app, ["eval", str(val), "-r", "eyes", "--censor", "surgical", "--n", "1"])
+    res = runner.invoke(app, ["eval", str(val_dir), "-r", "eyes", "--censor", "surgical", "--n", "1"])
     assert res.exit_code == 2 and "does not hide the eyes" in res.output
     res = runner.invoke(app, ["eval", str(tmp_path / "nowhere"), "-r", "eyes"])
     assert res.exit_code == 2 and "not a folder" in res.output
     res = runner.invoke(
-        app, ["eval", str(val), "-r", "eyes", "-m", str(tiny_model), "--baseline", "none", "--n", "2", "--no-lpips"]
+        app, ["eval", str(val_dir), "-r", "eyes", "-m", str(tiny_model), "--baseline", "none", "--n", "2", "--no-lpips"]
     )
     assert res.exit_code == 0, res.output
     assert "PSNR" in res.stdout and "tiny" in res.stdout and "none" in res.stdout and "[" in res.stdout
@@ -330,14 +321,14 @@ def test_cli_table_and_clear_errors(val: Path, tiny_model: Path, tmp_path: Path)
     assert "by skin tone" in res.stdout and "ITA" in res.stdout
 
 
-def test_mosaic_means_apply_to_models_not_to_the_opencv_baselines(val: Path, tiny_model: Path) -> None:
+def test_mosaic_means_apply_to_models_not_to_the_opencv_baselines(val_dir: Path, tiny_model: Path) -> None:
     """On mosaics the models' results keep the mosaic's block means (as `unmask run` does) and score better for
     it; Telea stays plain OpenCV either way; the JSON says which was measured."""
     from unmask.cli.app import app
 
     rows = {}
     for flag in ("--mosaic-means", "--no-mosaic-means"):
-        res = CliRunner().invoke(app, ["eval", str(val), "--region", "eyes", "--censor", "pixelate", "--model",
+        res = CliRunner().invoke(app, ["eval", str(val_dir), "--region", "eyes", "--censor", "pixelate", "--model",
                                        str(tiny_model), "--n", "3", "--baseline", "telea", "--no-lpips", "--json",
                                        "--threads", "1", flag])  # fmt: skip
         assert res.exit_code == 0, res.output
@@ -379,7 +370,7 @@ def test_defaults_follow_the_rule_hole_lpips_among_detailed_models_above_the_psn
 
 
 def test_an_unwritable_grid_is_a_usage_error_before_any_work(
-    val: Path, tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    val_dir: Path, tiny_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """--grid that is a folder, or under a file, fails at once (exit 2, one line naming it); no photo is scored."""
     import unmask.measure.evaluate as evaluate
@@ -393,7 +384,8 @@ def test_an_unwritable_grid_is_a_usage_error_before_any_work(
     a_file.write_text("x")
     for grid, why in ((tmp_path, "is a folder"), (a_file / "sub" / "g.png", "not a writable folder")):
         res = CliRunner().invoke(
-            app, ["eval", str(val), "-r", "eyes", "-m", str(tiny_model), "--n", "1", "--no-lpips", "--grid", str(grid)]
+            app,
+            ["eval", str(val_dir), "-r", "eyes", "-m", str(tiny_model), "--n", "1", "--no-lpips", "--grid", str(grid)],
         )
         assert res.exit_code == 2 and why in res.output and "--grid" in res.output, res.output
         assert len(res.output.strip().splitlines()) == 1

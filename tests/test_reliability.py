@@ -401,18 +401,12 @@ def test_absurd_thread_counts_are_refused(cli, photo: Path, tmp_path: Path, comm
 
 
 def test_models_command_lists_a_dangling_symlink_as_broken(tmp_path: Path, models_dir: Path,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+                                                           isolated_models: Path) -> None:  # fmt: skip
     from typer.testing import CliRunner
 
     from unmask.cli.app import app
-    from unmask.infer.runtime import registry
 
-    empty = tmp_path / "empty"
-    empty.mkdir()
-    monkeypatch.setattr(registry, "_REPO_MODELS", empty)
-    monkeypatch.setattr(registry, "_INSTALLED_MODELS", empty)
-    mine = tmp_path / "mine"
-    mine.mkdir()
+    mine = isolated_models
     (mine / "tiny_eyes.onnx").write_bytes((models_dir / "tiny_eyes.onnx").read_bytes())
     (mine / "gone [old].onnx").symlink_to(tmp_path / "deleted.onnx")
     env = {"UNMASK_MODELS": str(mine)}

@@ -14,7 +14,6 @@ import pytest
 from corpus import MODEL_ERRORS, graph_model, make_bad_model
 from onnx_models import make_model
 from unmask.infer.runtime import Model, ModelError, find_model, list_models, load_model, model_dirs
-from unmask.infer.runtime import registry
 from unmask.infer.runtime.session import CPU, CUDA, DeviceError, create_session
 from unmask.spec import META_KEY, ModelMeta
 
@@ -251,57 +250,44 @@ def test_the_tiny_generator_fills_the_hole(tiny_models: dict) -> None:
 # ---------------------------------------------------------------------------------------------------- discovery
 
 
-@pytest.fixture
-def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """Model search restricted to $UNMASK_MODELS (the repo's models/ and the installed copy point at empty folders)."""
-    empty = tmp_path / "empty"
-    empty.mkdir()
-    monkeypatch.setattr(registry, "_REPO_MODELS", empty)
-    monkeypatch.setattr(registry, "_INSTALLED_MODELS", empty)
-    d = tmp_path / "user_models"
-    d.mkdir()
-    monkeypatch.setenv("UNMASK_MODELS", str(d))
-    return d
-
-
-def test_list_models_reads_metadata_and_flags_broken_files(isolated: Path) -> None:
-    make_model(isolated / "alpha.onnx", 32, "eyes")
-    make_model(isolated / "beta.onnx", 48, "mouth")
-    (isolated / "broken.onnx").write_text("nope")
+def test_list_models_reads_metadata_and_flags_broken_files(isolated_models: Path) -> None:
+    make_model(isolated_models / "alpha.onnx", 32, "eyes")
+    make_model(isolated_models / "beta.onnx", 48, "mouth")
+    (isolated_models / "broken.onnx").write_text("nope")
     infos = {i.name: i for i in list_models()}
     assert set(infos) == {"alpha", "beta", "broken"}
     assert (infos["alpha"].region, infos["alpha"].size, infos["alpha"].arch) == ("eyes", 32, "test-blur")
     assert (infos["beta"].region, infos["beta"].size) == ("mouth", 48)
     assert infos["broken"].error and "ONNX" in infos["broken"].error
-    assert isolated in model_dirs()
+    assert isolated_models in model_dirs()
 
 
-def test_list_models_flags_a_dangling_symlink(isolated: Path, tmp_path: Path) -> None:
+def test_list_models_flags_a_dangling_symlink(isolated_models: Path, tmp_path: Path) -> None:
     """Issue 12, item 11: ``unmask models`` printed a traceback for it."""
-    make_model(isolated / "alpha.onnx", 32, "eyes")
-    (isolated / "gone.onnx").symlink_to(tmp_path / "nowhere.onnx")
-    (isolated / "defaults.txt").write_bytes(b"\xff\xfe not text")  # an unreadable defaults file names no default
+    make_model(isolated_models / "alpha.onnx", 32, "eyes")
+    (isolated_models / "gone.onnx").symlink_to(tmp_path / "nowhere.onnx")
+    (isolated_models / "defaults.txt").write_bytes(b"\xff\xfe not text")  # an unreadable defaults file names no default
     infos = {i.name: i for i in list_models()}
     assert set(infos) == {"alpha", "gone"}
     assert infos["gone"].error == "broken symbolic link (its target is missing)" and infos["gone"].bytes == 0
     assert not infos["alpha"].error
-    assert find_model(None, "eyes") == isolated / "alpha.onnx"
+    assert find_model(None, "eyes") == isolated_models / "alpha.onnx"
 
 
-def test_find_model_by_name_path_or_region(isolated: Path, tmp_path: Path) -> None:
-    make_model(isolated / "alpha.onnx", 32, "eyes")
-    make_model(isolated / "beta.onnx", 48, "mouth")
-    assert find_model("alpha", None) == isolated / "alpha.onnx"
-    assert find_model(None, "mouth") == isolated / "beta.onnx"
+def test_find_model_by_name_path_or_region(isolated_models: Path, tmp_path: Path) -> None:
+    make_model(isolated_models / "alpha.onnx", 32, "eyes")
+    make_model(isolated_models / "beta.onnx", 48, "mouth")
+    assert find_model("alpha", None) == isolated_models / "alpha.onnx"
+    assert find_model(None, "mouth") == isolated_models / "beta.onnx"
     elsewhere = make_model(tmp_path / "x" / "gamma.onnx", 16)
     assert find_model(str(elsewhere), None) == elsewhere
     with pytest.raises(LookupError, match="zeta"):
         find_model("zeta", None)
-    (isolated / "defaults.txt").write_text("# comment\neyes = alpha\n")
-    assert find_model(None, "eyes") == isolated / "alpha.onnx"
+    (isolated_models / "defaults.txt").write_text("# comment\neyes = alpha\n")
+    assert find_model(None, "eyes") == isolated_models / "alpha.onnx"
 
 
-def test_no_model_for_a_region_says_what_to_do(isolated: Path) -> None:
+def test_no_model_for_a_region_says_what_to_do(isolated_models: Path) -> None:
     with pytest.raises(LookupError) as info:
         find_model(None, "eyes")
     msg = str(info.value)
