@@ -191,7 +191,7 @@ def test_a_long_training_step_is_abandoned_within_two_seconds(long_step_set: Pat
 @pytest.mark.parametrize("command", ["eval", "bench"])
 def test_eval_and_bench_stop_within_two_seconds(tmp_path: Path, command: str) -> None:
     """They printed their last line at once but took 2-3 s more to exit (the interpreter freeing models and face
-    finders). `unmask eval` starts over when run again (the README says so): it writes nothing until it ends."""
+    finders). What their reruns resume from is tested in test_resume.py."""
     val = SHARED / "data" / "celeba" / "val"
     if not val.is_dir():
         pytest.skip(f"validation photos not found at {val}")

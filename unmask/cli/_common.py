@@ -112,7 +112,11 @@ def guarded(command: Callable[P, int]) -> Callable[P, NoReturn]:
 
 
 EXIT_INTERRUPTED = 130
-ON_INTERRUPT = {"run": "rerun the same command to go on where it stopped (finished outputs are kept)"}
+ON_INTERRUPT = {
+    "run": "rerun the same command to go on where it stopped (finished outputs are kept)",
+    "evaluate": "rerun the same command to go on where it stopped (the photos scored so far are kept)",
+    "bench": "rerun the same command to go on: the sections measured so far are kept, the one stopped is timed afresh",
+}
 """What the line after Ctrl-C says, per command function (others: nothing half-written is left)."""
 
 

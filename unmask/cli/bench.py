@@ -1,13 +1,14 @@
 """``unmask bench [FOLDER]``: time the pipeline per stage over a folder, the generator alone in ONNX Runtime vs
 PyTorch eager, and (``--scaling``) faces per photo, photo size, batch size and peak memory. Measurements only: the
-project's targets for them are in ``benchmarks/targets.py``, which reads ``--json``."""
+project's targets for them are in ``benchmarks/targets.py``, which reads ``--json``. Interrupted, the rerun of the
+same command keeps the sections measured so far and times the others (:class:`unmask.measure.bench.BenchState`)."""
 
 from __future__ import annotations
 
 import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import TYPE_CHECKING, Any, Callable, Optional
 
 import typer
 
@@ -18,7 +19,6 @@ from unmask.cli._common import (
     err,
     fail,
     guarded,
-    out,
     photos_or_fail,
     say,
     set_threads,
@@ -82,7 +82,6 @@ def bench(
 ) -> int:
     from unmask.measure.baselines import Baseline
     from unmask.measure.bench import BenchReport, temp_dir
-    from unmask.measure.folder import bench_folder
     from unmask.measure.generator import resolve_threads
     from unmask.measure.probe import probe_group_photo
     from unmask.measure.scaling import scaling_batch, scaling_faces, scaling_size
@@ -106,45 +105,92 @@ def bench(
         if not no_folder or scaling:
             photos = _photos(folder, n if not no_folder else 1, tmp, report.notes)
         status = _Status()
+        options = (region.value, device.value, threads, batch, n, repeats, checkpoint, scaling, no_folder)
+        state = _state(folder, photos, [inpainter, quantized], options, report)
+
+        def measure(name: str, title: str, run: Callable[[], Any]) -> Any:
+            status.say(title + (" (kept from the interrupted run)" if name in state.sections else ""))
+            return state.section(name, report, run)
+
         # force: a folder of clean photos still runs the whole path (finder, generator, paste-back) for timing
         with Restorer({region.value: inpainter}, region=region.value, force=True) as restorer:
             if not no_folder:
-                status.say(f"folder run: {len(photos)} photos")
-                status.progress(0, len(photos))  # the bar (or plain lines) from the start: rates from here
-                report.folder = bench_folder(photos, restorer, tmp / "out", on_photo=status.progress)
+                report.folder = measure(
+                    "folder",
+                    f"folder run: {len(photos)} photos",
+                    lambda: _folder(photos, restorer, tmp / "out", status),
+                )
                 if quantized is not None:
-                    status.say(f"folder run with {quantized.name}: {len(photos)} photos")
-                    with Restorer(
+                    q_restorer = Restorer(
                         {region.value: quantized}, region=region.value, force=True, finder=restorer.finder
-                    ) as q_restorer:
-                        report.folder_int8 = bench_folder(
-                            photos, q_restorer, tmp / "out-int8", on_photo=status.progress
-                        )
+                    )
+                    report.folder_int8 = measure(
+                        "folder_int8",
+                        f"folder run with {quantized.name}: {len(photos)} photos",
+                        lambda: _folder(photos, q_restorer, tmp / "out-int8", status),
+                    )
             generator = None if isinstance(inpainter, Baseline) else inpainter
             if generator is not None:
-                status.say("generator alone: ONNX Runtime vs PyTorch eager")
-                report.generator = _generator(generator, batch, threads, repeats, checkpoint, report.notes, quantized)
+                report.generator = measure(
+                    "generator",
+                    "generator alone: ONNX Runtime vs PyTorch eager",
+                    lambda: _generator(generator, batch, threads, repeats, checkpoint, report.notes, quantized),
+                )
             else:
                 report.notes.append(f"{info['name']} is a classic baseline, not a generator: no generator-alone timing")
             if scaling:
                 face = _first_face_photo(photos)
-                status.say("scaling: faces per photo")
-                report.faces = scaling_faces(face, restorer, repeats=3)
-                status.say("scaling: photo size (0.3-24 MP)")
-                report.sizes = scaling_size(face, restorer, tmp / "sizes", repeats=2)
+                report.faces = measure(
+                    "faces", "scaling: faces per photo", lambda: scaling_faces(face, restorer, repeats=3)
+                )
+                report.sizes = measure(
+                    "sizes",
+                    "scaling: photo size (0.3-24 MP)",
+                    lambda: scaling_size(face, restorer, tmp / "sizes", repeats=2),
+                )
                 if generator is not None:
-                    status.say("scaling: batch size")
-                    report.batches = scaling_batch(generator, (1, 4, 8), threads, repeats=max(3, repeats // 2))
-                status.say("scaling: peak memory, 24 MP photo with 10 faces (fresh process)")
-                report.memory = probe_group_photo(
-                    face, ref, region.value, tmp / "memory", 24, 10, device.value, threads
+                    report.batches = measure(
+                        "batches",
+                        "scaling: batch size",
+                        lambda: scaling_batch(generator, (1, 4, 8), threads, repeats=max(3, repeats // 2)),
+                    )
+                report.memory = measure(
+                    "memory",
+                    "scaling: peak memory, 24 MP photo with 10 faces (fresh process)",
+                    lambda: probe_group_photo(face, ref, region.value, tmp / "memory", 24, 10, device.value, threads),
                 )
         status.done()
     if as_json:
         print(json.dumps(report.to_dict()), flush=True)
     else:
-        _render(report)
+        from unmask.cli.bench_view import render
+
+        render(report)
+    state.remove()  # the result is out: the next run measures afresh
     return EXIT_OK
+
+
+def _state(folder: Optional[Path], photos: list[Path], models: list, options: tuple, report: BenchReport) -> Any:
+    """The sections an interrupted run of this very command (model files, photos, options, machine) measured."""
+    import platform
+
+    from unmask.measure.bench import BenchState
+    from unmask.measure.resume import method_identity, photo_identities, state_key
+
+    items = photo_identities(photos) if folder is not None else ["demo", len(photos)]
+    ids = [None if m is None else method_identity(m) for m in models]
+    state = BenchState.open(state_key({"bench": [items, ids, options, platform.node(), os.cpu_count()]}))
+    if state.sections:
+        say(f"resumed: {', '.join(state.sections)} already measured by an interrupted run of this command")
+        report.notes.append(f"{', '.join(state.sections)}: measured by an earlier, interrupted run of this command")
+    return state
+
+
+def _folder(photos: list[Path], restorer: Any, out_dir: Path, status: _Status) -> Any:
+    from unmask.measure.folder import bench_folder
+
+    status.progress(0, len(photos))  # the bar (or plain lines) from the start: rates from here
+    return bench_folder(photos, restorer, out_dir, on_photo=status.progress)
 
 
 def _photos(folder: Optional[Path], n: int, tmp: Path, notes: list[str]) -> list[Path]:
@@ -275,160 +321,3 @@ class _Status:
         if self._bar is not None:
             self._bar.__exit__(None, None, None)
             self._bar = None
-
-
-# -- rendering -------------------------------------------------------------------------------------------------
-def _ms(v: Optional[float]) -> str:
-    return "-" if v is None else f"{1000 * v:.1f}"
-
-
-def _render(report: BenchReport) -> None:
-    from rich.table import Table
-
-    from unmask.cli._common import wide_console
-    from unmask.infer.stages import OTHER
-    from unmask.measure.folder import STAGES
-
-    con = wide_console(out)
-    m = report.model
-    load = "" if report.load is None else f"; load average {report.load[0]:.1f} at the start on {os.cpu_count()} cores"
-    say(
-        f"model {m['name']} ({m['arch']}{' ' + m['preset'] if m['preset'] else ''}, {m['size']} px) on "
-        f"{', '.join(m['providers']) or 'CPU'}; {report.threads} threads{load}",
-        con,
-    )
-    runs = [(m["name"], f) for f in (report.folder,) if f is not None]
-    if report.folder_int8 is not None:
-        runs.append((m["int8"]["name"], report.folder_int8))
-    for name, f in runs:
-        t = Table(
-            title=f"folder run, {name}: {f.photos} photos, {f.faces} faces restored, {f.failed} failed, {f.wall:.2f} s"
-        )
-        for c in ("stage", "total s", "ms/photo", "share"):
-            t.add_column(c, justify="left" if c == "stage" else "right")
-        for s in (*STAGES, OTHER):
-            v = f.other if s == OTHER else f.stages.get(s, 0.0)
-            t.add_row(s, f"{v:.3f}", f"{1000 * v / max(f.photos, 1):.1f}", f"{v / f.wall:.0%}" if f.wall else "-")
-        con.print(t)
-        con.print(
-            f"{f.photos_per_s:.2f} photos/s ({f.photos_per_cpu_s:.2f} per CPU second), {f.faces_per_s:.2f} faces/s; resident memory {f.rss_start / 2**20:.0f} MiB "
-            f"at start, peak {f.rss_peak / 2**20:.0f} MiB, drift {f.rss_drift / 2**20:+.1f} MiB over the run"
-        )
-    if len(runs) == 2 and runs[0][1].photos_per_s > 0:
-        (a, fa), (b, fb) = runs
-        cpu = f", {fb.photos_per_cpu_s / fa.photos_per_cpu_s:.2f}x per CPU second" if fa.photos_per_cpu_s else ""
-        say(
-            f"{b} restores {fb.photos_per_s / fa.photos_per_s:.2f}x the photos per second of {a}{cpu} (one after the "
-            "other, in this run)",
-            con,
-        )
-    g = report.generator
-    if g is not None:
-        t = Table(
-            title=f"generator alone: batch {g.batch}, {g.threads} threads, {g.device}, {g.repeats} runs each "
-            "(median; fastest)"
-        )
-        for c in ("runtime", "ms/batch", "fastest ms/batch", "ms/face", "faces/s", "GMAC/face", "GMAC/s"):
-            t.add_column(c, justify="left" if c == "runtime" else "right")
-        gm = "-" if g.macs_per_face is None else f"{g.macs_per_face / 1e9:.3f}"
-        t.add_row(
-            "ONNX Runtime",
-            _ms(g.ort_s),
-            _ms(g.ort_min_s),
-            f"{g.ort_ms_per_face:.1f}",
-            f"{g.batch / g.ort_s:.1f}",
-            gm,
-            _f(g.gmacs(g.ort_s)),
-        )
-        if g.int8_s is not None:
-            t.add_row(
-                f"ONNX Runtime int8 ({g.int8_name})",
-                _ms(g.int8_s),
-                _ms(g.int8_min_s),
-                f"{g.int8_ms_per_face:.1f}",
-                f"{g.batch / g.int8_s:.1f}",
-                "-",
-                "-",
-            )
-        if g.eager_s is not None:
-            t.add_row(
-                "PyTorch eager",
-                _ms(g.eager_s),
-                _ms(g.eager_min_s),
-                f"{g.eager_ms_per_face:.1f}",
-                f"{g.batch / g.eager_s:.1f}",
-                gm,
-                _f(g.gmacs(g.eager_s)),
-            )
-        con.print(t)
-        if g.ratio is not None:
-            say(
-                f"ONNX Runtime is {g.ratio:.2f}x the speed of PyTorch eager ({g.ratio_best:.2f}x on the fastest runs). "
-                f"Eager side: {g.eager_weights}"
-                + ("" if g.max_abs_diff is None else f"; outputs differ by at most {g.max_abs_diff:.2e}"),
-                con,
-            )
-        if g.int8_speedup is not None:
-            say(
-                f"int8 is {g.int8_speedup:.2f}x the speed of float32 in ONNX Runtime "
-                f"({g.ort_min_s / g.int8_min_s:.2f}x on the fastest runs)",
-                con,
-            )
-        if g.mac_note:
-            say(f"note: {g.mac_note}", con)
-    _render_scaling(con, report)
-    for note in report.notes:
-        say(f"note: {note}", con)
-
-
-def _f(v: Optional[float]) -> str:
-    return "-" if v is None else f"{v:.1f}"
-
-
-def _render_scaling(con: Any, report: BenchReport) -> None:
-    from rich.table import Table
-
-    if report.faces:
-        t = Table(title="faces in one photo (same canvas)")
-        for c in ("faces", "restored", "restore ms", "ms/face", "vs 1 face"):
-            t.add_column(c, justify="right")
-        base = report.faces[0].restore_s
-        for p in report.faces:
-            k = int(p.label.split()[0])
-            t.add_row(
-                p.label,
-                str(p.faces),
-                _ms(p.restore_s),
-                f"{1000 * p.restore_s / max(k, 1):.1f}",
-                f"{p.restore_s / base:.2f}x",
-            )
-        con.print(t)
-    if report.sizes:
-        t = Table(title="photo size, one face (in memory: restore; file to file: read + restore + write)")
-        for c in ("size", "pixels", "restored", "restore ms", "read ms", "write ms", "file to file ms"):
-            t.add_column(c, justify="right")
-        for p in report.sizes:
-            t.add_row(
-                p.label,
-                f"{p.pixels / 1e6:.1f} M",
-                str(p.faces),
-                _ms(p.restore_s),
-                _ms(p.read_s),
-                _ms(p.write_s),
-                _ms(p.total_s),
-            )
-        con.print(t)
-    if report.batches:
-        t = Table(title="generator batch size (ONNX Runtime)")
-        for c in ("batch", "ms/batch", "ms/face", "faces/s"):
-            t.add_column(c, justify="right")
-        for b in report.batches:
-            t.add_row(str(b.batch), _ms(b.ort_s), f"{b.ort_ms_per_face:.1f}", f"{b.batch / b.ort_s:.1f}")
-        con.print(t)
-    if report.memory is not None:
-        mm = report.memory
-        con.print(
-            f"memory: a fresh process restoring a {mm.megapixels:g} MP photo with {mm.faces_in_photo} faces "
-            f"({mm.faces} restored, {mm.status}) peaked at {mm.peak / 2**20:.0f} MiB "
-            f"({mm.before / 2**20:.0f} MiB before the photo), {mm.seconds:.1f} s"
-        )

@@ -1,7 +1,8 @@
 """``unmask eval DATA --region eyes|mouth``: censor clean faces, restore them with models and baselines, score the
 hidden pixels (PSNR, SSIM, L1, LPIPS; the hole's detail, hole LPIPS, KID and tone; PSNR, hole LPIPS and tone by
 skin tone) and check nothing changed outside the blend margin. ``DATA``: a folder of photos (faces found with
-mediapipe), or a training set made by ``unmask prepare`` (no mediapipe needed)."""
+mediapipe), or a training set made by ``unmask prepare`` (no mediapipe needed). Interrupted (Ctrl-C, SIGTERM: exit
+130), the rerun of the same command resumes with the photos scored so far (:mod:`unmask.measure.resume`)."""
 
 from __future__ import annotations
 
@@ -143,11 +144,17 @@ def evaluate(
     for note in notes:
         say(f"note: {note}")
     lpips = None if no_lpips else _lpips(lpips_weights, features_weights, threads)
-    with Counter(min(n, len(faces)) if faces is not None else len(photos), "evaluating", "bar", "count", "eta") as bar:
+    total = min(n, len(faces)) if faces is not None else len(photos)
+    lpips_files = None if lpips is None else _lpips_files(lpips_weights, features_weights)
+    state = _state(data, faces, photos[:n], methods, kinds, settings, lpips_files, device.value, threads)
+    if state.done:
+        say(f"resumed: {len(state.done)} of {total} photos already scored (by an interrupted run of this command)")
+    with Counter(total, "evaluating", "bar", "count", "eta", completed=len(state.done)) as bar:
+        kw = {"lpips": lpips, "kinds": kinds, "on_photo": bar.count, "state": state}
         if faces is not None:
-            report = evaluate_set(faces, methods, settings, lpips=lpips, kinds=kinds, on_photo=bar.count)
+            report = evaluate_set(faces, methods, settings, **kw)
         else:
-            report = evaluate_photos(photos, methods, settings, lpips=lpips, kinds=kinds, on_photo=bar.count)
+            report = evaluate_photos(photos, methods, settings, **kw)
     if grid is not None:
         if report.grid:
             write_png(grid, make_grid(report))
@@ -162,6 +169,7 @@ def evaluate(
         groups = report.skin_groups()
         if groups:
             console.print(_group_table(report, groups))
+    state.remove()  # the result is out: the next run starts afresh
     if report.outside_total:
         bad = ", ".join(r.name for r in report.rows() if r.outside_pixels)
         err.print(
@@ -180,6 +188,31 @@ def _face_set(data: Path) -> Any:
         return FaceSet(data)
     except SetError as e:
         fail(str(e))
+
+
+def _state(data: Path, faces: Any, photos: list, methods: dict, kinds: dict, settings: Any, lpips_files: Any,
+           device: str, threads: int) -> Any:  # fmt: skip
+    """The journal of an interrupted run of this very command (data, methods, settings, options), else a new one."""
+    from unmask.measure.resume import EvalState, eval_state_key, file_digest, photo_identities
+    from unmask.train.data.shards import MANIFEST
+
+    if faces is not None:
+        items: Any = {"names": list(faces.names[: settings.n]), "manifest": file_digest(faces.root / MANIFEST)}
+    else:
+        items = photo_identities(photos)
+    return EvalState.open(
+        eval_state_key(data, methods, kinds, settings, items, lpips_files, device=device, threads=threads)
+    )
+
+
+def _lpips_files(weights: Optional[Path], features: Optional[Path]) -> list[Path]:
+    """The LPIPS heads and SqueezeNet features files LPIPS loaded (option, else variable, else shipped copy)."""
+    from unmask.weights import ENV_FEATURES, ENV_LPIPS, FEATURES_FILE, LPIPS_FILE, resolve
+
+    return [
+        resolve(weights, ENV_LPIPS, "LPIPS", LPIPS_FILE),
+        resolve(features, ENV_FEATURES, "features", FEATURES_FILE),
+    ]
 
 
 def _default_model(region: str, device: str) -> list[str]:

@@ -174,14 +174,15 @@ class Counter(Bar):
     ``on_photo(done, total)`` and ``on_frame(done, total)`` callbacks."""
 
     def __init__(self, total: int | None, *columns: str, bar_width: int | None = None, transient: bool = True,
-                 unit: str = "photos", plain: bool = True) -> None:  # fmt: skip
+                 unit: str = "photos", plain: bool = True, completed: int = 0) -> None:  # fmt: skip
         super().__init__(*columns, bar_width=bar_width, transient=transient, unit=unit, plain=plain)
         self.total = total
+        self.completed = completed  # done before (a resumed run): not counted in the rate
         self._task: Any = None
 
     def __enter__(self) -> Counter:
         super().__enter__()
-        self._task = self.add(total=self.total or None)
+        self._task = self.add(total=self.total or None, completed=self.completed)
         return self
 
     def count(self, done: int, total: int | None = None) -> None:

@@ -12,13 +12,21 @@ The measurements live in one module each:
 
 The targets these are judged against are the project's, not the library's: ``benchmarks/targets.py`` reads the
 report's JSON (``unmask bench --json``) and says pass or miss.
+
+An interrupted run leaves its finished sections (:data:`SECTIONS`) in a :class:`BenchState`: the rerun of the same
+command keeps them and measures the others. A section stopped halfway is measured again from its start, as
+timings are only comparable within one uninterrupted pass (the same warm-up, the same load).
 """
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from unmask.measure.memory import load_average
@@ -74,3 +82,73 @@ class BenchReport:
 def temp_dir(prefix: str = "unmask-bench-") -> tempfile.TemporaryDirectory:
     """A temporary folder for benchmark outputs (removed when the returned object is cleaned up)."""
     return tempfile.TemporaryDirectory(prefix=prefix)
+
+
+SECTIONS = ("folder", "folder_int8", "generator", "faces", "sizes", "batches", "memory")
+"""The parts of a :class:`BenchReport` one at a time, in the order ``unmask bench`` measures them."""
+
+
+def _section_types() -> dict[str, tuple[type, bool]]:
+    """Each section's dataclass, and whether the section is a list of them."""
+    from unmask.measure.folder import FolderBench
+    from unmask.measure.generator import GeneratorBench
+    from unmask.measure.probe import MemoryProbe
+    from unmask.measure.scaling import Timed
+
+    return {"folder": (FolderBench, False), "folder_int8": (FolderBench, False), "generator": (GeneratorBench, False),
+            "faces": (Timed, True), "sizes": (Timed, True), "batches": (GeneratorBench, True),
+            "memory": (MemoryProbe, False)}  # fmt: skip
+
+
+class BenchState:
+    """The finished sections of an ``unmask bench`` run, in one JSON file at ``path`` (rewritten atomically after
+    each section): each section's measurement (its dataclass's fields, floats exact) and the notes it added. A
+    file of another ``key`` (:func:`unmask.measure.resume.state_key` of the command's model files, photos and
+    options) or an unreadable one counts as none."""
+
+    def __init__(self, path: str | os.PathLike[str], key: str) -> None:
+        self.path, self.key = Path(path), key
+        self.sections: dict[str, Any] = {}
+        self.notes: dict[str, list[str]] = {}
+        try:
+            d = json.loads(self.path.read_text(encoding="utf-8"))
+            if d.get("bench") == key:
+                self.sections, self.notes = dict(d["sections"]), dict(d["notes"])
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            pass
+
+    @classmethod
+    def open(cls, key: str, cache: str | os.PathLike[str] | None = None) -> BenchState:
+        """The state of the run keyed ``key``, under ``$UNMASK_CACHE/bench`` (:func:`unmask.measure.resume.state_dir`)."""
+        from unmask.measure.resume import state_dir
+
+        return cls(state_dir("bench", cache) / f"{key}.json", key)
+
+    def section(self, name: str, report: BenchReport, measure: Callable[[], Any]) -> Any:
+        """Section ``name``'s measurement: the one kept from an interrupted run (its notes added to ``report``), else
+        ``measure()``'s, then kept."""
+        kind, many = _section_types()[name]
+        if name in self.sections:
+            report.notes.extend(self.notes.get(name, []))
+            v = self.sections[name]
+            return None if v is None else [kind(**x) for x in v] if many else kind(**v)
+        before = len(report.notes)
+        value = measure()
+        self.sections[name] = (
+            None if value is None else [dataclasses.asdict(x) for x in value] if many else dataclasses.asdict(value)
+        )
+        self.notes[name] = report.notes[before:]
+        self._write()
+        return value
+
+    def _write(self) -> None:
+        from unmask.infer.io.atomic import atomic_file
+
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_file(self.path) as f:
+            d = {"bench": self.key, "sections": self.sections, "notes": self.notes}
+            f.write(json.dumps(d, default=lambda o: o.item()).encode())  # numpy scalars as numbers
+
+    def remove(self) -> None:
+        """Deletes the file (the run's result is out)."""
+        self.path.unlink(missing_ok=True)

@@ -47,7 +47,7 @@ uint8 with 255 = hole.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -61,6 +61,7 @@ from unmask.infer.face.detect import Found
 from unmask.infer.face.types import Face, box_iou
 from unmask.measure.baselines import BASELINES, DEFAULT_SIZE, Baseline
 from unmask.measure.metrics import hole_iou, l1_hole, psnr_hole, spill, ssim_box
+from unmask.measure.resume import EvalState, report_mark
 from unmask.measure.scores import EvalReport, EvalSettings, FaceScore, GridFace
 from unmask.measure.skin import face_ita
 from unmask.measure.texture import detail_ratio, hole_box_crop, tone_error
@@ -146,12 +147,15 @@ def evaluate(
     finder: "FaceFinder | None" = None,
     kinds: Mapping[str, str] | None = None,
     on_photo: Callable[[int, int], None] | None = None,
+    state: EvalState | None = None,
 ) -> EvalReport:
     """Censors, restores and scores the first ``settings.n`` of ``photos`` (in the order given) with every
     method (name -> inpainter: a :class:`unmask.infer.runtime.Model` or :class:`unmask.measure.baselines.Baseline`), see the
     module docstring. ``lpips``: an :class:`unmask.measure.metrics.LPIPS` (None: no LPIPS); ``finder``: a FaceFinder
     (made and closed here when None); ``kinds``: "model" / "baseline" per method for the report;
-    ``on_photo(done, total)`` is called after each photo."""
+    ``on_photo(done, total)`` is called after each photo; ``state``: the journal of an interrupted run of the same
+    key (:class:`unmask.measure.resume.EvalState`): its photos are replayed, not looked at again (nor reported
+    to ``on_photo``), and each photo looked at is added to it."""
     photos = [Path(p) for p in photos][: settings.n]
     parents = {str(p.parent) for p in photos}
     own_finder = finder is None
@@ -160,8 +164,8 @@ def evaluate(
 
         finder = FaceFinder()
     try:
-        return _evaluate(_photo_samples(photos, finder), len(photos), lambda censored, face: match_face(finder.search(censored).faces, face.box),
-                         methods, settings, lpips, kinds, on_photo, parents.pop() if len(parents) == 1 else "")  # fmt: skip
+        return _evaluate(_photo_samples(photos, finder, state.done if state else ()), len(photos), lambda censored, face: match_face(finder.search(censored).faces, face.box),
+                         methods, settings, lpips, kinds, on_photo, parents.pop() if len(parents) == 1 else "", state=state)  # fmt: skip
     finally:
         if own_finder:
             finder.close()
@@ -174,15 +178,16 @@ def evaluate_set(
     lpips: "LPIPS | None" = None,
     kinds: Mapping[str, str] | None = None,
     on_photo: Callable[[int, int], None] | None = None,
+    state: EvalState | None = None,
 ) -> EvalReport:
     """:func:`evaluate` on the first ``settings.n`` faces of a training set made by ``unmask prepare``
     (:class:`unmask.train.data.shards.FaceSet`), without mediapipe: each aligned crop is the photo, and its stored
     landmarks place the censor (step 2) and are handed to the methods as the face (step 3 is skipped: landmarks
     from the clean face, not found again under the censor, so no face is lost and the censor finders are
-    given the landmarks a detector would have on the clean face). Scores as :func:`evaluate`'s."""
+    given the landmarks a detector would have on the clean face). Scores and ``state`` as :func:`evaluate`'s."""
     n = min(settings.n, len(faces))
-    return _evaluate(_set_samples(faces, n), n, lambda censored, face: face, methods, settings, lpips, kinds, on_photo,
-                     str(faces.root), source="set")  # fmt: skip
+    return _evaluate(_set_samples(faces, n, state.done if state else ()), n, lambda censored, face: face, methods,
+                     settings, lpips, kinds, on_photo, str(faces.root), source="set", state=state)  # fmt: skip
 
 
 def face_from_landmarks(landmarks: np.ndarray) -> Face:
@@ -197,10 +202,14 @@ _Sample = tuple[str, "np.ndarray | None", "Face | None"]
 """(name, the clean RGB image or None when unreadable, its face or None when none was found)."""
 
 
-def _photo_samples(photos: Sequence[Path], finder: "FaceFinder") -> Iterator[_Sample]:
+def _photo_samples(photos: Sequence[Path], finder: "FaceFinder", skip: Container[int] = ()) -> Iterator[_Sample]:
+    """The photos read and their faces found, but for the places in ``skip`` (done already: not read)."""
     from unmask.infer.io import ImageError, read_image
 
-    for path in photos:
+    for i, path in enumerate(photos):
+        if i in skip:
+            yield path.name, None, None
+            continue
         try:
             clean = read_image(path).rgb
         except ImageError:
@@ -210,9 +219,10 @@ def _photo_samples(photos: Sequence[Path], finder: "FaceFinder") -> Iterator[_Sa
         yield path.name, clean, faces[0] if faces else None
 
 
-def _set_samples(faces: "FaceSet", n: int) -> Iterator[_Sample]:
+def _set_samples(faces: "FaceSet", n: int, skip: Container[int] = ()) -> Iterator[_Sample]:
     for i in range(n):
-        yield faces.names[i], faces.crop(i), face_from_landmarks(faces.landmarks(i))
+        done = i in skip  # not read again
+        yield faces.names[i], None if done else faces.crop(i), None if done else face_from_landmarks(faces.landmarks(i))
 
 
 def _evaluate(
@@ -226,6 +236,7 @@ def _evaluate(
     on_photo: Callable[[int, int], None] | None,
     data: str,
     source: str = "photos",
+    state: EvalState | None = None,
 ) -> EvalReport:
     """The loop of :func:`evaluate` over ``samples``; ``refind(censored, face)``: the face to hand the methods
     on the censored image (None: lost)."""
@@ -252,6 +263,9 @@ def _evaluate(
     }
     size = settings.lpips_size
     for index, (name, clean, face) in enumerate(samples):
+        if state is not None and state.replay(index, report):
+            continue  # looked at before an interrupt: its outcome and scores come from the journal
+        mark = report_mark(report)
         report.photos += 1
         if clean is None:
             report.unreadable += 1
@@ -270,6 +284,8 @@ def _evaluate(
                 outputs = _restore_all(methods, restorers, censored, hole)
                 _score(report, name, clean, censored, hole, face, outputs, lpips, size)
                 report.scored += 1
+        if state is not None:
+            state.add(index, name, report, mark)  # what this photo added to the report
         if on_photo is not None:
             on_photo(index + 1, total)
     return report
