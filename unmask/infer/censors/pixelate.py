@@ -121,8 +121,15 @@ def _period(profile: np.ndarray, max_p: int) -> tuple[int, int, float, float] | 
     position j and j+1), or None. Lines at j with j % period == phase."""
     n = len(profile)
     best = None
+    wide = profile.astype(np.float64)
     for p in range(MIN_BLOCK, min(max_p, n // 3) + 1):
+        # every phase's ratio at once, to skip the phases that cannot beat the best; the rest as always, exactly
+        sums = np.pad(wide, (0, -n % p)).reshape(-1, p).sum(0)
+        counts = (n - np.arange(p) + p - 1) // p
+        rough = sums / counts / np.maximum((wide.sum() - sums) / np.maximum(n - counts, 1), 0.5)
         for phase in range(p):
+            if best is not None and rough[phase] < best[2] * 1.05 * (1 - 1e-4):
+                continue
             on = profile[phase::p]
             if len(on) < 3:
                 continue
