@@ -96,6 +96,18 @@ def val_faces(val_dir: Path) -> list[Path]:
 # ----------------------------------------------------------------------------------------------------- models
 
 
+@pytest.fixture(scope="module")
+def squeeze_features():
+    """SqueezeNet 1.1 features with the weights of ../shared/weights (the perceptual losses and LPIPS use them);
+    skips the test when they are absent."""
+    weights = SHARED / "weights" / "squeezenet1_1_features.pth"
+    if not weights.is_file():
+        pytest.skip(f"SqueezeNet weights not found at {weights} (../shared absent)")
+    from unmask.train.features import SqueezeFeatures
+
+    return SqueezeFeatures(weights)
+
+
 @pytest.fixture(scope="session")
 def lpips():
     """The LPIPS metric with the SqueezeNet heads of ../shared/weights; skips the test when they are absent."""

@@ -6,7 +6,6 @@ weights from ``../shared/weights`` and skip when they are absent."""
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,8 +16,6 @@ from unmask.train import archs
 from unmask.train.archs._base import hole_boxes, merge_weights
 from unmask.spec import meta_from_spec
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-FEATURE_WEIGHTS = SHARED / "weights" / "squeezenet1_1_features.pth"
 NAMES = archs.names()
 EXPECTED = {"context-encoder", "dmfn", "edgeconnect", "glcic", "lsgan-ae"}
 
@@ -35,15 +32,6 @@ CASE_IDS = [f"{n}{'-features' if f else ''}" for n, f in CASES]
 @pytest.fixture(autouse=True)
 def _one_thread(one_torch_thread: None) -> None:
     """Every test here runs torch on one thread (conftest.one_torch_thread)."""
-
-
-@pytest.fixture(scope="module")
-def squeeze_features():
-    if not FEATURE_WEIGHTS.is_file():
-        pytest.skip(f"SqueezeNet weights not found at {FEATURE_WEIGHTS} (../shared absent)")
-    from unmask.train.features import SqueezeFeatures
-
-    return SqueezeFeatures(FEATURE_WEIGHTS)
 
 
 def make_batch(name: str, size: int, n: int = 2, seed: int = 0) -> dict[str, torch.Tensor]:

@@ -27,15 +27,6 @@ def _one_thread(one_torch_thread: None) -> None:
     """torch on one thread (conftest.one_torch_thread)."""
 
 
-@pytest.fixture(scope="module")
-def features():
-    if not FEATURES.is_file():
-        pytest.skip(f"SqueezeNet weights not found at {FEATURES} (../shared absent)")
-    from unmask.train.features import SqueezeFeatures
-
-    return SqueezeFeatures(FEATURES)
-
-
 def _faces(n: int = 2, size: int = 32, seed: int = 0) -> dict[str, torch.Tensor]:
     g = torch.Generator().manual_seed(seed)
     low = torch.rand(n, 3, 6, 6, generator=g) * 2 - 1
@@ -65,7 +56,7 @@ def test_box_crops_resample_every_box_to_one_shape_and_keep_gradients() -> None:
     assert g[8:20, 3:32].sum() > 0 and g[25:, :].sum() == 0, "sample 0's gradient stays inside its box"
 
 
-def test_lpips_loss_matches_the_metric(features) -> None:
+def test_lpips_loss_matches_the_metric(squeeze_features) -> None:
     """The training loss is the eval's LPIPS: same value on the same uint8 images, 0 on identical ones."""
     if not HEADS.is_file():
         pytest.skip("LPIPS heads absent")
@@ -78,9 +69,9 @@ def test_lpips_loss_matches_the_metric(features) -> None:
     ta = torch.from_numpy(a.astype(np.float32)).permute(0, 3, 1, 2) / 127.5 - 1
     tb = torch.from_numpy(b.astype(np.float32)).permute(0, 3, 1, 2) / 127.5 - 1
     heads = load_lpips_heads(HEADS)
-    loss = lpips_distance(features(ta), features(tb), heads)
+    loss = lpips_distance(squeeze_features(ta), squeeze_features(tb), heads)
     assert abs(float(loss) - metric.mean()) < 1e-4 * max(1.0, metric.mean())
-    assert float(lpips_distance(features(ta), features(ta), heads)) < 1e-6
+    assert float(lpips_distance(squeeze_features(ta), squeeze_features(ta), heads)) < 1e-6
 
 
 def _trainer(features, **weights: float) -> dmfn.Trainer:
@@ -98,13 +89,13 @@ def test_patch_discriminator_exists_only_when_its_terms_weigh() -> None:
     assert bare.phases(0) == {"g"}
 
 
-def test_hole_box_terms_log_count_and_train_their_discriminator(features) -> None:
+def test_hole_box_terms_log_count_and_train_their_discriminator(squeeze_features) -> None:
     if not HEADS.is_file():
         pytest.skip("LPIPS heads absent")
     torch.manual_seed(0)
     batch = _faces()
-    tr = _trainer(features, lpips=10, patch=0.1, patch_fm=2)
-    base = _trainer(features)  # the same weights (spectral norm's power iterations too) without the box terms
+    tr = _trainer(squeeze_features, lpips=10, patch=0.1, patch_fm=2)
+    base = _trainer(squeeze_features)  # the same weights (spectral norm's power iterations too) without the box terms
     base.G.load_state_dict(tr.G.state_dict())
     base.D["gl"].load_state_dict(tr.D["gl"].state_dict())
     loss, logs, fake = tr.generator_loss(batch)
@@ -122,12 +113,12 @@ def test_hole_box_terms_log_count_and_train_their_discriminator(features) -> Non
     assert all(p.grad is not None for p in tr.D["patch"].parameters())
 
 
-def test_lpips_term_lowers_with_training(features) -> None:
+def test_lpips_term_lowers_with_training(squeeze_features) -> None:
     if not HEADS.is_file():
         pytest.skip("LPIPS heads absent")
     torch.manual_seed(0)
     batch = _faces()
-    tr = _trainer(features, lpips=10, adv=0, fm=0, self_guided=0, perceptual=0, align=0)
+    tr = _trainer(squeeze_features, lpips=10, adv=0, fm=0, self_guided=0, perceptual=0, align=0)
     opt = torch.optim.Adam(tr.G.parameters(), lr=2e-3)
     first = None
     for _ in range(25):
