@@ -20,13 +20,12 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from unmask.infer.censors import draw_censor, jpeg
 from unmask.infer.face.detect import FaceFinder
-from unmask.infer.io import read_image
 from unmask.infer.io.write import write_png
 from unmask.infer.pipeline import Restorer
 from unmask.infer.runtime import find_model, load_model
-from unmask.measure.evaluate import GivenFaces, list_photos, match_face
+from unmask.measure.censored import censored_faces
+from unmask.measure.evaluate import GivenFaces, list_photos
 from unmask.spec import KIND_REGION
 
 ZOOM = 3
@@ -61,25 +60,16 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     key = []
     photos = list_photos(args.photos)[args.start :]
-    for i, path in enumerate(photos):
+    next_kind = lambda: kinds[len(key) % len(kinds)]  # the kinds in turn, one per pair written
+    for f in censored_faces(photos, finder, next_kind, lambda i: args.seed + 1000 + i):
         if len(key) >= args.n:
             break
-        clean = read_image(path).rgb
-        faces = finder.search(clean).faces
-        if not faces:
-            continue
-        kind = kinds[len(key) % len(kinds)]
-        censored, hole = draw_censor(clean, faces[0].landmarks, kind, np.random.default_rng(args.seed + 1000 + i))
-        censored = jpeg(censored, 90)
-        match = match_face(finder.search(censored).faces, faces[0].box)
-        if match is None or not hole.any():
-            continue
-        given.faces = [match]
-        result = restorers[KIND_REGION[kind]].restore(censored)
+        given.faces = [f.face]
+        result = restorers[KIND_REGION[f.kind]].restore(f.censored)
         if not result.restored:
             continue
-        y0, y1, x0, x1 = _window(hole > 127)
-        real, fake = clean[y0:y1, x0:x1], result.rgb[y0:y1, x0:x1]
+        y0, y1, x0, x1 = _window(f.hole > 127)
+        real, fake = f.clean[y0:y1, x0:x1], result.rgb[y0:y1, x0:x1]
         real_left = bool(rng.random() < 0.5)
         left, right = (real, fake) if real_left else (fake, real)
         gap = np.full((left.shape[0], 4, 3), 255, np.uint8)
@@ -87,7 +77,7 @@ def main() -> None:
         pair = cv2.resize(pair, None, fx=ZOOM, fy=ZOOM, interpolation=cv2.INTER_NEAREST)
         name = f"pair-{len(key):02d}.png"
         write_png(args.out / name, pair)
-        key.append({"pair": name, "real": "left" if real_left else "right", "kind": kind, "photo": path.name})
+        key.append({"pair": name, "real": "left" if real_left else "right", "kind": f.kind, "photo": f.photo.name})
     (args.out / "key.json").write_text(json.dumps(key, indent=1))
     finder.close()
     print(f"wrote {len(key)} pairs to {args.out}")

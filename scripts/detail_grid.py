@@ -18,14 +18,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from unmask.infer.censors import draw_censor, jpeg
 from unmask.infer.face.detect import FaceFinder
-from unmask.infer.io import read_image
 from unmask.infer.io.write import write_png
 from unmask.infer.pipeline import Restorer
 from unmask.infer.runtime import find_model, load_model
 from unmask.measure.baselines import Baseline
-from unmask.measure.evaluate import GivenFaces, list_photos, match_face
+from unmask.measure.censored import censored_faces
+from unmask.measure.evaluate import GivenFaces, list_photos
 from unmask.spec import KIND_REGION
 
 ZOOM = 3
@@ -78,21 +77,15 @@ def main() -> None:
     restorers = [Restorer({region: m}, region=region, finder=given, retouch=not args.no_retouch) for m in models]
     telea = Baseline("telea", models[0].size)
     rows = []
-    for i, path in enumerate(list_photos(args.photos)):
+    for f in censored_faces(list_photos(args.photos), finder, lambda: args.censor, lambda i: args.seed + i):
         if len(rows) >= args.n:
             break
-        clean = read_image(path).rgb
-        faces = finder.search(clean).faces
-        if not faces:
-            continue
-        censored, hole = draw_censor(clean, faces[0].landmarks, args.censor, np.random.default_rng(args.seed + i))
-        censored = jpeg(censored, 90)
-        match = match_face(finder.search(censored).faces, faces[0].box)
-        if match is None or not hole.any():
-            continue
-        given.faces = [match]
-        outs = [censored] + [r.restore(censored).rgb for r in restorers] + [telea.inpaint_photo(censored, hole), clean]
-        y0, y1, x0, x1 = _window(hole > 127, ASPECT[region])
+        given.faces = [f.face]
+        censored = f.censored
+        outs = (
+            [censored] + [r.restore(censored).rgb for r in restorers] + [telea.inpaint_photo(censored, f.hole), f.clean]
+        )
+        y0, y1, x0, x1 = _window(f.hole > 127, ASPECT[region])
         w = round(CELL_H * ASPECT[region])
         cells = [cv2.resize(o[y0:y1, x0:x1], (w * ZOOM, CELL_H * ZOOM), interpolation=cv2.INTER_NEAREST) for o in outs]
         gap = np.full((CELL_H * ZOOM, 6, 3), 255, np.uint8)
