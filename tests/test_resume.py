@@ -87,6 +87,7 @@ def _same_scores(a: EvalReport, b: EvalReport) -> None:
         assert all(np.array_equal(ga.results[k], gb.results[k]) for k in ga.results)
 
 
+@pytest.mark.slow  # 16-30 s on the shared 2-core machine (LPIPS, mediapipe); the training-set test below is quick
 def test_an_interrupted_eval_resumes_and_gives_the_uninterrupted_report(
     val_dir: Path, tiny: Path, finder, lpips, tmp_path: Path
 ) -> None:
@@ -117,6 +118,38 @@ def test_an_interrupted_eval_resumes_and_gives_the_uninterrupted_report(
     assert len(EvalState.open(key, tmp_path).done) == N  # every photo journalled, until the CLI removes it
     state.remove()
     assert not EvalState.open(key, tmp_path).done
+
+
+def test_an_interrupted_eval_of_a_training_set_resumes(tiny: Path, tmp_path: Path) -> None:
+    """The same on a set made by `unmask prepare` (no mediapipe): Ctrl-C between two faces this time."""
+    from test_prepare import FakeCropper
+    from test_prepare import photos as fake_photos
+    from unmask.measure.evaluate import evaluate_set
+    from unmask.train.data.shard_writer import write_set
+    from unmask.train.data.shards import FaceSet
+
+    write_set(fake_photos(tmp_path / "photos", 5), tmp_path / "set", size=128, cropper=FakeCropper)
+    faces = FaceSet(tmp_path / "set")
+    methods, kinds, settings, counting = _setup(tiny, n=5)
+    whole = evaluate_set(faces, methods, settings, kinds=kinds)
+    assert whole.scored == 5 and counting.calls == 5
+    items = {"names": faces.names[:5]}
+
+    def stop_after_two(done: int, total: int) -> None:
+        if done == 2:
+            raise KeyboardInterrupt
+
+    key = eval_state_key(faces.root, methods, kinds, settings, items, None)
+    with pytest.raises(KeyboardInterrupt):
+        evaluate_set(
+            faces, methods, settings, kinds=kinds, on_photo=stop_after_two, state=EvalState.open(key, tmp_path)
+        )
+    methods, kinds, settings, counting = _setup(tiny, n=5)
+    state = EvalState.open(eval_state_key(faces.root, methods, kinds, settings, items, None), tmp_path)
+    assert sorted(state.done) == [0, 1]
+    resumed = evaluate_set(faces, methods, settings, kinds=kinds, state=state)
+    assert counting.calls == 3 and resumed.source == "set"
+    _same_scores(resumed, whole)
 
 
 def test_a_changed_option_model_or_photo_does_not_reuse_the_journal(val_dir: Path, tiny: Path, tmp_path: Path) -> None:
@@ -253,3 +286,28 @@ def test_bench_keeps_its_finished_sections_and_times_the_rest(
     monkeypatch.setattr(generator_mod, "bench_generator", timed)
     res = CliRunner().invoke(app, [*args[:7], "2", *args[8:]])
     assert res.exit_code == 0 and "resumed" not in res.output and folder_runs == [1, 1], res.output
+
+
+def test_no_writable_cache_only_costs_the_resume(tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A cache path that cannot be a folder (a file): eval and bench say so and still give their result."""
+    from typer.testing import CliRunner
+
+    from test_prepare import FakeCropper
+    from test_prepare import photos as fake_photos
+    from unmask.cli.app import app
+    from unmask.train.data.shard_writer import write_set
+
+    (tmp_path / "file").write_text("not a folder")
+    monkeypatch.setenv("UNMASK_CACHE", str(tmp_path / "file"))
+    write_set(fake_photos(tmp_path / "photos", 3), tmp_path / "set", size=128, cropper=FakeCropper)
+    res = CliRunner().invoke(app, ["eval", str(tmp_path / "set"), "--region", "eyes", "--n", "3", "--model",
+                                   str(tiny), "--baseline", "telea", "--no-lpips", "--json", "--threads", "1"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert (
+        "note: no resume journal" in res.output and json.loads(res.stdout.strip().splitlines()[-1])["faces_scored"] == 3
+    )
+    res = CliRunner().invoke(
+        app, ["bench", "--model", "telea", "--n", "1", "--repeats", "1", "--threads", "1", "--json"]
+    )
+    assert res.exit_code == 0 and "could not be kept" in res.output, res.output
+    assert json.loads(res.stdout.strip().splitlines()[-1])["folder"]["photos"] == 1

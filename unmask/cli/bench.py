@@ -167,6 +167,8 @@ def bench(
 
         render(report)
     state.remove()  # the result is out: the next run measures afresh
+    if state.error:
+        say(f"note: the finished sections could not be kept ({state.error}): an interrupt would have lost them")
     return EXIT_OK
 
 

@@ -147,8 +147,12 @@ def evaluate(
     total = min(n, len(faces)) if faces is not None else len(photos)
     lpips_files = None if lpips is None else _lpips_files(lpips_weights, features_weights)
     state = _state(data, faces, photos[:n], methods, kinds, settings, lpips_files, device.value, threads)
+    problem = None if state.done else state.check()
     if state.done:
         say(f"resumed: {len(state.done)} of {total} photos already scored (by an interrupted run of this command)")
+    elif problem is not None:
+        say(f"note: no resume journal ({problem}): if interrupted, this run starts over")
+        state.error = problem  # not tried photo after photo
     with Counter(total, "evaluating", "bar", "count", "eta", completed=len(state.done)) as bar:
         kw = {"lpips": lpips, "kinds": kinds, "on_photo": bar.count, "state": state}
         if faces is not None:
@@ -170,6 +174,8 @@ def evaluate(
         if groups:
             console.print(_group_table(report, groups))
     state.remove()  # the result is out: the next run starts afresh
+    if state.error and state.error != problem:
+        say(f"note: the resume journal could not be written ({state.error})")
     if report.outside_total:
         bad = ", ".join(r.name for r in report.rows() if r.outside_pixels)
         err.print(

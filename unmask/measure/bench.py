@@ -20,6 +20,7 @@ timings are only comparable within one uninterrupted pass (the same warm-up, the
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -110,6 +111,8 @@ class BenchState:
         self.path, self.key = Path(path), key
         self.sections: dict[str, Any] = {}
         self.notes: dict[str, list[str]] = {}
+        self.error: str | None = None
+        """Why the file could not be written (the run goes on without it)."""
         try:
             d = json.loads(self.path.read_text(encoding="utf-8"))
             if d.get("bench") == key:
@@ -144,11 +147,15 @@ class BenchState:
     def _write(self) -> None:
         from unmask.infer.io.atomic import atomic_file
 
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_file(self.path) as f:
-            d = {"bench": self.key, "sections": self.sections, "notes": self.notes}
-            f.write(json.dumps(d, default=lambda o: o.item()).encode())  # numpy scalars as numbers
+        d = {"bench": self.key, "sections": self.sections, "notes": self.notes}
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_file(self.path) as f:
+                f.write(json.dumps(d, default=lambda o: o.item()).encode())  # numpy scalars as numbers
+        except OSError as e:
+            self.error = f"{self.path}: {e.strerror or e}"
 
     def remove(self) -> None:
         """Deletes the file (the run's result is out)."""
-        self.path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            self.path.unlink()

@@ -98,7 +98,7 @@ class Journal:
     def _read(self) -> list[dict[str, Any]]:
         try:
             raw = self.path.read_bytes()
-        except FileNotFoundError:
+        except OSError:  # none yet, or none can be there (the cache is not a folder): nothing to resume
             return []
         *lines, tail = raw.split(b"\n")  # tail: empty, or a line torn before its newline
         parsed = [_parse(line) for line in lines]
@@ -107,7 +107,8 @@ class Journal:
             return []
         records = [r for r in parsed[1:] if r is not None]
         if tail or len(records) != len(parsed) - 1:
-            self._rewrite(records)
+            with contextlib.suppress(OSError):  # not writable: appending will say so
+                self._rewrite(records)
         return records
 
     def _rewrite(self, records: list[dict[str, Any]]) -> None:
@@ -126,8 +127,9 @@ class Journal:
         self.records.append(dict(record))
 
     def remove(self) -> None:
-        """Deletes the journal (the run it belonged to has given its result)."""
-        with contextlib.suppress(FileNotFoundError):
+        """Deletes the journal (the run it belonged to has given its result); one that cannot be deleted stays (the
+        same command then replays it whole, to the same result)."""
+        with contextlib.suppress(OSError):
             self.path.unlink()
 
 
@@ -215,6 +217,8 @@ class EvalState:
 
     def __init__(self, journal: Journal) -> None:
         self.journal = journal
+        self.error: str | None = None
+        """Why the journal could not be written (the run goes on without it: an interrupt then loses its work)."""
         self.done: dict[int, dict[str, Any]] = {}
         for r in journal.records:
             if isinstance(r.get("i"), int) and r.get("outcome") in OUTCOMES:
@@ -258,8 +262,21 @@ class EvalState:
             "faces": [pack_score(s) for s in report.faces[n_faces:]],
             "grid": pack_grid(report.grid[n_grid]) if len(report.grid) > n_grid else None,
         }
-        self.journal.append(record)
+        if self.error is None:
+            try:
+                self.journal.append(record)
+            except OSError as e:
+                self.error = f"{self.journal.path}: {e.strerror or e}"
         self.done[index] = record
+
+    def check(self) -> str | None:
+        """Why the journal cannot be written here (its folder cannot be made or written to), else None."""
+        folder = self.journal.path.parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            return f"{folder}: {e.strerror or e}"
+        return None if os.access(folder, os.W_OK) else f"{folder}: not writable"
 
     def remove(self) -> None:
         self.journal.remove()
