@@ -32,15 +32,7 @@ import cv2
 import numpy as np
 
 from unmask.infer.censors import Censor, Occluder, register
-from unmask.infer.censors.find import (
-    Search,
-    component_at,
-    disc,
-    downscaled,
-    fill_holes,
-    margin_px,
-    upscaled,
-)
+from unmask.infer.censors.find import Search, component_at, disc, downscaled, fill_holes, margin_px, upscaled
 from unmask.infer.face.geometry import coverage_mask, eye_frame, rotated_rect, rounded_rect
 
 # In inter-ocular distances: half the bar's length and height, its nominal shape.
