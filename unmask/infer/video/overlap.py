@@ -24,18 +24,35 @@ _END = object()
 _POLL = 0.1  # seconds between looks at the stop flag while a queue is full or empty
 
 
-class Ahead(Generic[T]):
+class _Worker:
+    """A daemon thread beside the caller's: the queue between them (``depth`` items), the stop flag, the error the
+    thread hands over, and ``seconds``, the time the thread spent on its work. A subclass sets what its
+    :meth:`_run` needs before calling ``__init__``, which starts the thread."""
+
+    def __init__(self, depth: int, name: str) -> None:
+        self._queue: queue.Queue[Any] = queue.Queue(depth)
+        self._stop = threading.Event()
+        self._error: BaseException | None = None
+        self.seconds = 0.0
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        raise NotImplementedError
+
+    def _halt(self) -> None:
+        """Stops the thread (it looks at the flag every :data:`_POLL` seconds) and waits for it."""
+        self._stop.set()
+        self._thread.join()
+
+
+class Ahead(_Worker, Generic[T]):
     """Iterates ``items`` in a thread, up to :data:`DEPTH` items ahead of the caller. ``seconds``: time the thread
     spent producing items (it overlaps the caller's work). Use as a context manager; leaving it stops the thread."""
 
     def __init__(self, items: Iterable[T], depth: int = DEPTH) -> None:
         self._items = iter(items)
-        self._queue: queue.Queue[Any] = queue.Queue(depth)
-        self._stop = threading.Event()
-        self._error: BaseException | None = None
-        self.seconds = 0.0
-        self._thread = threading.Thread(target=self._run, name="unmask-decode", daemon=True)
-        self._thread.start()
+        super().__init__(depth, "unmask-decode")
 
     def _run(self) -> None:
         try:
@@ -68,8 +85,7 @@ class Ahead(Generic[T]):
             yield item
 
     def close(self) -> None:
-        self._stop.set()
-        self._thread.join()
+        self._halt()
 
     def __enter__(self) -> Ahead[T]:
         return self
@@ -78,7 +94,7 @@ class Ahead(Generic[T]):
         self.close()
 
 
-class Behind(Generic[T]):
+class Behind(_Worker, Generic[T]):
     """Calls ``consume(item)`` in a thread for every item :meth:`put`, in order, at most :data:`DEPTH` items behind
     the caller. ``seconds``: time spent in ``consume``. :meth:`finish` waits for the last item and raises the
     thread's error, if any (so does the next :meth:`put` after one); leaving the context on an error stops the
@@ -86,12 +102,7 @@ class Behind(Generic[T]):
 
     def __init__(self, consume: Callable[[T], None], depth: int = DEPTH) -> None:
         self._consume = consume
-        self._queue: queue.Queue[Any] = queue.Queue(depth)
-        self._stop = threading.Event()
-        self._error: BaseException | None = None
-        self.seconds = 0.0
-        self._thread = threading.Thread(target=self._run, name="unmask-encode", daemon=True)
-        self._thread.start()
+        super().__init__(depth, "unmask-encode")
 
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -133,5 +144,4 @@ class Behind(Generic[T]):
         return self
 
     def __exit__(self, exc_type: object, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join()
+        self._halt()
