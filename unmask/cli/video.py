@@ -104,7 +104,7 @@ def bench_videos(folder: Path | None, inpainter: Any, name: str, region: str, th
 
 def _stills(folder: Path | None, finder: Any, notes: list) -> list:
     """(photo, landmarks) of the first photos of ``folder`` holding a face (up to 4), else the astronaut."""
-    from unmask.infer.io.read import ImageError, read_image
+    from unmask.infer.face.photos import photo_faces
 
     if folder is None:
         from skimage import data
@@ -113,12 +113,7 @@ def _stills(folder: Path | None, finder: Any, notes: list) -> list:
         rgb = data.astronaut()
         return [(rgb, finder.search(rgb).faces[0].landmarks)]
     stills = []
-    for p in photos_or_fail(folder, 50):
-        try:
-            rgb = read_image(p).rgb
-        except ImageError:
-            continue
-        faces = finder.search(rgb).faces
+    for rgb, faces in photo_faces(photos_or_fail(folder, 50), finder):
         if faces:
             stills.append((rgb, faces[0].landmarks))
         if len(stills) == 4:

@@ -121,7 +121,7 @@ def calibration_feeds(
     censored with the model's region's kinds in turn (see the module's docstring)."""
     from unmask.infer.censors import draw_censor, jpeg
     from unmask.infer.face.detect import FaceFinder
-    from unmask.infer.io import ImageError, read_image
+    from unmask.infer.face.photos import photo_faces
     from unmask.infer.pipeline import Restorer
 
     region = model.meta.region
@@ -129,12 +129,9 @@ def calibration_feeds(
     rec = _Recorder(model)
     used = 0
     with FaceFinder() as finder, Restorer({region: rec}, region=region, flip_average=True) as restorer:  # type: ignore[dict-item]
-        for i, path in enumerate(photos):
-            try:
-                clean = read_image(path).rgb
-            except ImageError:
-                continue
-            faces = finder.search(clean).faces
+        for i, (clean, faces) in enumerate(photo_faces(photos, finder)):
+            if clean is None:
+                continue  # unreadable: passed over, not counted
             if faces:
                 before = len(rec.feeds)
                 censored, _ = draw_censor(
