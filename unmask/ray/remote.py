@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
 
 from unmask.infer.inputs import Job, is_input_name, map_output
+from unmask.infer.io.atomic import removed_on_error
 from unmask.infer.runner import BatchOptions, Record, outputs
 
 _SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]+://")
@@ -111,15 +112,11 @@ def _upload(local: Path, url: str) -> None:
     parent, name = str(PurePosixPath(path).parent), PurePosixPath(path).name
     filesystem.create_dir(parent, recursive=True)
     temp = f"{parent}/.{name[:100]}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
-    try:
+    with removed_on_error(lambda: filesystem.delete_file(temp), ignore=Exception):
         with open(local, "rb") as src, filesystem.open_output_stream(temp) as dst:
             while chunk := src.read(COPY_BYTES):
                 dst.write(chunk)
         filesystem.move(temp, path)
-    except BaseException:
-        with contextlib.suppress(Exception):
-            filesystem.delete_file(temp)
-        raise
 
 
 @contextlib.contextmanager

@@ -14,7 +14,7 @@ import errno
 import os
 import stat
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from io import RawIOBase
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -177,6 +177,18 @@ def temp_path(path: str | os.PathLike[str]) -> Path:
 
 
 @contextlib.contextmanager
+def removed_on_error(remove: Callable[[], object], ignore: type[BaseException] = OSError) -> Iterator[None]:
+    """Runs the block; on any error, ``KeyboardInterrupt`` included, calls ``remove`` (a temporary file's removal,
+    its own ``ignore`` errors ignored) and raises the error again."""
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(ignore):
+            remove()
+        raise
+
+
+@contextlib.contextmanager
 def atomic_path(path: str | os.PathLike[str], mode: int | None = None) -> Iterator[Path]:
     """For outputs too large to hold in memory (videos): yields a temporary path owned by this process next to
     ``path`` (the ``.NAME.PID.XXXXXXXX.tmp`` form :func:`remove_stale_temps` knows) for the caller to write; when
@@ -189,7 +201,7 @@ def atomic_path(path: str | os.PathLike[str], mode: int | None = None) -> Iterat
         except OSError:
             mode = default_file_mode()
     tmp = temp_path(path)
-    try:
+    with removed_on_error(lambda: os.unlink(tmp)):
         yield tmp
         fd = os.open(tmp, os.O_RDONLY)
         try:
@@ -198,8 +210,4 @@ def atomic_path(path: str | os.PathLike[str], mode: int | None = None) -> Iterat
         finally:
             os.close(fd)
         os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
     _fsync_dir(path.parent)
