@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -82,21 +82,30 @@ def _find(points: Iterable[dict[str, Any]] | None, label: str) -> dict[str, Any]
     return next((t for t in points or [] if t["label"] == label), None)
 
 
+def _measured(
+    name: str, limit: str, x: Any, shown: Callable[[Any], str], passed: Callable[[Any], bool | None], note: str = ""
+) -> Target:
+    """A target measured as ``x``: shown ``shown(x)``, passed ``passed(x)``; where ``x`` is None (not measured),
+    shown "-" and passed None."""
+    if x is None:
+        return Target(name, limit, "-", None, note)
+    return Target(name, limit, shown(x), passed(x), note)
+
+
 def check_photos(report: dict[str, Any]) -> list[Target]:
     """The benchmark issue's targets against a photo run (``unmask bench [--scaling] --json``)."""
-    out: list[Target] = []
     f = report.get("folder")
     baseline = report["model"].get("arch") == "baseline"
-    share = None if f is None else f["around_generator_share"]
-    out.append(
-        Target(
+    out = [
+        _measured(
             "around the generator (read, detect, align, blend, write)",
             f"<= {TARGET_AROUND_SHARE:.0%} of wall time",
-            "-" if share is None else f"{share:.0%}",
-            None if share is None or baseline else share <= TARGET_AROUND_SHARE,
+            None if f is None else f["around_generator_share"],
+            lambda share: f"{share:.0%}",
+            lambda share: None if baseline else share <= TARGET_AROUND_SHARE,
             "not judged: the model is a classic baseline, the target is for generators" if baseline and f else "",
         )
-    )
+    ]
     g = report.get("generator")
     r = None if g is None else g["ratio"]
     rb = None if g is None else g["ratio_best"]
@@ -112,55 +121,53 @@ def check_photos(report: dict[str, Any]) -> list[Target]:
         )
     )
     scaling = report.get("scaling") or {}
-    faces, sizes, memory = scaling.get("faces"), scaling.get("sizes"), scaling.get("memory")
+    faces, sizes, m = scaling.get("faces"), scaling.get("sizes"), scaling.get("memory")
     one, eight = _find(faces, "1 face"), _find(faces, "8 faces")
     k8 = None if one is None or eight is None else eight["restore_s"] / one["restore_s"]
-    out.append(
-        Target(
-            "8 faces in one photo vs 1",
-            f"<= {TARGET_EIGHT_FACES:g}x",
-            "-" if k8 is None else f"{k8:.2f}x",
-            None if k8 is None else k8 <= TARGET_EIGHT_FACES,
-            "" if faces is not None else NEEDS_SCALING,
-        )
-    )
+    out.append(_times("8 faces in one photo vs 1", k8, TARGET_EIGHT_FACES, faces))
     mp1 = _find(sizes, "1 MP")
     for label, what in (("24 MP", "face scaled with the photo"), ("24 MP canvas", "the 1 MP photo on a 24 MP canvas")):
         big = _find(sizes, label)
         k = None
         if mp1 is not None and big is not None and mp1["total_s"] and big["total_s"]:
             k = big["total_s"] / mp1["total_s"]
-        out.append(
-            Target(
-                f"24 MP photo vs 1 MP, one face ({what}; read + restore + write)",
-                f"<= {TARGET_24MP:g}x",
-                "-" if k is None else f"{k:.2f}x",
-                None if k is None else k <= TARGET_24MP,
-                "" if sizes is not None else NEEDS_SCALING,
-            )
-        )
-    m = memory
+        name = f"24 MP photo vs 1 MP, one face ({what}; read + restore + write)"
+        out.append(_times(name, k, TARGET_24MP, sizes))
     out.append(
-        Target(
+        _measured(
             "peak memory, 24 MP photo with 10 faces",
             f"< {TARGET_PEAK_MIB / 1024:g} GiB",
-            "-" if m is None else f"{m['peak_mib']:.0f} MiB ({m['faces']}/{m['faces_in_photo']} faces restored)",
-            None if m is None else m["peak_mib"] < TARGET_PEAK_MIB and m["status"] == "restored",
+            m,
+            lambda m: f"{m['peak_mib']:.0f} MiB ({m['faces']}/{m['faces_in_photo']} faces restored)",
+            lambda m: m["peak_mib"] < TARGET_PEAK_MIB and m["status"] == "restored",
             "" if m is not None else NEEDS_SCALING,
         )
     )
     out.append(
-        Target(
+        _measured(
             f"memory flat over {FLAT_PHOTOS:,} photos",
             f"drift <= {TARGET_FLAT_MIB:g} MiB",
-            "-" if f is None else f"{f['rss_drift_mib']:+.1f} MiB over {f['photos']} photos",
-            None if f is None or f["photos"] < 2 else f["rss_drift_mib"] <= TARGET_FLAT_MIB,
+            f,
+            lambda f: f"{f['rss_drift_mib']:+.1f} MiB over {f['photos']} photos",
+            lambda f: None if f["photos"] < 2 else f["rss_drift_mib"] <= TARGET_FLAT_MIB,
             ""
             if f is None or f["photos"] >= FLAT_PHOTOS
             else f"measured over {f['photos']} photos, not {FLAT_PHOTOS:,} (--n)",
         )
     )
-    return out + check_int8(report)  # fmt: skip
+    return out + check_int8(report)
+
+
+def _times(name: str, k: float | None, limit: float, scaling: object) -> Target:
+    """A cost ratio ``k`` of the scaling run, at most ``limit`` times (not measured without ``--scaling``)."""
+    return _measured(
+        name,
+        f"<= {limit:g}x",
+        k,
+        lambda k: f"{k:.2f}x",
+        lambda k: k <= limit,
+        "" if scaling is not None else NEEDS_SCALING,
+    )
 
 
 def check_int8(report: dict[str, Any]) -> list[Target]:
