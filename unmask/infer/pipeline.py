@@ -33,6 +33,7 @@ from unmask.infer.deblur import keep_blur
 from unmask.infer.mosaic import keep_block_means, mosaic_from_lattice
 from unmask.infer.stages import ALIGN, CENSOR, DETECT, GENERATOR, PASTE, timed
 from unmask.spec import AUTO, HOLE, MAX_FACES, MIN_FACE, REGIONS, RUN_REGIONS, is_hole
+from unmask.infer.closing import Closing
 
 AUTO_SIZE = 128  # crop side at which ``auto`` aligns a face for a region it has no model for
 RING = 0.08  # width of the colour-matching ring around a hole, in inter-ocular distances
@@ -99,7 +100,7 @@ class FaceJob:
     index: int | None = None  # the face's number in reading order
 
 
-class Restorer:
+class Restorer(Closing):
     """Restores censored faces in photos.
 
     ``models``: inpainter per region (``{"eyes": m1, "mouth": m2}``); ``region``: "eyes", "mouth" or "auto".
@@ -148,12 +149,6 @@ class Restorer:
     def close(self) -> None:
         if self._own_finder:
             self.finder.close()
-
-    def __enter__(self) -> "Restorer":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # -- the steps ------------------------------------------------------------------------------------------------
     def locate(self, rgb: np.ndarray, face: Face, region: str | None = None, first: str | None = None,

@@ -50,6 +50,7 @@ from unmask.infer.face.mesh import (
 )
 from unmask.infer.face.types import Face, box_iou
 from unmask.spec import MAX_FACES, MIN_FACE
+from unmask.infer.closing import Closing
 
 PRESENCE = 0.5
 """Face-presence score of the landmark model from which a candidate is a face (mediapipe's own threshold). On
@@ -123,7 +124,7 @@ class Found:
     too_small: list[tuple[tuple[float, float, float, float], float]] = field(default_factory=list)
 
 
-class FaceFinder:
+class FaceFinder(Closing):
     """Finds faces and their 478 landmarks. Not thread-safe (it runs a helper thread of its own); one per worker.
     Use as a context manager or call :meth:`close`.
 
@@ -210,12 +211,6 @@ class FaceFinder:
 
     def _detectors(self) -> tuple:
         return (self._full, self._short, self._short_aside, self._check)
-
-    def __enter__(self) -> "FaceFinder":
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # -- internals ----------------------------------------------------------------------------------------------
     def _candidates(self, rgb: np.ndarray) -> tuple[list[C.Candidate], list[C.Candidate]]:

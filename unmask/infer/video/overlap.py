@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Generic, TypeVar
 
+from unmask.infer.closing import Closing
+
 T = TypeVar("T")
 
 DEPTH = 4
@@ -46,7 +48,7 @@ class _Worker:
         self._thread.join()
 
 
-class Ahead(_Worker, Generic[T]):
+class Ahead(_Worker, Closing, Generic[T]):
     """Iterates ``items`` in a thread, up to :data:`DEPTH` items ahead of the caller. ``seconds``: time the thread
     spent producing items (it overlaps the caller's work). Use as a context manager; leaving it stops the thread."""
 
@@ -86,12 +88,6 @@ class Ahead(_Worker, Generic[T]):
 
     def close(self) -> None:
         self._halt()
-
-    def __enter__(self) -> Ahead[T]:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 class Behind(_Worker, Generic[T]):

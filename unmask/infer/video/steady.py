@@ -45,6 +45,7 @@ from unmask.infer.pipeline import FaceJob, FaceReport, Restorer
 from unmask.infer.stages import CENSOR, DETECT, GENERATOR, PASTE, timed
 from unmask.infer.video.settings import VideoSettings
 from unmask.infer.video.track import Tracker
+from unmask.infer.closing import Closing
 
 BLEND = 0.5
 """Weight of the previous frame's generator crop in this frame's, for a face that did not change."""
@@ -118,7 +119,7 @@ def _not_chosen(restorer: Restorer, index: int, box: tuple[float, ...], boxes: l
     return None if choose is None else choose.why_not(index, box, boxes)
 
 
-class VideoRestorer:
+class VideoRestorer(Closing):
     """Restores the frames of one video, in order (see the module docstring). ``timings`` sums seconds per stage
     (detect, censor, generator, paste) over the frames so far."""
 
@@ -139,12 +140,6 @@ class VideoRestorer:
     def close(self) -> None:
         """Stops the tracker's detection thread (see :class:`unmask.infer.video.track.Tracker`)."""
         self.tracker.close()
-
-    def __enter__(self) -> VideoRestorer:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def step(self, rgb: np.ndarray, t: float) -> FrameResult:
         """Restores ``rgb`` (HxWx3 uint8, upright) shown at ``t`` seconds."""

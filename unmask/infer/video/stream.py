@@ -29,6 +29,7 @@ from unmask.infer.io import Provenance, atomic_path, parse_provenance
 from unmask.infer.io.read import pixel_count
 from unmask.infer.video.formats import CODECS, PRESET
 from unmask.infer.video.pyav import VideoError, load_av
+from unmask.infer.closing import Closing
 
 PIXEL_FORMAT = "yuv420p"
 ODD_FORMAT: dict[str, str] = {"h264": "yuv444p", "hevc": "yuv444p"}
@@ -139,7 +140,7 @@ def _quarter_turns(rotation: float) -> int:
     return int(round(rotation / 90.0)) % 4
 
 
-class VideoReader:
+class VideoReader(Closing):
     """Reads ``path`` frame by frame (never the whole video in memory). Iterating yields :class:`Frame` for each
     frame of the first video stream and the raw ``av.Packet`` of each audio packet, in file order; use as a context
     manager. ``info`` is filled on opening (the first frame is decoded to learn the display matrix)."""
@@ -261,12 +262,6 @@ class VideoReader:
 
     def close(self) -> None:
         self.container.close()
-
-    def __enter__(self) -> VideoReader:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
 
 class VideoWriter:

@@ -35,6 +35,7 @@ from unmask.infer.face.choose import reading_order
 from unmask.infer.face.detect import FaceFinder
 from unmask.infer.face.types import Face
 from unmask.infer.face.types import box_iou as iou
+from unmask.infer.closing import Closing
 
 DETECT_EVERY = 10
 """Frames between full detections (FaceMesh alone follows the faces in between); 1 detects on every frame. A new
@@ -186,7 +187,7 @@ class _Detection:
     result: Future
 
 
-class Tracker:
+class Tracker(Closing):
     """Faces of consecutive frames with stable identities (see the module docstring). ``step(rgb, t)`` returns
     the tracks seen in this frame, largest face first (a face lost for up to :data:`KEEP_MISSES` frames stays in
     :attr:`tracks`). ``smooth=False`` gives every frame's raw landmarks (identities still tracked).
@@ -314,12 +315,6 @@ class Tracker:
         if self._spare is not None:
             self._spare.close()
             self._spare = None
-
-    def __enter__(self) -> Tracker:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def _remember_refused(self, found: list[tuple[Any, Face | None]], number: int) -> None:
         self._rejected += [
