@@ -24,6 +24,7 @@ from unmask.cli._common import (
     set_threads,
 )
 from unmask.cli.progress import Counter
+from unmask.cli.options import Debug, JsonReport, flag, option
 
 if TYPE_CHECKING:  # pragma: no cover
     from unmask.measure.baselines import Baseline
@@ -33,10 +34,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def register(app: typer.Typer) -> None:
-    app.command(
-        "bench",
-        help="Time the pipeline per stage over a folder, the generator in ONNX Runtime vs PyTorch eager, and scaling.",
-    )(bench)
+    app.command("bench")(bench)  # its help: the docstring
 
 
 @guarded
@@ -44,42 +42,41 @@ def bench(
     folder: Optional[Path] = typer.Argument(
         None, help="Folder of photos (default: copies of scikit-image's astronaut portrait).", show_default=False
     ),
-    model: Optional[str] = typer.Option(
-        None,
-        "--model",
-        "-m",
-        help="Model name or .onnx path, or a baseline (telea, ns, none). Default: the region's default model, else telea.",
+    model: str | None = option(
+        "--model -m",
+        "Model name or .onnx path, or a baseline (telea, ns, none). Default: the region's default model, else telea.",
     ),
-    region: Region = typer.Option(Region.eyes, "--region", "-r", help="Region restored in the folder run."),
-    device: Device = typer.Option(Device.auto, "--device", help="Device for the ONNX session (and PyTorch eager)."),
-    threads: int = typer.Option(0, "--threads", min=0, help="CPU threads for both runtimes (0 = all cores)."),
-    batch: int = typer.Option(1, "--batch", min=1, help="Faces per batch for the generator-alone timing."),
-    n: int = typer.Option(50, "--n", min=1, help="Photos of the folder run (the first N, sorted)."),
-    repeats: int = typer.Option(10, "--repeats", min=1, help="Timed runs per generator measurement (median reported)."),
-    checkpoint: Optional[str] = typer.Option(
-        None,
+    region: Region = option("--region -r", "Region restored in the folder run.", default=Region.eyes),
+    device: Device = option("--device", "Device for the ONNX session (and PyTorch eager).", default=Device.auto),
+    threads: int = option("--threads N", "CPU threads for both runtimes (0 = all cores).", default=0, min=0),
+    batch: int = option("--batch", "Faces per batch for the generator-alone timing.", default=1, min=1),
+    n: int = option("--n", "Photos of the folder run (the first N, sorted).", default=50, min=1),
+    repeats: int = option("--repeats", "Timed runs per generator measurement (median reported).", default=10, min=1),
+    checkpoint: str | None = option(
         "--checkpoint",
-        help="Training run or .pt the model was exported from: PyTorch eager uses its weights (default: the same arch with random weights).",
+        "Training run or .pt the model was exported from: PyTorch eager uses its "
+        "weights (default: the same arch with random weights).",
     ),
-    scaling: bool = typer.Option(
-        False,
+    scaling: bool = flag(
         "--scaling",
-        help="Also: 1 vs 8 faces, 0.3-24 MP photos, batch 1/4/8, memory of a 24 MP photo with 10 faces.",
+        "Also: 1 vs 8 faces, 0.3-24 MP photos, batch 1/4/8, memory of a 24 MP photo with 10 faces.",
     ),
-    no_folder: bool = typer.Option(False, "--no-folder", help="Skip the folder run."),
-    int8: bool = typer.Option(
-        True,
+    no_folder: bool = flag("--no-folder", "Skip the folder run."),
+    int8: bool = option(
         "--int8/--no-int8",
-        help="Also time the model's int8 copy (NAME-int8, made by `unmask quantize`) where one is installed: the generator alone and the folder run, in the same run.",
+        "Also time the model's int8 copy (NAME-int8, made by `unmask quantize`) where one is "
+        "installed: the generator alone and the folder run, in the same run.",
+        default=True,
     ),
-    as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout instead of tables."),
-    video: bool = typer.Option(
-        False,
+    as_json: JsonReport = False,
+    video: bool = flag(
         "--video",
-        help="Time the video path instead: 720p clips made of the folder's first faces (or the astronaut) with 1 and 4 censored faces, file to file, per stage.",
+        "Time the video path instead: 720p clips made of the folder's first faces (or the "
+        "astronaut) with 1 and 4 censored faces, file to file, per stage.",
     ),
-    debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
+    debug: Debug = False,
 ) -> int:
+    """Time the pipeline per stage over a folder, the generator in ONNX Runtime vs PyTorch eager, and scaling."""
     from unmask.measure.baselines import Baseline
     from unmask.measure.bench import BenchReport, temp_dir
     from unmask.measure.generator import resolve_threads

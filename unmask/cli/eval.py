@@ -30,6 +30,7 @@ from unmask.cli._common import (
     wide_console,
 )
 from unmask.cli.progress import Counter
+from unmask.cli.options import Debug, JsonReport, LpipsWeights, RunDevice, Seed, Threads, flag, option
 from unmask.infer.video.formats import is_video_name
 
 EVAL_WIDTH = 270
@@ -37,10 +38,7 @@ EVAL_WIDTH = 270
 
 
 def register(app: typer.Typer) -> None:
-    app.command(
-        "eval",
-        help="Score models against classic baselines on clean face photos: censor, restore, measure the hidden pixels.",
-    )(evaluate)
+    app.command("eval")(evaluate)  # its help: the docstring
 
 
 @guarded
@@ -50,60 +48,55 @@ def evaluate(
         help="Folder of clean face photos (the first --n, sorted by name), a training set made by `unmask prepare` (its first --n faces; no mediapipe needed), or a clean video (every frame censored; hole PSNR and flicker, steady vs frame by frame).",
         show_default=False,
     ),
-    region: Region = typer.Option(..., "--region", "-r", help="Which region to hide and restore."),
-    censor: Optional[Censor] = typer.Option(
-        None, "--censor", help="Censor drawn on each face (default: bar for eyes, surgical for mouth)."
+    region: Region = option("--region -r", "Which region to hide and restore.", default=...),
+    censor: Censor | None = option(
+        "--censor", "Censor drawn on each face (default: bar for eyes, surgical for mouth)."
     ),
-    model: Optional[list[str]] = typer.Option(
-        None,
-        "--model",
-        "-m",
-        help="Model name or .onnx path; repeat for several. Default: the region's default model, if installed.",
+    model: list[str] | None = option(
+        "--model -m", "Model name or .onnx path; repeat for several. Default: the region's default model, if installed."
     ),
-    baseline: str = typer.Option(
-        "telea,ns,none",
+    baseline: str = option(
         "--baseline",
-        help="Comma-separated classic baselines (telea, ns, none = the censored photo); '' for none.",
+        "Comma-separated classic baselines (telea, ns, none = the censored photo); '' for none.",
+        default="telea,ns,none",
     ),
-    n: int = typer.Option(100, "--n", min=1, help="Number of photos."),
-    seed: int = typer.Option(0, "--seed", help="Censor randomness: photo i uses seed + i, so runs are comparable."),
-    as_json: bool = typer.Option(False, "--json", help="One JSON object on stdout instead of the table."),
-    per_face: bool = typer.Option(False, "--per-face", help="With --json: include every face's scores."),
-    grid: Optional[Path] = typer.Option(
-        None, "--grid", help="Write a PNG: censored input, each method, original, for the first faces."
-    ),
-    grid_faces: int = typer.Option(6, "--grid-faces", min=1, help="Rows of the --grid picture."),
-    mosaic_means: bool = typer.Option(
-        True,
+    n: int = option("--n", "Number of photos.", default=100, min=1),
+    seed: Seed = 0,
+    as_json: JsonReport = False,
+    per_face: bool = flag("--per-face", "With --json: include every face's scores."),
+    grid: Path | None = option("--grid", "Write a PNG: censored input, each method, original, for the first faces."),
+    grid_faces: int = option("--grid-faces", "Rows of the --grid picture.", default=6, min=1),
+    mosaic_means: bool = option(
         "--mosaic-means/--no-mosaic-means",
-        help="Models keep a mosaic's block means, as `unmask run` does (baselines stay plain OpenCV).",
+        "Models keep a mosaic's block means, as `unmask run` does (baselines stay plain OpenCV).",
+        default=True,
     ),
-    retouch: bool = typer.Option(
-        True, "--retouch/--no-retouch", help="Models' results pasted with grain, as `unmask run` does on photos."
+    retouch: bool = option(
+        "--retouch/--no-retouch", "Models' results pasted with grain, as `unmask run` does on photos.", default=True
     ),
-    flip_average: bool = typer.Option(
-        True,
+    flip_average: bool = option(
         "--flip-average/--no-flip-average",
-        help="Models average each result with their result on the mirrored face, as `unmask run` does on photos.",
+        "Models average each result with their result on the mirrored face, as `unmask run` does on photos.",
+        default=True,
     ),
-    jpeg_quality: int = typer.Option(
-        90, "--jpeg", min=0, max=100, help="JPEG quality each censored photo goes through before restoring (0: none)."
+    jpeg_quality: int = option(
+        "--jpeg",
+        "JPEG quality each censored photo goes through before restoring (0: none).",
+        default=90,
+        min=0,
+        max=100,
     ),
-    no_lpips: bool = typer.Option(False, "--no-lpips", help="Skip LPIPS (no torch or weights needed)."),
-    lpips_weights: Optional[Path] = typer.Option(
-        None,
-        "--lpips-weights",
-        help="LPIPS v0.1 SqueezeNet heads (default: $UNMASK_LPIPS_WEIGHTS, else the copy shipped with unmask).",
-    ),
-    features_weights: Optional[Path] = typer.Option(
-        None,
+    no_lpips: bool = flag("--no-lpips", "Skip LPIPS (no torch or weights needed)."),
+    lpips_weights: LpipsWeights = None,
+    features_weights: Path | None = option(
         "--features-weights",
-        help="SqueezeNet 1.1 features (default: $UNMASK_PERCEPTUAL_WEIGHTS, else the copy shipped with unmask).",
+        "SqueezeNet 1.1 features (default: $UNMASK_PERCEPTUAL_WEIGHTS, else the copy shipped with unmask).",
     ),
-    device: Device = typer.Option(Device.auto, "--device", help="Device for the models' ONNX sessions."),
-    threads: int = typer.Option(0, "--threads", min=0, help="CPU threads (0 = all cores)."),
-    debug: bool = typer.Option(False, "--debug", help="Show tracebacks."),
+    device: RunDevice = Device.auto,
+    threads: Threads = 0,
+    debug: Debug = False,
 ) -> int:
+    """Score models against classic baselines on clean face photos: censor, restore, measure the hidden pixels."""
     from unmask.train.data.shards import is_face_set
     from unmask.infer.io.write import write_png
     from unmask.measure.evaluate import evaluate as evaluate_photos

@@ -12,7 +12,7 @@ from pathlib import Path
 import typer
 
 from unmask.cli._common import EXIT_USAGE, Region, fail, one_line_errors, say
-from unmask.cli.options import Debug, option
+from unmask.cli.options import Debug, flag, option
 
 
 def register(app: typer.Typer) -> None:
@@ -37,7 +37,7 @@ def export(
         "Write a slim checkpoint here instead of ONNX: generator and discriminator weights, "
         "no optimiser state (for train --init; default: write ONNX).",
     ),
-    fp16: bool = option("--fp16", "With --checkpoint: store the weights as float16 (half the size).", default=False),
+    fp16: bool = flag("--fp16", "With --checkpoint: store the weights as float16 (half the size)."),
     debug: Debug = False,
 ) -> None:
     """Export a trained generator to ONNX (metadata, checker, ONNX Runtime parity), or write a slim checkpoint

@@ -24,6 +24,11 @@ def option(flags: str, help: str, default: Any = None, **settings: Any) -> Any:
     return typer.Option(default, *names, metavar=metavar[0] if metavar else None, help=help, **settings)
 
 
+def flag(flags: str, help: str, **settings: Any) -> Any:
+    """:func:`option` for an on/off flag that is off unless given (``--compare``)."""
+    return option(flags, help, False, **settings)
+
+
 def shared(flags: str, help: str, **settings: Any) -> Any:
     """:func:`option` for an ``Annotated`` alias, which gives no default (the parameter does)."""
     return option(flags, help, ..., **settings)

@@ -24,7 +24,7 @@ from unmask.cli._common import (
 )
 from unmask.cli._common import RegionOrAuto as Region
 from unmask.cli import cluster
-from unmask.cli.options import Debug, RunDevice, Threads, option
+from unmask.cli.options import Debug, RunDevice, Threads, flag, option
 from unmask.cli.run_view import Progress, summary_line
 from unmask.spec import AUTO, MAX_FACES, MIN_FACE
 from unmask.infer.video.formats import CODECS, DEFAULT_CODEC, DEFAULT_CRF, MAX_CRF, WEBM_CODEC, is_video_name
@@ -64,7 +64,7 @@ def run(
         "restore (used as given).  [default: find the censor]",
         readable=False,
     ),
-    invert_mask: bool = option("--invert-mask", "The --mask file has black = restore.", default=False),
+    invert_mask: bool = flag("--invert-mask", "The --mask file has black = restore."),
     edges: Path | None = option(
         "--edges FILE",
         "Your own edges for the holes (EdgeConnect models only): an image of the photo's size, white = edge; "
@@ -87,11 +87,10 @@ def run(
         "Paste as a retoucher: top the fill's grain up to half the photo's own, measured around the hole, so the "
         "patch is not smoother than the skin beside it (default: on for photos, off for videos).",
     ),
-    force: bool = option(
+    force: bool = flag(
         "--force",
         "Where no censor is found over the region, restore the whole landmark "
         "region anyway (default: leave the face untouched).",
-        default=False,
     ),
     max_faces: int = option(
         "--max-faces N", "At most this many faces per photo, largest first.", default=MAX_FACES, min=1
@@ -102,24 +101,21 @@ def run(
         "Restore only these faces, numbered as the report numbers them (left to right, "
         "top to bottom, from 0), e.g. 0,2.  [default: every face]",
     ),
-    largest: bool = option("--largest", "Restore only the largest face of each photo.", default=False),
+    largest: bool = flag("--largest", "Restore only the largest face of each photo."),
     show_faces: Path | None = option(
         "--show-faces FILE|DIR",
         "Draw each face's box, number and decision on the photo: into FILE for one photo, into DIR as NAME.faces.png "
         "for several. Only draws (nothing restored, no outputs) unless --restore is given too (default: no picture).",
     ),
-    restore_too: bool = option("--restore", "With --show-faces: restore and write the outputs as well.", default=False),
-    compare: bool = option("--compare", "Also write NAME.compare.png: input | result.", default=False),
-    save_mask: bool = option("--save-mask", "Also write NAME.mask.png: the restored region.", default=False),
-    overwrite: bool = option(
+    restore_too: bool = flag("--restore", "With --show-faces: restore and write the outputs as well."),
+    compare: bool = flag("--compare", "Also write NAME.compare.png: input | result."),
+    save_mask: bool = flag("--save-mask", "Also write NAME.mask.png: the restored region."),
+    overwrite: bool = flag(
         "--overwrite",
         "Redo every input: those whose outputs exist, and those an earlier run found no "
         "face or no censor in (default: skip them, so a rerun resumes).",
-        default=False,
     ),
-    recursive: bool = option(
-        "--recursive -R", "Search subfolders too (symbolic links followed, loops detected).", default=False
-    ),
+    recursive: bool = flag("--recursive -R", "Search subfolders too (symbolic links followed, loops detected)."),
     fmt: str | None = option(
         "--format png|jpg|webp|tif",
         "Format of the restored photos.  [default: the input's; videos keep their container]",
@@ -136,7 +132,7 @@ def run(
         min=0,
         max=MAX_CRF,
     ),
-    as_json: bool = option("--json", "One JSON object per input on stdout, then a summary object.", default=False),
+    as_json: bool = flag("--json", "One JSON object per input on stdout, then a summary object."),
     threads: Threads = 0,
     max_pixels: int = option(
         "--max-pixels N", "Refuse photos declaring more pixels (decompression bombs).", default=100_000_000, min=1

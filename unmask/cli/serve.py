@@ -7,7 +7,7 @@ from typing import Optional
 import typer
 
 from unmask.cli._common import Device, fail, guarded, say, set_threads
-from unmask.cli.options import RunDevice, option
+from unmask.cli.options import RunDevice, flag, option
 from unmask.infer.io.read import DEFAULT_MAX_PIXELS
 from unmask.serve.settings import DEFAULT_HOST, DEFAULT_MAX_UPLOAD_MB, DEFAULT_PORT, DEFAULT_QUEUE, ServeSettings
 
@@ -59,7 +59,7 @@ def serve(
         "--model -m NAME|PATH",
         "Model used when a request names none (see `unmask models`).  [default: the region's default model]",
     ),
-    debug: bool = option("--debug", "Show tracebacks (and uvicorn's info log).", default=False),
+    debug: bool = flag("--debug", "Show tracebacks (and uvicorn's info log)."),
 ) -> int:
     """Serve a local web page and HTTP API that restore photos as `unmask PHOTO` does (drop photos, see the faces
     found, edit the hole, compare, download; the API is documented at /docs). Needs the serve extra: pip install

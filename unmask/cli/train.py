@@ -27,7 +27,7 @@ from unmask.cli._common import (
     interrupted,
     say,
 )
-from unmask.cli.options import Debug, LpipsWeights, option
+from unmask.cli.options import Debug, LpipsWeights, flag, option
 from unmask.cli.train_view import Stopper, View
 
 
@@ -117,10 +117,9 @@ def train(
         "--val-every N", "Steps between validations (default: 1000; one at the end too).", min=1
     ),
     val_images: int | None = option("--val-images N", "Validation faces (default: 64).", min=1),
-    no_val: bool = option(
+    no_val: bool = flag(
         "--no-val",
         "Skip validation and samples (default: validate on --val, else on a held-out part of --data).",
-        default=False,
     ),
     log_every: int | None = option("--log-every N", "Steps between log lines (default: 10).", min=1),
     perceptual_weights: Path | None = option(
