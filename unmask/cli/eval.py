@@ -36,6 +36,10 @@ from unmask.infer.video.formats import is_video_name
 EVAL_WIDTH = 270
 """Width of the tables on pipes and files: eight columns of intervals."""
 
+NUMBER_COLUMNS = ("faces", "PSNR dB ↑", "SSIM ↑", "L1 ↓", "LPIPS ↓", "outside px", "hole IoU", "spill", "detail →1",
+                  "hole LPIPS ↓", "KID×1000 ↓", "tone ΔE ↓", "ms/face")  # fmt: skip
+"""The main table's columns after method and kind, right-aligned."""
+
 
 def register(app: typer.Typer) -> None:
     app.command("eval")(evaluate)  # its help: the docstring
@@ -285,19 +289,8 @@ def _table(report: Any) -> Any:
     table = Table(title=f"unmask eval: {s.region}, censor {s.censor_kind}, seed {s.seed}", caption=caption)
     table.add_column("method")
     table.add_column("kind")
-    table.add_column("faces", justify="right")
-    table.add_column("PSNR dB ↑", justify="right")
-    table.add_column("SSIM ↑", justify="right")
-    table.add_column("L1 ↓", justify="right")
-    table.add_column("LPIPS ↓", justify="right")
-    table.add_column("outside px", justify="right")
-    table.add_column("hole IoU", justify="right")
-    table.add_column("spill", justify="right")
-    table.add_column("detail →1", justify="right")
-    table.add_column("hole LPIPS ↓", justify="right")
-    table.add_column("KID×1000 ↓", justify="right")
-    table.add_column("tone ΔE ↓", justify="right")
-    table.add_column("ms/face", justify="right")
+    for name in NUMBER_COLUMNS:
+        table.add_column(name, justify="right")
     for r in report.rows():
         outside = str(r.outside_pixels) if not r.outside_pixels else f"[bold red]{r.outside_pixels}[/]"
         ms = "-" if r.seconds_per_face is None or r.name == "none" else f"{1000 * r.seconds_per_face:.1f}"
