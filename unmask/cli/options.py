@@ -1,11 +1,11 @@
-"""How the commands declare their options: :func:`option`, written as ``--help`` shows it, and the options several
-commands share, each declared once with one help text (typer ``Annotated`` aliases; the parameter gives the
-default: ``threads: Threads = 0``)."""
+"""How the commands declare their options: :func:`option` (and :func:`flag`, an option off unless given), written as
+``--help`` shows it, and the options several commands share, each declared once with one help text (typer
+``Annotated`` aliases made with :func:`shared`; the parameter gives the default: ``threads: Threads = 0``)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -43,7 +43,7 @@ RunDevice = Annotated[
 Seed = Annotated[int, shared("--seed N", "Censor randomness: photo i uses seed + i, so runs are comparable.")]
 JsonReport = Annotated[bool, shared("--json", "One JSON object on stdout instead of the tables.")]
 LpipsWeights = Annotated[
-    Optional[Path],
+    Path | None,
     shared(
         "--lpips-weights FILE",
         "LPIPS v0.1 SqueezeNet heads (default: $UNMASK_LPIPS_WEIGHTS, else the copy shipped with unmask).",
