@@ -1,0 +1,64 @@
+"""Faces of the stress benchmark (issue 31) that the finders got wrong, each staged exactly as
+``benchmarks/stress.py`` stages it (seed 0: light, close-up, censor and JPEG from the benchmark's own draws,
+:func:`unmask.measure.stress.stage`), and found with the face's landmarks on the clean photo."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from unmask.infer.face.types import Face
+from unmask.measure.stress import region_of, stage
+from unmask.measure.stress_draw import DRAW
+
+from test_find import _find
+
+
+def _staged(val_faces: list[Path], finder, kind: str, name: str):
+    from unmask.infer.io import read_image
+
+    names = [p.name for p in val_faces]
+    if name not in names:
+        pytest.skip(f"{name} not among the validation faces")
+    index = names.index(name)
+    clean = read_image(val_faces[index]).rgb
+    faces = finder.search(clean).faces
+    assert len(faces) == 1
+    staged = stage(clean, faces[0], finder, kind, np.random.default_rng((0, list(DRAW).index(kind), index)))
+    assert staged is not None
+    return staged
+
+
+# (kind, photo, share of the censor in the hole at least). Before: the mask's segmentation took every pixel beyond
+# the mouth window as certainly not mask, so a mask running past it below the chin lent its own colours to the "not
+# mask" model, and the part of it the segmentation saw was cut short: 0.67 and 0.49 of two shaded masks, 0.28 and
+# 0.68 of two printed ones were in the hole, and a green mask was taken for a blurred mouth (0.60). A mosaic's
+# upright band: the rectangle of rows and columns stopped short of the band's ends, whose cut blocks are of about
+# the skin's colour: 0.77 of it in the hole. An ellipse of 5 px blocks on a dark face was not found (its lattice 4.3
+# times as clear on the eye line as the rest, against 5 asked); a white bar was taken for a mosaic (the bar's tilted
+# edges and JPEG's blocks made a lattice).
+@pytest.mark.parametrize(
+    "kind, photo, covered",
+    [
+        ("surgical", "183429.jpg", 0.95),
+        ("surgical", "184325.jpg", 0.97),
+        ("surgical", "184638.jpg", 0.8),
+        ("surgical", "183612.jpg", 0.9),
+        ("surgical", "183589.jpg", 0.97),
+        ("pixelate", "183429.jpg", 0.85),
+        ("pixelate", "183612.jpg", 0.8),
+        ("bar", "184588.jpg", 0.95),
+    ],
+)
+def test_stress_censors_are_found_whole(val_faces, finder, kind: str, photo: str, covered: float) -> None:
+    censored, truth, face, _ = _staged(val_faces, finder, kind, photo)
+    region = region_of(truth, face.landmarks)
+    occ = _find(censored, Face(face.box, face.landmarks), region)
+    assert occ is not None and occ.kind == kind
+    hole, censor = occ.in_photo(truth.shape, occ.hole()) > 0, truth > 0
+    assert hole[censor].mean() >= covered, hole[censor].mean()
+    beyond = cv2.distanceTransform(np.where(censor, 0, 255).astype(np.uint8), cv2.DIST_L2, 5) > 3
+    assert (hole & beyond).sum() <= 0.03 * censor.sum(), "the hole stays on the censor"
