@@ -90,6 +90,7 @@ MAX_BLOCK_IOD = 0.6  # largest block side, inter-ocular distances
 # change on lattice lines / change elsewhere, at least (5.0 missed 5 px blocks on a dark face: 4.3; at 4.0 no
 # mosaic is found on the eye windows of 300 clean validation faces)
 LATTICE_RATIO = 4.0
+SQUARE_RATIO = 5.0  # square blocks stand when the column side is this clear on the rows too (else the rows' own)
 MIN_EDGE = 12.0  # mean change on lattice lines (sum over channels, grey levels), at least
 ROW_RATIO = 2.0  # a row (column) belongs to the band when its changes sit on the lattice this much
 FLAT_LEVEL = 4.0  # mean change off the lattice (sum over channels) below which a line is one colour
@@ -266,7 +267,7 @@ def _band(s: Search) -> Occluder | None:
     py = px
     ratios = [_ratio(prof, py, k) for k in range(py)]
     phy = int(np.argmax(ratios))
-    if ratios[phy] < LATTICE_RATIO and y1 - y0 >= 3 * MIN_BLOCK:
+    if ratios[phy] < SQUARE_RATIO and y1 - y0 >= 3 * MIN_BLOCK:
         row = _period(prof, max_p)
         if row is not None:
             py, phy = row[0], row[1]
