@@ -5,7 +5,9 @@ at random), and the generator's two guesses for the hidden pixels differ in what
 visible pixels tell. Their mean is closer to the hidden truth on average (the "self-ensemble" of image
 restoration models): on 198 validation faces with an eye bar (``unmask eval``, dmfn-eyes) hole PSNR 18.37 ->
 18.50 dB, SSIM 0.550 -> 0.558, LPIPS 0.043 unchanged. It costs one more generator run per face (one batch of twice
-the faces), so photos use it and videos do not by default.
+the faces), so photos use it and videos do not by default. Cheaper partners for the mean were measured worse than
+none (issue 29; a band of rows or a half-size crop changes what the model's instance normalisation sees, and a face's
+own mirror image ignores its turn): ``benchmarks/RESULTS.md``, "CPU speed".
 
 Arrays as everywhere: crops SxSx3 uint8 RGB, holes SxS uint8 (255 = hole).
 """
