@@ -1,6 +1,8 @@
 """`unmask eval` resumes after Ctrl-C / SIGTERM (issue 25): the photos scored before the interrupt are kept in a
 journal keyed by everything that determines the result (:mod:`unmask.measure.resume`), a rerun of the same command
-scores only the rest, and its report is the one an uninterrupted run gives. Needs ../shared (validation photos)."""
+scores only the rest, and its report is the one an uninterrupted run gives. `unmask eval CLIP` keeps its finished
+passes the same way; `unmask bench` (and `--video`) keeps its finished sections. Needs ../shared (validation
+photos)."""
 
 from __future__ import annotations
 
@@ -311,3 +313,143 @@ def test_no_writable_cache_only_costs_the_resume(tiny: Path, tmp_path: Path, mon
     )
     assert res.exit_code == 0 and "could not be kept" in res.output, res.output
     assert json.loads(res.stdout.strip().splitlines()[-1])["folder"]["photos"] == 1
+
+
+# -- unmask eval CLIP: the passes finished are kept, the one stopped is scored afresh ---------------------------------
+def _steps(monkeypatch: pytest.MonkeyPatch, stop_at: int | None = None) -> dict[bool, int]:
+    """Counts the frames each kind of VideoRestorer steps (steady: True); raises ``KeyboardInterrupt`` (Ctrl-C in the
+    middle of the per-frame pass) at its ``stop_at``-th frame."""
+    from unmask.infer.video.steady import VideoRestorer
+
+    steps = {True: 0, False: 0}
+    step = VideoRestorer.step
+
+    def counted(self: VideoRestorer, rgb: np.ndarray, t: float) -> object:
+        steps[self.settings.steady] += 1
+        if not self.settings.steady and steps[False] == stop_at:
+            raise KeyboardInterrupt
+        return step(self, rgb, t)
+
+    monkeypatch.setattr(VideoRestorer, "step", counted)
+    return steps
+
+
+def test_an_interrupted_clip_eval_resumes_from_its_finished_passes(stills, tiny_models, finder, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """The passes give the numbers of the side-by-side evaluation; Ctrl-C in the per-frame pass keeps the steady
+    one, and the rerun scores only the per-frame pass, to the same report."""
+    from test_video import actors
+    from unmask.infer.pipeline import Restorer
+    from unmask.measure.clips import clip_frames
+    from unmask.measure.flicker import evaluate_clip, evaluate_frames
+    from unmask.measure.resume import UnitState
+
+    frames = list(clip_frames(actors(stills, second=False), (192, 144), 0.6, 25))
+    n = len(frames)
+    restorer = Restorer(tiny_models, "eyes", finder=finder)
+
+    def same(a: object, b: object) -> None:
+        assert a.to_dict() == b.to_dict()  # type: ignore[attr-defined]
+        for m in a.methods:  # type: ignore[attr-defined]
+            x, y = a.methods[m], b.methods[m]  # type: ignore[attr-defined]
+            assert x.psnr == y.psnr and (x.flicker.change, x.flicker.count) == (y.flicker.change, y.flicker.count)
+
+    side_by_side = evaluate_frames(iter(frames), restorer)
+    whole = evaluate_clip(lambda: iter(frames), restorer)
+    assert list(whole.methods) == ["steady", "per-frame", "telea", "none"] and whole.frames == n
+    assert whole.methods["steady"].frames_restored > 0
+    same(whole, side_by_side)
+
+    steps = _steps(monkeypatch, stop_at=5)
+    with pytest.raises(KeyboardInterrupt):
+        evaluate_clip(lambda: iter(frames), restorer, state=UnitState.open("eval", "k", tmp_path))
+    state = UnitState.open("eval", "k", tmp_path)
+    assert list(state.done) == ["steady"] and steps == {True: n, False: 5}
+
+    steps = _steps(monkeypatch)
+    seen: list[int] = []
+    resumed = evaluate_clip(lambda: iter(frames), restorer, on_frame=seen.append, state=state)
+    assert steps == {True: 0, False: n}  # only the per-frame pass was scored
+    assert seen == list(range(n + 1, 2 * n + 1))
+    same(resumed, whole)
+    assert list(UnitState.open("eval", "k", tmp_path).done) == ["steady", "per-frame"]
+
+
+def test_cli_eval_clip_resumes_and_a_changed_option_starts_afresh(cli, stills, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    """`unmask eval CLIP`: interrupted (exit 130), the rerun says "resumed", scores only the pass stopped, prints the
+    uninterrupted result and removes its journal; the same clip with another --seed does not take the journal."""
+    from test_video import actors
+    from unmask.measure.clips import clip_frames, write_clip
+
+    monkeypatch.setenv("UNMASK_CACHE", str(tmp_path / "cache"))
+    journals = tmp_path / "cache" / "eval"
+    clip = tmp_path / "clean.mkv"
+    write_clip(clip, clip_frames(actors(stills, second=False), (192, 144), 0.4, 25), 25, censored=False)
+    args = ("eval", clip, "--region", "eyes", "--json", "--threads", "1")
+    whole = cli(*args)
+    assert whole.exit_code == 0, whole.stderr
+    assert "resumed" not in whole.stderr and not list(journals.glob("*"))
+
+    steps = _steps(monkeypatch, stop_at=3)
+    res = cli(*args)
+    assert res.exit_code == 130 and "passes scored so far" in res.stderr, res.stderr
+    assert len(list(journals.glob("*.jsonl"))) == 1
+    steps = _steps(monkeypatch)
+    res = cli(*args)
+    assert res.exit_code == 0, res.stderr
+    assert "resumed: the steady pass already scored" in res.stderr and steps[True] == 0 and steps[False] > 0
+    assert json.loads(res.stdout) == json.loads(whole.stdout)
+    assert not list(journals.glob("*"))
+
+    _steps(monkeypatch, stop_at=3)
+    assert cli(*args).exit_code == 130
+    steps = _steps(monkeypatch)
+    res = cli(*args[:-2], "--seed", "1", "--threads", "1")
+    assert res.exit_code == 0 and "resumed" not in res.stderr and steps[True] > 0, res.stderr
+
+
+# -- unmask bench --video: each clip is a section ---------------------------------------------------------------------
+def test_bench_video_keeps_its_finished_clips_and_times_the_rest(
+    cli, tiny: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ctrl-C while the 4-face clip is timed keeps the 1-face clip; the rerun times only the 4-face clip (smaller
+    clips than the command's 720p ones here, to keep the test short); another --threads times both afresh."""
+    pytest.importorskip("av")
+    pytest.importorskip("mediapipe", reason="mediapipe 0.10.21 is not installed (no wheel for this Python)")
+    from unmask.measure import video_bench
+
+    monkeypatch.setenv("UNMASK_CACHE", str(tmp_path / "cache"))
+    real = video_bench.bench_clip
+    timed: list[int] = []
+    stop = [True]
+
+    def small(restorer: object, stills: object, folder: Path, faces: int, *a: object, **k: object) -> object:
+        if stop[0] and faces == 4:
+            raise KeyboardInterrupt
+        timed.append(faces)
+        return real(restorer, stills, folder, faces, *a, **{**k, "size": (256, 192), "seconds": 0.2})  # type: ignore
+
+    monkeypatch.setattr(video_bench, "bench_clip", small)
+    args = ("bench", "--video", "--model", tiny, "--json", "--threads", "1")
+    res = cli(*args)
+    assert res.exit_code == 130 and "sections measured so far are kept" in res.stderr, res.stderr
+    (state,) = (tmp_path / "cache" / "bench").glob("*.json")
+    kept = json.loads(state.read_text())["sections"]
+    assert list(kept) == ["video-1"] and timed == [1]
+
+    stop[0] = False
+    res = cli(*args)
+    assert res.exit_code == 0, res.stderr
+    assert "resumed: video-1 already measured" in res.stderr and timed == [1, 4]
+    clips = json.loads(res.stdout)["clips"]
+    first = json.loads(json.dumps(video_bench.VideoBench(**kept["video-1"]).to_dict()))
+    assert clips[0] == first  # the first run's numbers, exactly
+    assert [c["faces"] for c in clips] == [1, 4] and clips[1]["frames"] == 5
+    assert not state.exists()
+
+    stop[0] = True
+    assert cli(*args).exit_code == 130
+    stop[0] = False
+    res = cli(*args[:-1], "2")
+    assert res.exit_code == 0 and "resumed" not in res.stderr and timed == [1, 4, 1, 1, 4], res.stderr

@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from unmask.measure.baselines import Baseline
     from unmask.measure.bench import BenchReport
     from unmask.measure.generator import GeneratorBench
+    from unmask.measure.video_bench import VideoBenchReport
     from unmask.infer.runtime import Model
 
 
@@ -89,8 +90,13 @@ def bench(
     inpainter, ref = _load(model, region.value, device.value, threads)
     if video:
         from unmask.cli.video import bench_videos
+        from unmask.measure.video_bench import VideoBenchReport
 
-        return bench_videos(folder, inpainter, inpainter.name, region.value, threads, as_json)
+        video_report = VideoBenchReport([], threads, inpainter.name)
+        stills = photos_or_fail(folder, 50) if folder is not None else []  # where the clips' faces come from
+        state = _state(folder, stills, [inpainter], ("video", region.value, device.value, threads), video_report)
+        bench_videos(folder, inpainter, region.value, as_json, video_report, state)
+        return _finished(state)
     info = _model_info(inpainter, ref)
     report = BenchReport(model=info, threads=threads, device=device.value)
     quantized = _int8(inpainter, device.value, threads) if int8 else None
@@ -163,14 +169,22 @@ def bench(
         from unmask.cli.bench_view import render
 
         render(report)
-    state.remove()  # the result is out: the next run measures afresh
+    return _finished(state)
+
+
+def _finished(state: Any) -> int:
+    """The result is out: the kept sections go (the next run measures afresh); sections that could not be kept are
+    said."""
+    state.remove()
     if state.error:
         say(f"note: the finished sections could not be kept ({state.error}): an interrupt would have lost them")
     return EXIT_OK
 
 
-def _state(folder: Optional[Path], photos: list[Path], models: list, options: tuple, report: BenchReport) -> Any:
-    """The sections an interrupted run of this very command (model files, photos, options, machine) measured."""
+def _state(folder: Optional[Path], photos: list[Path], models: list, options: tuple,
+           report: BenchReport | VideoBenchReport) -> Any:  # fmt: skip
+    """The sections an interrupted run of this very command (model files, photos, options, machine) measured; says
+    "resumed" (on stderr and in ``report``'s notes) when there are some."""
     import platform
 
     from unmask.measure.bench import BenchState

@@ -37,6 +37,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from unmask.measure.generator import GeneratorBench
     from unmask.measure.probe import MemoryProbe
     from unmask.measure.scaling import Timed
+    from unmask.measure.video_bench import VideoBenchReport
 
 
 @dataclass
@@ -86,7 +87,8 @@ def temp_dir(prefix: str = "unmask-bench-") -> tempfile.TemporaryDirectory:
 
 
 SECTIONS = ("folder", "folder_int8", "generator", "faces", "sizes", "batches", "memory")
-"""The parts of a :class:`BenchReport` one at a time, in the order ``unmask bench`` measures them."""
+"""The parts of a :class:`BenchReport` one at a time, in the order ``unmask bench`` measures them. ``unmask bench
+--video`` keeps each clip as section ``video-K`` (K faces; a :class:`unmask.measure.video_bench.VideoBench`)."""
 
 
 def _section_types() -> dict[str, tuple[type, bool]]:
@@ -95,10 +97,11 @@ def _section_types() -> dict[str, tuple[type, bool]]:
     from unmask.measure.generator import GeneratorBench
     from unmask.measure.probe import MemoryProbe
     from unmask.measure.scaling import Timed
+    from unmask.measure.video_bench import VideoBench
 
     return {"folder": (FolderBench, False), "folder_int8": (FolderBench, False), "generator": (GeneratorBench, False),
             "faces": (Timed, True), "sizes": (Timed, True), "batches": (GeneratorBench, True),
-            "memory": (MemoryProbe, False)}  # fmt: skip
+            "memory": (MemoryProbe, False), "video": (VideoBench, False)}  # fmt: skip
 
 
 class BenchState:
@@ -127,10 +130,10 @@ class BenchState:
 
         return cls(state_dir("bench", cache) / f"{key}.json", key)
 
-    def section(self, name: str, report: BenchReport, measure: Callable[[], Any]) -> Any:
+    def section(self, name: str, report: BenchReport | VideoBenchReport, measure: Callable[[], Any]) -> Any:
         """Section ``name``'s measurement: the one kept from an interrupted run (its notes added to ``report``), else
         ``measure()``'s, then kept."""
-        kind, many = _section_types()[name]
+        kind, many = _section_types()[name.split("-")[0]]
         if name in self.sections:
             report.notes.extend(self.notes.get(name, []))
             v = self.sections[name]

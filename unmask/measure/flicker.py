@@ -14,6 +14,12 @@ video that is left as it is scores far below 1 where the censor is flat.
 * ``telea``: OpenCV's Telea given each frame's true censor pixels (the fair classic baseline of ``unmask eval``);
 * ``none``: the censored video itself.
 
+:func:`evaluate_clip` scores the same methods in passes over the frames (:data:`PASSES`), each kept whole by a
+:class:`unmask.measure.resume.UnitState` when it ends: an interrupted ``unmask eval CLIP`` resumes from its finished
+passes. Every frame of a pass depends on the frames before it (the tracker's smoothing, the blend with the last
+crop), so a pass is the smallest unit whose result a rerun can take over unchanged; a pass stopped halfway is scored
+afresh. The methods do not share state, so the passes give the numbers the methods give side by side.
+
 :func:`censored_frames` turns a clean video file into such a sequence (each face found on the clean frame,
 censored at its landmarks with the same randomised censor on every frame), for ``unmask eval CLIP``;
 :func:`unmask.measure.clips.clip_frames` gives the synthetic clips of the tests and of ``unmask bench``.
@@ -21,10 +27,11 @@ censored at its landmarks with the same randomised censor on every frame), for `
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -35,6 +42,12 @@ from unmask.infer.video.steady import VideoRestorer
 from unmask.measure.clips import SynthFrame
 
 METHODS = ("steady", "per-frame", "telea", "none")
+
+PASSES = {"steady": ("steady", "telea", "none"), "per-frame": ("per-frame",)}
+"""The passes of :func:`evaluate_clip` and the methods each scores; the first also measures the clean video."""
+
+if TYPE_CHECKING:  # pragma: no cover
+    from unmask.measure.resume import UnitState
 
 
 @dataclass
@@ -115,46 +128,89 @@ class VideoEvalReport:
 def evaluate_frames(frames: Iterable[SynthFrame], restorer: Restorer, settings: VideoSettings | None = None,
                     on_frame: Callable[[int], None] | None = None) -> VideoEvalReport:  # fmt: skip
     """Scores :data:`METHODS` on ``frames`` (clean, censored and censor pixels per frame, each shown at its
-    ``time``). One frame is in memory at a time."""
-    settings = settings or VideoSettings()
-    with VideoRestorer(restorer, VideoSettings(**{**settings.__dict__, "steady": True})) as steady, \
-            VideoRestorer(restorer, VideoSettings(**{**settings.__dict__, "steady": False})) as naive:  # fmt: skip
-        return _evaluate(frames, steady, naive, on_frame)
+    ``time``), side by side in one pass. One frame is in memory at a time."""
+    return _evaluate(frames, restorer, settings, METHODS, on_frame)
 
 
-def _evaluate(frames: Iterable[SynthFrame], steady: VideoRestorer, naive: VideoRestorer,
-              on_frame: Callable[[int], None] | None) -> VideoEvalReport:  # fmt: skip
+def evaluate_clip(frames: Callable[[], Iterable[SynthFrame]], restorer: Restorer, settings: VideoSettings | None = None,
+                  on_frame: Callable[[int], None] | None = None, state: UnitState | None = None) -> VideoEvalReport:  # fmt: skip
+    """The report of :func:`evaluate_frames`, scored in :data:`PASSES`, each over the frames ``frames()`` yields
+    afresh. A pass finished in ``state`` (by an interrupted run) is taken from it, each pass scored is kept there.
+    ``on_frame(n)``: frames done over all passes."""
+    parts: list[VideoEvalReport] = []
+    done = 0
+    for name, methods in PASSES.items():
+        record = None if state is None else state.done.get(name)
+        if record is not None:
+            part = _unpack(record)
+        else:
+            count = None if on_frame is None else (lambda n, done=done: on_frame(done + n))
+            part = _evaluate(frames(), restorer, settings, methods, count)
+            if state is not None:
+                state.add(name, _pack(part))
+        parts.append(part)
+        done += part.frames
+    first = parts[0]
+    scores = {m: s for part in parts for m, s in part.methods.items()}
+    return VideoEvalReport(first.frames, first.censored, first.clean, {m: scores[m] for m in METHODS})
+
+
+def _evaluate(frames: Iterable[SynthFrame], restorer: Restorer, settings: VideoSettings | None,
+              methods: Iterable[str], on_frame: Callable[[int], None] | None) -> VideoEvalReport:  # fmt: skip
+    """Scores ``methods`` (of :data:`METHODS`) side by side in one pass over ``frames``."""
     from unmask.measure.baselines import Baseline
 
+    settings = settings or VideoSettings()
     telea = Baseline("telea")
-    scores = {m: MethodScore(m) for m in METHODS}
+    scores = {m: MethodScore(m) for m in methods}
     clean = Flicker()
     prev_hole: np.ndarray | None = None
     n = censored = 0
-    for fr in frames:
-        hole = fr.hole > 0
-        pair = hole if prev_hole is None else hole | prev_hole
-        outputs = {
-            "steady": steady.step(fr.censored, fr.time),
-            "per-frame": naive.step(fr.censored, fr.time),
-        }
-        images = {k: v.rgb for k, v in outputs.items()}
-        images["telea"] = telea.inpaint_photo(fr.censored, fr.hole) if hole.any() else fr.censored
-        images["none"] = fr.censored
-        clean.add(fr.clean, pair)
-        for name, img in images.items():
-            s = scores[name]
-            s.flicker.add(img, pair)
-            if hole.any():
-                s.psnr.append(psnr_hole(img, fr.clean, fr.hole))
-            if name in outputs and outputs[name].restored:
-                s.frames_restored += 1
-        censored += bool(hole.any())
-        prev_hole = hole
-        n += 1
-        if on_frame is not None:
-            on_frame(n)
+    with contextlib.ExitStack() as stack:
+        restorers = {m: stack.enter_context(VideoRestorer(restorer, VideoSettings(**{**settings.__dict__,
+                     "steady": m == "steady"}))) for m in scores if m in ("steady", "per-frame")}  # fmt: skip
+        for fr in frames:
+            hole = fr.hole > 0
+            pair = hole if prev_hole is None else hole | prev_hole
+            outputs = {m: r.step(fr.censored, fr.time) for m, r in restorers.items()}
+            images = {k: v.rgb for k, v in outputs.items()}
+            if "telea" in scores:
+                images["telea"] = telea.inpaint_photo(fr.censored, fr.hole) if hole.any() else fr.censored
+            if "none" in scores:
+                images["none"] = fr.censored
+            _score(fr, hole, pair, clean, scores, images, outputs)
+            censored += bool(hole.any())
+            prev_hole = hole
+            n += 1
+            if on_frame is not None:
+                on_frame(n)
     return VideoEvalReport(n, censored, clean, scores)
+
+
+def _score(fr: SynthFrame, hole: np.ndarray, pair: np.ndarray, clean: Flicker, scores: dict[str, MethodScore],
+           images: dict[str, np.ndarray], outputs: dict[str, Any]) -> None:  # fmt: skip
+    """Adds one frame's ``images`` (per method) to ``scores``, and the clean frame to ``clean``."""
+    clean.add(fr.clean, pair)
+    for name, img in images.items():
+        s = scores[name]
+        s.flicker.add(img, pair)
+        if hole.any():
+            s.psnr.append(psnr_hole(img, fr.clean, fr.hole))
+        if name in outputs and outputs[name].restored:
+            s.frames_restored += 1
+
+
+def _pack(part: VideoEvalReport) -> dict[str, Any]:
+    """One pass's report as JSON, every number exact (its flicker as the sums, not their mean)."""
+    return {"frames": part.frames, "censored": part.censored, "clean": [part.clean.change, part.clean.count],
+            "methods": {m: {"psnr": [float(p) for p in s.psnr], "flicker": [s.flicker.change, s.flicker.count],
+                            "frames_restored": s.frames_restored} for m, s in part.methods.items()}}  # fmt: skip
+
+
+def _unpack(d: dict[str, Any]) -> VideoEvalReport:
+    methods = {m: MethodScore(m, list(s["psnr"]), Flicker(*s["flicker"]), s["frames_restored"])
+               for m, s in d["methods"].items()}  # fmt: skip
+    return VideoEvalReport(d["frames"], d["censored"], Flicker(*d["clean"]), methods)
 
 
 def censored_frames(path: str | os.PathLike[str], finder: Any, kind: str, seed: int = 0) -> Iterator[SynthFrame]:

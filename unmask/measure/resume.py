@@ -15,6 +15,10 @@ aligned crops, so the report rebuilt from it is the one an uninterrupted run giv
 order). Lines are appended whole and flushed after each photo; a torn last line (a crash mid-write) is dropped when
 the journal is read, and the file rewritten atomically without it. The journal is removed once the run's
 result is out (:meth:`Journal.remove`).
+
+:class:`UnitState` keeps a run's finished units whole, by name, in the same kind of journal, for work that cannot be
+cut finer: ``unmask eval CLIP`` scores a clip in passes (:data:`unmask.measure.flicker.PASSES`), and every frame of a
+pass depends on the frames before it (tracking, smoothing, blending), so a pass stopped halfway is scored afresh.
 """
 
 from __future__ import annotations
@@ -210,15 +214,42 @@ def report_mark(report: EvalReport) -> Mark:
     return tuple(getattr(report, o) for o in OUTCOMES), len(report.faces), len(report.grid)
 
 
-class EvalState:
-    """The photos of an ``unmask eval`` run already looked at, in its :class:`Journal`: ``done`` maps a photo's
-    place in the list to its record. :meth:`replay` puts a done photo back into a report; :meth:`add` records a
-    photo just looked at."""
+class _Journalled:
+    """What a run's state in its :class:`Journal` does whatever it keeps: records whole lines, says why it cannot
+    (the run goes on without it), and is removed once the run's result is out."""
 
     def __init__(self, journal: Journal) -> None:
         self.journal = journal
         self.error: str | None = None
         """Why the journal could not be written (the run goes on without it: an interrupt then loses its work)."""
+
+    def _append(self, record: Mapping[str, Any]) -> None:
+        if self.error is None:
+            try:
+                self.journal.append(record)
+            except OSError as e:
+                self.error = f"{self.journal.path}: {e.strerror or e}"
+
+    def check(self) -> str | None:
+        """Why the journal cannot be written here (its folder cannot be made or written to), else None."""
+        folder = self.journal.path.parent
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            return f"{folder}: {e.strerror or e}"
+        return None if os.access(folder, os.W_OK) else f"{folder}: not writable"
+
+    def remove(self) -> None:
+        self.journal.remove()
+
+
+class EvalState(_Journalled):
+    """The photos of an ``unmask eval`` run already looked at, in its :class:`Journal`: ``done`` maps a photo's
+    place in the list to its record. :meth:`replay` puts a done photo back into a report; :meth:`add` records a
+    photo just looked at."""
+
+    def __init__(self, journal: Journal) -> None:
+        super().__init__(journal)
         self.done: dict[int, dict[str, Any]] = {}
         for r in journal.records:
             if isinstance(r.get("i"), int) and r.get("outcome") in OUTCOMES:
@@ -262,24 +293,31 @@ class EvalState:
             "faces": [pack_score(s) for s in report.faces[n_faces:]],
             "grid": pack_grid(report.grid[n_grid]) if len(report.grid) > n_grid else None,
         }
-        if self.error is None:
-            try:
-                self.journal.append(record)
-            except OSError as e:
-                self.error = f"{self.journal.path}: {e.strerror or e}"
+        self._append(record)
         self.done[index] = record
 
-    def check(self) -> str | None:
-        """Why the journal cannot be written here (its folder cannot be made or written to), else None."""
-        folder = self.journal.path.parent
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            return f"{folder}: {e.strerror or e}"
-        return None if os.access(folder, os.W_OK) else f"{folder}: not writable"
 
-    def remove(self) -> None:
-        self.journal.remove()
+class UnitState(_Journalled):
+    """The finished units of a run (a pass over a clip), in its :class:`Journal`: ``done`` maps a unit's name to the
+    record :meth:`add` kept, in the order they finished. A unit stopped halfway left nothing: the rerun does it
+    again whole."""
+
+    def __init__(self, journal: Journal) -> None:
+        super().__init__(journal)
+        self.done: dict[str, dict[str, Any]] = {}
+        for r in journal.records:
+            if isinstance(r.get("unit"), str) and isinstance(r.get("record"), dict):
+                self.done[r["unit"]] = r["record"]
+
+    @classmethod
+    def open(cls, kind: str, key: str, cache: str | os.PathLike[str] | None = None) -> UnitState:
+        """The state of ``kind``'s run keyed ``key`` (:func:`state_key`), empty when there is none."""
+        return cls(Journal(state_dir(kind, cache) / f"{key}.jsonl", key))
+
+    def add(self, unit: str, record: Mapping[str, Any]) -> None:
+        """Keeps ``record`` (JSON-able) as finished unit ``unit``'s."""
+        self._append({"unit": unit, "record": record})
+        self.done[unit] = dict(record)
 
 
 def eval_state_key(

@@ -49,6 +49,9 @@ class VideoBench:
     rss_second: int = 0  # after the first second of frames
     rss_end: int = 0  # after the last frame
 
+    def __post_init__(self) -> None:
+        self.size = (int(self.size[0]), int(self.size[1]))  # a tuple again when read back from JSON (a kept clip)
+
     @property
     def fps(self) -> float:
         return self.frames / self.seconds if self.seconds else 0.0
@@ -120,22 +123,28 @@ def bench_video(restorer: Restorer, stills: Sequence[tuple[np.ndarray, np.ndarra
                 seconds: float = SECONDS, settings: VideoSettings | None = None,
                 on_frame: Callable[[int, int], None] | None = None) -> list[VideoBench]:  # fmt: skip
     """Restores a clip per face count in ``counts`` file to file and times it (see the module docstring)."""
+    return [bench_clip(restorer, stills, folder, k, censor, size, seconds, settings, on_frame) for k in counts]
+
+
+def bench_clip(restorer: Restorer, stills: Sequence[tuple[np.ndarray, np.ndarray]], folder: str | Path, faces: int,
+               censor: str = "bar", size: tuple[int, int] = SIZE, seconds: float = SECONDS,
+               settings: VideoSettings | None = None,
+               on_frame: Callable[[int, int], None] | None = None) -> VideoBench:  # fmt: skip
+    """Makes the clip of ``faces`` censored faces in ``folder``, restores it file to file and times it: one clip of
+    :func:`bench_video` (``unmask bench --video`` keeps each as a section of its own)."""
     folder = Path(folder)
-    out = []
-    for k in counts:
-        clip = make_bench_clip(folder / f"clip-{k}.mp4", stills, k, censor, size, seconds)
-        cpu = cpu_seconds()
-        marks: dict[str, int] = {}
+    clip = make_bench_clip(folder / f"clip-{faces}.mp4", stills, faces, censor, size, seconds)
+    cpu = cpu_seconds()
+    marks: dict[str, int] = {}
 
-        def frame(done: int, total: int, marks: dict[str, int] = marks) -> None:
-            if done == FPS:
-                marks["second"] = current_rss()
-            marks["end"] = current_rss()
-            if on_frame is not None:
-                on_frame(done, total)
+    def frame(done: int, total: int) -> None:
+        if done == FPS:
+            marks["second"] = current_rss()
+        marks["end"] = current_rss()
+        if on_frame is not None:
+            on_frame(done, total)
 
-        with RssSampler() as rss:
-            stats = restore_video(clip, folder / "out" / clip.name, restorer, settings, on_frame=frame)
-        out.append(VideoBench(k, stats.frames, size, stats.seconds, dict(stats.timings), rss.start, rss.peak,
-                              stats.frames_restored, cpu_seconds() - cpu, marks.get("second", 0), marks.get("end", 0)))  # fmt: skip
-    return out
+    with RssSampler() as rss:
+        stats = restore_video(clip, folder / "out" / clip.name, restorer, settings, on_frame=frame)
+    return VideoBench(faces, stats.frames, size, stats.seconds, dict(stats.timings), rss.start, rss.peak,
+                      stats.frames_restored, cpu_seconds() - cpu, marks.get("second", 0), marks.get("end", 0))  # fmt: skip
