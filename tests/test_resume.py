@@ -355,37 +355,47 @@ def test_an_interrupted_clip_eval_resumes_from_its_finished_passes(stills, tiny_
             assert x.psnr == y.psnr and (x.flicker.change, x.flicker.count) == (y.flicker.change, y.flicker.count)
 
     side_by_side = evaluate_frames(iter(frames), restorer)
-    whole = evaluate_clip(lambda: iter(frames), restorer)
+    given: list = []
+    whole = evaluate_clip(lambda marks: given.append(marks) or iter(frames), restorer)
     assert list(whole.methods) == ["steady", "per-frame", "telea", "none"] and whole.frames == n
+    assert given[0] is None and given[1] == [f.landmarks for f in frames]  # the per-frame pass: the same censors
     assert whole.methods["steady"].frames_restored > 0
     same(whole, side_by_side)
 
     steps = _steps(monkeypatch, stop_at=5)
     with pytest.raises(KeyboardInterrupt):
-        evaluate_clip(lambda: iter(frames), restorer, state=UnitState.open("eval", "k", tmp_path))
+        evaluate_clip(lambda marks: iter(frames), restorer, state=UnitState.open("eval", "k", tmp_path))
     state = UnitState.open("eval", "k", tmp_path)
     assert list(state.done) == ["steady"] and steps == {True: n, False: 5}
 
     steps = _steps(monkeypatch)
     seen: list[int] = []
-    resumed = evaluate_clip(lambda: iter(frames), restorer, on_frame=seen.append, state=state)
+    resumed = evaluate_clip(lambda marks: iter(frames), restorer, on_frame=seen.append, state=state)
     assert steps == {True: 0, False: n}  # only the per-frame pass was scored
     assert seen == list(range(n + 1, 2 * n + 1))
     same(resumed, whole)
     assert list(UnitState.open("eval", "k", tmp_path).done) == ["steady", "per-frame"]
 
 
-def test_cli_eval_clip_resumes_and_a_changed_option_starts_afresh(cli, stills, tmp_path: Path,
+def test_cli_eval_clip_resumes_and_a_changed_option_starts_afresh(cli, stills, finder, tmp_path: Path,
                                                                   monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
     """`unmask eval CLIP`: interrupted (exit 130), the rerun says "resumed", scores only the pass stopped, prints the
-    uninterrupted result and removes its journal; the same clip with another --seed does not take the journal."""
+    uninterrupted result and removes its journal; the same clip with another --seed does not take the journal. The
+    per-frame pass after the steady one draws the censors at the landmarks the steady pass found (no face search),
+    the resumed one finds them again: the same frames."""
     from test_video import actors
     from unmask.measure.clips import clip_frames, write_clip
+    from unmask.measure.flicker import censored_frames
 
     monkeypatch.setenv("UNMASK_CACHE", str(tmp_path / "cache"))
     journals = tmp_path / "cache" / "eval"
     clip = tmp_path / "clean.mkv"
     write_clip(clip, clip_frames(actors(stills, second=False), (192, 144), 0.4, 25), 25, censored=False)
+    found = list(censored_frames(clip, finder, "bar", 0))
+    drawn = list(censored_frames(clip, finder, "bar", 0, [f.landmarks for f in found]))
+    assert len(found) == len(drawn) == 10 and all(f.hole.any() for f in found)
+    for a, b in zip(found, drawn):
+        assert np.array_equal(a.censored, b.censored) and np.array_equal(a.hole, b.hole) and a.time == b.time
     args = ("eval", clip, "--region", "eyes", "--json", "--threads", "1")
     whole = cli(*args)
     assert whole.exit_code == 0, whole.stderr

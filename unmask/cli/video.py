@@ -42,7 +42,7 @@ def eval_video(clip: Path, region: str, kind: str, models: list[str] | None, see
     try:
         with Restorer(loaded, region) as restorer, \
                 Counter(total * len(PASSES), "evaluating", *FRAMES, unit="frames", completed=kept) as bar:  # fmt: skip
-            report = evaluate_clip(lambda: censored_frames(clip, restorer.finder, kind, seed), restorer,
+            report = evaluate_clip(lambda marks: censored_frames(clip, restorer.finder, kind, seed, marks), restorer,
                                    on_frame=bar.count, state=state)  # fmt: skip
     except VideoError as e:
         fail(f"{clip}: {e}", 1)

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +45,9 @@ METHODS = ("steady", "per-frame", "telea", "none")
 
 PASSES = {"steady": ("steady", "telea", "none"), "per-frame": ("per-frame",)}
 """The passes of :func:`evaluate_clip` and the methods each scores; the first also measures the clean video."""
+
+Marks = list[list[np.ndarray]]
+"""Each frame's faces' landmarks (478x2 float32, frame pixels), as :attr:`SynthFrame.landmarks` holds them."""
 
 if TYPE_CHECKING:  # pragma: no cover
     from unmask.measure.resume import UnitState
@@ -132,20 +135,26 @@ def evaluate_frames(frames: Iterable[SynthFrame], restorer: Restorer, settings: 
     return _evaluate(frames, restorer, settings, METHODS, on_frame)
 
 
-def evaluate_clip(frames: Callable[[], Iterable[SynthFrame]], restorer: Restorer, settings: VideoSettings | None = None,
-                  on_frame: Callable[[int], None] | None = None, state: UnitState | None = None) -> VideoEvalReport:  # fmt: skip
-    """The report of :func:`evaluate_frames`, scored in :data:`PASSES`, each over the frames ``frames()`` yields
-    afresh. A pass finished in ``state`` (by an interrupted run) is taken from it, each pass scored is kept there.
-    ``on_frame(n)``: frames done over all passes."""
+def evaluate_clip(frames: Callable[[Marks | None], Iterable[SynthFrame]], restorer: Restorer,
+                  settings: VideoSettings | None = None, on_frame: Callable[[int], None] | None = None,
+                  state: UnitState | None = None) -> VideoEvalReport:  # fmt: skip
+    """The report of :func:`evaluate_frames`, scored in :data:`PASSES`, each over the frames ``frames(marks)``
+    yields afresh: ``marks``, each frame's ``landmarks`` of the first pass scored in this call (None before it), lets
+    the later passes draw the same censors without searching for the faces again (:func:`censored_frames`; about
+    4 KB per face and frame held). A pass finished in ``state`` (by an interrupted run) is taken from it, each pass
+    scored is kept there. ``on_frame(n)``: frames done over all passes."""
     parts: list[VideoEvalReport] = []
     done = 0
+    marks: Marks | None = None
     for name, methods in PASSES.items():
         record = None if state is None else state.done.get(name)
         if record is not None:
             part = _unpack(record)
         else:
             count = None if on_frame is None else (lambda n, done=done: on_frame(done + n))
-            part = _evaluate(frames(), restorer, settings, methods, count)
+            seen: Marks | None = [] if marks is None else None
+            part = _evaluate(frames(marks), restorer, settings, methods, count, seen)
+            marks = marks if seen is None else seen
             if state is not None:
                 state.add(name, _pack(part))
         parts.append(part)
@@ -156,8 +165,10 @@ def evaluate_clip(frames: Callable[[], Iterable[SynthFrame]], restorer: Restorer
 
 
 def _evaluate(frames: Iterable[SynthFrame], restorer: Restorer, settings: VideoSettings | None,
-              methods: Iterable[str], on_frame: Callable[[int], None] | None) -> VideoEvalReport:  # fmt: skip
-    """Scores ``methods`` (of :data:`METHODS`) side by side in one pass over ``frames``."""
+              methods: Iterable[str], on_frame: Callable[[int], None] | None,
+              marks: Marks | None = None) -> VideoEvalReport:  # fmt: skip
+    """Scores ``methods`` (of :data:`METHODS`) side by side in one pass over ``frames``; each frame's landmarks are
+    appended to ``marks`` (when given)."""
     from unmask.measure.baselines import Baseline
 
     settings = settings or VideoSettings()
@@ -179,6 +190,8 @@ def _evaluate(frames: Iterable[SynthFrame], restorer: Restorer, settings: VideoS
             if "none" in scores:
                 images["none"] = fr.censored
             _score(fr, hole, pair, clean, scores, images, outputs)
+            if marks is not None:
+                marks.append(fr.landmarks)
             censored += bool(hole.any())
             prev_hole = hole
             n += 1
@@ -213,23 +226,27 @@ def _unpack(d: dict[str, Any]) -> VideoEvalReport:
     return VideoEvalReport(d["frames"], d["censored"], Flicker(*d["clean"]), methods)
 
 
-def censored_frames(path: str | os.PathLike[str], finder: Any, kind: str, seed: int = 0) -> Iterator[SynthFrame]:
+def censored_frames(path: str | os.PathLike[str], finder: Any, kind: str, seed: int = 0,
+                    marks: Sequence[list[np.ndarray]] | None = None) -> Iterator[SynthFrame]:  # fmt: skip
     """The frames of the clean video ``path`` with every face (``finder``: a FaceFinder; detected on every frame
     and followed by :class:`unmask.infer.video.track.Tracker`, so a face the detector misses on one frame is still
     censored) censored with ``kind`` at its smoothed landmarks, as an editor's tracked censor moves, with the same
-    randomised censor (``seed``) on every frame."""
+    randomised censor (``seed``) on every frame. ``marks``: each frame's ``landmarks`` as an earlier pass over the
+    same clip gave them: the same censors drawn again, no face searched for."""
     from unmask.infer.censors import draw_censor
     from unmask.infer.video.stream import VideoReader
     from unmask.infer.video.track import Tracker
 
-    tracker = Tracker(finder, detect_every=1)
+    tracker = Tracker(finder, detect_every=1) if marks is None else None
     with VideoReader(path) as reader:
-        for frame in reader.frames():
+        for i, frame in enumerate(reader.frames()):
+            if tracker is not None:
+                faces = [track.face.landmarks for track in tracker.step(frame.rgb, frame.time)]
+            else:
+                faces = list(marks[i]) if i < len(marks) else []  # type: ignore[index,arg-type]
             censored = frame.rgb.copy()
             hole = np.zeros(frame.rgb.shape[:2], np.uint8)
-            marks = []
-            for track in tracker.step(frame.rgb, frame.time):
-                censored, occ = draw_censor(censored, track.face.landmarks, kind, np.random.default_rng(seed))
+            for landmarks in faces:
+                censored, occ = draw_censor(censored, landmarks, kind, np.random.default_rng(seed))
                 hole |= occ
-                marks.append(track.face.landmarks)
-            yield SynthFrame(frame.rgb, censored, hole, frame.pts or 0, marks, frame.time)
+            yield SynthFrame(frame.rgb, censored, hole, frame.pts or 0, faces, frame.time)
