@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from unmask.infer.compose import MAX_SHIFT, hole_alpha, paste_in_box
+from unmask.infer.compose import MAX_SHIFT, TONE_STEP, hole_alpha, paste_in_box, tone_field
 from unmask.infer.crop import align
 
 GRAIN_LEVEL = 0.5  # the eyes' level (unmask.infer.regions.eyes.GRAIN)
@@ -135,6 +135,29 @@ def test_tone_follows_a_cast_that_changes_across_the_hole() -> None:
     err = np.abs(out.astype(float) - photo.astype(float))[sel].mean()
     const = np.abs(fill.astype(float) - photo.astype(float))[sel].mean()  # what the cast leaves, before any match
     assert err < 4 and err < 0.25 * const, (err, const)
+
+
+def test_a_thick_hole_s_tone_field_worked_out_smaller_matches_the_full_resolution_one() -> None:
+    """A hole 200 px thick (a large photo) has its tone field worked out at 1/6 of the size: within a grey level of
+    the field blurred at full resolution, which cost seconds."""
+    h, w = 420, 900
+    hole = _bar((h, w), (150, 110, 750, 310))
+    band = (cv2.dilate(hole, np.ones((41, 41), np.uint8)) > 0) & (hole == 0)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    diff = np.stack([12 + 20 * xx / w, -8 + 10 * yy / h, 5 * np.sin(xx / 90)], axis=2).astype(np.float32)
+    diff += np.random.default_rng(3).normal(0, 2, diff.shape).astype(np.float32)
+    sigma = 100.0  # the hole's half-thickness (TONE_SCALE 1)
+    assert sigma // TONE_STEP > 1, "the test's hole is thick enough to be worked out smaller"
+    med = np.median(diff[band], axis=0)
+    d = np.where(band[:, :, None], diff, 0).astype(np.float32)  # no outliers to clip in this smooth cast
+    wgt = cv2.GaussianBlur(band.astype(np.float32), (0, 0), sigma)
+    num = cv2.GaussianBlur(d, (0, 0), sigma)
+    eps = 0.05 * float(wgt.max())
+    full = np.clip((num + eps * med) / (wgt[:, :, None] + eps), -MAX_SHIFT, MAX_SHIFT)
+    got = tone_field(diff, band, hole)
+    inside = hole > 0
+    assert np.abs(got - full)[inside].max() < 1.0
+    assert np.abs(got - full).mean() < 0.2
 
 
 def test_grain_tops_a_smooth_fill_up_to_the_photo_grain_and_is_reproducible() -> None:
