@@ -403,7 +403,7 @@ def test_cli_eval_clip_resumes_and_a_changed_option_starts_afresh(cli, stills, f
 
     steps = _steps(monkeypatch, stop_at=3)
     res = cli(*args)
-    assert res.exit_code == 130 and "passes scored so far" in res.stderr, res.stderr
+    assert res.exit_code == 130 and "the finished passes (steady, then per-frame) are kept" in res.stderr, res.stderr
     assert len(list(journals.glob("*.jsonl"))) == 1
     steps = _steps(monkeypatch)
     res = cli(*args)

@@ -47,7 +47,7 @@ def eval_video(clip: Path, region: str, kind: str, models: list[str] | None, see
     except VideoError as e:
         fail(f"{clip}: {e}", 1)
     except KeyboardInterrupt:
-        interrupted(f"rerun the same command to go on: the passes scored so far ({', '.join(PASSES)}) are kept, "
+        interrupted(f"rerun the same command to go on: the finished passes ({', then '.join(PASSES)}) are kept, "
                     "the one stopped is scored afresh")  # fmt: skip
     data = report.to_dict()
     data["clip"], data["region"], data["censor"], data["model"] = (
