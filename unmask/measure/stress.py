@@ -53,7 +53,10 @@ SPILL_LEVEL = 12
 LEFT_FACE = 0.01
 """A face counts in ``faces_left`` when more than this share of its censor is left outside the hole."""
 
-_FOUND = re.compile(r"found an? (\w+) censor")
+_FOUND = re.compile(r"found an? ([\w-]+) censor")
+FOUND_AS = {"blur": ("blur", "blur-mouth")}
+"""The finders' kinds that count as finding a drawn kind (a drawn blur over nose and mouth is found as
+``blur-mouth``); any other kind is found as itself."""
 
 
 @dataclass
@@ -200,6 +203,16 @@ def run_stress(
     return report
 
 
+def status_of(decision: str | None, kind: str) -> tuple[str, str | None]:
+    """(status, kind found) of a face censored with ``kind`` whose restoration said ``decision`` (None: not
+    restored): ``found`` when the finders found ``kind`` (or a kind of :data:`FOUND_AS`), ``wrong-kind`` when they
+    found another, ``missed`` when none."""
+    m = _FOUND.search(decision) if decision else None
+    if m is None:
+        return "missed", None
+    return ("found" if m.group(1) in FOUND_AS.get(kind, (kind,)) else "wrong-kind"), m.group(1)
+
+
 def _restore_one(photo: str, kind: str, censored: np.ndarray, censor: np.ndarray, face: "Face", variant: str,
                  finder: "FaceFinder", given: GivenFaces, restorers: Mapping[str, Any]) -> FaceRecord:  # fmt: skip
     region = region_of(censor, face.landmarks)
@@ -213,10 +226,9 @@ def _restore_one(photo: str, kind: str, censored: np.ndarray, censor: np.ndarray
     result = restorers[region].restore(censored, want_mask=True)
     rec.seconds = time.perf_counter() - t0
     report = result.faces[0] if result.faces else None
-    m = _FOUND.search(report.decision) if report is not None and report.status == "restored" else None
-    rec.found_kind = m.group(1) if m else None
-    rec.status = "missed" if m is None else "found" if rec.found_kind == kind else "wrong-kind"
-    if m is not None:
+    rec.status, rec.found_kind = status_of(report.decision if report is not None and report.status == "restored"
+                                           else None, kind)  # fmt: skip
+    if rec.found_kind is not None:
         hole = result.hole if result.hole is not None else np.zeros(censor.shape, np.uint8)
         rec.left = int(np.count_nonzero(is_hole(censor) & ~is_hole(hole)))
         rec.spill = spill(result.rgb, censored, censor, SPILL_DISTANCE, SPILL_LEVEL)
@@ -235,4 +247,4 @@ def table(report: StressReport) -> str:
     return "\n".join(rows)
 
 
-__all__ = ["FaceRecord", "KindScore", "StressReport", "region_of", "run_stress", "stage", "table"]
+__all__ = ["FaceRecord", "KindScore", "StressReport", "region_of", "run_stress", "stage", "status_of", "table"]

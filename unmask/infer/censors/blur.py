@@ -17,7 +17,11 @@ editor's blur tool leaves them.
    part of a clean face) must be much blurrier than the sharpest edges of the rest of the window (the face's own
    sharpness: a photo out of focus is blurred everywhere alike): :data:`RATIO` times, and at least
    :data:`MIN_SIGMA` inter-ocular distances. A core with no edge left at all, in a window with many
-   (:data:`FLAT_RIM_EDGES`), has been blurred heavily: a clean face always has edges at its eyes and lips.
+   (:data:`FLAT_RIM_EDGES`), has been blurred heavily: a clean face always has edges at its eyes and lips. Edges
+   beside the core are not the core's: a heavy blur's only sharp edges there are its own outline when the band is
+   narrow or the landmarks under it drift. Faint edges (contrast under :data:`FAINT` of the face's own edges') are
+   what a blur leaves of fine lines (a box blur turns a thin line into a plateau with two sharp, faint sides), and
+   do not count either.
 3. **The area.** Edges blurrier than the midpoint (geometric) of the two are the censor's, sharper ones the
    photo's; from the core's centre the area runs out in every direction until sharp edges are
    :data:`SHARP_WEIGHT` of the blurred ones nearby (:func:`_area`). Smooth skin beyond the blur's edge, which
@@ -26,6 +30,11 @@ editor's blur tool leaves them.
    censor's edges show at a coarser smoothing (:data:`FIT_SCALES`). A first guess (it errs low on heavy blurs,
    which leave few edges): restoring refits it, Gaussian or box, on the generator's fill
    (:func:`unmask.infer.deblur.refit`).
+
+**Blur or mask.** Over nose and mouth the blur finder runs before the mask finder (a heavily blurred lower face is
+smooth and of one colour, as a mask is, and the mask finder took it for one), so it refuses an area whose outline
+shows a cover's colour step (:func:`outline_step`): a blur keeps the picture's low frequencies, a mask has its own
+colour all along its edge.
 
 Works at the finders' working scale (:func:`unmask.infer.censors.find.downscaled`); the kernel is returned at
 photo resolution in :attr:`unmask.infer.censors.Occluder.blur`, for :func:`unmask.infer.deblur.keep_blur`.
@@ -128,6 +137,12 @@ RAYS = 180  # directions the area is followed in from the core's centre
 STOP = 2  # the area ends at this many sharp edge pixels along a direction
 SMOOTH_RAYS = 9  # reaches are the median over this many neighbouring directions
 EDGE_CAP = 0.5  # edge blur measured up to this (inter-ocular distances)
+CONTRAST_REACH = 0.05  # an edge's contrast: the grey range within this radius (inter-ocular distances)
+FAINT = 0.3  # edges by the core count where their contrast is at least this share of the face's own edges' (median)
+STEP_RING = 0.06  # rings either side of a blurred area's outline, inter-ocular distances
+STEP_PCT = 25  # the outline's colour step is this percentile of its pixels' (most of a blur's outline runs on)
+STEP_WEIGHT = 0.05  # an outline pixel counts where both rings reach it with at least this weight
+COVER_STEP = 12.0  # 8-bit Lab: a larger step along the outline is a cover's edge, not a blur's
 FIT_SIGMAS = np.geomspace(0.015, 0.3, 16)  # candidate Gaussian sigmas, inter-ocular distances
 
 
@@ -214,11 +229,17 @@ def find_blur(s: Search, kind: str = "blur") -> Occluder | None:
     sig = np.minimum(sig, EDGE_CAP * iod)
     dist = cv2.distanceTransform(np.where(w.core > 0, 0, 255).astype(np.uint8), cv2.DIST_L2, 5)
     near, rim = edges & (dist <= CORE_REACH * iod), edges & (dist > RIM * iod)
-    if rim.sum() < MIN_EDGES or (near.sum() < MIN_EDGES and rim.sum() < FLAT_RIM_EDGES):
+    if rim.sum() >= MIN_EDGES:  # faint edges by the core are what a blur leaves of fine lines (a box: sharp ghosts)
+        k = disc(CONTRAST_REACH * iod)
+        span = cv2.dilate(g, k) - cv2.erode(g, k)
+        near &= span >= FAINT * float(np.median(span[rim]))
+    # the core itself without an edge (the near ones, if any, are the blur's own outline beside it): a heavy blur
+    flat = (near & (w.core > 0)).sum() < MIN_EDGES or near.sum() < MIN_EDGES
+    if rim.sum() < MIN_EDGES or (flat and rim.sum() < FLAT_RIM_EDGES):
         return None
     own = float(np.percentile(sig[rim], SHARP_PCT))
     # no edge left near the core, which on a clean face holds the eyes or the lips: a heavy blur
-    core_sigma = float(np.median(sig[near])) if near.sum() >= MIN_EDGES else max(HEAVY * iod, RATIO * own)
+    core_sigma = max(HEAVY * iod, RATIO * own) if flat else float(np.median(sig[near]))
     if core_sigma < max(RATIO * own, MIN_SIGMA * iod):
         return None
     split = float(np.sqrt(core_sigma * max(own, 0.5)))
@@ -236,9 +257,42 @@ def find_blur(s: Search, kind: str = "blur") -> Occluder | None:
     return Occluder(kind, s.box, mask, margin_px(s.iod), s.iod, blur=kernel.scaled(1.0 / w.scale))
 
 
+def outline_step(rgb: np.ndarray, area: np.ndarray, window: np.ndarray, iod: float) -> float | None:
+    """How far the colours just inside ``area`` (uint8 mask of ``rgb``, HxWx3 uint8) lie from those just outside it,
+    along its outline: the :data:`STEP_PCT` percentile over the outline's pixels of the distance (8-bit Lab) between the
+    local means of a ring :data:`STEP_RING` inter-ocular distances wide on either side. A blur keeps the picture's low
+    frequencies, so its colours run on across its outline (steps only where hair or a brow crosses it); a cover (a
+    mask) has its own colour all along. Only the outline inside ``window`` (uint8) counts: where the area meets the
+    window's edge the search ended, not the censor. None when the outline has too few pixels with both rings."""
+    a = area > 0
+    r = max(2, int(round(STEP_RING * iod)))
+    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2LAB).astype(np.float32)
+    ring_in = (a & ~(cv2.erode(area, disc(r)) > 0)).astype(np.float32)
+    ring_out = ((cv2.dilate(area, disc(r)) > 0) & ~a & (window > 0)).astype(np.float32)
+
+    def local_mean(ring: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        weight = cv2.GaussianBlur(ring, (0, 0), r)
+        return cv2.GaussianBlur(lab * ring[..., None], (0, 0), r) / np.maximum(weight, 1e-6)[..., None], weight
+
+    m_in, w_in = local_mean(ring_in)
+    m_out, w_out = local_mean(ring_out)
+    edge = a & ~(cv2.erode(area, disc(1)) > 0) & (w_in > STEP_WEIGHT) & (w_out > STEP_WEIGHT)
+    if edge.sum() < MIN_EDGES:
+        return None
+    return float(np.percentile(np.linalg.norm(m_in[edge] - m_out[edge], axis=1), STEP_PCT))
+
+
 def find_mouth_blur(s: Search) -> Occluder | None:
-    """The blurred area over nose and mouth in ``s``'s window, or None."""
-    return find_blur(s, "blur-mouth")
+    """The blurred area over nose and mouth in ``s``'s window, or None. It is tried before the mask finder (a
+    heavily blurred lower face is smooth and of one colour, as a mask is), so it refuses an area whose outline shows
+    a cover's colour step (:func:`outline_step` above :data:`COVER_STEP`): the mask finder decides then."""
+    occ = find_blur(s, "blur-mouth")
+    if occ is None:
+        return None
+    w = downscaled(s)
+    area = cv2.resize(occ.mask, (w.rgb.shape[1], w.rgb.shape[0]), interpolation=cv2.INTER_NEAREST)
+    step = outline_step(w.rgb, area & np.where(w.window > 0, 255, 0).astype(np.uint8), w.window, w.iod)
+    return None if step is None or step > COVER_STEP else occ
 
 
 CENSOR = register(Censor("blur", draw_eye_blur, find_blur))
