@@ -62,3 +62,29 @@ def test_stress_censors_are_found_whole(val_faces, finder, kind: str, photo: str
     assert hole[censor].mean() >= covered, hole[censor].mean()
     beyond = cv2.distanceTransform(np.where(censor, 0, 255).astype(np.uint8), cv2.DIST_L2, 5) > 3
     assert (hole & beyond).sum() <= 0.03 * censor.sum(), "the hole stays on the censor"
+
+
+# Printed masks of the training drawer, as benchmarks/auto_accuracy.py draws them (seed 7 + the photo's place;
+# a bar and a mosaic are drawn first from the same generator). Taking the pixels below the window as only probably
+# not mask let the segmentation run on below these masks into the chin and neck, whose skin broke the print's
+# repeat (0.88 -> 0.45), and the mask was refused: the segmentation as before is the fallback.
+@pytest.mark.parametrize("photo", ["184195.jpg", "186494.jpg"])
+def test_printed_training_masks_are_still_found(val_faces, finder, photo: str) -> None:
+    from unmask.infer.censors import draw_censor, jpeg
+    from unmask.infer.io import read_image
+
+    names = [p.name for p in val_faces]
+    if photo not in names:
+        pytest.skip(f"{photo} not among the validation faces")
+    index = names.index(photo)
+    clean = read_image(val_faces[index]).rgb
+    faces = finder.search(clean).faces
+    assert len(faces) == 1
+    rng = np.random.default_rng(7 + index)
+    for kind in ("bar", "pixelate", "surgical"):
+        censored, truth = draw_censor(clean, faces[0].landmarks, kind, rng)
+    censored = jpeg(censored, 90)
+    occ = _find(censored, faces[0], "mouth")
+    assert occ is not None and occ.kind == "surgical"
+    hole = occ.in_photo(truth.shape, occ.hole()) > 0
+    assert hole[truth > 0].mean() >= 0.95, hole[truth > 0].mean()

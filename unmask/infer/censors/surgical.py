@@ -188,16 +188,35 @@ def _below(core: np.ndarray, up: np.ndarray) -> np.ndarray:
 
 
 def find_mask(s: Search) -> Occluder | None:
-    """The mask in ``s``'s window, or None."""
+    """The mask in ``s``'s window, or None. The segmentation takes the pixels below the window as probably not mask
+    (see the module); when what it finds is then no cover (it ran on below a printed mask into the chin and neck,
+    whose skin breaks the print's repeat), once more as certainly not mask."""
     w = downscaled(s)
     rgb = np.ascontiguousarray(w.rgb)
     core = w.core > 0
     skin = (w.free > 0) & ~core
     if skin.sum() < 10:
         return None
+    fg = _segment(w, rgb, core, skin, True)
+    if fg is None:
+        fg = _segment(w, rgb, core, skin, False)
+    if fg is None:
+        return None
+    found = refine_edge(upscaled(fg, w), s)
+    box = s.box
+    if s.photo is not None:  # the mask goes on beyond the window: over the neck, the collar, off the photo
+        box, found = whole_mask(s.photo, s.box, found, s.window, s.iod)
+    return Occluder("surgical", box, found, margin_px(s.iod), s.iod)
+
+
+def _segment(w: Search, rgb: np.ndarray, core: np.ndarray, skin: np.ndarray, below: bool) -> np.ndarray | None:
+    """The mask GrabCut finds in ``w``'s window (uint8 over the box at the working scale), or None when it is no
+    cover (:func:`_covers`) or too small or narrow. ``below``: the pixels below the window are probably not mask
+    (else certainly not, as every pixel outside the window)."""
     gc = np.full(core.shape, cv2.GC_PR_FGD, np.uint8)
     gc[w.window == 0] = cv2.GC_BGD
-    gc[(w.window == 0) & _below(core, w.up)] = cv2.GC_PR_BGD  # where a mask runs on past the chin (module)
+    if below:
+        gc[(w.window == 0) & _below(core, w.up)] = cv2.GC_PR_BGD  # where a mask runs on past the chin (module)
     gc[skin] = cv2.GC_BGD
     gc[core] = cv2.GC_FGD
     bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
@@ -219,11 +238,7 @@ def find_mask(s: Search) -> Occluder | None:
     along = xs * w.up[1] - ys * w.up[0]  # position along the eye line (perpendicular to up)
     if along.max() - along.min() < MIN_WIDTH * w.iod:
         return None  # lips, nose and a beard, not a mask from cheek to cheek
-    found = refine_edge(upscaled(fg, w), s)
-    box = s.box
-    if s.photo is not None:  # the mask goes on beyond the window: over the neck, the collar, off the photo
-        box, found = whole_mask(s.photo, s.box, found, s.window, s.iod)
-    return Occluder("surgical", box, found, margin_px(s.iod), s.iod)
+    return fg
 
 
 EDGE_REACH = 2
