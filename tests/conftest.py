@@ -241,6 +241,41 @@ def stills(val_dir: Path, finder: "FaceFinder") -> list[tuple[np.ndarray, np.nda
     return out
 
 
+@pytest.fixture(scope="session")
+def single_faces(val_faces: list[Path], finder: "FaceFinder") -> list[tuple[np.ndarray, "Face"]]:  # noqa: F821 - lazily
+    """(photo, face) of the first 12 validation photos, among the first 40, in which one face is found."""
+    from unmask.infer.io import read_image
+
+    out = []
+    for path in val_faces[:40]:
+        rgb = read_image(path).rgb
+        faces = finder.search(rgb).faces
+        if len(faces) == 1:
+            out.append((rgb, faces[0]))
+        if len(out) == 12:
+            break
+    return out
+
+
+def stress_staged(val_faces: list[Path], finder: "FaceFinder", kind: str, name: str) -> tuple:  # noqa: F821 - lazily
+    """The stress benchmark's ``kind`` censor on validation photo ``name``, staged exactly as ``benchmarks/stress.py``
+    stages it with seed 0 (:func:`unmask.measure.stress.stage`): (censored photo, censor mask, face, ...)."""
+    from unmask.infer.io import read_image
+    from unmask.measure.stress import stage
+    from unmask.measure.stress_draw import DRAW
+
+    names = [p.name for p in val_faces]
+    if name not in names:
+        pytest.skip(f"{name} not among the validation faces")
+    index = names.index(name)
+    clean = read_image(val_faces[index]).rgb
+    faces = finder.search(clean).faces
+    assert len(faces) == 1
+    staged = stage(clean, faces[0], finder, kind, np.random.default_rng((0, list(DRAW).index(kind), index)))
+    assert staged is not None
+    return staged
+
+
 @contextlib.contextmanager
 def small_tmpfs(tmp_path: Path, size: str, why: str) -> Iterator[Path]:
     """A real, nearly full file system: a tmpfs of ``size`` (e.g. ``"32k"``) mounted at ``tmp_path / "tiny"`` and

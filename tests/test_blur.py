@@ -131,25 +131,6 @@ def test_drawn_blurs_vary_as_specified(canon: np.ndarray) -> None:
     assert 4 in corners and 5 in corners, "rectangles and ellipses"
 
 
-@pytest.fixture(scope="module")
-def val_faces(finder):
-    from tests.conftest import VAL
-
-    if not VAL.exists():
-        pytest.skip(f"no validation faces in {VAL}")
-    from unmask.infer.io import read_image
-
-    out = []
-    for path in sorted(VAL.glob("*.jpg"))[:40]:
-        rgb = read_image(path).rgb
-        faces = finder.search(rgb).faces
-        if len(faces) == 1:
-            out.append((rgb, faces[0]))
-        if len(out) == 12:
-            break
-    return out
-
-
 class _Given:
     """A face finder that hands over the faces it is given."""
 
@@ -172,11 +153,11 @@ def _find(rgb: np.ndarray, face, region: str, models: dict):
     return None if not isinstance(found, tuple) else found[3]
 
 
-def test_blurred_eyes_are_found_and_clean_faces_are_not(val_faces, finder, tiny_models) -> None:
+def test_blurred_eyes_are_found_and_clean_faces_are_not(single_faces, finder, tiny_models) -> None:
     """On validation faces (landmarks found again on the censored photo, JPEG q90): every randomised eye blur is
     found as a blur, covering nearly all of it; the clean faces, and the same faces out of focus all over, are not."""
     covers = []
-    for i, (rgb, face) in enumerate(val_faces):
+    for i, (rgb, face) in enumerate(single_faces):
         censored, truth = draw_censor(rgb, face.landmarks, "blur", np.random.default_rng(i))
         censored = jpeg(censored, 90)
         again = finder.search(censored).faces

@@ -16,32 +16,9 @@ from unmask.infer.crop import align_checked
 from unmask.infer.deblur import Kernel, blur_area
 from unmask.infer.face.geometry import eye_frame, polygon_mask, rotated_rect
 
+from tests.conftest import stress_staged
+
 SIZE = 256
-
-
-@pytest.fixture(scope="module")
-def val_paths():
-    from tests.conftest import VAL
-    from unmask.measure.evaluate import list_photos
-
-    if not VAL.exists():
-        pytest.skip(f"no validation faces in {VAL}")
-    return list_photos(VAL)
-
-
-@pytest.fixture(scope="module")
-def val_faces(finder, val_paths):
-    from unmask.infer.io import read_image
-
-    out = []
-    for path in val_paths[:40]:
-        rgb = read_image(path).rgb
-        faces = finder.search(rgb).faces
-        if len(faces) == 1:
-            out.append((rgb, faces[0]))
-        if len(out) == 12:
-            break
-    return out
 
 
 def _found(rgb: np.ndarray, face, region: str):
@@ -58,23 +35,11 @@ def _band(rgb: np.ndarray, face, kernel_iod: tuple[str, float], half_h: float, b
     return jpeg(blur_area(rgb, mask, Kernel(kind, size * d)), 90), mask
 
 
-def _staged(finder, val_paths, name: str):
+def _staged(finder, val_faces, name: str):
     """The stress benchmark's blur on photo ``name`` (seed 0): (censored photo, censor mask, face found again)."""
-    from unmask.infer.io import read_image
     from unmask.measure.evaluate import match_face
-    from unmask.measure.stress import stage
-    from unmask.measure.stress_draw import DRAW
 
-    names = [p.name for p in val_paths]
-    if name not in names:
-        pytest.skip(f"{name} not among the validation faces")
-    index = names.index(name)
-    clean = read_image(val_paths[index]).rgb
-    faces = finder.search(clean).faces
-    assert len(faces) == 1
-    staged = stage(clean, faces[0], finder, "blur", np.random.default_rng((0, list(DRAW).index("blur"), index)))
-    assert staged is not None
-    censored, censor, face, _ = staged
+    censored, censor, face, _ = stress_staged(val_faces, finder, "blur", name)
     again = match_face(finder.search(censored).faces, face.box)
     assert again is not None
     return censored, censor, again
@@ -89,8 +54,8 @@ def _staged(finder, val_paths, name: str):
         ("183595.jpg", "eyes"),  # close-up, the same with a Gaussian: not found
     ],
 )
-def test_stress_blurs_once_missed_are_found_as_blurs(finder, val_paths, name: str, region: str) -> None:
-    censored, censor, face = _staged(finder, val_paths, name)
+def test_stress_blurs_once_missed_are_found_as_blurs(finder, val_faces, name: str, region: str) -> None:
+    censored, censor, face = _staged(finder, val_faces, name)
     occ = _found(censored, face, region)
     assert occ is not None, "found"
     assert occ.kind == ("blur" if region == "eyes" else "blur-mouth"), f"found as {occ.kind}"
@@ -98,20 +63,20 @@ def test_stress_blurs_once_missed_are_found_as_blurs(finder, val_paths, name: st
     assert got[censor > 0].mean() >= 0.9, "nearly all of the blur is in the hole"
 
 
-def test_a_narrow_heavy_band_is_found_though_its_outline_runs_by_the_eye_line(val_faces) -> None:
+def test_a_narrow_heavy_band_is_found_though_its_outline_runs_by_the_eye_line(single_faces) -> None:
     """A heavy blur leaves no edge on the eye line; the only edges beside it are the band's own sharp outline, which
     the finder once took for the face's own sharpness there (6 of these 12 found)."""
     kinds = [getattr(_found(_band(rgb, face, ("gaussian", 0.2), 0.2)[0], face, "eyes"), "kind", None)
-             for rgb, face in val_faces]  # fmt: skip
+             for rgb, face in single_faces]  # fmt: skip
     assert kinds.count("blur") >= 10, kinds
 
 
 @pytest.mark.parametrize("kernel", [("gaussian", 0.15), ("box", 0.4)])
-def test_a_blurred_lower_face_is_a_blur_not_a_mask(val_faces, kernel) -> None:
+def test_a_blurred_lower_face_is_a_blur_not_a_mask(single_faces, kernel) -> None:
     """Nose and mouth blurred: smooth and of the face's colours, which the mask finder took for a cover on half of
     these faces before the blur finder was tried first over the mouth."""
     kinds = []
-    for rgb, face in val_faces:
+    for rgb, face in single_faces:
         censored, truth = _band(rgb, face, kernel, 0.6, below=0.95, half_len=0.65)
         occ = _found(censored, face, "mouth")
         kinds.append(None if occ is None else occ.kind)
@@ -120,10 +85,10 @@ def test_a_blurred_lower_face_is_a_blur_not_a_mask(val_faces, kernel) -> None:
     assert kinds.count("blur-mouth") >= 11, kinds
 
 
-def test_masks_are_still_masks_with_the_blur_finder_first(val_faces) -> None:
+def test_masks_are_still_masks_with_the_blur_finder_first(single_faces) -> None:
     """Randomised surgical masks: none taken for a blur now that the blur finder runs before the mask finder."""
     kinds = []
-    for i, (rgb, face) in enumerate(val_faces):
+    for i, (rgb, face) in enumerate(single_faces):
         censored, _ = draw_censor(rgb, face.landmarks, "surgical", np.random.default_rng(i))
         occ = _found(jpeg(censored, 90), face, "mouth")
         kinds.append(None if occ is None else occ.kind)

@@ -4,32 +4,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 
 from unmask.infer.face.types import Face
-from unmask.measure.stress import region_of, stage
-from unmask.measure.stress_draw import DRAW
+from unmask.measure.stress import region_of
 
+from tests.conftest import stress_staged
 from test_find import _find
-
-
-def _staged(val_faces: list[Path], finder, kind: str, name: str):
-    from unmask.infer.io import read_image
-
-    names = [p.name for p in val_faces]
-    if name not in names:
-        pytest.skip(f"{name} not among the validation faces")
-    index = names.index(name)
-    clean = read_image(val_faces[index]).rgb
-    faces = finder.search(clean).faces
-    assert len(faces) == 1
-    staged = stage(clean, faces[0], finder, kind, np.random.default_rng((0, list(DRAW).index(kind), index)))
-    assert staged is not None
-    return staged
 
 
 # (kind, photo, share of the censor in the hole at least). Before: the mask's segmentation took every pixel beyond
@@ -54,7 +38,7 @@ def _staged(val_faces: list[Path], finder, kind: str, name: str):
     ],
 )
 def test_stress_censors_are_found_whole(val_faces, finder, kind: str, photo: str, covered: float) -> None:
-    censored, truth, face, _ = _staged(val_faces, finder, kind, photo)
+    censored, truth, face, _ = stress_staged(val_faces, finder, kind, photo)
     region = region_of(truth, face.landmarks)
     occ = _find(censored, Face(face.box, face.landmarks), region)
     assert occ is not None and occ.kind == kind
