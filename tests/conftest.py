@@ -257,12 +257,10 @@ def single_faces(val_faces: list[Path], finder: "FaceFinder") -> list[tuple[np.n
     return out
 
 
-def stress_staged(val_faces: list[Path], finder: "FaceFinder", kind: str, name: str) -> tuple:  # noqa: F821 - lazily
-    """The stress benchmark's ``kind`` censor on validation photo ``name``, staged exactly as ``benchmarks/stress.py``
-    stages it with seed 0 (:func:`unmask.measure.stress.stage`): (censored photo, censor mask, face, ...)."""
+def named_face(val_faces: list[Path], finder: "FaceFinder", name: str) -> tuple[int, np.ndarray, "Face"]:  # noqa: F821
+    """(its place among the validation photos, its pixels, its one face) of validation photo ``name``; skips the test
+    when the photo is not there."""
     from unmask.infer.io import read_image
-    from unmask.measure.stress import stage
-    from unmask.measure.stress_draw import DRAW
 
     names = [p.name for p in val_faces]
     if name not in names:
@@ -271,7 +269,17 @@ def stress_staged(val_faces: list[Path], finder: "FaceFinder", kind: str, name: 
     clean = read_image(val_faces[index]).rgb
     faces = finder.search(clean).faces
     assert len(faces) == 1
-    staged = stage(clean, faces[0], finder, kind, np.random.default_rng((0, list(DRAW).index(kind), index)))
+    return index, clean, faces[0]
+
+
+def stress_staged(val_faces: list[Path], finder: "FaceFinder", kind: str, name: str) -> tuple:  # noqa: F821 - lazily
+    """The stress benchmark's ``kind`` censor on validation photo ``name``, staged exactly as ``benchmarks/stress.py``
+    stages it with seed 0 (:func:`unmask.measure.stress.stage`): (censored photo, censor mask, face, ...)."""
+    from unmask.measure.stress import stage
+    from unmask.measure.stress_draw import DRAW
+
+    index, clean, face = named_face(val_faces, finder, name)
+    staged = stage(clean, face, finder, kind, np.random.default_rng((0, list(DRAW).index(kind), index)))
     assert staged is not None
     return staged
 

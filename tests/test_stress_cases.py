@@ -12,7 +12,7 @@ import pytest
 from unmask.infer.face.types import Face
 from unmask.measure.stress import region_of
 
-from tests.conftest import stress_staged
+from tests.conftest import named_face, stress_staged
 from test_find import _find
 
 
@@ -55,20 +55,13 @@ def test_stress_censors_are_found_whole(val_faces, finder, kind: str, photo: str
 @pytest.mark.parametrize("photo", ["184195.jpg", "186494.jpg"])
 def test_printed_training_masks_are_still_found(val_faces, finder, photo: str) -> None:
     from unmask.infer.censors import draw_censor, jpeg
-    from unmask.infer.io import read_image
 
-    names = [p.name for p in val_faces]
-    if photo not in names:
-        pytest.skip(f"{photo} not among the validation faces")
-    index = names.index(photo)
-    clean = read_image(val_faces[index]).rgb
-    faces = finder.search(clean).faces
-    assert len(faces) == 1
+    index, clean, face = named_face(val_faces, finder, photo)
     rng = np.random.default_rng(7 + index)
     for kind in ("bar", "pixelate", "surgical"):
-        censored, truth = draw_censor(clean, faces[0].landmarks, kind, rng)
+        censored, truth = draw_censor(clean, face.landmarks, kind, rng)
     censored = jpeg(censored, 90)
-    occ = _find(censored, faces[0], "mouth")
+    occ = _find(censored, face, "mouth")
     assert occ is not None and occ.kind == "surgical"
     hole = occ.in_photo(truth.shape, occ.hole()) > 0
     assert hole[truth > 0].mean() >= 0.95, hole[truth > 0].mean()
