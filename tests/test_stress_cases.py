@@ -23,14 +23,12 @@ from test_find import _find
 # upright band: the rectangle of rows and columns stopped short of the band's ends, whose cut blocks are of about
 # the skin's colour: 0.77 of it in the hole. An ellipse of 5 px blocks on a dark face was not found (its lattice 4.3
 # times as clear on the eye line as the rest, against 5 asked); a white bar was taken for a mosaic (the bar's tilted
-# edges and JPEG's blocks made a lattice).
+# edges and JPEG's blocks made a lattice). The four shaded and printed masks cut short are no longer here: the looser
+# segmentation that found them whole ran on into the neck of CelebA's masks (spill 0.009 -> 0.117 on 40 of them), so
+# it is now only the fallback when the first finds no mask (unmask/infer/censors/surgical.py).
 @pytest.mark.parametrize(
     "kind, photo, covered",
     [
-        ("surgical", "183429.jpg", 0.95),
-        ("surgical", "184325.jpg", 0.97),
-        ("surgical", "184638.jpg", 0.8),
-        ("surgical", "183612.jpg", 0.9),
         ("surgical", "183589.jpg", 0.97),
         ("pixelate", "183429.jpg", 0.85),
         ("pixelate", "183612.jpg", 0.8),
