@@ -313,25 +313,11 @@ def _band(s: Search) -> Occluder | None:
     in_band = band.in_photo(s.photo.shape) > 0
     if not covers:
         return band if in_band[by : by + h, bx : bx + w][core].mean() >= CORE_COVER else None
-    in_rect = rect.in_photo(s.photo.shape) > 0
-    if not _upright(in_rect, in_band, max(py, px)):
-        return band
-    ends = np.zeros_like(in_band)
-    ends[by + y0 : by + y1] = in_band[by + y0 : by + y1]
-    ends[:, bx + x0 : bx + x1] = False
-    return _union(rect, in_rect | ends) if ends.any() else rect
-
-
-def _union(rect: Occluder, both: np.ndarray) -> Occluder:
-    """An upright band: ``both`` (HxW bool, the photo's), the rectangle of rows and columns found (pixel exact where
-    JPEG blurs a cut block into the photo) with the whole band's blocks beyond its ends (a column of cut blocks whose
-    colour is near the photo's, which the columns stop short of), as an occluder on the rectangle's lattice."""
-    ys, xs = np.nonzero(both)
-    m, (h, w) = rect.margin, both.shape
-    y0, y1 = max(int(ys.min()) - m, 0), min(int(ys.max()) + 1 + m, h)  # room for the hole's margin
-    x0, x1 = max(int(xs.min()) - m, 0), min(int(xs.max()) + 1 + m, w)
-    mask = np.where(both[y0:y1, x0:x1], 255, 0).astype(np.uint8)
-    return Occluder("pixelate", (x0, y0, x1, y1), mask, rect.margin, rect.iod, lattice=rect.lattice)
+    # An upright band is the rectangle of rows and columns found. Adding the whole band's blocks beyond its ends (cut
+    # blocks of about the photo's colour, which the columns stop short of) found one more stress-benchmark band
+    # whole, but cost CelebA's mosaics (unmask eval --censor pixelate --n 60, dmfn-eyes): hole PSNR 22.97 -> 22.51 dB,
+    # hole LPIPS 0.122 -> 0.139; so it is not done.
+    return rect if _upright(rect.in_photo(s.photo.shape) > 0, in_band, max(py, px)) else band
 
 
 def _upright(rect: np.ndarray, band: np.ndarray, block: int) -> bool:
