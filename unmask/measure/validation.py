@@ -14,8 +14,6 @@ The measurement wing scores; the training wing calls it through :class:`unmask.t
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Callable
 
 import cv2
 import numpy as np
@@ -27,7 +25,7 @@ from unmask.measure.metrics import LPIPS, l1_hole, psnr_hole, ssim_box
 from unmask.measure.texture import hole_box_crop
 from unmask.train.data.dataset import CensorDataset, from_range
 from unmask.train.features import WeightsNotFound
-from unmask.train.validate import rng_neutral
+from unmask.train.validate import Candidate, rng_neutral
 
 GRID_ROWS = 8
 """Samples shown in the validation grid."""
@@ -71,16 +69,11 @@ class Validator:
             except WeightsNotFound as e:
                 self.note = f"LPIPS left out: {e}"
 
-    def run(
-        self,
-        generator: Callable[..., torch.Tensor],
-        inputs: Callable[[dict[str, torch.Tensor]], tuple[torch.Tensor, ...]],
-        grid_path: Path | None = None,
-        memory_format: torch.memory_format = torch.contiguous_format,
-    ) -> dict[str, float]:
+    def run(self, candidate: Candidate) -> dict[str, float]:
         """Mean ``psnr`` (dB, hole), ``ssim`` (hole box), ``l1`` (hole, [0, 1] units) and ``lpips`` (when
-        available) over the dataset. ``generator(*inputs(batch))`` must return the completed image; modules
-        are switched to eval mode by the caller. Writes the grid to ``grid_path`` when given."""
+        available) over the dataset, for ``candidate`` (:class:`unmask.train.validate.Candidate`: the generator, its
+        inputs, the grid's path, the memory format). Writes the grid to ``candidate.grid_path`` when given."""
+        generator, inputs, memory_format = candidate.generator, candidate.inputs, candidate.memory_format
         vr = self.dataset.spec.value_range
         psnr, ssim, l1, lp, box_lp = [], [], [], [], []
         lap_out, lap_true = 0.0, 0.0
@@ -125,6 +118,6 @@ class Validator:
             metrics["box_lpips"] = float(np.mean(box_lp))
         if lap_true > 0:
             metrics["detail"] = lap_out / lap_true
-        if grid_path is not None and grid:
-            write_png(grid_path, np.concatenate(grid, axis=0))
+        if candidate.grid_path is not None and grid:
+            write_png(candidate.grid_path, np.concatenate(grid, axis=0))
         return metrics

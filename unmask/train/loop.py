@@ -208,14 +208,14 @@ def _log_step(run: Session, meter: Meter, window: list, t0: float) -> None:
 
 def _validate(run: Session) -> None:
     """Scores the generator on the fixed validation masks and writes a sample grid (rank 0)."""
-    from unmask.train.validate import eval_mode
+    from unmask.train.validate import Candidate, eval_mode
 
     if run.validator is not None:
         st = run.state
         grid = run.run_dir / "samples" / f"step_{st.step:07d}.png"
         with _unwrapped(run.trainer, run.G, run.Ds), eval_mode(run.trainer):
             st.metrics = run.validator.run(
-                run.trainer.export_module(), run.trainer.generator_inputs, grid, run.memory_format
+                Candidate(run.trainer.export_module(), run.trainer.generator_inputs, grid, run.memory_format)
             )
         run.log.write("val", st.step, st.metrics)
         run.emit(Event("val", step=st.step, max_steps=run.cfg.max_steps, logs=dict(st.metrics), path=grid))

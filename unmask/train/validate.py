@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import random
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator, Protocol
 
@@ -20,18 +21,25 @@ if TYPE_CHECKING:
     from unmask.train.data.dataset import CensorDataset
 
 
+@dataclass(frozen=True)
+class Candidate:
+    """What a validator scores: ``generator(*inputs(batch))`` returns the completed image (its modules switched to
+    eval mode by the caller); ``grid_path``: where the sample grid PNG goes (None: no grid); ``memory_format``: of
+    each batch on the device."""
+
+    generator: Callable[..., torch.Tensor]
+    inputs: Callable[[dict[str, torch.Tensor]], tuple[torch.Tensor, ...]]
+    grid_path: Path | None = None
+    memory_format: torch.memory_format = torch.contiguous_format
+
+
 class Validates(Protocol):
-    """A validator: :attr:`note` says what was left out (empty when nothing); :meth:`run` scores a generator."""
+    """A validator: :attr:`note` says what was left out (empty when nothing); :meth:`run` scores a
+    :class:`Candidate`."""
 
     note: str
 
-    def run(
-        self,
-        generator: Callable[..., torch.Tensor],
-        inputs: Callable[[dict[str, torch.Tensor]], tuple[torch.Tensor, ...]],
-        grid_path: Path | None = None,
-        memory_format: torch.memory_format = torch.contiguous_format,
-    ) -> dict[str, float]: ...
+    def run(self, candidate: Candidate) -> dict[str, float]: ...
 
 
 ValidatorFactory = Callable[["CensorDataset", torch.device, int, "str | None", "str | None"], Validates]
