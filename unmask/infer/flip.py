@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from unmask.edges import EdgeGuide
+from unmask.infer.forward import Forwarded
 
 if TYPE_CHECKING:  # pragma: no cover
     from unmask.infer.inpainter import Inpainter
@@ -33,20 +34,12 @@ class FlipAveraged:
     mirror image in one batch and returns the mean of the result and the mirrored-back second result, rounded.
     Pixels outside the hole are the model's own concern (the pipeline pastes back the hole only)."""
 
+    name = Forwarded("model")
+    size = Forwarded("model")
+    takes_edges = Forwarded("model")
+
     def __init__(self, model: "Inpainter") -> None:
         self.model = model
-
-    @property
-    def name(self) -> str:
-        return self.model.name
-
-    @property
-    def size(self) -> int:
-        return self.model.size
-
-    @property
-    def takes_edges(self) -> bool:
-        return self.model.takes_edges
 
     def run(
         self, crops: list[np.ndarray], holes: list[np.ndarray], guides: list[EdgeGuide | None] | None = None

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from unmask.infer.forward import Forwarded
 from unmask.spec import HOLE, is_hole
 from unmask.errors import UsageError
 
@@ -67,11 +68,7 @@ class Baseline:
         self._flag = {"telea": cv2.INPAINT_TELEA, "ns": cv2.INPAINT_NS}.get(name)
 
     takes_edges = False  # a classic inpainter follows no given edges
-
-    @property
-    def size(self) -> int:
-        """Crop side the pipeline aligns faces to for this baseline."""
-        return self.meta.size
+    size = Forwarded("meta", "Crop side the pipeline aligns faces to for this baseline.")
 
     def __repr__(self) -> str:
         return f"Baseline({self.name!r}, size={self.meta.size})"

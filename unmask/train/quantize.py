@@ -31,6 +31,7 @@ import numpy as np
 
 from unmask.codec import hole_of
 from unmask.errors import UsageError
+from unmask.infer.forward import Forwarded
 from unmask.infer.runtime.model import Model, load_model
 from unmask.spec import META_KEY, REGION_KINDS, ModelMeta, is_hole
 
@@ -80,9 +81,7 @@ class _Recorder:
         self.name = model.name
         self.feeds: list[dict[str, np.ndarray]] = []
 
-    @property
-    def size(self) -> int:
-        return self.model.size
+    size = Forwarded("model")
 
     @property
     def takes_edges(self) -> bool:

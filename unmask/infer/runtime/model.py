@@ -16,6 +16,7 @@ import numpy as np
 
 from unmask.codec import CHANNELS, Codec
 from unmask.edges import EdgeGuide
+from unmask.infer.forward import Forwarded
 from unmask.infer.runtime.session import CPU, CUDA, create_session
 from unmask.errors import ModelError
 from unmask.spec import META_KEY, ModelMeta
@@ -34,14 +35,11 @@ class Model:
     device: str = "auto"
     threads: int = 0
     warnings: list[str] = field(default_factory=list)
+    size = Forwarded("meta", "Crop side the model takes, as its metadata says.")
 
     @property
     def name(self) -> str:
         return self.meta.name or self.path.stem
-
-    @property
-    def size(self) -> int:
-        return self.meta.size
 
     @property
     def takes_edges(self) -> bool:

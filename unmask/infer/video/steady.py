@@ -41,6 +41,7 @@ from unmask.infer.crop import align_checked
 from unmask.infer.face.choose import reading_order
 from unmask.infer.face.detect import FaceFinder
 from unmask.infer.face.types import Face
+from unmask.infer.forward import Forwarded
 from unmask.infer.pipeline import FaceJob, FaceReport, Restorer
 from unmask.infer.stages import CENSOR, DETECT, GENERATOR, PASTE, timed
 from unmask.infer.video.settings import VideoSettings
@@ -122,6 +123,13 @@ def _not_chosen(restorer: Restorer, index: int, box: tuple[float, ...], boxes: l
 class VideoRestorer(Closing):
     """Restores the frames of one video, in order (see the module docstring). ``timings`` sums seconds per stage
     (detect, censor, generator, paste) over the frames so far."""
+
+    beyond = Forwarded(
+        "tracker", "Most faces found in one frame beyond ``--max-faces`` (left untouched; the largest are followed)."
+    )
+    numbered = Forwarded(
+        "tracker", "Faces numbered so far (track numbers 0 to this, in the order they were first seen)."
+    )
 
     def __init__(self, restorer: Restorer, settings: VideoSettings | None = None, want_mask: bool = False) -> None:
         self.restorer = restorer
@@ -205,16 +213,6 @@ class VideoRestorer(Closing):
     def _add(self, sub: dict[str, float]) -> None:
         for stage in (GENERATOR, PASTE):
             self.timings[stage] = self.timings.get(stage, 0.0) + sub.get(stage, 0.0)
-
-    @property
-    def beyond(self) -> int:
-        """Most faces found in one frame beyond ``--max-faces`` (left untouched; the largest are followed)."""
-        return self.tracker.beyond
-
-    @property
-    def numbered(self) -> int:
-        """Faces numbered so far (track numbers 0 to this, in the order they were first seen)."""
-        return self.tracker.numbered
 
     # -- a face's decision over time -------------------------------------------------------------------------------
     def _plan(self, rgb: np.ndarray, face: Face, st: _FaceState) -> FaceJob | FaceReport:
