@@ -293,13 +293,12 @@ def _evaluate(
 
 @dataclass
 class _Output:
+    """One method's result on the censored photo (``rgb``, HxWx3 uint8) and what restoring it already tells of its
+    :class:`FaceScore`: ``known``, those fields by name (``outside``, ``seconds``, and where measured ``coverage``,
+    ``iou``, ``spill``, ``found``), declared once, in :class:`FaceScore`."""
+
     rgb: np.ndarray
-    outside: int
-    seconds: float
-    coverage: float | None = None
-    iou: float | None = None
-    spill: float | None = None
-    found: bool | None = None
+    known: dict[str, Any]
 
 
 def _restore_all(
@@ -308,7 +307,7 @@ def _restore_all(
     outputs: dict[str, _Output] = {}
     for name, method in methods.items():
         if is_none_baseline(method):  # the censored photo itself
-            outputs[name] = _Output(censored, 0, 0.0, spill=0.0)
+            outputs[name] = _Output(censored, dict(outside=0, seconds=0.0, spill=0.0))
             continue
         t0 = time.perf_counter()
         if name not in restorers:  # an OpenCV baseline, given the censor's true pixels at photo resolution
@@ -316,12 +315,14 @@ def _restore_all(
             seconds = time.perf_counter() - t0
             outputs[name] = _Output(
                 rgb,
-                outside_changed(rgb, censored, censor),
-                seconds,
-                1.0,
-                1.0,
-                spill(rgb, censored, censor, SPILL_DISTANCE, SPILL_LEVEL),
-                True,
+                dict(
+                    outside=outside_changed(rgb, censored, censor),
+                    seconds=seconds,
+                    coverage=1.0,
+                    iou=1.0,
+                    spill=spill(rgb, censored, censor, SPILL_DISTANCE, SPILL_LEVEL),
+                    found=True,
+                ),
             )
             continue
         result = restorers[name].restore(censored, want_mask=True)
@@ -329,12 +330,14 @@ def _restore_all(
         restored = result.hole if result.hole is not None else np.zeros(censor.shape, np.uint8)
         outputs[name] = _Output(
             result.rgb,
-            outside_changed(result.rgb, censored, restored),
-            seconds,
-            hole_coverage(censor, restored),
-            hole_iou(restored, censor),
-            spill(result.rgb, censored, censor, SPILL_DISTANCE, SPILL_LEVEL),
-            result.restored > 0,
+            dict(
+                outside=outside_changed(result.rgb, censored, restored),
+                seconds=seconds,
+                coverage=hole_coverage(censor, restored),
+                iou=hole_iou(restored, censor),
+                spill=spill(result.rgb, censored, censor, SPILL_DISTANCE, SPILL_LEVEL),
+                found=result.restored > 0,
+            ),
         )
     return outputs
 
@@ -370,13 +373,8 @@ def _score(
                 ssim=ssim_box(o.rgb, clean, hole),
                 l1=l1_hole(o.rgb, clean, hole),
                 lpips=dists[name],
-                outside=o.outside,
                 hole_pixels=n_hole,
-                seconds=o.seconds,
-                coverage=o.coverage,
-                iou=o.iou,
-                spill=o.spill,
-                found=o.found,
+                **o.known,
                 detail=detail_ratio(o.rgb, clean, hole),
                 hole_lpips=box_lpips.get(name),
                 tone=tone_error(o.rgb, clean, hole),
