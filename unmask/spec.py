@@ -16,7 +16,7 @@ This module must not import torch: the inference path uses it.
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any, Mapping
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -106,8 +106,23 @@ class Preset:
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, kw_only=True)
+class TensorCoding:
+    """How a generator's tensors stand for pixels and holes (:mod:`unmask.codec`): ``value_range``, what 0..255 maps
+    onto; ``mask_convention``, what the mask's 1 means; ``hole_fill``, one of :data:`HOLE_FILLS`. An arch declares
+    it (:class:`ArchSpec`) and every model exported from it carries it (:class:`ModelMeta`); keywords only."""
+
+    value_range: tuple[float, float] = (-1.0, 1.0)
+    mask_convention: str = "1=hole"
+    hole_fill: str = "zero"
+
+    def coding(self) -> dict[str, Any]:
+        """These three settings by name (what :func:`meta_from_spec` copies from an arch to its model)."""
+        return {f.name: getattr(self, f.name) for f in fields(TensorCoding)}
+
+
 @dataclass(frozen=True)
-class ArchSpec:
+class ArchSpec(TensorCoding):
     """Everything about an architecture that is not its code. Declared once, in the arch's module."""
 
     name: str
@@ -118,9 +133,6 @@ class ArchSpec:
     lr: float = 2e-4
     betas: tuple[float, float] = (0.5, 0.9)
     d_lr: float | None = None
-    value_range: tuple[float, float] = (-1.0, 1.0)
-    mask_convention: str = "1=hole"
-    hole_fill: str = "zero"
     pad_multiple: int = 4
     extra_inputs: tuple[str, ...] = ()
     runtime_options: Mapping[str, Any] = field(default_factory=dict)
@@ -134,15 +146,12 @@ class ArchSpec:
 
 
 @dataclass(frozen=True)
-class ModelMeta:
+class ModelMeta(TensorCoding):
     """What the runtime needs to know about an exported generator; stored as JSON in the ONNX metadata."""
 
     arch: str
     region: str
     size: int
-    value_range: tuple[float, float]
-    mask_convention: str
-    hole_fill: str
     inputs: tuple[str, ...]
     output: str = "output"
     name: str = ""
@@ -205,9 +214,7 @@ def meta_from_spec(spec: ArchSpec, preset_name: str, region: str, **kw: Any) -> 
         arch=spec.name,
         region=region,
         size=preset.size,
-        value_range=tuple(spec.value_range),
-        mask_convention=spec.mask_convention,
-        hole_fill=spec.hole_fill,
+        **spec.coding(),
         inputs=("image", "mask", *spec.extra_inputs),
         preset=preset_name,
         options=dict(spec.runtime_options),
