@@ -222,8 +222,7 @@ def process_video(job: Job, restorer: Restorer, options: BatchOptions,
             rec.warnings.append("--compare and --save-mask are for photos: none written for a video")
 
         def tag(stats) -> Provenance:  # noqa: ANN001 - VideoStats
-            return Provenance(sorted(stats.regions), ",".join(sorted(stats.models)), _versions(restorer, stats.models),
-                              VERSION, stats.faces)  # fmt: skip
+            return Provenance(*stats.restored_with.names(), _versions(restorer, stats.models), VERSION, stats.faces)
 
         progress = None if on_frame is None else (lambda done, total: on_frame(job, done, total))
         stats = restore_video(job.source, job.output, restorer, options.video, tag, progress)
@@ -233,7 +232,7 @@ def process_video(job: Job, restorer: Restorer, options: BatchOptions,
         rec.video, rec.timings, rec.faces = stats.to_dict(), stats.timings, stats.faces_found()
         if options.show_faces and job.source in options.show_faces and stats.first is not None:
             write_picture(options.show_faces[job.source], draw_faces(stats.first[1], stats.first[2]))
-        rec.regions, rec.model = sorted(stats.regions), ",".join(sorted(stats.models))
+        rec.regions, rec.model = stats.restored_with.names()
         rec.warnings += stats.warnings + _model_warnings(restorer)
         if not stats.frames_restored:
             if stats.frames_no_face == stats.frames:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from unmask.infer.forward import Forwarded
 from unmask.infer.io import Provenance, temp_path
 from unmask.infer.pipeline import FaceReport, Restorer
 from unmask.infer.stages import DECODE, ENCODE, FINISH, VIDEO, timed
@@ -22,7 +23,7 @@ from unmask.infer.video.settings import VideoSettings
 from unmask.infer.video.steady import FrameResult, VideoRestorer
 from unmask.infer.video.stream import Frame, VideoError, VideoReader, VideoWriter, finish
 
-__all__ = ["STAGES", "FrameResult", "VideoRestorer", "VideoSettings", "VideoStats", "restore_video"]
+__all__ = ["STAGES", "FrameResult", "RestoredWith", "VideoRestorer", "VideoSettings", "VideoStats", "restore_video"]
 
 STAGES = VIDEO
 """Stages of a video run, in order (``censor``: alignment and the censor finders; ``finish``: the final copy that
@@ -31,11 +32,31 @@ beside the others (:mod:`unmask.infer.video.overlap`): their seconds overlap the
 
 
 @dataclass
+class RestoredWith:
+    """What a video's faces were restored with over its frames: ``regions`` and ``models`` (names), gathered from
+    the restored faces' reports; :meth:`names` as a record and the provenance tag write them."""
+
+    regions: set[str] = field(default_factory=set)
+    models: set[str] = field(default_factory=set)
+
+    def add(self, reports: list[FaceReport]) -> None:
+        for rep in reports:
+            if rep.status == "restored":
+                self.regions.add(rep.region or "")
+                self.models.add(rep.model)
+
+    def names(self) -> tuple[list[str], str]:
+        """The regions, sorted, and the models' names, sorted and joined by commas."""
+        return sorted(self.regions), ",".join(sorted(self.models))
+
+
+@dataclass
 class VideoStats:
     """What happened to one video. ``frames``: frames written; ``frames_restored``: frames where at least one face
     was restored; ``frames_no_face``: frames where no face was seen; ``faces``: most faces restored in one frame;
-    ``regions``, ``models``: what was restored with what; ``timings``: seconds per :data:`STAGES`; ``skipped``:
-    the provenance tag when the input is itself an output of unmask (nothing done); ``warnings``: one line each.
+    ``restored_with``: what was restored with what (:class:`RestoredWith`; ``regions`` and ``models`` are its own);
+    ``timings``: seconds per :data:`STAGES`; ``skipped``: the provenance tag when the input is itself an output of
+    unmask (nothing done); ``warnings``: one line each.
     ``frames_declared``: the count the file declares (else its duration implies; 0: unknown), against which
     ``frames`` (every frame read is written) tells a file that ends early; ``tracks``: each face followed, by its
     number (:meth:`faces_found`); ``first``: the first frame in which a face was found (its number, its pixels as
@@ -46,8 +67,9 @@ class VideoStats:
     frames_restored: int = 0
     frames_no_face: int = 0
     faces: int = 0
-    regions: set[str] = field(default_factory=set)
-    models: set[str] = field(default_factory=set)
+    restored_with: RestoredWith = field(default_factory=RestoredWith)
+    regions = Forwarded("restored_with")
+    models = Forwarded("restored_with")
     timings: dict[str, float] = field(default_factory=dict)
     skipped: dict | None = None
     warnings: list[str] = field(default_factory=list)
@@ -64,10 +86,7 @@ class VideoStats:
         if res.restored:
             self.frames_restored += 1
             self.faces = max(self.faces, res.restored)
-            for rep in res.reports:
-                if rep.status == "restored":
-                    self.regions.add(rep.region or "")
-                    self.models.add(rep.model)
+            self.restored_with.add(res.reports)
 
     @property
     def fps(self) -> float:
@@ -231,9 +250,7 @@ def restore_video(source: str | os.PathLike[str], output: str | os.PathLike[str]
                 stats.warnings.append(short)
             if stats.frames_restored:
                 provenance = (
-                    tag(stats)
-                    if tag is not None
-                    else Provenance(sorted(stats.regions), ",".join(sorted(stats.models)), "", "", stats.faces)
+                    tag(stats) if tag is not None else Provenance(*stats.restored_with.names(), "", "", stats.faces)
                 )
                 with timed(stats.timings, FINISH):
                     finish(encoded, output, fmt, provenance)
