@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from unmask.infer.io.atomic import atomic_file
+from unmask.infer.io.jsonl import append_lines, read_lines, write_lines
 from unmask.measure.scores import EvalReport, EvalSettings, FaceScore, GridFace
 from unmask.spec import VERSION
 
@@ -101,11 +101,9 @@ class Journal:
 
     def _read(self) -> list[dict[str, Any]]:
         try:
-            raw = self.path.read_bytes()
+            parsed, tail = read_lines(self.path)  # tail: empty, or a line torn before its newline
         except OSError:  # none yet, or none can be there (the cache is not a folder): nothing to resume
             return []
-        *lines, tail = raw.split(b"\n")  # tail: empty, or a line torn before its newline
-        parsed = [_parse(line) for line in lines]
         if not parsed or parsed[0] != {"journal": self.key}:
             self.remove()
             return []
@@ -116,18 +114,14 @@ class Journal:
         return records
 
     def _rewrite(self, records: list[dict[str, Any]]) -> None:
-        with atomic_file(self.path) as f:
-            for r in [{"journal": self.key}, *records]:
-                f.write(_line(r))
+        write_lines(self.path, [{"journal": self.key}, *records])
 
     def append(self, record: Mapping[str, Any]) -> None:
         """Adds ``record`` as one whole line, flushed (the header first when the file is new)."""
         if not self.path.exists():
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._rewrite([])
-        with open(self.path, "ab") as f:
-            f.write(_line(record))
-            f.flush()
+        append_lines(self.path, [record])
         self.records.append(dict(record))
 
     def remove(self) -> None:
@@ -135,18 +129,6 @@ class Journal:
         same command then replays it whole, to the same result)."""
         with contextlib.suppress(OSError):
             self.path.unlink()
-
-
-def _line(record: Mapping[str, Any]) -> bytes:
-    return (json.dumps(record, separators=(",", ":"), allow_nan=True) + "\n").encode()
-
-
-def _parse(line: bytes) -> dict[str, Any] | None:
-    try:
-        r = json.loads(line)
-    except ValueError:
-        return None
-    return r if isinstance(r, dict) else None
 
 
 # -- arrays and scores as JSON ---------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from unmask.infer.io.jsonl import append_lines, parse_line, read_lines, write_lines
 from unmask.spec import VERSION
 
 STATE_FILE = ".unmask-state.jsonl"
@@ -79,16 +80,15 @@ class StateFile:
         if self._entries is None:
             self._entries = {}
             try:
-                lines = self.path.read_text(encoding="utf-8", errors="replace").splitlines()
+                parsed, tail = read_lines(self.path)
             except OSError:
-                lines = []
-            self._lines = len(lines)
-            for line in lines:
-                try:
-                    e = json.loads(line)
+                parsed, tail = [], b""
+            if tail:  # a last line without its newline: kept where it is whole
+                parsed.append(parse_line(tail))
+            self._lines = len(parsed)
+            for e in parsed:
+                if e is not None and "output" in e:  # else a torn line of a killed run, or one naming no output
                     self._entries[str(e["output"])] = e
-                except (ValueError, KeyError, TypeError):
-                    continue  # a torn line of a killed run
         return self._entries
 
     def recall(self, source: Path, output: Path, settings: str) -> dict | None:
@@ -109,8 +109,7 @@ class StateFile:
         e = {"output": self._key(output), "status": status, "note": note, "source": ident, "settings": settings}
         try:
             self.out_dir.mkdir(parents=True, exist_ok=True)
-            with open(self.path, "a", encoding="utf-8") as f:
-                f.write(json.dumps(e) + "\n")
+            append_lines(self.path, [e])
         except OSError:
             return
         self.entries()[e["output"]] = e
@@ -120,11 +119,8 @@ class StateFile:
         """Rewrites the file with one line per input (atomically) when lines were superseded."""
         if self._entries is None or self._lines <= len(self._entries):
             return
-        from unmask.infer.io.atomic import write_atomic
-
-        text = "".join(json.dumps(e) + "\n" for e in self._entries.values())
         try:
-            write_atomic(self.path, text.encode("utf-8"))
+            write_lines(self.path, self._entries.values())
             self._lines = len(self._entries)
         except OSError:
             pass
