@@ -239,15 +239,18 @@ def _shifted_core(f: np.ndarray, w: Search) -> tuple[Search, tuple[np.ndarray, f
     centre = (float(xs.mean()), float(ys.mean()))
     up = np.arange(SHIFT_STEP, SHIFT_MAX + 1e-6, SHIFT_STEP)
     down = -np.arange(SHIFT_STEP, SHIFT_DOWN_MAX + 1e-6, SHIFT_STEP)
+    window = np.where(w.window > 0, 255, 0).astype(np.uint8)  # made once, not per try (issue 29)
+    least = 0.8 * np.count_nonzero(w.core)
     for offset in np.concatenate([up, down]):  # upwards first: below the eye line lies a mask's top
         for turn in (0.0, -SHIFT_TURN, SHIFT_TURN):
             m = cv2.getRotationMatrix2D(centre, turn, 1.0)
             m[:, 2] += offset * w.iod * np.array([w.up[0], w.up[1]])
             core = cv2.warpAffine(w.core, m, w.core.shape[::-1], flags=cv2.INTER_NEAREST)
-            core &= np.where(w.window > 0, 255, 0).astype(np.uint8)
-            if np.count_nonzero(core) < 0.8 * np.count_nonzero(w.core):
+            core &= window
+            if np.count_nonzero(core) < least:
                 continue
-            found = _colour(f, core > 0, share=MODE_SHARE, flat=True)
+            x, y, bw, bh = cv2.boundingRect(core)  # the same pixels, gathered from the core's box only
+            found = _colour(f[y : y + bh, x : x + bw], core[y : y + bh, x : x + bw] > 0, share=MODE_SHARE, flat=True)
             if found is None:
                 continue
             return replace(w, core=core), found
