@@ -10,7 +10,8 @@ pixels of its own colours:
   shading are each one of them), 2 px in from its outline;
 * the colours it borders: :data:`AROUND_CLUSTERS` of the window's pixels just outside it (skin, hair, background,
   which the segmentation refused);
-* a pixel joins when it is nearer the mask's colours than the colours around it, within :data:`NEAR` (Lab), and
+* a pixel joins when it is nearer the mask's colours than the colours around it, within :data:`NEAR` (Lab), or,
+  straight below the mask found, of its paint in another shade (:func:`same_paint`: chromaticity and brightness), and
   is connected to the mask where the mask found meets the window's border (where the segmentation ended inside
   the window it saw the mask end; a light mask before a pale wall of about its colour is not followed into it).
   Pixels inside the window join too: a shaded mask's darker half the segmentation left.
@@ -37,6 +38,16 @@ SEED = 0
 """k-means seed: the same photo gives the same mask."""
 SAMPLE = 4000
 """At most this many pixels per colour model (a regular subsample)."""
+CHROMA_DAMP = 10.0
+"""Added to each RGB channel before taking chromaticity (channel / sum), so dark pixels' noise stays small."""
+CHROMA_SD = 0.008
+"""Each chromaticity cluster's spread is at least this (sensor noise and JPEG on a plain colour)."""
+CHROMA_NEAR = 3.0
+"""Mahalanobis distance of a pixel's chromaticity from the nearest of the mask's chromaticity clusters, at most,
+for it to be of the mask's own colour under other light (see :func:`same_paint`)."""
+SHADE = (0.6, 1.2)
+"""Brightness (sum over channels) of a pixel of the mask's paint in shade or light, as factors of the 5th and 95th
+percentiles of the mask found."""
 
 
 def _colours(lab: np.ndarray, k: int) -> np.ndarray:
@@ -53,6 +64,40 @@ def _colours(lab: np.ndarray, k: int) -> np.ndarray:
 def _nearest(lab: np.ndarray, centres: np.ndarray) -> np.ndarray:
     """Per pixel of ``lab`` (HxWx3), the distance to the nearest of ``centres``."""
     return np.min(np.linalg.norm(lab[..., None, :] - centres[None, None], axis=-1), axis=-1)
+
+
+def _chroma(rgb: np.ndarray) -> np.ndarray:
+    """Chromaticity (r, g of channel / sum, :data:`CHROMA_DAMP` added) of ``rgb`` (... x 3 uint8): shading and
+    light scale a paint's three channels alike and leave it."""
+    f = rgb.astype(np.float32) + CHROMA_DAMP
+    return (f / f.sum(-1, keepdims=True))[..., :2]
+
+
+def same_paint(rgb: np.ndarray, own: np.ndarray) -> np.ndarray:
+    """Per pixel of ``rgb`` (N x 3 uint8), whether it is of the paint of ``own`` (the mask's pixels, M x 3 uint8)
+    under other light: its chromaticity within :data:`CHROMA_NEAR` (Mahalanobis) of one of the mask's
+    chromaticity clusters (each with its own covariance, at least :data:`CHROMA_SD`; a print's colours are each
+    one) and its brightness within :data:`SHADE` of the mask's. A mask's shaded lower half differs in Lab from its
+    upper half by as much as the skin differs from it, but not in chromaticity; skin, neck, collar and background
+    lie many spreads away from a plain paint's chromaticity."""
+    if len(own) > SAMPLE:
+        own = own[:: int(np.ceil(len(own) / SAMPLE))]
+    c_own, c = _chroma(own), _chroma(rgb)
+    k = int(min(MASK_CLUSTERS, len(own)))
+    cv2.setRNGSeed(SEED)
+    crit = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 1e-4)
+    _, labels, _ = cv2.kmeans(np.ascontiguousarray(c_own, np.float32), k, None, crit, 1, cv2.KMEANS_PP_CENTERS)
+    best = np.full(len(c), np.inf, np.float32)
+    for j in range(k):
+        part = c_own[labels.ravel() == j]
+        if len(part) < 10:
+            continue
+        cov = np.cov(part.T) + np.eye(2) * CHROMA_SD**2
+        diff = c - part.mean(0)
+        best = np.minimum(best, np.sqrt(np.einsum("ni,ij,nj->n", diff, np.linalg.inv(cov), diff)))
+    lum, lum_own = rgb.astype(np.float32).sum(-1), own.astype(np.float32).sum(-1)
+    lo, hi = np.percentile(lum_own, [5, 95])
+    return (best <= CHROMA_NEAR) & (lum >= SHADE[0] * lo) & (lum <= min(SHADE[1] * hi, 765.0))
 
 
 def whole_mask(photo: np.ndarray, box: tuple[int, int, int, int], mask: np.ndarray, window: np.ndarray,
@@ -91,7 +136,12 @@ def whole_mask(photo: np.ndarray, box: tuple[int, int, int, int], mask: np.ndarr
         return box, mask
     ys, xs = np.nonzero(m == 0)
     d_own, d_other = _nearest(lab[ys, xs][None], own)[0], _nearest(lab[ys, xs][None], other)[0]
-    near = (d_own < d_other) & (d_own <= NEAR)
+    # of the mask's colours (Lab), or of its paint in another shade (a shaded lower half differs in Lab as much as
+    # the skin does) straight below the mask found (beside it lie hair or background, which a pale or grey paint
+    # may match); and nearer them than the colours around
+    sub = photo[ey0:ey1, ex0:ex1]
+    under = np.maximum.accumulate(m > 0, axis=0)[ys, xs]
+    near = (d_own < d_other) & ((d_own <= NEAR) | (under & same_paint(sub[ys, xs], sub[inside])))
     walk = seeds.copy()  # (not the rest of the mask found: it runs on from the seeds only)
     walk[ys[near], xs[near]] = True
     found = component_at(np.where(walk, 255, 0).astype(np.uint8), np.where(seeds, 255, 0).astype(np.uint8)) > 0
@@ -101,4 +151,4 @@ def whole_mask(photo: np.ndarray, box: tuple[int, int, int, int], mask: np.ndarr
     return (ex0 + bx0, ey0 + by0, ex0 + bx1, ey0 + by1), grown[by0:by1, bx0:bx1]
 
 
-__all__ = ["whole_mask"]
+__all__ = ["same_paint", "whole_mask"]
