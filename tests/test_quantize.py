@@ -44,6 +44,8 @@ def test_the_int8_copy_is_quantised_documented_and_close(quantized) -> None:
     weights = {n.output[0] for n in graph.graph.node if n.op_type == "DequantizeLinear"}
     convs = [n for n in graph.graph.node if n.op_type in ("Conv", "ConvTranspose")]
     assert convs and all(n.input[1] in weights for n in convs), "every convolution reads int8 weights"
+    # the two upsampling ConvTransposes became sub-pixel convolutions: no float ConvTranspose is left to run
+    assert info["subpixel_conv_transposes"] == 2 and not any(n.op_type == "ConvTranspose" for n in graph.graph.node)
     assert quantized.path.stat().st_size < 0.5 * FLOAT.stat().st_size
     assert 25.0 < quantized.psnr_vs_fp32 < 60.0, "close to the float model in the holes, but not the same model"
     crops = [np.full((q.size, q.size, 3), 120, np.uint8)]

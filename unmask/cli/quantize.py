@@ -30,8 +30,7 @@ def quantize(
     photos: int = option("--photos", "Calibration photos (each gives a crop and its mirror image).", default=64, min=1),
     keep_float: str | None = option(
         "--keep-float",
-        "Comma-separated operator types left in float32, e.g. ConvTranspose ('' "
-        "for none; default: MatMul where the model has it).",
+        "Comma-separated operator types left in float32, e.g. ConvTranspose ('' for none; the default).",
         show_default=False,
     ),
     seed: Seed = 0,

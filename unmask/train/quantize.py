@@ -10,9 +10,13 @@ averaging: the faces are found, aligned and their censors found as in ``unmask P
 handed to the generator (each face and its mirror image) are what calibration sees, turned into tensors by the
 model's own codec.
 
-Quantisation: weights int8 per output channel, activations uint8 (the u8s8 kernels ONNX Runtime runs with AVX-512
-VNNI on x86), activation ranges from a percentile of the calibration values (:data:`CALIBRATION_METHODS`), QDQ format; the operator types of :data:`KEEP_FLOAT` stay float32. The output model
-has the input's metadata with :attr:`unmask.spec.ModelMeta.quantization` filled in, is checked by loading it and
+Quantisation: weights int8 per output channel (per tensor for the operators of :data:`PER_TENSOR`), activations
+uint8 (the u8s8 kernels ONNX Runtime runs with AVX-512 VNNI on x86), activation ranges from a percentile of the
+calibration values (:data:`CALIBRATION_METHODS`), QDQ format; the operator types of :data:`KEEP_FLOAT` stay float32.
+Before quantisation, every ``ConvTranspose`` is rewritten into the ``Conv`` + ``DepthToSpace`` that computes the same
+(:func:`unmask.train.subpixel.subpixel`): ONNX Runtime has no int8 ``ConvTranspose`` on the CPU, and the float one
+was 37% of dmfn-eyes-int8's time. The output model has the input's metadata with
+:attr:`unmask.spec.ModelMeta.quantization` filled in, is checked by loading it and
 comparing its outputs with the float model's on the calibration crops (:attr:`QuantizeReport.psnr_vs_fp32`, inside
 the holes), and is written atomically. Needs the ``onnx`` package (``unmask[train]``).
 """
@@ -34,6 +38,7 @@ from unmask.errors import UsageError
 from unmask.infer.forward import Forwarded
 from unmask.infer.runtime.model import Model, load_model
 from unmask.spec import META_KEY, REGION_KINDS, ModelMeta, is_hole
+from unmask.train.subpixel import CONV_TRANSPOSE, subpixel
 
 CALIBRATION_PHOTOS = 64
 """Photos calibrated on by default (two crops each with flip averaging: 128 crops)."""
@@ -47,11 +52,16 @@ range and costs every other value resolution)."""
 CALIBRATION_JPEG = 90
 """JPEG quality of the censored calibration photos (``unmask eval``'s default)."""
 
-KEEP_FLOAT: tuple[str, ...] = ("MatMul",)
-"""Operator types left in float32 by default, where the model has them: ONNX Runtime's int8 MatMul takes no weights
-quantised per output channel (the context encoder's bottleneck). Convolutions, ConvTranspose and
-InstanceNormalization quantise: on dmfn-eyes's calibration crops keeping ConvTranspose in float moved the int8
-output by 0.03 dB (31.71 vs 31.68 dB PSNR from the float model), so it is not kept."""
+KEEP_FLOAT: tuple[str, ...] = ()
+"""Operator types left in float32 by default: none. Convolutions and the sub-pixel convolutions that replace
+ConvTranspose quantise (naming ``ConvTranspose`` here keeps it, float32 and not rewritten; ONNX Runtime runs it in
+float32 either way)."""
+
+PER_TENSOR: tuple[str, ...] = ("MatMul",)
+"""Operator types whose constant weights are quantised per tensor, not per output channel: ONNX Runtime's int8
+MatMul takes no weights quantised per channel (the context encoder's bottleneck). Kept in float32 instead, that
+MatMul was 7% of context-encoder-eyes-int8's time; per tensor its output moved by 0.03 dB PSNR in the calibration
+holes (45.55 vs 45.52 dB from the float model)."""
 
 
 class QuantizeError(UsageError):
@@ -192,12 +202,24 @@ def quantize(
     feeds, used = calibration_feeds(model, chosen, seed, on_photo)
     if not feeds:
         raise QuantizeError(f"{folder}: no face restored in the {len(chosen)} calibration photos")
+    rewritten = onnx.load(str(source))
+    subpixels = 0 if CONV_TRANSPOSE in keep_float else subpixel(rewritten)
+    ops = sorted({n.op_type for n in rewritten.graph.node})
     quantize_ops = [op for op in ops if op not in keep_float and op not in ("Constant",)]
+    names = {i.name for i in rewritten.graph.initializer}
+    per_tensor = {
+        w: [{"quant_type": QuantType.QInt8}]
+        for n in rewritten.graph.node
+        if n.op_type in PER_TENSOR and n.op_type in quantize_ops
+        for w in n.input
+        if w in names
+    }
     with tempfile.TemporaryDirectory(prefix="unmask-quantize-") as tmp:
-        q_path = Path(tmp) / "int8.onnx"
+        q_path, f_path = Path(tmp) / "int8.onnx", Path(tmp) / "float.onnx"
+        onnx.save(rewritten, str(f_path))
         with contextlib.redirect_stdout(io.StringIO()):  # the percentile calibrator prints its progress
             quantize_static(
-                str(source),
+                str(f_path),
                 str(q_path),
                 _Reader(feeds),
                 quant_format=QuantFormat.QDQ,
@@ -206,6 +228,7 @@ def quantize(
                 activation_type=QuantType.QUInt8,
                 weight_type=QuantType.QInt8,
                 calibrate_method=CalibrationMethod.Percentile if method == "percentile" else CalibrationMethod.MinMax,
+                extra_options={"TensorQuantOverrides": per_tensor} if per_tensor else {},
             )
         q = onnx.load(str(q_path))
     meta = model.meta.with_(
@@ -213,10 +236,11 @@ def quantize(
         version="",
         quantization={
             "format": "QDQ",
-            "weights": "int8, per channel",
+            "weights": "int8, per channel" + (f" ({', '.join(PER_TENSOR)}: per tensor)" if per_tensor else ""),
             "activations": "uint8",
             "calibration_method": method,
             "kept_float": list(keep_float),
+            "subpixel_conv_transposes": subpixels,
             "from": model.name,
             "from_version": model.meta.version,
             "calibration": {
