@@ -133,3 +133,24 @@ def test_stress_counts_a_blur_found_over_the_mouth_as_found(decision, kind, expe
     from unmask.measure.stress import status_of
 
     assert status_of(decision, kind) == expected
+
+
+@pytest.mark.parametrize(
+    "name, region, beyond_max, covered",
+    [
+        ("182718.jpg", "eyes", 1.6, 0.99),  # close-up, heavy blur over the eyes: the hole ran up the forehead (1.84)
+        ("183984.jpg", "mouth", 0.9, 0.95),  # blur over nose and mouth: the hole ran down the neck (1.07)
+    ],
+)
+def test_a_blurs_hole_keeps_to_the_shape_a_blur_censor_has(finder, val_faces, name, region, beyond_max, covered):
+    """Over smooth skin the edges do not bound a blur, and its area ran on to the window's edge: over the eyes up the
+    forehead and down the cheeks, over the mouth down the neck. Held to a band along the eye line, or a disc about
+    the lower face's middle, the hole beyond the censor shrinks and the censor is as covered as before."""
+    censored, censor, face = _staged(finder, val_faces, name)
+    occ = _found(censored, face, region)
+    assert occ is not None and occ.kind == ("blur" if region == "eyes" else "blur-mouth")
+    hole = occ.in_photo(censored.shape, occ.hole()) > 0
+    near = cv2.dilate(censor, np.ones((7, 7), np.uint8)) > 0  # spill's 3 px
+    assert hole[censor > 0].mean() >= covered, "the censor is in the hole"
+    beyond = (hole & ~near).sum() / (censor > 0).sum()
+    assert beyond <= beyond_max, f"hole beyond the censor: {beyond:.2f} of its area"
