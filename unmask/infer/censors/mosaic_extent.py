@@ -12,10 +12,18 @@ phase) and a rectangle of rows and columns that carry it. From there, on the lat
    edge; a smooth photo changes as much inside a cell as across). The band is the blocks connected to the
    rectangle's, as far as :data:`GROW_IOD` inter-ocular distances beyond it.
 2. **Cut blocks.** The band's outline is convex, so it runs about parallel to the convex hull of its whole
-   blocks, at most a block beyond it. Each cell next to the band that is not a whole block may be a block cut by
-   the outline: its part inside is one colour (the commonest colour among its flat pixels). The hull grows, in
-   each of :data:`SECTORS` sectors around it, by 1 px layers as long as :data:`LAYER_SHARE` of a layer's pixels
-   are of their cell's colour: a cut block's part, not the odd patch of the photo of about a block's colour.
+   blocks, at most a block beyond it (:data:`FLAT_REACH` blocks with step 3). Each cell next to the band that is
+   not a whole block may be a block cut by the outline: its part inside is one colour (the commonest colour among
+   its flat pixels). The hull grows, in each of :data:`SECTORS` sectors around it, by 1 px layers as long as
+   :data:`LAYER_SHARE` of a layer's pixels are of their cell's colour: a cut block's part, not the odd patch of
+   the photo of about a block's colour.
+3. **Blocks without a step.** Where the blocks around are of about one colour (a tilted band's corner over dark
+   hair or smooth skin), a whole block meets no step and step 1 leaves it. A cell up to :data:`FLAT_REACH` blocks
+   out that is one colour, as the band's own blocks are, counts as a block when it lies inside the band's straight
+   outline: the rotated rectangle of least area around the whole and cut blocks. Beside an upright band's end that
+   rectangle is the band itself, so the photo's flat cells there are not taken. (A flat cell alone does not tell a
+   block from the photo: beyond CelebA's upright bands, cells of the photo were as flat as the stress benchmark's
+   true end blocks under JPEG.)
 
 An upright rectangle is left to the finder's rows and columns (pixel exact where JPEG blurs a cut block into the
 photo), see :func:`unmask.infer.censors.pixelate.find_mosaic_band`.
@@ -69,6 +77,11 @@ PIXEL_LEVEL = 4.0
 of the block's colour."""
 QUANT = 6
 """Grey levels per bin when looking for a cut block's commonest colour."""
+FLAT_REACH = 2
+"""Whole blocks with no step to a neighbour (a tilted band's corner over dark hair or smooth skin, where the blocks
+around are of about its colour) are taken up to this many blocks beyond the band's whole blocks, as one colour
+(deviation as the band's own) and inside the band's straight outline (see whole_band); the outline is looked for as
+far out."""
 
 
 def _cells(photo: np.ndarray, y0: int, x0: int, nr: int, nc: int, sy: int, sx: int) -> tuple[np.ndarray, np.ndarray]:
@@ -278,12 +291,25 @@ def whole_band(
     ring = cv2.dilate(blocks.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
     ring &= ~blocks & (cnt > 0)
     pixel_level = max(PIXEL_LEVEL, 3 * own)
-    cut = np.zeros_like(mask)
-    for i, j in zip(*np.nonzero(ring)):
-        part = _cut_block(cells[i, :, j], valid[i, :, j], pixel_level)
-        cut[i * sy : (i + 1) * sy, j * sx : (j + 1) * sx] = part
+    cut, flat = np.zeros_like(mask), np.zeros_like(mask)
+    near = cv2.dilate(blocks.astype(np.uint8), np.ones((2 * FLAT_REACH + 1,) * 2, np.uint8)) > 0
+    for i, j in zip(*np.nonzero(near & ~blocks & (cnt > 0))):
+        cell = np.s_[i * sy : (i + 1) * sy, j * sx : (j + 1) * sx]
+        part = _cut_block(cells[i, :, j], valid[i, :, j], pixel_level) if ring[i, j] else None
+        if part is not None and part.any():
+            cut[cell] = part
+        elif dev[i, j] <= level and cnt[i, j] >= MIN_SHARE * sy * sx:
+            flat[cell] = valid[i, :, j]
     ok = valid.reshape(nr * sy, nc * sx)
-    band = _grow(_hull(mask), (mask | cut) & ok, max(sy, sx)) & ok
+    if flat.any():
+        # a flat block without a step counts only inside the band's straight outline: the rotated rectangle of least
+        # area around its whole and cut blocks (a tilted band's missing corner), not beside an upright band's end
+        ys, xs = np.nonzero(mask | cut)
+        outline = np.zeros(mask.shape, np.uint8)
+        corners = cv2.boxPoints(cv2.minAreaRect(np.stack([xs, ys], 1).astype(np.float32)))
+        cv2.fillConvexPoly(outline, np.round(corners).astype(np.int32), 1)
+        cut |= flat & (outline > 0) & ~_hull(mask | cut)
+    band = _grow(_hull(mask), (mask | cut) & ok, FLAT_REACH * max(sy, sx)) & ok
     ys, xs = np.nonzero(band)
     by0, by1, bx0, bx1 = ys.min(), ys.max() + 1, xs.min(), xs.max() + 1
     box = (int(cx0 + bx0), int(cy0 + by0), int(cx0 + bx1), int(cy0 + by1))
