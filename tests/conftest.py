@@ -272,14 +272,20 @@ def named_face(val_faces: list[Path], finder: "FaceFinder", name: str) -> tuple[
     return index, clean, faces[0]
 
 
-def stress_staged(val_faces: list[Path], finder: "FaceFinder", kind: str, name: str) -> tuple:  # noqa: F821 - lazily
+def stress_staged(
+    val_faces: list[Path],
+    finder: "FaceFinder",  # noqa: F821 - imported lazily
+    kind: str,
+    name: str,
+    seed: int = 0,
+) -> tuple:
     """The stress benchmark's ``kind`` censor on validation photo ``name``, staged exactly as ``benchmarks/stress.py``
-    stages it with seed 0 (:func:`unmask.measure.stress.stage`): (censored photo, censor mask, face, ...)."""
+    stages it with ``seed`` (:func:`unmask.measure.stress.stage`): (censored photo, censor mask, face, ...)."""
     from unmask.measure.stress import stage
     from unmask.measure.stress_draw import DRAW
 
     index, clean, face = named_face(val_faces, finder, name)
-    staged = stage(clean, face, finder, kind, np.random.default_rng((0, list(DRAW).index(kind), index)))
+    staged = stage(clean, face, finder, kind, np.random.default_rng((seed, list(DRAW).index(kind), index)))
     assert staged is not None
     return staged
 

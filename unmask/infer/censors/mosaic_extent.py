@@ -77,6 +77,9 @@ PIXEL_LEVEL = 4.0
 of the block's colour."""
 QUANT = 6
 """Grey levels per bin when looking for a cut block's commonest colour."""
+SEED_SHARE = 0.5
+"""When the rectangle found holds no whole cell of the lattice, the cells with at least this share of their rows
+and columns in it are the band's first blocks."""
 FLAT_REACH = 2
 """Whole blocks with no step to a neighbour (a tilted band's corner over dark hair or smooth skin, where the blocks
 around are of about its colour) are taken up to this many blocks beyond the band's whole blocks, as one colour
@@ -278,6 +281,11 @@ def whole_band(
     rows = (cy0 + np.arange(nr) * sy >= y0) & (cy0 + (np.arange(nr) + 1) * sy <= y1)
     cols = (cx0 + np.arange(nc) * sx >= x0) & (cx0 + (np.arange(nc) + 1) * sx <= x1)
     inner = np.outer(rows, cols) & (cnt >= MIN_SHARE * sy * sx)
+    if not inner.any():  # a band a few blocks high whose rectangle holds no whole cell: the cells mostly in it
+        top, left = cy0 + np.arange(nr) * sy, cx0 + np.arange(nc) * sx
+        rows = np.minimum(top + sy, y1) - np.maximum(top, y0) >= SEED_SHARE * sy
+        cols = np.minimum(left + sx, x1) - np.maximum(left, x0) >= SEED_SHARE * sx
+        inner = np.outer(rows, cols) & (cnt >= MIN_SHARE * sy * sx)
     if not inner.any():
         return None
     own = float(np.percentile(dev[inner], OWN_PERCENTILE))
