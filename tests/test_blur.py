@@ -205,3 +205,31 @@ def test_refit_finds_the_kernel_from_a_sharp_guess(kernel: Kernel) -> None:
     for start in (Kernel("gaussian", kernel.sigma * 0.6), Kernel("gaussian", kernel.sigma * 1.5)):
         got = refit(guess, observed, area, start)
         assert got.sigma == pytest.approx(kernel.sigma, rel=0.15)
+
+
+@pytest.mark.parametrize("kernel", [Kernel("gaussian", 2.0), Kernel("box", 6)])
+def test_refit_sees_past_a_fill_off_in_tone(kernel: Kernel) -> None:
+    """A generator's fill errs mostly broadly (its tone, a feature's shape); the kernel is still found from the
+    edges' width (compared pixel by pixel, the broad error pulled the fit to the widest kernel tried)."""
+    from unmask.infer.deblur import refit
+
+    truth = _texture(64, 96, 5)
+    area = np.zeros((64, 96), bool)
+    area[16:48, 16:80] = True
+    observed = blur_area(truth, np.where(area, 255, 0).astype(np.uint8), kernel)
+    broad = cv2.resize(np.random.default_rng(0).normal(0, 30, (4, 6, 3)).astype(np.float32), (96, 64))
+    guess = np.clip(truth.astype(np.float32) + broad, 0, 255)
+    for start in (Kernel("gaussian", kernel.sigma * 0.6), Kernel("gaussian", kernel.sigma * 1.5)):
+        got = refit(guess, observed, area, start)
+        assert got.sigma == pytest.approx(kernel.sigma, rel=0.1)
+
+
+@pytest.mark.parametrize("kernel", [Kernel("gaussian", 1.5), Kernel("box", 5), Kernel("box", 6)])
+def test_adjoint_is_the_kernels_transpose(kernel: Kernel) -> None:
+    """<K a, b> = <a, K^T b> for images away from the border (a box of even side is not centred on its pixel)."""
+    rng = np.random.default_rng(1)
+    a, b = np.zeros((2, 40, 50, 3), np.float32)
+    a[10:30, 10:40] = rng.normal(0, 1, (20, 30, 3))
+    b[10:30, 10:40] = rng.normal(0, 1, (20, 30, 3))
+    lhs, rhs = float((kernel.apply(a) * b).sum()), float((a * kernel.adjoint(b)).sum())
+    assert lhs == pytest.approx(rhs, rel=1e-4, abs=1e-3)

@@ -4,7 +4,7 @@ should keep that, as a mosaic's block means are kept (:mod:`unmask.infer.mosaic`
 A blur censor replaces the pixels of an area A by those of ``K * x``: the photo ``x`` convolved with a kernel ``K``
 (a Gaussian or a box, :class:`Kernel`). The images ``x'`` with ``(K * x')`` equal to the observed ``y`` over A form
 an affine subspace that holds the hidden original; :func:`keep_blur` moves the restored pixels towards it by a few
-Landweber iterations ``x <- x + K * (M (y - K * x))`` (``M``: the blurred area, a pixel in from its edge, where
+Landweber iterations ``x <- x + K^T * (M (y - K * x))`` (``M``: the blurred area, a pixel in from its edge, where
 the observation is clean), changing only the hole's pixels. The generator supplies the detail the blur took away,
 the blur the coarse picture. A few iterations restore the frequencies the kernel passes and leave those it
 removed (where the observation, JPEG-compressed, holds only noise) to the generator.
@@ -42,8 +42,10 @@ ITERATIONS = 20
 
 REFIT_RANGE = (0.5, 3.0)
 REFIT_STEPS = 16
+REFINE = 3
 """The kernels :func:`refit` tries: sigmas from 0.5 to 3 times the finder's estimate (which errs low: heavy blurs
-leave few edges), geometric steps, each as a Gaussian and as a box."""
+leave few edges), geometric steps, each as a Gaussian and as a box; then ``REFINE`` more on each side of the best,
+between it and its neighbours (steps of 4%, as fine as 48 steps over the range at less than half the work)."""
 
 INSET = 1
 """Pixels in from the blurred area's edge where its observed pixels are taken as clean (the edge is anti-aliased
@@ -85,6 +87,13 @@ class Kernel:
             return cv2.GaussianBlur(f, (0, 0), sigmaX=float(self.size), borderType=cv2.BORDER_REFLECT)
         return cv2.blur(f, (self.side, self.side), borderType=cv2.BORDER_REFLECT)
 
+    def adjoint(self, img: np.ndarray) -> np.ndarray:
+        """``img`` blurred with the kernel mirrored (the transpose of :meth:`apply`), as float32. The same as
+        :meth:`apply` but for a box of even side, whose window OpenCV centres half a pixel off."""
+        if self.kind == "box" and self.side % 2 == 0:
+            return self.apply(np.asarray(img)[::-1, ::-1])[::-1, ::-1]
+        return self.apply(img)
+
     def scaled(self, factor: float) -> "Kernel":
         """The same blur seen at ``factor`` times the resolution."""
         return Kernel(self.kind, float(self.size) * factor)
@@ -125,27 +134,46 @@ def project(
     m = area[..., None].astype(np.float32)
     f = free[..., None]
     for _ in range(iterations):
-        step = kernel.apply(m * (y - kernel.apply(x)))
+        step = kernel.adjoint(m * (y - kernel.apply(x)))
         x = np.where(f, x + step, x)
     return x
 
 
+def _gradients(img: np.ndarray) -> np.ndarray:
+    """``img``'s (HxWxC float32) Sobel gradients across and down, stacked as HxWx2C."""
+    return np.concatenate([cv2.Sobel(img, cv2.CV_32F, 1, 0), cv2.Sobel(img, cv2.CV_32F, 0, 1)], axis=2)
+
+
 def refit(restored: np.ndarray, observed: np.ndarray, area: np.ndarray, guess: Kernel) -> Kernel:
     """The kernel among Gaussians and boxes of :data:`REFIT_RANGE` times ``guess``'s sigma that, applied to the
-    ``restored`` pixels (HxWx3, the generator's sharp guess of what the blur hid), comes closest (mean square)
-    to the ``observed`` ones over ``area`` (HxW bool). The finder's estimate, from edges alone, is rough; the fill
-    puts the eyes where the blur says they are, so which kernel blurs it into the observation tells the kernel."""
+    ``restored`` pixels (HxWx3, the generator's sharp guess of what the blur hid), comes closest to the
+    ``observed`` ones over ``area`` (HxW bool), compared by their gradients (mean square). The finder's estimate,
+    from edges alone, is rough; the fill puts the eyes where the blur says they are, so which kernel blurs it into
+    the observation tells the kernel. Gradients, not the pixels themselves: the fill's errors are mostly broad
+    (its tone, a feature's shape), which any kernel passes alike and which swamped the edges' width in the pixels'
+    difference (issue 31, 96 eye blurs of ``unmask eval``: the sigma off by 17% -> 11% on average, 0.43 dB more
+    in the blur's pixels; 92 mouth blurs: 21% -> 17%, 0.42 dB)."""
     x = np.asarray(restored, np.float32)
-    y = np.asarray(observed, np.float32)[area]
+    y = _gradients(np.asarray(observed, np.float32))[area]
     best: tuple[float, Kernel] | None = None
-    for sigma in guess.sigma * np.geomspace(*REFIT_RANGE, REFIT_STEPS):
-        for k in (Kernel("gaussian", float(sigma)), Kernel("box", float(sigma * np.sqrt(12.0)))):
-            if k.kind == "box" and k.side < 2:
-                continue
-            err = float(((k.apply(x)[area] - y) ** 2).mean())
-            if best is None or err < best[0]:
-                best = (err, k)
-    return guess if best is None else best[1]
+
+    def closest(sigmas: np.ndarray) -> None:
+        nonlocal best
+        for sigma in sigmas:
+            for k in (Kernel("gaussian", float(sigma)), Kernel("box", float(sigma * np.sqrt(12.0)))):
+                if k.kind == "box" and k.side < 2:
+                    continue
+                err = float(((_gradients(k.apply(x))[area] - y) ** 2).mean())
+                if best is None or err < best[0]:
+                    best = (err, k)
+
+    closest(guess.sigma * np.geomspace(*REFIT_RANGE, REFIT_STEPS))
+    if best is None:
+        return guess
+    step = (REFIT_RANGE[1] / REFIT_RANGE[0]) ** (1.0 / (REFIT_STEPS - 1))
+    fine = np.arange(-REFINE, REFINE + 1) / (REFINE + 1)
+    closest(best[1].sigma * step ** fine[fine != 0])
+    return best[1]
 
 
 def keep_blur(out: np.ndarray, occ: Blurred, original: np.ndarray) -> int:
