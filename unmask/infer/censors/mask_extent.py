@@ -22,6 +22,8 @@ Photo resolution, over the window's box widened by :data:`WIDEN_IOD` and lengthe
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import cv2
 import numpy as np
 
@@ -73,31 +75,43 @@ def _chroma(rgb: np.ndarray) -> np.ndarray:
     return (f / f.sum(-1, keepdims=True))[..., :2]
 
 
-def same_paint(rgb: np.ndarray, own: np.ndarray) -> np.ndarray:
-    """Per pixel of ``rgb`` (N x 3 uint8), whether it is of the paint of ``own`` (the mask's pixels, M x 3 uint8)
-    under other light: its chromaticity within :data:`CHROMA_NEAR` (Mahalanobis) of one of the mask's
-    chromaticity clusters (each with its own covariance, at least :data:`CHROMA_SD`; a print's colours are each
-    one) and its brightness within :data:`SHADE` of the mask's. A mask's shaded lower half differs in Lab from its
-    upper half by as much as the skin differs from it, but not in chromaticity; skin, neck, collar and background
-    lie many spreads away from a plain paint's chromaticity."""
+def paint_of(own: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """A test of the paint of ``own`` (the mask's pixels, M x 3 uint8) under other light, fitted once: it takes
+    ``rgb`` (N x 3 uint8) and says per pixel whether its chromaticity lies within :data:`CHROMA_NEAR`
+    (Mahalanobis) of one of the mask's chromaticity clusters (each with its own covariance, at least
+    :data:`CHROMA_SD`; a print's colours are each one) and its brightness within :data:`SHADE` of the mask's. A
+    mask's shaded lower half differs in Lab from its upper half by as much as the skin differs from it, but not in
+    chromaticity; skin, neck, collar and background lie many spreads away from a plain paint's chromaticity."""
     if len(own) > SAMPLE:
         own = own[:: int(np.ceil(len(own) / SAMPLE))]
-    c_own, c = _chroma(own), _chroma(rgb)
+    c_own = _chroma(own)
     k = int(min(MASK_CLUSTERS, len(own)))
     cv2.setRNGSeed(SEED)
     crit = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 1e-4)
     _, labels, _ = cv2.kmeans(np.ascontiguousarray(c_own, np.float32), k, None, crit, 1, cv2.KMEANS_PP_CENTERS)
-    best = np.full(len(c), np.inf, np.float32)
+    clusters = []
     for j in range(k):
         part = c_own[labels.ravel() == j]
-        if len(part) < 10:
-            continue
-        cov = np.cov(part.T) + np.eye(2) * CHROMA_SD**2
-        diff = c - part.mean(0)
-        best = np.minimum(best, np.sqrt(np.einsum("ni,ij,nj->n", diff, np.linalg.inv(cov), diff)))
-    lum, lum_own = rgb.astype(np.float32).sum(-1), own.astype(np.float32).sum(-1)
-    lo, hi = np.percentile(lum_own, [5, 95])
-    return (best <= CHROMA_NEAR) & (lum >= SHADE[0] * lo) & (lum <= min(SHADE[1] * hi, 765.0))
+        if len(part) >= 10:
+            clusters.append((part.mean(0), np.linalg.inv(np.cov(part.T) + np.eye(2) * CHROMA_SD**2)))
+    lo, hi = np.percentile(own.astype(np.float32).sum(-1), [5, 95])
+
+    def test(rgb: np.ndarray) -> np.ndarray:
+        c = _chroma(rgb)
+        best = np.full(len(c), np.inf, np.float32)
+        for mean, inv in clusters:
+            diff = c - mean
+            best = np.minimum(best, np.sqrt(np.einsum("ni,ij,nj->n", diff, inv, diff)))
+        lum = rgb.astype(np.float32).sum(-1)
+        return (best <= CHROMA_NEAR) & (lum >= SHADE[0] * lo) & (lum <= min(SHADE[1] * hi, 765.0))
+
+    return test
+
+
+def same_paint(rgb: np.ndarray, own: np.ndarray) -> np.ndarray:
+    """Per pixel of ``rgb`` (N x 3 uint8), whether it is of the paint of ``own`` (M x 3 uint8): :func:`paint_of`
+    fitted on ``own`` and applied once."""
+    return paint_of(own)(rgb)
 
 
 def whole_mask(photo: np.ndarray, box: tuple[int, int, int, int], mask: np.ndarray, window: np.ndarray,
@@ -151,4 +165,4 @@ def whole_mask(photo: np.ndarray, box: tuple[int, int, int, int], mask: np.ndarr
     return (ex0 + bx0, ey0 + by0, ex0 + bx1, ey0 + by1), grown[by0:by1, bx0:bx1]
 
 
-__all__ = ["same_paint", "whole_mask"]
+__all__ = ["paint_of", "same_paint", "whole_mask"]

@@ -42,7 +42,7 @@ from unmask.infer.censors.find import (
     margin_px,
     upscaled,
 )
-from unmask.infer.censors.mask_extent import same_paint, whole_mask
+from unmask.infer.censors.mask_extent import paint_of, same_paint, whole_mask
 from unmask.infer.face.geometry import coverage_mask, eye_frame, surgical_polygon
 
 _COLOURS = ((165, 200, 225), (235, 235, 235), (40, 40, 45), (200, 215, 235), (120, 170, 210), (230, 200, 205))
@@ -249,10 +249,11 @@ def _runs_on(s: Search, own: np.ndarray) -> bool:
     inside, below = np.concatenate(inside), np.concatenate(below)
     if len(below) < 0.5 * len(inside):
         return False  # the window ends at the photo's bottom edge
+    paint = paint_of(own)  # fitted once, asked three times
     return bool(
-        same_paint(below, own).mean() >= RUNS_ON_SHARE
-        and same_paint(inside, own).mean() >= RUNS_ON_SHARE
-        and same_paint(skin, own).mean() < RUNS_ON_SKIN
+        paint(below).mean() >= RUNS_ON_SHARE
+        and paint(inside).mean() >= RUNS_ON_SHARE
+        and paint(skin).mean() < RUNS_ON_SKIN
     )
 
 
