@@ -233,3 +233,35 @@ def test_adjoint_is_the_kernels_transpose(kernel: Kernel) -> None:
     b[10:30, 10:40] = rng.normal(0, 1, (20, 30, 3))
     lhs, rhs = float((kernel.apply(a) * b).sum()), float((a * kernel.adjoint(b)).sum())
     assert lhs == pytest.approx(rhs, rel=1e-4, abs=1e-3)
+
+
+def test_keep_blur_keeps_the_observed_pixels_beyond_the_detail_zone() -> None:
+    """The hole's pixels beyond the occluder's detail zone go back to the observed ones (feathered over a few
+    pixels); inside it they are the projected fill, as with no zone."""
+    from unmask.infer.censors import Occluder
+    from unmask.infer.deblur import DETAIL_FEATHER
+
+    truth = _texture(80, 120, 5)
+    mask = np.zeros((40, 80), np.uint8)
+    mask[5:35, 5:75] = 255
+    full = np.zeros((80, 120), np.uint8)
+    full[20:60, 20:100] = mask
+    kernel = Kernel("gaussian", 2.0)
+    observed = blur_area(truth, full, kernel)
+    detail = np.zeros_like(mask)
+    detail[:, :30] = 255  # the zone: the occluder's left part
+    iod = 40.0
+    whole = Occluder("blur", (20, 20, 100, 60), mask, 1, iod, blur=kernel)
+    zoned = Occluder("blur", (20, 20, 100, 60), mask, 1, iod, blur=kernel, detail=detail)
+    outs = []
+    for occ in (whole, zoned):
+        out = observed.copy()
+        out[full > 0] = 128
+        keep_blur(out, occ, observed)
+        outs.append(out)
+    reach = int(np.ceil(4 * DETAIL_FEATHER * iod))
+    far, inside = slice(20 + 30 + reach, 100), slice(20, 20 + 30 - reach)
+    rows = slice(25, 55)
+    assert np.array_equal(outs[1][rows, far], observed[rows, far]), "beyond the zone: as observed"
+    assert not np.array_equal(outs[0][rows, far], observed[rows, far]), "without a zone the fill is kept there"
+    assert np.array_equal(outs[1][rows, inside], outs[0][rows, inside]), "inside the zone: as without one"

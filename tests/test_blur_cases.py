@@ -35,11 +35,11 @@ def _band(rgb: np.ndarray, face, kernel_iod: tuple[str, float], half_h: float, b
     return jpeg(blur_area(rgb, mask, Kernel(kind, size * d)), 90), mask
 
 
-def _staged(finder, val_faces, name: str):
-    """The stress benchmark's blur on photo ``name`` (seed 0): (censored photo, censor mask, face found again)."""
+def _staged(finder, val_faces, name: str, seed: int = 0):
+    """The stress benchmark's blur on photo ``name``: (censored photo, censor mask, face found again)."""
     from unmask.measure.evaluate import match_face
 
-    censored, censor, face, _ = stress_staged(val_faces, finder, "blur", name)
+    censored, censor, face, _ = stress_staged(val_faces, finder, "blur", name, seed)
     again = match_face(finder.search(censored).faces, face.box)
     assert again is not None
     return censored, censor, again
@@ -154,3 +154,53 @@ def test_a_blurs_hole_keeps_to_the_shape_a_blur_censor_has(finder, val_faces, na
     assert hole[censor > 0].mean() >= covered, "the censor is in the hole"
     beyond = (hole & ~near).sum() / (censor > 0).sum()
     assert beyond <= beyond_max, f"hole beyond the censor: {beyond:.2f} of its area"
+
+
+def _restore_spill(censored, censor, face, models) -> tuple[float, np.ndarray]:
+    """(spill, the features' restored pixels: Nx3 at the eyes' or the lips' landmarks well inside the censor) of
+    ``censored`` restored with ``models`` over the region the censor hides."""
+    from unmask.infer.face import landmarks as L
+    from unmask.infer.pipeline import Restorer
+    from unmask.measure.evaluate import GivenFaces
+    from unmask.measure.metrics import spill
+    from unmask.measure.stress import region_of
+
+    region = region_of(censor, face.landmarks)
+    given = GivenFaces()
+    given.faces = [face]
+    restorer = Restorer({region: models[region]}, region=region, finder=given)  # type: ignore[arg-type]
+    try:
+        result = restorer.restore(censored, want_mask=True)
+    finally:
+        restorer.close()
+    assert result.faces and "blur" in result.faces[0].decision, "restored as a blur"
+    assert result.hole is not None and (result.hole > 0)[censor > 0].mean() >= 0.95, "the censor is in the hole"
+    pts = np.rint(face.landmarks[list(L.EYES if region == "eyes" else L.LIPS), :2]).astype(int)
+    inner = cv2.distanceTransform(np.where(censor > 0, 255, 0).astype(np.uint8), cv2.DIST_L2, 5)
+    pts = pts[inner[pts[:, 1], pts[:, 0]] >= 0.1 * eye_frame(face.landmarks)[3]]
+    assert len(pts) >= 5
+    return spill(result.rgb, censored, censor, 3, 12), result.rgb[pts[:, 1], pts[:, 0]]
+
+
+@pytest.mark.parametrize(
+    "name, seed",
+    [
+        ("182718.jpg", 0),  # close-up, heavy blur over the eyes: the area ran over the cheeks and the forehead
+        ("183130.jpg", 0),  # close-up, blur over nose and mouth: the area ran over the cheeks
+        ("184335.jpg", 1),  # a narrow band under visible brows: the area ran up over the brows and the forehead
+    ],
+)
+def test_a_blurs_restoration_leaves_the_photo_beyond_it_as_it_was(finder, val_faces, tiny_models, monkeypatch,
+                                                                   name, seed):  # fmt: skip
+    """Where the blurred area runs on over smooth skin, dark hair or visible brows that the edges could not tell from
+    the blur, the generator repainted them (stress benchmark spill 0.13 / 0.16 on seeds 0 / 1); beyond the detail
+    zone the restoration keeps the observed pixels. Measured against the same restoration with the detail zone
+    taken as the whole area (as before it), with the tiny test generators."""
+    import unmask.infer.censors.blur as blur
+
+    censored, censor, face = _staged(finder, val_faces, name, seed)
+    zoned, restored = _restore_spill(censored, censor, face, tiny_models)
+    monkeypatch.setattr(blur, "_detail", lambda w, area, stop, eyes: area)
+    whole, restored_whole = _restore_spill(censored, censor, face, tiny_models)
+    assert zoned <= 0.5 * whole, f"spill {zoned:.3f}, with the whole area restored {whole:.3f}"
+    assert np.abs(restored.astype(int) - restored_whole).max() <= 2, "the features are restored as before"

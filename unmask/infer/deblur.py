@@ -23,13 +23,16 @@ import numpy as np
 
 class Blurred(Protocol):
     """What :func:`keep_blur` reads of a blur's occluder (:class:`unmask.infer.censors.Occluder` is one): its box in
-    the photo (x0, y0, x1, y1), its mask and hole over that box (HxW uint8, 255 = censor), the hole's margin, and its
-    kernel (None: not a blur)."""
+    the photo (x0, y0, x1, y1), its mask and hole over that box (HxW uint8, 255 = censor), the hole's margin, its
+    kernel (None: not a blur), the face's inter-ocular distance (px), and the detail zone over the box (HxW uint8,
+    255 = the generator restores; None: the whole hole)."""
 
     box: tuple[int, int, int, int]
     mask: np.ndarray
     margin: int
     blur: Kernel | None
+    iod: float
+    detail: np.ndarray | None
 
     def hole(self) -> np.ndarray: ...
 
@@ -47,6 +50,10 @@ REFINE = 3
 leave few edges), geometric steps, each as a Gaussian and as a box; then ``REFINE`` more on each side of the best,
 between it and its neighbours (steps of 4%, as fine as 48 steps over the range at less than half the work)."""
 
+DETAIL_FEATHER = 0.06
+"""Where the finder marked the blur's detail zone (:attr:`unmask.infer.censors.Occluder.detail`), the restored
+pixels are taken across the zone and fade into the observed ones over about this many inter-ocular distances
+beyond it."""
 INSET = 1
 """Pixels in from the blurred area's edge where its observed pixels are taken as clean (the edge is anti-aliased
 or JPEG-smeared)."""
@@ -176,8 +183,10 @@ def _kernels(sigmas: np.ndarray) -> list[Kernel]:
 
 def keep_blur(out: np.ndarray, occ: Blurred, original: np.ndarray) -> int:
     """Moves ``out``'s pixels in ``occ``'s hole (HxWx3 uint8 photo, in place) so that, blurred with the censor's
-    kernel ``occ.blur``, they match the ``original`` photo's (the censored one) over the censor's own pixels.
-    Returns the number of pixels changed (0 when ``occ`` has no kernel)."""
+    kernel ``occ.blur``, they match the ``original`` photo's (the censored one) over the censor's own pixels. Where
+    ``occ.detail`` is set, the hole's pixels beyond it (feathered by :data:`DETAIL_FEATHER`) go back to the
+    ``original``'s: smooth skin or soft parts of the photo the finder could not tell from the blur, right as they
+    are whether it covered them or not. Returns the number of pixels changed (0 when ``occ`` has no kernel)."""
     kernel = getattr(occ, "blur", None)
     if kernel is None:
         return 0
@@ -195,6 +204,13 @@ def keep_blur(out: np.ndarray, occ: Blurred, original: np.ndarray) -> int:
         return 0
     kernel = refit(out[y0:y1, x0:x1], original[y0:y1, x0:x1], area > 0, kernel)
     fixed = project(out[y0:y1, x0:x1], original[y0:y1, x0:x1], area > 0, free > 0, kernel)
+    if occ.detail is not None:  # beyond the detail zone the observed pixels are kept
+        keep = np.zeros_like(area)
+        keep[by0 - y0 : by1 - y0, bx0 - x0 : bx1 - x0] = occ.detail
+        feather = max(1.0, DETAIL_FEATHER * float(occ.iod))
+        w = np.minimum(1.0, 2.0 * cv2.GaussianBlur((keep > 0).astype(np.float32), (0, 0), feather))[..., None]
+        seen = original[y0:y1, x0:x1].astype(np.float32)
+        fixed = seen + w * (fixed - seen)
     new = np.clip(np.rint(fixed), 0, 255).astype(np.uint8)
     before = out[y0:y1, x0:x1]
     changed = int(np.count_nonzero((new != before).any(2)))

@@ -46,7 +46,9 @@ class Occluder:
     for the landmark region restored by force), ``mask`` (uint8, 255 = covered) over ``box`` (x0, y0, x1, y1) of
     the photo, ``margin`` (px) the hole adds, ``iod`` the face's inter-ocular distance (px), and for a mosaic its
     ``lattice`` (y0, x0, side_y, side_x: block edges at photo rows y0 + k * side_y and columns x0 + k * side_x), for
-    a blur its ``blur`` kernel at photo resolution (:class:`unmask.infer.deblur.Kernel`)."""
+    a blur its ``blur`` kernel at photo resolution (:class:`unmask.infer.deblur.Kernel`) and its ``detail`` zone over
+    ``box`` (uint8, 255 = where the blur hid the features and the generator's pixels are taken; elsewhere in the hole
+    :func:`unmask.infer.deblur.keep_blur` keeps the observed ones)."""
 
     kind: str
     box: tuple[int, int, int, int]
@@ -55,6 +57,7 @@ class Occluder:
     iod: float
     lattice: tuple[int, int, int, int] | None = None
     blur: Kernel | None = None
+    detail: np.ndarray | None = None
 
     @property
     def area(self) -> int:
