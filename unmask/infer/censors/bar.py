@@ -9,7 +9,9 @@ Finding an eye bar: a flat area of one colour (any colour) across the eye line.
 
 1. The bar's colour is the median of the core (the line between the eye centres, which every bar covers); the
    core must be mostly that one colour. When it is not (landmarks drift on a face cut by the photo's border),
-   the commonest colour of the flat pixels near the eye line is tried instead.
+   the commonest colour of the flat pixels near the eye line is tried instead. No bar of either (the eye line is
+   off the bar): the core moves onto a flat colour no skin has, the bar must be a drawn shape (``outline``), and
+   is followed on past the window laid around the wrong eye line (``bar_extent``).
 2. Candidates are the window's pixels close to that colour (a tolerance that follows the core's own noise, so
    JPEG-compressed bars are found too).
 3. A thin opening cuts narrow bridges into similar surroundings (black hair, a dark background); the
@@ -32,6 +34,8 @@ import cv2
 import numpy as np
 
 from unmask.infer.censors import Censor, Occluder, register
+from unmask.infer.censors.bar_extent import whole_bar
+from unmask.infer.censors.outline import is_drawn
 from unmask.infer.censors.find import Search, component_at, disc, downscaled, fill_holes, margin_px, upscaled
 from unmask.infer.face.geometry import coverage_mask, eye_frame, rotated_rect, rounded_rect
 
@@ -109,9 +113,7 @@ SHIFT_DOWN_MAX = 0.2
 along a bar's top edge (a rounded pink bar over glasses, benchmarks/auto_accuracy.py seed 7). Not further: below
 the eye line lies a mask's top, pleats of a flat colour (those run below the window: :func:`_runs_below`)."""
 SHIFT_TOL = 24.0  # a moved core's colour tolerance at most (flat: JPEG noise, not skin's texture)
-SHIFT_RECT_FILL = 0.85
-SKIN_RB = 12.0
-BELOW, BELOW_SHARE = 0.1, 0.5  # see _runs_below  # red above blue by this much: a skin or hair tone
+SKIN_RB, BELOW, BELOW_SHARE = 12.0, 0.1, 0.5  # red above blue by this much: skin or hair; see _runs_below
 FLAT_GRAD = 6.0  # grey levels: a gradient below this is flat
 TOL_MIN, TOL_MAX = 14.0, 40.0  # colour distance tolerance (RGB, grey levels)
 MAX_NOISE = 10.0
@@ -162,26 +164,21 @@ def find_bar(s: Search) -> Occluder | None:
         found = _colour(f, _mode_area(f, w), share=MODE_SHARE)
         if found is not None and _skin_hue(found[0]):
             found = None
-    moved = found is None
-    if moved:
-        shifted = _shifted_core(f, w)  # the landmarks put the eye line beside the bar (an open mouth, a hand)
+    bar = None if found is None else _bar_of(f, w, found)
+    moved = bar is None
+    if moved:  # the landmarks put the eye line beside the bar (an open mouth, a hand): no colour there makes a bar
+        shifted = _shifted_core(f, w)
         if shifted is None:
             return None
         w, found = shifted
-    med, tol = found
-    dist = np.linalg.norm(f - med, axis=2)
-    cand = np.where((dist <= tol) & (w.window > 0), 255, 0).astype(np.uint8)
-    for radius in OPEN:  # wider openings cut wider bridges into black hair or a dark background
-        bar = _shape(cand, w, radius * w.iod)
-        if bar is not None:
-            break
-    else:
-        bar = _band(cand, w)  # merged too widely with its surroundings: keep the rows across the eye line it fills
+        bar = _bar_of(f, w, found)
         if bar is None:
             return None
+    med, tol = found
+    dist = np.linalg.norm(f - med, axis=2)
     if not s.clipped and not _covers_eye_line(bar, w, med):
         return None  # a bar hides the whole eye line; dark eyes or a shadow beside a bright nose bridge do not
-    if moved and not _rectangle(bar):
+    if moved and not is_drawn(bar, w.window):
         return None
     if _runs_below(bar, w):
         return None  # the top of a mask seen by an eye line the drifting lower-face landmarks put too low
@@ -189,7 +186,26 @@ def find_bar(s: Search) -> Occluder | None:
         return None  # a textured area of about one colour, not a flat bar
     if float(med.max() - med.min()) >= CHROMA:  # JPEG smears colour (not brightness) over a pixel or two
         bar = _transition(bar, f, med, w.window)
-    return Occluder("bar", s.box, _reclaim(upscaled(bar, w), s, med), margin_px(s.iod), s.iod)
+    box, mask = s.box, _reclaim(upscaled(bar, w), s, med)
+    if moved and s.photo is not None:  # the eye line was off the bar: the window may cut it
+        whole = whole_bar(s.photo, box, mask, med, tol, s.iod)
+        if whole is not None:
+            box, mask = whole
+    return Occluder("bar", box, mask, margin_px(s.iod), s.iod)
+
+
+def _bar_of(f: np.ndarray, w: Search, found: tuple[np.ndarray, float]) -> np.ndarray | None:
+    """The bar of colour ``found`` (colour, tolerance) in ``w``'s window (uint8 mask), or None: the pixels of that
+    colour, opened ever wider until they make a bar (:func:`_shape`), else the rows across the eye line they fill
+    (:func:`_band`)."""
+    med, tol = found
+    dist = np.linalg.norm(f - med, axis=2)
+    cand = np.where((dist <= tol) & (w.window > 0), 255, 0).astype(np.uint8)
+    for radius in OPEN:  # wider openings cut wider bridges into black hair or a dark background
+        bar = _shape(cand, w, radius * w.iod)
+        if bar is not None:
+            return bar
+    return _band(cand, w)  # merged too widely with its surroundings: keep the rows across the eye line it fills
 
 
 def _reclaim(mask: np.ndarray, s: Search, colour: np.ndarray) -> np.ndarray:
@@ -202,12 +218,12 @@ def _reclaim(mask: np.ndarray, s: Search, colour: np.ndarray) -> np.ndarray:
 
 def _covers_eye_line(bar: np.ndarray, w: Search, colour: np.ndarray) -> bool:
     """Whether ``bar`` hides the eye line (the window's core): :data:`CORE_COVER` of it, or
-    :data:`CORE_COVER_RECT` when the bar is a clean rectangle of a colour no skin has (a turned face's eye line,
-    placed from landmarks that drift under the bar, runs past the end of a short bar)."""
+    :data:`CORE_COVER_RECT` when the bar is a clean rectangle or ellipse of a colour no skin has (a turned face's
+    eye line, placed from landmarks that drift under the bar, runs past the end of a short bar)."""
     cover = float((bar[w.core > 0] > 0).mean())
     if cover >= CORE_COVER:
         return True
-    return cover >= CORE_COVER_RECT and not _skin_hue(colour) and _rectangle(bar)
+    return cover >= CORE_COVER_RECT and not _skin_hue(colour) and is_drawn(bar, w.window)
 
 
 def _colour(
@@ -233,8 +249,8 @@ def _shifted_core(f: np.ndarray, w: Search) -> tuple[Search, tuple[np.ndarray, f
     """``w`` with its core moved up from the eye line (up to :data:`SHIFT_MAX` inter-ocular distances, slightly
     turned; then down, up to :data:`SHIFT_DOWN_MAX`) onto a flat area of a colour no skin has (black, grey, white,
     a vivid colour: not hair's or skin's browns), and that colour; None when there is none. A bar found from such a
-    core must be a clean rectangle (:func:`_rectangle`): this is a second guess, made only when the eye line the
-    landmarks give is not covered."""
+    core must have a drawn outline (:func:`unmask.infer.censors.outline.is_drawn`): this is a second guess, made
+    only when the eye line the landmarks give is not covered or its colour makes no bar."""
     ys, xs = np.nonzero(w.core)
     centre = (float(xs.mean()), float(ys.mean()))
     up = np.arange(SHIFT_STEP, SHIFT_MAX + 1e-6, SHIFT_STEP)
@@ -275,13 +291,6 @@ def _skin_hue(colour: np.ndarray) -> bool:
     """Whether ``colour`` (RGB) could be skin or hair: red above green above blue, clearly, and not vivid."""
     r, g, b = (float(c) for c in colour)
     return r > g > b and r - b > SKIN_RB and r - b < CHROMA * 2
-
-
-def _rectangle(bar: np.ndarray) -> bool:
-    """Whether ``bar`` fills its smallest enclosing rectangle almost entirely (a drawn bar, square or slightly
-    rounded corners)."""
-    rect = cv2.minAreaRect(cv2.findNonZero(bar))
-    return np.count_nonzero(bar) / max(rect[1][0] * rect[1][1], 1.0) >= SHIFT_RECT_FILL
 
 
 def _mode_area(f: np.ndarray, w: Search) -> np.ndarray:

@@ -1,0 +1,47 @@
+"""Whether a found area has the clean outline of a censor drawn with an editor's shape tools: a rectangle (square or
+slightly rounded corners, at any angle) or an ellipse, whole or cut by the edge of the window it was found in.
+
+Arrays: masks HxW uint8 (> 0 = inside).
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+RECT_FILL = 0.85
+"""A drawn rectangle fills at least this share of its smallest enclosing rectangle."""
+ELLIPSE_FIT = 0.92
+"""A drawn ellipse has at least this IoU with the ellipse fitted to its outline."""
+
+
+def is_rectangle(mask: np.ndarray) -> bool:
+    """Whether ``mask`` fills its smallest enclosing rectangle almost entirely (:data:`RECT_FILL`)."""
+    rect = cv2.minAreaRect(cv2.findNonZero(np.where(mask > 0, 255, 0).astype(np.uint8)))
+    return np.count_nonzero(mask) / max(rect[1][0] * rect[1][1], 1.0) >= RECT_FILL
+
+
+def is_ellipse(mask: np.ndarray, window: np.ndarray) -> bool:
+    """Whether ``mask`` is (almost exactly) an ellipse, one cut by the ``window``'s edge included: the ellipse
+    fitted to its outline away from that edge, over the window, has :data:`ELLIPSE_FIT` IoU with it."""
+    m = np.where(mask > 0, 255, 0).astype(np.uint8)
+    contours, _ = cv2.findContours(m, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    if not contours:
+        return False
+    outline = max(contours, key=cv2.contourArea).reshape(-1, 2)
+    inner = cv2.erode(np.where(window > 0, 255, 0).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    outline = outline[inner[outline[:, 1], outline[:, 0]]]
+    if len(outline) < 5:
+        return False
+    fitted = np.zeros(m.shape, np.uint8)
+    cv2.ellipse(fitted, cv2.fitEllipse(outline.reshape(-1, 1, 2).astype(np.int32)), 255, -1)
+    a, b = m > 0, (fitted > 0) & (window > 0)
+    return float((a & b).sum()) / max(float((a | b).sum()), 1.0) >= ELLIPSE_FIT
+
+
+def is_drawn(mask: np.ndarray, window: np.ndarray) -> bool:
+    """Whether ``mask`` has a drawn censor's clean outline: :func:`is_rectangle` or :func:`is_ellipse`."""
+    return is_rectangle(mask) or is_ellipse(mask, window)
+
+
+__all__ = ["ELLIPSE_FIT", "RECT_FILL", "is_drawn", "is_ellipse", "is_rectangle"]
