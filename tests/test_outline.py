@@ -43,3 +43,27 @@ def test_ragged_areas_are_not_drawn() -> None:
     notched = _ellipse()
     notched[40:80, 90:110] = 0  # a bite out of its middle: a photo's area, not a drawn shape
     assert not is_drawn(notched, everywhere)
+
+
+def test_the_fitted_ellipse_runs_on_past_where_the_mask_falls_short() -> None:
+    """An ellipse whose ends were cut off (as a mosaic's cut blocks there go untold) is fitted whole from the rest of
+    its outline; a rectangle is not taken for one."""
+    from unmask.infer.censors.outline import fitted_ellipse
+
+    truth = _ellipse()
+    short = truth.copy()
+    short[:, :40] = 0
+    short[:, 165:] = 0  # both ends cut
+    everywhere = np.full(truth.shape, 255, np.uint8)
+    window = everywhere.copy()
+    window[:, :40], window[:, 165:] = 0, 0  # cut by a window's edges instead: the rest of the outline fits one
+    fitted = fitted_ellipse(short, window)
+    assert fitted is not None
+    a, b = fitted > 0, truth > 0
+    assert (a & b).sum() / (a | b).sum() >= 0.95
+    rect = np.zeros_like(truth)
+    rect[30:90, 20:180] = 255
+    assert fitted_ellipse(rect, everywhere) is None
+    thin = np.zeros_like(truth)
+    cv2.fillPoly(thin, [np.array([[0, 50], [199, 40], [199, 56], [0, 66]], np.int32)], 255)
+    assert fitted_ellipse(thin, everywhere) is None, "a thin tilted band running off the frame"

@@ -166,3 +166,21 @@ def test_bars_beside_the_eye_line_are_found_whole(val_faces, finder, photo: str,
     assert hole[censor].mean() >= 0.95, hole[censor].mean()
     beyond = cv2.distanceTransform(np.where(censor, 0, 255).astype(np.uint8), cv2.DIST_L2, 5) > 3
     assert (hole & beyond).sum() <= 0.03 * censor.sum(), "the hole stays on the censor"
+
+
+# An ellipse of large blocks on a close-up (seed 1), taken for the upright rectangle of its rows and columns (its ends
+# left: 0.90 of it in the hole). A band whose outline is an ellipse is now the ellipse fitted to it
+# (unmask/infer/censors/pixelate.py, outline.py).
+@pytest.mark.parametrize("photo", ["183430.jpg"])
+def test_mosaic_ellipses_are_found_to_their_ends(val_faces, finder, photo: str) -> None:
+    from unmask.measure.evaluate import match_face
+
+    censored, truth, face, _ = stress_staged(val_faces, finder, "pixelate", photo, 1)
+    again = match_face(finder.search(censored).faces, face.box)
+    assert again is not None
+    occ = _find(censored, again, "eyes")
+    assert occ is not None and occ.kind == "pixelate"
+    hole, censor = occ.in_photo(truth.shape, occ.hole()) > 0, truth > 0
+    assert hole[censor].mean() >= 0.95, hole[censor].mean()
+    beyond = cv2.distanceTransform(np.where(censor, 0, 255).astype(np.uint8), cv2.DIST_L2, 5) > 3
+    assert (hole & beyond).sum() <= 0.05 * censor.sum(), (hole & beyond).sum() / censor.sum()

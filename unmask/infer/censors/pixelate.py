@@ -13,6 +13,12 @@ Finding a pixelated band: a rectangle of square blocks on a regular lattice, JPE
    lattice). Then the row lattice inside them.
 3. **Columns.** Likewise, a column belongs to the band when its row changes sit on the row lattice. The band is
    the rectangle of those rows and columns (bands are drawn as rectangles), within the window.
+4. **Whole band.** From there the band's whole outline, tilted or round, cut blocks included
+   (:mod:`unmask.infer.censors.mosaic_extent`); a band whose outline is an ellipse (and no rectangle) is the
+   ellipse fitted to it (:func:`unmask.infer.censors.outline.fitted_ellipse`), its ends included, which the cut
+   blocks' growth falls short of and the rows and columns cut off (stress benchmark, 50 mosaics: censor pixels
+   left 3.49% -> 3.18% and 4.73% -> 4.42% on seeds 0 / 1, 13 bands found more whole and none less; CelebA's
+   upright bands unchanged).
 
 Works at photo resolution (blocks of a few pixels do not survive a downscale).
 """
@@ -24,6 +30,7 @@ import numpy as np
 from unmask.infer.censors import Censor, Occluder, register
 from unmask.infer.censors.find import Search, margin_px
 from unmask.infer.censors.mosaic_extent import whole_band
+from unmask.infer.censors.outline import fitted_ellipse
 from unmask.infer.face.geometry import eye_frame, polygon_mask, rotated_rect
 
 HALF_LEN = 1.05
@@ -311,6 +318,18 @@ def _band(s: Search) -> Occluder | None:
         return rect if covers else None
     band = Occluder("pixelate", whole[0], whole[1], margin_px(s.iod), s.iod, lattice=whole[2])
     in_band = band.in_photo(s.photo.shape) > 0
+    frame = np.full(in_band.shape, 255, np.uint8)
+    frame[[0, -1], :], frame[:, [0, -1]] = 0, 0  # the photo's border cuts a band; its outline there is not the band's
+    ellipse = fitted_ellipse(in_band, frame)
+    if ellipse is not None and _iou(in_band, ellipse > 0) > _iou(in_band, rect.in_photo(s.photo.shape) > 0):
+        # an ellipse (closer to one than to the rows and columns' rectangle): its ends, which the cut blocks' growth
+        # falls short of, from its outline
+        in_band |= ellipse > 0
+        ys, xs = np.nonzero(in_band)
+        box = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
+        sub = np.where(in_band[box[1] : box[3], box[0] : box[2]], 255, 0).astype(np.uint8)
+        band = Occluder("pixelate", box, sub, margin_px(s.iod), s.iod, lattice=whole[2])
+        return band if covers or in_band[by : by + h, bx : bx + w][core].mean() >= CORE_COVER else None
     if not covers:
         return band if in_band[by : by + h, bx : bx + w][core].mean() >= CORE_COVER else None
     # An upright band is the rectangle of rows and columns found. Adding the whole band's blocks beyond its ends (cut
@@ -318,6 +337,10 @@ def _band(s: Search) -> Occluder | None:
     # whole, but cost CelebA's mosaics (unmask eval --censor pixelate --n 60, dmfn-eyes): hole PSNR 22.97 -> 22.51 dB,
     # hole LPIPS 0.122 -> 0.139; so it is not done.
     return rect if _upright(rect.in_photo(s.photo.shape) > 0, in_band, max(py, px)) else band
+
+
+def _iou(a: np.ndarray, b: np.ndarray) -> float:
+    return float((a & b).sum()) / max(float((a | b).sum()), 1.0)
 
 
 def _upright(rect: np.ndarray, band: np.ndarray, block: int) -> bool:
