@@ -17,6 +17,11 @@ ELLIPSE_MAX_FILL = 0.9
 """An ellipse fills pi/4 of its smallest enclosing rectangle, and a little more when a window cuts its ends."""
 
 
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    """Intersection over union of two HxW bool masks (0 when both are empty)."""
+    return float((a & b).sum()) / max(float((a | b).sum()), 1.0)
+
+
 def is_rectangle(mask: np.ndarray) -> bool:
     """Whether ``mask`` fills its smallest enclosing rectangle almost entirely (:data:`RECT_FILL`)."""
     rect = cv2.minAreaRect(cv2.findNonZero(np.where(mask > 0, 255, 0).astype(np.uint8)))
@@ -45,7 +50,7 @@ def fitted_ellipse(mask: np.ndarray, window: np.ndarray) -> np.ndarray | None:
     fitted = np.zeros(m.shape, np.uint8)
     cv2.ellipse(fitted, cv2.fitEllipse(outline.reshape(-1, 1, 2).astype(np.int32)), 255, -1)
     a, b = m > 0, (fitted > 0) & (window > 0)
-    return fitted if float((a & b).sum()) / max(float((a | b).sum()), 1.0) >= ELLIPSE_FIT else None
+    return fitted if iou(a, b) >= ELLIPSE_FIT else None
 
 
 def is_ellipse(mask: np.ndarray, window: np.ndarray) -> bool:
@@ -59,4 +64,4 @@ def is_drawn(mask: np.ndarray, window: np.ndarray) -> bool:
     return is_rectangle(mask) or is_ellipse(mask, window)
 
 
-__all__ = ["ELLIPSE_FIT", "RECT_FILL", "fitted_ellipse", "is_drawn", "is_ellipse", "is_rectangle"]
+__all__ = ["ELLIPSE_FIT", "RECT_FILL", "fitted_ellipse", "iou", "is_drawn", "is_ellipse", "is_rectangle"]

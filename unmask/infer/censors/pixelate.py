@@ -30,7 +30,7 @@ import numpy as np
 from unmask.infer.censors import Censor, Occluder, register
 from unmask.infer.censors.find import Search, margin_px
 from unmask.infer.censors.mosaic_extent import whole_band
-from unmask.infer.censors.outline import fitted_ellipse
+from unmask.infer.censors.outline import fitted_ellipse, iou
 from unmask.infer.face.geometry import eye_frame, polygon_mask, rotated_rect
 
 HALF_LEN = 1.05
@@ -321,7 +321,7 @@ def _band(s: Search) -> Occluder | None:
     frame = np.full(in_band.shape, 255, np.uint8)
     frame[[0, -1], :], frame[:, [0, -1]] = 0, 0  # the photo's border cuts a band; its outline there is not the band's
     ellipse = fitted_ellipse(in_band, frame)
-    if ellipse is not None and _iou(in_band, ellipse > 0) > _iou(in_band, rect.in_photo(s.photo.shape) > 0):
+    if ellipse is not None and iou(in_band, ellipse > 0) > iou(in_band, rect.in_photo(s.photo.shape) > 0):
         # an ellipse (closer to one than to the rows and columns' rectangle): its ends, which the cut blocks' growth
         # falls short of, from its outline
         in_band |= ellipse > 0
@@ -337,10 +337,6 @@ def _band(s: Search) -> Occluder | None:
     # whole, but cost CelebA's mosaics (unmask eval --censor pixelate --n 60, dmfn-eyes): hole PSNR 22.97 -> 22.51 dB,
     # hole LPIPS 0.122 -> 0.139; so it is not done.
     return rect if _upright(rect.in_photo(s.photo.shape) > 0, in_band, max(py, px)) else band
-
-
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    return float((a & b).sum()) / max(float((a | b).sum()), 1.0)
 
 
 def _upright(rect: np.ndarray, band: np.ndarray, block: int) -> bool:
